@@ -1,0 +1,70 @@
+// Starts bin/huddle on free loopback ports for a test and stops it after.
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const binary = path.join(root, "bin/huddle");
+
+/** A TCP port that was free a moment ago. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the server. opts.args are extra flags; opts.port reuses a port
+ * (for restart tests); opts.turn runs the embedded relay on a free port.
+ * Returns {url, port, proc, logs(), stop()}.
+ */
+export async function startServer(opts = {}) {
+  const port = opts.port ?? (await freePort());
+  const args = ["--addr", `127.0.0.1:${port}`, "--log-level", "debug"];
+  if (opts.turn) {
+    const turnPort = opts.turnPort ?? (await freePort());
+    args.push("--turn-listen", `127.0.0.1:${turnPort}`, "--turn-public-ip", "127.0.0.1", "--turn-allow-private");
+  } else {
+    args.push("--turn=false");
+  }
+  args.push(...(opts.args ?? []));
+  const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(opts.env ?? {}) } });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`huddle exited ${proc.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`huddle did not become healthy:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    proc,
+    logs: () => out,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode !== null) return proc.exitCode;
+      return new Promise((resolve) => {
+        proc.once("exit", (code) => resolve(code));
+        proc.kill(signal);
+        setTimeout(() => proc.kill("SIGKILL"), 15000).unref();
+      });
+    },
+  };
+}
