@@ -36,8 +36,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	engineCfg.Logger = log
 	io := socketio.NewServer(engineCfg)
 
-	ice := func(id string, r *http.Request) ([]turn.ICEServer, string) { return nil, "all" }
-	sig := signaling.NewService(cfg.Signaling, ice, log)
+	if cfg.TURN.Enabled {
+		relay, err := turn.NewServer(cfg.TURN, log)
+		if err != nil {
+			return err
+		}
+		defer relay.Close()
+	}
+	sig := signaling.NewService(cfg.Signaling, turn.NewICE(cfg.TURN).For, log)
 	sig.Attach(io)
 
 	mux := http.NewServeMux()
