@@ -1,6 +1,15 @@
 package turn
 
-import "time"
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Config of the embedded TURN/STUN relay and of the ICE servers handed to
 // clients. The zero value of every field means the default in its comment.
@@ -11,8 +20,16 @@ type Config struct {
 	Listen string
 	// TLSListen, when set together with a certificate, serves TURN over TLS.
 	TLSListen string
+	// TLSCertFile and TLSKeyFile are the PEM certificate and key of TURN
+	// over TLS. TLSConfig, when set, is used instead (for example the
+	// certificate the HTTPS server already has).
+	TLSCertFile, TLSKeyFile string
+	TLSConfig               *tls.Config
 	// PublicIP is the address advertised in relay candidates. Default: the
-	// first non-loopback address of the host, or 127.0.0.1.
+	// listening IP when it is a specific one, else the first non-loopback
+	// address of the host, or 127.0.0.1. In the ICE server URLs handed to
+	// clients it names the relay; when empty they name the host the client
+	// reached the web app at.
 	PublicIP string
 	// RelayMinPort and RelayMaxPort bound the relayed ports. Default 49152-65535.
 	RelayMinPort, RelayMaxPort int
@@ -36,4 +53,124 @@ type Config struct {
 	MaxAllocationsPerUser, MaxAllocations int
 	// MaxLifetime caps the lifetime an allocation may ask for. Default 10m.
 	MaxLifetime time.Duration
+}
+
+// Errors of a Config that cannot work.
+var (
+	ErrBadListen     = errors.New("turn: listen address must be host:port")
+	ErrBadPublicIP   = errors.New("turn: public IP is not an IP address")
+	ErrBadPortRange  = errors.New("turn: relay port range must be 1-65535 with min <= max")
+	ErrBadExternal   = errors.New("turn: external ICE URL must start with stun:, turn: or turns:")
+	ErrTLSIncomplete = errors.New("turn: TLS needs both a certificate and a key file")
+	ErrTLSNoCert     = errors.New("turn: TLS listen address set but no certificate configured")
+	ErrNegative      = errors.New("turn: limits and durations must not be negative")
+)
+
+const (
+	defaultListen      = "0.0.0.0:3478"
+	defaultRealm       = "huddle"
+	defaultTTL         = time.Hour
+	defaultMinPort     = 49152
+	defaultMaxPort     = 65535
+	defaultPerUser     = 10
+	defaultMaxAllocs   = 1000
+	defaultMaxLifetime = 10 * time.Minute
+)
+
+// withDefaults fills every zero field with its documented default.
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = defaultListen
+	}
+	if c.Realm == "" {
+		c.Realm = defaultRealm
+	}
+	if c.CredentialTTL == 0 {
+		c.CredentialTTL = defaultTTL
+	}
+	if c.RelayMinPort == 0 {
+		c.RelayMinPort = defaultMinPort
+	}
+	if c.RelayMaxPort == 0 {
+		c.RelayMaxPort = defaultMaxPort
+	}
+	if c.MaxAllocationsPerUser == 0 {
+		c.MaxAllocationsPerUser = defaultPerUser
+	}
+	if c.MaxAllocations == 0 {
+		c.MaxAllocations = defaultMaxAllocs
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = defaultMaxLifetime
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work. It checks the
+// relay's own settings only when Enabled.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	for _, u := range c.ExternalURLs {
+		if _, ok := externalKind(u); !ok {
+			return fmt.Errorf("%w: %q", ErrBadExternal, u)
+		}
+	}
+	if c.CredentialTTL < 0 || c.MaxLifetime < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 {
+		return ErrNegative
+	}
+	if c.PublicIP != "" {
+		if _, err := netip.ParseAddr(c.PublicIP); err != nil {
+			return fmt.Errorf("%w: %q", ErrBadPublicIP, c.PublicIP)
+		}
+	}
+	if !c.Enabled {
+		return nil
+	}
+	if _, _, err := splitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("%w: %q", ErrBadListen, c.Listen)
+	}
+	if c.RelayMinPort < 1 || c.RelayMaxPort > 65535 || c.RelayMinPort > c.RelayMaxPort {
+		return fmt.Errorf("%w: %d-%d", ErrBadPortRange, c.RelayMinPort, c.RelayMaxPort)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return ErrTLSIncomplete
+	}
+	if c.TLSListen != "" {
+		if _, _, err := splitHostPort(c.TLSListen); err != nil {
+			return fmt.Errorf("%w: %q", ErrBadListen, c.TLSListen)
+		}
+		if c.TLSCertFile == "" && c.TLSConfig == nil {
+			return ErrTLSNoCert
+		}
+	}
+	return nil
+}
+
+// TLSEnabled reports whether the embedded relay serves TURN over TLS.
+func (c Config) TLSEnabled() bool {
+	return c.Enabled && c.TLSListen != "" && (c.TLSCertFile != "" || c.TLSConfig != nil)
+}
+
+// splitHostPort splits "host:port" and checks the port is a number.
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, ErrBadListen
+	}
+	return host, port, nil
+}
+
+// externalKind returns "stun" or "turn" (turn: and turns:) for an ICE URL.
+func externalKind(u string) (string, bool) {
+	switch {
+	case strings.HasPrefix(u, "stun:") || strings.HasPrefix(u, "stuns:"):
+		return "stun", true
+	case strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:"):
+		return "turn", true
+	}
+	return "", false
 }
