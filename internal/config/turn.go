@@ -10,6 +10,8 @@ func registerTURN(fs *flagSet, c *turn.Config) {
 	fs.Bool(&c.Enabled, "turn", true, "run the embedded STUN/TURN relay")
 	fs.String(&c.Listen, "turn-listen", "0.0.0.0:3478", "UDP and TCP address of the embedded relay")
 	fs.String(&c.TLSListen, "turn-tls-listen", "", "TURN over TLS address (needs a TLS certificate), e.g. :5349")
+	fs.String(&c.TLSCertFile, "turn-tls-cert", "", "certificate (PEM) of TURN over TLS")
+	fs.String(&c.TLSKeyFile, "turn-tls-key", "", "private key (PEM) of TURN over TLS")
 	fs.String(&c.PublicIP, "turn-public-ip", "", "IP address advertised in relay candidates (default: detected)")
 	fs.Int(&c.RelayMinPort, "turn-min-port", 49152, "lowest relayed port")
 	fs.Int(&c.RelayMaxPort, "turn-max-port", 65535, "highest relayed port")
