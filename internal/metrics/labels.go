@@ -1,0 +1,54 @@
+package metrics
+
+// Label values come from clients (event names) and must stay a small,
+// fixed set: every distinct value is a new time series kept forever.
+
+// Other is the label value of every event name or reason not listed here.
+const Other = "other"
+
+// knownEvents are the events of docs/PROTOCOL.md (both dialects) plus
+// "connect" for refused connections.
+var knownEvents = setOf(
+	"connect",
+	// dialect A
+	"join-room", "offer", "answer", "ice-candidate", "leave-room",
+	"chat-message", "media-state", "ice-servers", "room-settings",
+	"admit", "deny", "remove-participant", "request-mute",
+	// dialect B
+	"room:join", "user:call", "call:accepted", "peer:nego:needed", "peer:nego:done",
+)
+
+// knownReasons are the error codes of docs/PROTOCOL.md and the refusals
+// of the server itself.
+var knownReasons = setOf(
+	"bad-request", "invalid-room", "invalid-name", "too-large", "rate-limited",
+	"room-full", "too-many-rooms", "not-in-room", "unknown-peer", "locked",
+	"wrong-password", "denied", "removed", "not-host", "unknown-event",
+	"shutting-down",
+	// connection refusals
+	"too-many-connections", "origin",
+)
+
+func setOf(names ...string) map[string]bool {
+	s := make(map[string]bool, len(names))
+	for _, n := range names {
+		s[n] = true
+	}
+	return s
+}
+
+// EventLabel returns event if it is a known event name, else Other.
+func EventLabel(event string) string {
+	if knownEvents[event] {
+		return event
+	}
+	return Other
+}
+
+// ReasonLabel returns reason if it is a known refusal reason, else Other.
+func ReasonLabel(reason string) string {
+	if knownReasons[reason] {
+		return reason
+	}
+	return Other
+}

@@ -1,0 +1,167 @@
+// Package metrics exposes Huddle's Prometheus metrics. Each Metrics value
+// has its own registry, so several servers (or tests) in one process never
+// share counters.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// RoomStats is implemented by the signaling service: how many rooms exist
+// and how many participants are in them now.
+type RoomStats interface {
+	Stats() (rooms, participants int)
+}
+
+// Sources are read each time /metrics is scraped. A nil field leaves its
+// metrics out, so a server without a relay exports no TURN metrics.
+type Sources struct {
+	// Sockets counts connected Socket.IO sockets by transport.
+	Sockets func() (polling, websocket int)
+	// Rooms counts rooms and participants.
+	Rooms RoomStats
+	// Relay reports the embedded TURN relay's live allocations and the
+	// bytes it has relayed since start.
+	Relay func() (allocations int, bytesRelayed uint64)
+}
+
+// Metrics records what the server does. The zero value is not usable; a nil
+// *Metrics is, and records nothing, so callers need no nil checks.
+type Metrics struct {
+	reg       *prometheus.Registry
+	relayed   *prometheus.CounterVec
+	refused   *prometheus.CounterVec
+	reconnect prometheus.Counter
+	handshake prometheus.Histogram
+	relay     prometheus.Histogram
+}
+
+// New registers every metric, the Go runtime and process collectors and
+// the gauges over src in a new registry.
+func New(src Sources) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "huddle_events_relayed_total",
+			Help: "Signaling events handled and relayed, by event name.",
+		}, []string{"event"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "huddle_events_refused_total",
+			Help: "Signaling events and connections refused, by event name and reason.",
+		}, []string{"event", "reason"}),
+		reconnect: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "huddle_reconnections_total",
+			Help: "Participants that resumed their place after a dropped connection.",
+		}),
+		handshake: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "huddle_handshake_seconds",
+			Help:    "Time from a session's first request to its Socket.IO CONNECT.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}),
+		relay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "huddle_relay_seconds",
+			Help:    "Time the server takes to relay one signaling event to its recipient.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 12),
+		}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.relayed, m.refused, m.reconnect, m.handshake, m.relay,
+	)
+	m.registerSources(src)
+	return m
+}
+
+func (m *Metrics) registerSources(src Sources) {
+	if src.Sockets != nil {
+		for _, t := range []struct {
+			name string
+			pick func(p, w int) int
+		}{
+			{"polling", func(p, _ int) int { return p }},
+			{"websocket", func(_, w int) int { return w }},
+		} {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name:        "huddle_sockets",
+				Help:        "Socket.IO sockets connected now, by transport.",
+				ConstLabels: prometheus.Labels{"transport": t.name},
+			}, func() float64 { return float64(t.pick(src.Sockets())) }))
+		}
+	}
+	if src.Rooms != nil {
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "huddle_rooms", Help: "Rooms that exist now.",
+			}, func() float64 { r, _ := src.Rooms.Stats(); return float64(r) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "huddle_participants", Help: "Participants in rooms now.",
+			}, func() float64 { _, p := src.Rooms.Stats(); return float64(p) }),
+		)
+	}
+	if src.Relay != nil {
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "huddle_turn_allocations", Help: "TURN relay allocations now.",
+			}, func() float64 { a, _ := src.Relay(); return float64(a) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "huddle_turn_relayed_bytes_total", Help: "Bytes relayed by the embedded TURN relay.",
+			}, func() float64 { _, b := src.Relay(); return float64(b) }),
+		)
+	}
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is where the metrics live, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// EventRelayed counts one event handled successfully. Unknown event names
+// are counted as "other" so a client cannot grow the label set.
+func (m *Metrics) EventRelayed(event string) {
+	if m == nil {
+		return
+	}
+	m.relayed.WithLabelValues(EventLabel(event)).Inc()
+}
+
+// EventRefused counts one refused event (or connection: event "connect")
+// with the error code as reason.
+func (m *Metrics) EventRefused(event, reason string) {
+	if m == nil {
+		return
+	}
+	m.refused.WithLabelValues(EventLabel(event), ReasonLabel(reason)).Inc()
+}
+
+// Reconnected counts one participant that resumed its place.
+func (m *Metrics) Reconnected() {
+	if m == nil {
+		return
+	}
+	m.reconnect.Inc()
+}
+
+// ObserveHandshake records how long a session took to connect.
+func (m *Metrics) ObserveHandshake(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.handshake.Observe(d.Seconds())
+}
+
+// ObserveRelay records how long relaying one event took.
+func (m *Metrics) ObserveRelay(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.relay.Observe(d.Seconds())
+}
