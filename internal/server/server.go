@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		defer relay.Close()
 	}
-	sig := signaling.NewService(cfg.Signaling, turn.NewICE(cfg.TURN).For, log)
+	sig := signaling.NewService(cfg.Signaling, turn.NewICE(cfg.TURN).For, log, nil)
 	sig.Attach(io)
 
 	mux := http.NewServeMux()

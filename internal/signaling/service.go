@@ -1,12 +1,19 @@
 // Package signaling implements Huddle's signaling protocol (docs/PROTOCOL.md)
-// on top of a Socket.IO server: both event dialects, rooms, relays, chat and
-// host controls.
+// on a Socket.IO server: both event dialects, relays between the members
+// of a room, chat, media state and the host's controls. Room state lives in
+// internal/rooms; this package decodes, checks and answers events.
 package signaling
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
@@ -16,19 +23,215 @@ import (
 // that opened the participant's session.
 type ICEFunc func(participantID string, r *http.Request) (servers []turn.ICEServer, policy string)
 
+// Metrics receives counts from the service; internal/metrics implements it.
+type Metrics interface {
+	EventRelayed(event string)
+	EventRefused(event, reason string)
+	Reconnected()
+	ObserveRelay(d time.Duration)
+}
+
 // Service is the signaling logic bound to one Socket.IO server.
 type Service struct {
-	cfg Config
-	ice ICEFunc
-	log *slog.Logger
+	cfg     Config
+	ice     ICEFunc
+	log     *slog.Logger
+	metrics Metrics
+	rooms   *rooms.Registry
 }
 
 // NewService returns a service; Attach binds it to a Socket.IO server.
-func NewService(cfg Config, ice ICEFunc, log *slog.Logger) *Service {
-	return &Service{cfg: cfg, ice: ice, log: log}
+// metrics may be nil.
+func NewService(cfg Config, ice ICEFunc, log *slog.Logger, metrics Metrics) *Service {
+	cfg = cfg.withDefaults()
+	if ice == nil {
+		ice = func(string, *http.Request) ([]turn.ICEServer, string) { return []turn.ICEServer{}, "all" }
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if metrics == nil {
+		metrics = nopMetrics{}
+	}
+	return &Service{
+		cfg: cfg, ice: ice, log: log, metrics: metrics,
+		rooms: rooms.NewRegistry(rooms.Config{
+			MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
+		}),
+	}
 }
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxParticipants, 8)
+	def(&c.MaxRooms, 10_000)
+	def(&c.MaxNameLen, 64)
+	def(&c.MaxChatLen, 2000)
+	def(&c.ChatHistory, 200)
+	def(&c.MaxEventBytes, 65536)
+	def(&c.EventBurst, 200)
+	if c.EventsPerSecond <= 0 {
+		c.EventsPerSecond = 50
+	}
+	if c.ReconnectGrace <= 0 {
+		c.ReconnectGrace = 30 * time.Second
+	}
+	return c
+}
+
+// Stats counts rooms and participants.
+func (s *Service) Stats() (rooms, participants int) { return s.rooms.Stats() }
 
 // Attach registers the service's event handlers on io.
 func (s *Service) Attach(io *socketio.Server) {
-	io.OnConnection(func(sock *socketio.Socket) {})
+	io.OnConnection(s.connect)
 }
+
+// session is the service's state for one socket.
+type session struct {
+	sock  *socketio.Socket
+	limit *rate.Limiter
+
+	mu    sync.Mutex
+	room  *rooms.Room
+	p     *rooms.Participant
+	token string
+}
+
+func (ss *session) member() (*rooms.Room, *rooms.Participant) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.room, ss.p
+}
+
+func (ss *session) setMember(r *rooms.Room, p *rooms.Participant) {
+	ss.mu.Lock()
+	ss.room, ss.p = r, p
+	ss.mu.Unlock()
+}
+
+// joined returns the sender's room and participant, or ErrNotInRoom.
+func (ss *session) joined() (*rooms.Room, *rooms.Participant, error) {
+	r, p := ss.member()
+	if r == nil || !r.IsMember(p) {
+		return nil, nil, rooms.ErrNotInRoom
+	}
+	return r, p, nil
+}
+
+type handler func(ss *session, ev *socketio.Event) error
+
+func (s *Service) connect(sock *socketio.Socket) {
+	ss := &session{sock: sock, limit: rate.NewLimiter(rate.Limit(s.cfg.EventsPerSecond), s.cfg.EventBurst)}
+	sock.Set(ss)
+	on := func(name string, h handler) { sock.On(name, s.wrap(ss, h)) }
+	// Dialect A.
+	on("join-room", s.joinRoom)
+	on("leave-room", s.leaveRoom)
+	on("offer", s.relay("offer", "offer"))
+	on("answer", s.relay("answer", "answer"))
+	on("ice-candidate", s.relay("ice-candidate", "candidate"))
+	on("chat-message", s.chat)
+	on("media-state", s.mediaState)
+	on("ice-servers", s.iceServers)
+	on("room-settings", s.roomSettings)
+	on("admit", s.admit)
+	on("deny", s.deny)
+	on("remove-participant", s.removeParticipant)
+	on("request-mute", s.requestMute)
+	// Dialect B.
+	on("room:join", s.lobbyJoin)
+	on("user:call", s.relayAs("incomming:call", "offer", "offer"))
+	on("call:accepted", s.relayAs("call:accepted", "ans", "ans"))
+	on("peer:nego:needed", s.relayAs("peer:nego:needed", "offer", "offer"))
+	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
+	sock.OnAny(s.wrap(ss, func(*session, *socketio.Event) error { return ErrUnknownEvent }))
+	sock.OnDisconnect(func(reason string) { s.disconnected(ss, reason) })
+}
+
+// wrap applies the limits every event passes and answers refusals.
+func (s *Service) wrap(ss *session, h handler) socketio.EventHandler {
+	return func(sock *socketio.Socket, ev *socketio.Event) {
+		err := s.admitEvent(ss, ev)
+		if err == nil {
+			err = h(ss, ev)
+		}
+		if err != nil {
+			s.refuse(sock, ev, err)
+			return
+		}
+		s.metrics.EventRelayed(ev.Name)
+	}
+}
+
+func (s *Service) admitEvent(ss *session, ev *socketio.Event) error {
+	if !ss.limit.Allow() {
+		return ErrRateLimited
+	}
+	size := 0
+	for _, a := range ev.Args {
+		size += len(a)
+	}
+	for _, a := range ev.Attachments {
+		size += len(a)
+	}
+	if size > s.cfg.MaxEventBytes {
+		return ErrTooLarge
+	}
+	return nil
+}
+
+// refuse tells the sender why its event was refused: in the ack when it
+// asked for one, else with a signaling-error event.
+func (s *Service) refuse(sock *socketio.Socket, ev *socketio.Event, err error) {
+	var e *rooms.Error
+	if !errors.As(err, &e) {
+		s.log.Error("signaling: unexpected error", "event", ev.Name, "err", err)
+		e = ErrInternal
+	}
+	s.metrics.EventRefused(ev.Name, e.Code)
+	s.log.Debug("refused", "socket", sock.ID(), "event", ev.Name, "code", e.Code)
+	body := errorBody{Code: e.Code, Message: e.Message}
+	if ev.HasAck() {
+		_ = ev.Ack(ackError{OK: false, Error: body})
+		return
+	}
+	_ = sock.Emit("signaling-error", signalingError{Event: ev.Name, Code: e.Code, Message: e.Message})
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type ackError struct {
+	OK    bool      `json:"ok"`
+	Error errorBody `json:"error"`
+}
+
+type signalingError struct {
+	Event   string `json:"event"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type ackOK struct {
+	OK bool `json:"ok"`
+}
+
+func ack(ev *socketio.Event, v any) {
+	if ev.HasAck() {
+		_ = ev.Ack(v)
+	}
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) EventRelayed(string)          {}
+func (nopMetrics) EventRefused(string, string)  {}
+func (nopMetrics) Reconnected()                 {}
+func (nopMetrics) ObserveRelay(d time.Duration) {}

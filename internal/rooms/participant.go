@@ -1,0 +1,78 @@
+package rooms
+
+import (
+	"time"
+
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+// Dialect is the event vocabulary a participant joined with; it decides how
+// the participant is told about others.
+type Dialect uint8
+
+const (
+	// DialectA is join-room / user-joined / offer / answer / ice-candidate.
+	DialectA Dialect = iota
+	// DialectB is the lobby tutorial's room:join / user:call / ...
+	DialectB
+)
+
+// MediaState is what a participant sends and does.
+type MediaState struct {
+	Audio     bool `json:"audio"`
+	Video     bool `json:"video"`
+	Screen    bool `json:"screen"`
+	Recording bool `json:"recording"`
+}
+
+// maxPending bounds the packets kept for a participant whose connection
+// dropped; past it the participant is given up.
+const maxPending = 512
+
+// Participant is one person in a room. Its mutable fields are guarded by
+// the room's lock.
+type Participant struct {
+	ID      string
+	Name    string
+	Dialect Dialect
+	// JoinedAt orders participants for the host succession.
+	JoinedAt time.Time
+
+	state    MediaState
+	token    string
+	room     *Room // nil once the participant has left
+	waiting  bool
+	sock     *socketio.Socket // nil while disconnected within the grace period
+	pending  []*socketio.Packet
+	grace    *time.Timer
+}
+
+// PeerInfo is what others learn of a participant.
+type PeerInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	MediaState
+}
+
+func (p *Participant) info() PeerInfo {
+	return PeerInfo{ID: p.ID, Name: p.Name, MediaState: p.state}
+}
+
+// deliver sends pkt now, or keeps it for when the participant is back.
+// Called with the room locked.
+func (p *Participant) deliver(pkt *socketio.Packet) {
+	if p.sock != nil {
+		_ = p.sock.Send(pkt) // a full queue disconnects the socket; its grace period starts
+		return
+	}
+	if len(p.pending) >= maxPending {
+		// Too much missed to replay: end the grace period now, so the
+		// others see a leave and the participant rejoins afresh (with the
+		// chat history) rather than with a silent gap.
+		if p.grace != nil {
+			p.grace.Reset(0)
+		}
+		return
+	}
+	p.pending = append(p.pending, pkt)
+}

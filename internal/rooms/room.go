@@ -1,0 +1,383 @@
+package rooms
+
+import (
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+// ChatMessage is one message of a room's chat, as clients receive it.
+type ChatMessage struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+	TS   int64  `json:"ts"` // Unix milliseconds
+}
+
+// Settings are the host's choices for a room.
+type Settings struct {
+	Locked      bool
+	Password    string
+	WaitingRoom bool
+}
+
+// SettingsView is what participants see of the settings (never the password).
+type SettingsView struct {
+	Locked      bool `json:"locked"`
+	HasPassword bool `json:"hasPassword"`
+	WaitingRoom bool `json:"waitingRoom"`
+}
+
+// SettingsPatch changes some settings; nil fields stay as they are.
+type SettingsPatch struct {
+	Locked      *bool
+	Password    *string
+	WaitingRoom *bool
+}
+
+// Room is one meeting. All its methods are safe for concurrent use.
+type Room struct {
+	id  string
+	reg *Registry
+
+	mu       sync.Mutex
+	members  []*Participant // in join order; the first is the host
+	waiting  []*Participant
+	settings Settings
+	chat     []ChatMessage // the last reg.cfg.ChatHistory messages
+}
+
+// ID is the room id.
+func (r *Room) ID() string { return r.id }
+
+// Member returns the participant with this id if it is in the room (not
+// waiting), or nil.
+func (r *Room) Member(id string) *Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.member(id)
+}
+
+func (r *Room) member(id string) *Participant {
+	for _, p := range r.members {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// IsMember reports whether p is in the room now (not waiting, not left).
+func (r *Room) IsMember(p *Participant) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.room == r && !p.waiting
+}
+
+// Deliver sends pkt to p, or keeps it while p is reconnecting.
+func (r *Room) Deliver(p *Participant, pkt *socketio.Packet) {
+	r.mu.Lock()
+	if p.room == r {
+		p.deliver(pkt)
+	}
+	r.mu.Unlock()
+}
+
+// DeliverTo sends pkt to the member with this id; ErrUnknownPeer when
+// there is none. It is the relay's hot path: one lock, no allocation.
+func (r *Room) DeliverTo(id string, pkt *socketio.Packet) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.member(id)
+	if p == nil {
+		return ErrUnknownPeer
+	}
+	p.deliver(pkt)
+	return nil
+}
+
+// Broadcast sends a packet to every member of a dialect but except.
+func (r *Room) Broadcast(d Dialect, pkt *socketio.Packet, except *Participant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.members {
+		if p != except && p.Dialect == d {
+			p.deliver(pkt)
+		}
+	}
+}
+
+// Host returns the host's id ("" in an empty room).
+func (r *Room) Host() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hostID()
+}
+
+func (r *Room) hostID() string {
+	if len(r.members) == 0 {
+		return ""
+	}
+	return r.members[0].ID
+}
+
+// Snapshot is what a joiner learns of the room.
+type Snapshot struct {
+	Host     string
+	Peers    []PeerInfo
+	Chat     []ChatMessage
+	Settings SettingsView
+}
+
+// Snapshot describes the room as p sees it.
+func (r *Room) Snapshot(p *Participant) Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Snapshot{Host: r.hostID(), Settings: r.settingsView(), Peers: []PeerInfo{}}
+	for _, m := range r.members {
+		if m != p {
+			s.Peers = append(s.Peers, m.info())
+		}
+	}
+	s.Chat = append([]ChatMessage{}, r.chat...)
+	return s
+}
+
+func (r *Room) settingsView() SettingsView {
+	return SettingsView{Locked: r.settings.Locked, HasPassword: r.settings.Password != "", WaitingRoom: r.settings.WaitingRoom}
+}
+
+// Info returns p's public description.
+func (r *Room) Info(p *Participant) PeerInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.info()
+}
+
+// AddChat stores a message in the history and returns it.
+func (r *Room) AddChat(m ChatMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	max := r.reg.cfg.ChatHistory
+	if max <= 0 {
+		return
+	}
+	if len(r.chat) >= max {
+		copy(r.chat, r.chat[1:])
+		r.chat = r.chat[:max-1]
+	}
+	r.chat = append(r.chat, m)
+}
+
+// MediaPatch changes some media flags; nil fields stay as they are.
+type MediaPatch struct {
+	Audio, Video, Screen, Recording *bool
+}
+
+// SetState applies a patch to p's media state and returns the new state.
+func (r *Room) SetState(p *Participant, patch MediaPatch) MediaState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	apply := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	apply(&p.state.Audio, patch.Audio)
+	apply(&p.state.Video, patch.Video)
+	apply(&p.state.Screen, patch.Screen)
+	apply(&p.state.Recording, patch.Recording)
+	return p.state
+}
+
+// Configure applies the host's settings patch.
+func (r *Room) Configure(by *Participant, patch SettingsPatch) (SettingsView, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hostID() != by.ID {
+		return SettingsView{}, ErrNotHost
+	}
+	if patch.Locked != nil {
+		r.settings.Locked = *patch.Locked
+	}
+	if patch.Password != nil {
+		r.settings.Password = *patch.Password
+	}
+	if patch.WaitingRoom != nil {
+		r.settings.WaitingRoom = *patch.WaitingRoom
+	}
+	return r.settingsView(), nil
+}
+
+// checkEntry applies lock, password and capacity to a new arrival.
+// Called with the room locked.
+func (r *Room) checkEntry(password string) error {
+	if r.settings.Locked {
+		return ErrLocked
+	}
+	if r.settings.Password != "" && subtle.ConstantTimeCompare([]byte(password), []byte(r.settings.Password)) != 1 {
+		return ErrWrongPassword
+	}
+	if len(r.members)+len(r.waiting) >= r.reg.cfg.MaxParticipants {
+		return ErrRoomFull
+	}
+	return nil
+}
+
+// Waiting lists the participants in the waiting room.
+func (r *Room) Waiting() []PeerInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []PeerInfo{}
+	for _, p := range r.waiting {
+		out = append(out, p.info())
+	}
+	return out
+}
+
+// Admit moves a waiting participant into the room; only the host may.
+func (r *Room) Admit(by *Participant, id string) (*Participant, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hostID() != by.ID {
+		return nil, ErrNotHost
+	}
+	p := r.takeWaiting(id)
+	if p == nil {
+		return nil, ErrNotWaiting
+	}
+	p.waiting = false
+	r.members = append(r.members, p)
+	return p, nil
+}
+
+// Deny refuses a waiting participant; only the host may.
+func (r *Room) Deny(by *Participant, id string) (*Participant, error) {
+	r.mu.Lock()
+	if r.hostID() != by.ID {
+		r.mu.Unlock()
+		return nil, ErrNotHost
+	}
+	p := r.takeWaiting(id)
+	if p != nil {
+		p.room = nil
+	}
+	r.mu.Unlock()
+	if p == nil {
+		return nil, ErrNotWaiting
+	}
+	r.reg.dropIfEmpty(r)
+	return p, nil
+}
+
+func (r *Room) takeWaiting(id string) *Participant {
+	for i, p := range r.waiting {
+		if p.ID == id {
+			r.waiting = append(r.waiting[:i], r.waiting[i+1:]...)
+			return p
+		}
+	}
+	return nil
+}
+
+// Remove takes a participant out at the host's request. Its resume token
+// dies with it, so while the room is locked it cannot come back.
+func (r *Room) Remove(by *Participant, id string) (*Participant, Departure, error) {
+	r.mu.Lock()
+	if r.hostID() != by.ID {
+		r.mu.Unlock()
+		return nil, Departure{}, ErrNotHost
+	}
+	p := r.member(id)
+	if p == nil || p == by {
+		r.mu.Unlock()
+		return nil, Departure{}, ErrUnknownPeer
+	}
+	sock := p.sock
+	d := r.leaveLocked(p)
+	r.mu.Unlock()
+	r.reg.dropIfEmpty(r)
+	d.Socket = sock
+	return p, d, nil
+}
+
+// Departure tells what a participant's leaving changed.
+type Departure struct {
+	// Left is false when the participant was not in the room any more.
+	Left bool
+	// WasWaiting is true when it left from the waiting room.
+	WasWaiting bool
+	// NewHost is the new host when the host left, else nil.
+	NewHost *Participant
+	// Socket is the participant's socket at that moment (nil if detached).
+	Socket *socketio.Socket
+}
+
+// Leave takes p out of the room.
+func (r *Room) Leave(p *Participant) Departure {
+	r.mu.Lock()
+	d := r.leaveLocked(p)
+	r.mu.Unlock()
+	r.reg.dropIfEmpty(r)
+	return d
+}
+
+func (r *Room) leaveLocked(p *Participant) Departure {
+	if p.room != r {
+		return Departure{}
+	}
+	p.room = nil
+	p.sock = nil
+	p.pending = nil
+	if p.grace != nil {
+		p.grace.Stop()
+		p.grace = nil
+	}
+	if p.waiting {
+		r.takeWaiting(p.ID)
+		return Departure{Left: true, WasWaiting: true}
+	}
+	wasHost := r.hostID() == p.ID
+	for i, m := range r.members {
+		if m == p {
+			r.members = append(r.members[:i], r.members[i+1:]...)
+			break
+		}
+	}
+	d := Departure{Left: true}
+	if wasHost && len(r.members) > 0 {
+		d.NewHost = r.members[0]
+	}
+	return d
+}
+
+// Detach notes that sock, p's connection, is gone. p keeps its place for
+// grace; expire runs if it has not come back by then. Detach reports
+// false when sock was not p's current connection (it was replaced).
+func (r *Room) Detach(p *Participant, sock *socketio.Socket, grace time.Duration, expire func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.room != r || p.sock != sock {
+		return false
+	}
+	p.sock = nil
+	p.grace = time.AfterFunc(grace, expire)
+	return true
+}
+
+// Detached reports whether p is still away after its connection dropped.
+func (r *Room) Detached(p *Participant) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.room == r && p.sock == nil
+}
+
+// Socket returns p's current connection, nil while it is away.
+func (r *Room) Socket(p *Participant) *socketio.Socket {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.sock
+}

@@ -1,0 +1,164 @@
+package signaling
+
+import (
+	"unicode/utf8"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+const maxPasswordLen = 128
+
+// roomSettings handles the host's room-settings {locked?, password?, waitingRoom?}.
+func (s *Service) roomSettings(ss *session, ev *socketio.Event) error {
+	var a struct {
+		Locked      *bool   `json:"locked"`
+		Password    *string `json:"password"`
+		WaitingRoom *bool   `json:"waitingRoom"`
+	}
+	if err := decodeArg(ev.Args, &a); err != nil {
+		return err
+	}
+	if a.Password != nil && (utf8.RuneCountInString(*a.Password) > maxPasswordLen || !utf8.ValidString(*a.Password)) {
+		return ErrTooLarge
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	view, err := r.Configure(p, rooms.SettingsPatch{Locked: a.Locked, Password: a.Password, WaitingRoom: a.WaitingRoom})
+	if err != nil {
+		return err
+	}
+	// Never log the password itself.
+	s.log.Info("room settings", "room", r.ID(), "locked", view.Locked, "password", view.HasPassword, "waitingRoom", view.WaitingRoom)
+	s.broadcastA(r, "room-settings", view, nil)
+	if !view.WaitingRoom {
+		for _, w := range r.Waiting() {
+			if q, err := r.Admit(p, w.ID); err == nil {
+				s.admitted(r, q)
+			}
+		}
+		s.sendWaitingList(r)
+	}
+	ack(ev, map[string]any{"ok": true, "settings": view})
+	return nil
+}
+
+func (s *Service) admit(ss *session, ev *socketio.Event) error {
+	id, err := decodeID(ev.Args)
+	if err != nil {
+		return err
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	q, err := r.Admit(p, id)
+	if err != nil {
+		return err
+	}
+	s.admitted(r, q)
+	s.sendWaitingList(r)
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+// admitted welcomes q, just let in from the waiting room, and tells the
+// others. A q that is away gets its welcome when it resumes.
+func (s *Service) admitted(r *rooms.Room, q *rooms.Participant) {
+	if sock := r.Socket(q); sock != nil {
+		_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: tokenOf(sock)}))
+	}
+	s.log.Info("participant admitted", "room", r.ID(), "participant", q.ID)
+	s.announceJoin(r, q)
+}
+
+// tokenOf is the resume token of a socket's participant, kept in its session.
+func tokenOf(sock *socketio.Socket) string {
+	if ss, ok := sock.Get().(*session); ok {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		return ss.token
+	}
+	return ""
+}
+
+func (s *Service) deny(ss *session, ev *socketio.Event) error {
+	id, err := decodeID(ev.Args)
+	if err != nil {
+		return err
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	q, err := r.Deny(p, id)
+	if err != nil {
+		return err
+	}
+	if sock := r.Socket(q); sock != nil {
+		_ = sock.Emit("denied", errorBody{Code: ErrDenied.Code, Message: ErrDenied.Message})
+	}
+	s.log.Info("participant denied", "room", r.ID(), "participant", q.ID)
+	s.sendWaitingList(r)
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+func (s *Service) removeParticipant(ss *session, ev *socketio.Event) error {
+	id, err := decodeID(ev.Args)
+	if err != nil {
+		return err
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	q, d, err := r.Remove(p, id)
+	if err != nil {
+		return err
+	}
+	if d.Socket != nil {
+		_ = d.Socket.Emit("removed", map[string]string{"by": p.ID, "code": ErrRemoved.Code, "message": ErrRemoved.Message})
+	}
+	s.depart(r, q, d, "removed by host")
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+func (s *Service) requestMute(ss *session, ev *socketio.Event) error {
+	id, err := decodeID(ev.Args)
+	if err != nil {
+		return err
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	if r.Host() != p.ID {
+		return rooms.ErrNotHost
+	}
+	pkt, err := socketio.EncodeEvent("mute-request", map[string]string{"from": p.ID})
+	if err != nil {
+		return err
+	}
+	if err := r.DeliverTo(id, pkt); err != nil {
+		return err
+	}
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+// sendWaitingList gives the host the current waiting room.
+func (s *Service) sendWaitingList(r *rooms.Room) {
+	host := r.Member(r.Host())
+	if host == nil {
+		return
+	}
+	pkt, err := socketio.EncodeEvent("waiting-list", map[string]any{"waiting": r.Waiting()})
+	if err != nil {
+		return
+	}
+	r.Deliver(host, pkt)
+}

@@ -1,0 +1,259 @@
+package signaling
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/internal/turn"
+)
+
+// joinArgs is the object form of join-room.
+type joinArgs struct {
+	Room     string            `json:"room"`
+	Name     *string           `json:"name"`
+	Password string            `json:"password"`
+	Resume   string            `json:"resume"`
+	State    *rooms.MediaState `json:"state"`
+}
+
+// joinAck is the successful answer to join-room (and the admitted event).
+type joinAck struct {
+	OK                 bool                `json:"ok"`
+	ID                 string              `json:"id"`
+	Room               string              `json:"room"`
+	Name               string              `json:"name"`
+	Host               string              `json:"host"`
+	ResumeToken        string              `json:"resumeToken"`
+	Resumed            bool                `json:"resumed"`
+	Peers              []rooms.PeerInfo    `json:"peers"`
+	Chat               []rooms.ChatMessage `json:"chat"`
+	Settings           rooms.SettingsView  `json:"settings"`
+	ICEServers         []turn.ICEServer    `json:"iceServers"`
+	ICETransportPolicy string              `json:"iceTransportPolicy"`
+}
+
+type waitingAck struct {
+	OK          bool   `json:"ok"`
+	Waiting     bool   `json:"waiting"`
+	ID          string `json:"id"`
+	ResumeToken string `json:"resumeToken"`
+}
+
+// joinRoom handles dialect A's join-room: a room id string or an object.
+func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
+	var a joinArgs
+	if len(ev.Args) == 0 {
+		return ErrBadRequest
+	}
+	if raw := bytes.TrimSpace(ev.Args[0]); len(raw) > 0 && raw[0] == '"' {
+		if err := json.Unmarshal(raw, &a.Room); err != nil {
+			return ErrBadRequest
+		}
+	} else if err := decodeArg(ev.Args, &a); err != nil {
+		return err
+	}
+	name := "Guest"
+	if a.Name != nil {
+		n, ok := cleanName(*a.Name, s.cfg.MaxNameLen)
+		if !ok {
+			return ErrInvalidName
+		}
+		name = n
+	}
+	state := rooms.MediaState{Audio: true, Video: true}
+	if a.State != nil {
+		state = *a.State
+	}
+	req := rooms.JoinRequest{Room: a.Room, Name: name, Password: a.Password, Resume: a.Resume, Dialect: rooms.DialectA, State: state}
+	res, err := s.join(ss, req)
+	if err != nil {
+		return err
+	}
+	if res.Waiting {
+		ack(ev, waitingAck{OK: true, Waiting: true, ID: res.Participant.ID, ResumeToken: res.Token})
+	} else {
+		ack(ev, s.welcome(ss.sock, res))
+	}
+	s.afterJoin(ss, res)
+	return nil
+}
+
+// lobbyJoin handles dialect B's room:join {email, room}.
+func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
+	var a struct {
+		Email string `json:"email"`
+		Room  string `json:"room"`
+	}
+	if err := decodeArg(ev.Args, &a); err != nil {
+		return err
+	}
+	name, ok := cleanName(a.Email, s.cfg.MaxNameLen)
+	if !ok {
+		return ErrInvalidName
+	}
+	res, err := s.join(ss, rooms.JoinRequest{Room: a.Room, Name: name, Dialect: rooms.DialectB, State: rooms.MediaState{Audio: true, Video: true}})
+	if err != nil {
+		return err
+	}
+	echo := map[string]string{"email": name, "room": a.Room}
+	ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": name, "room": a.Room})
+	_ = ss.sock.Emit("room:join", echo)
+	s.afterJoin(ss, res)
+	return nil
+}
+
+// join validates the room, leaves any previous room and joins the new one.
+func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, error) {
+	if !validRoom(req.Room) {
+		return rooms.JoinResult{}, ErrInvalidRoom
+	}
+	if r, p := ss.member(); r != nil {
+		if r.ID() == req.Room && r.IsMember(p) && req.Resume == "" {
+			return rooms.JoinResult{}, &rooms.Error{Code: "bad-request", Message: "already in this meeting"}
+		}
+		s.leave(ss, "switched rooms")
+	}
+	req.ID = ss.sock.ID()
+	req.Socket = ss.sock
+	res, err := s.rooms.Join(req)
+	if err != nil {
+		return res, err
+	}
+	ss.setMember(res.Room, res.Participant)
+	ss.mu.Lock()
+	ss.token = res.Token
+	ss.mu.Unlock()
+	return res, nil
+}
+
+// welcome builds the join ack for a participant now in the room.
+func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
+	p := res.Participant
+	snap := res.Room.Snapshot(p)
+	servers, policy := s.ice(p.ID, sock.Request())
+	if servers == nil {
+		servers = []turn.ICEServer{}
+	}
+	return joinAck{
+		OK: true, ID: p.ID, Room: res.Room.ID(), Name: p.Name, Host: snap.Host,
+		ResumeToken: res.Token, Resumed: res.Resumed,
+		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings,
+		ICEServers: servers, ICETransportPolicy: policy,
+	}
+}
+
+// afterJoin tells the others, replays what a returning participant missed
+// and keeps the host's waiting list current.
+func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
+	p, r := res.Participant, res.Room
+	switch {
+	case res.Resumed:
+		s.metrics.Reconnected()
+		s.log.Info("participant resumed", "room", r.ID(), "participant", p.ID, "socket", ss.sock.ID())
+		if res.Replaced != nil && res.Replaced != ss.sock {
+			res.Replaced.Disconnect()
+		}
+		for _, pkt := range res.Pending {
+			_ = ss.sock.Send(pkt)
+		}
+	case res.Waiting:
+		s.log.Info("participant waiting", "room", r.ID(), "participant", p.ID)
+		s.sendWaitingList(r)
+	default:
+		s.log.Info("participant joined", "room", r.ID(), "participant", p.ID)
+		s.announceJoin(r, p)
+	}
+}
+
+// announceJoin tells every other member, in its dialect, that p is in.
+func (s *Service) announceJoin(r *rooms.Room, p *rooms.Participant) {
+	info := r.Info(p)
+	if pkt, err := socketio.EncodeEvent("user-joined", info); err == nil {
+		r.Broadcast(rooms.DialectA, pkt, p)
+	}
+	if pkt, err := socketio.EncodeEvent("user:joined", map[string]string{"email": info.Name, "id": info.ID}); err == nil {
+		r.Broadcast(rooms.DialectB, pkt, p)
+	}
+}
+
+// announceLeave tells every member, in its dialect, that id is gone.
+func (s *Service) announceLeave(r *rooms.Room, id string) {
+	body := map[string]string{"id": id}
+	if pkt, err := socketio.EncodeEvent("user-left", body); err == nil {
+		r.Broadcast(rooms.DialectA, pkt, nil)
+	}
+	if pkt, err := socketio.EncodeEvent("user:left", body); err == nil {
+		r.Broadcast(rooms.DialectB, pkt, nil)
+	}
+}
+
+func (s *Service) leaveRoom(ss *session, ev *socketio.Event) error {
+	if r, _ := ss.member(); r == nil {
+		return rooms.ErrNotInRoom
+	}
+	s.leave(ss, "left")
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+// leave takes the session's participant out of its room and tells the
+// others.
+func (s *Service) leave(ss *session, why string) {
+	r, p := ss.member()
+	ss.setMember(nil, nil)
+	if r == nil {
+		return
+	}
+	s.depart(r, p, r.Leave(p), why)
+}
+
+// depart announces a departure that already happened in the registry.
+func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure, why string) {
+	if !d.Left {
+		return
+	}
+	s.log.Info("participant left", "room", r.ID(), "participant", p.ID, "why", why)
+	if d.WasWaiting {
+		s.sendWaitingList(r)
+		return
+	}
+	s.announceLeave(r, p.ID)
+	if d.NewHost != nil {
+		s.broadcastA(r, "host-changed", map[string]string{"id": d.NewHost.ID}, nil)
+		s.sendWaitingList(r)
+	}
+}
+
+// disconnected runs when a socket is gone. An explicit disconnect leaves at
+// once; a dropped connection keeps the participant's place for the grace
+// period, so a network switch or a server restart does not end a call.
+func (s *Service) disconnected(ss *session, reason string) {
+	r, p := ss.member()
+	if r == nil {
+		return
+	}
+	if reason == "client namespace disconnect" || reason == "server namespace disconnect" {
+		s.leave(ss, reason)
+		return
+	}
+	detached := r.Detach(p, ss.sock, s.cfg.ReconnectGrace, func() {
+		if r.Detached(p) {
+			s.depart(r, p, r.Leave(p), "reconnect grace period ended")
+		}
+	})
+	if detached {
+		s.log.Info("participant connection lost", "room", r.ID(), "participant", p.ID, "reason", reason, "grace", s.cfg.ReconnectGrace)
+	}
+}
+
+// broadcastA sends an event to the dialect-A members of r but except.
+func (s *Service) broadcastA(r *rooms.Room, event string, v any, except *rooms.Participant) {
+	pkt, err := socketio.EncodeEvent(event, v)
+	if err != nil {
+		s.log.Error("encode", "event", event, "err", err)
+		return
+	}
+	r.Broadcast(rooms.DialectA, pkt, except)
+}

@@ -1,0 +1,75 @@
+package signaling
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+// chat handles chat-message {text}: stored in the history and sent to every
+// member, the sender included, with a server id and time.
+func (s *Service) chat(ss *session, ev *socketio.Event) error {
+	var a struct {
+		Text *string `json:"text"`
+	}
+	if err := decodeArg(ev.Args, &a); err != nil || a.Text == nil {
+		return ErrBadRequest
+	}
+	text := *a.Text
+	if strings.TrimSpace(text) == "" || !utf8.ValidString(text) {
+		return ErrBadRequest
+	}
+	if utf8.RuneCountInString(text) > s.cfg.MaxChatLen {
+		return ErrTooLarge
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	msg := rooms.ChatMessage{ID: newID(), From: p.ID, Name: p.Name, Text: text, TS: time.Now().UnixMilli()}
+	r.AddChat(msg)
+	s.broadcastA(r, "chat-message", msg, nil)
+	ack(ev, map[string]any{"ok": true, "id": msg.ID, "ts": msg.TS})
+	return nil
+}
+
+// mediaState handles media-state {audio, video, screen, recording}.
+func (s *Service) mediaState(ss *session, ev *socketio.Event) error {
+	var patch rooms.MediaPatch
+	if err := decodeArg(ev.Args, &patch); err != nil {
+		return err
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	st := r.SetState(p, patch)
+	s.broadcastA(r, "media-state", struct {
+		From string `json:"from"`
+		rooms.MediaState
+	}{p.ID, st}, p)
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+// iceServers hands out fresh relay credentials for long calls.
+func (s *Service) iceServers(ss *session, ev *socketio.Event) error {
+	_, p, err := ss.joined()
+	if err != nil {
+		return err
+	}
+	servers, policy := s.ice(p.ID, ss.sock.Request())
+	ack(ev, map[string]any{"ok": true, "iceServers": servers, "iceTransportPolicy": policy})
+	return nil
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
