@@ -38,13 +38,13 @@ type Participant struct {
 	// JoinedAt orders participants for the host succession.
 	JoinedAt time.Time
 
-	state    MediaState
-	token    string
-	room     *Room // nil once the participant has left
-	waiting  bool
-	sock     *socketio.Socket // nil while disconnected within the grace period
-	pending  []*socketio.Packet
-	grace    *time.Timer
+	state   MediaState
+	token   string
+	room    *Room // nil once the participant has left
+	waiting bool
+	sock    *socketio.Socket // nil while disconnected within the grace period
+	pending []*socketio.Packet
+	grace   *time.Timer
 }
 
 // PeerInfo is what others learn of a participant.
