@@ -9,6 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/signaling"
@@ -39,6 +42,14 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on that separate address.
 	PprofAddr string
 
+	// MaxConnsPerIP caps the Socket.IO sessions one client IP address may
+	// hold at once. Zero means no limit.
+	MaxConnsPerIP int
+	// TrustProxy takes the client IP from X-Forwarded-For (its last entry,
+	// the one a reverse proxy appends) instead of the TCP peer. Only turn it
+	// on behind a proxy that sets the header, or clients can pick their IP.
+	TrustProxy bool
+
 	TLS       TLSConfig
 	Engine    socketio.Config
 	Signaling signaling.Config
@@ -55,6 +66,9 @@ type TLSConfig struct {
 	ACMEEmail   string
 	ACMEDir     string // directory URL of the CA; default Let's Encrypt
 	ACMECache   string // where certificates are kept
+	// ACMECAFile is a PEM file of extra roots trusted for the ACME
+	// directory's own HTTPS (a private CA such as step-ca or pebble).
+	ACMECAFile string
 	// HTTPAddr serves ACME HTTP-01 challenges and redirects to HTTPS.
 	HTTPAddr string
 }
@@ -89,6 +103,8 @@ func (c *Config) register(fs *flagSet) {
 	fs.String(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Duration(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	fs.String(&c.PprofAddr, "pprof-addr", "", "serve pprof on this separate address (off when empty)")
+	fs.Int(&c.MaxConnsPerIP, "max-conns-per-ip", 50, "signaling sessions one client IP address may hold at once (0: no limit)")
+	fs.Bool(&c.TrustProxy, "trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy that sets it)")
 	fs.String(&c.TLS.CertFile, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.String(&c.TLS.KeyFile, "tls-key", "", "TLS private key file (PEM)")
 	fs.Bool(&c.TLS.SelfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed certificate (LAN use)")
@@ -96,20 +112,87 @@ func (c *Config) register(fs *flagSet) {
 	fs.String(&c.TLS.ACMEEmail, "acme-email", "", "contact address for the ACME account")
 	fs.String(&c.TLS.ACMEDir, "acme-directory", "", "ACME directory URL (default Let's Encrypt)")
 	fs.String(&c.TLS.ACMECache, "acme-cache", "huddle-certs", "directory where ACME certificates are kept")
+	fs.String(&c.TLS.ACMECAFile, "acme-ca-file", "", "PEM roots trusted for the ACME directory's HTTPS (private ACME CAs)")
 	fs.String(&c.TLS.HTTPAddr, "http-addr", "", "plain HTTP address for ACME challenges and redirects, e.g. :80")
 }
 
+// ErrInvalid wraps every validation error, whose message names the flag.
+var ErrInvalid = errors.New("invalid configuration")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
 func (c *Config) validate() error {
+	if c.Addr == "" {
+		return invalid("--addr must not be empty")
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
-		return fmt.Errorf("--log-format: want text or json, got %q", c.LogFormat)
+		return invalid("--log-format: want text or json, got %q", c.LogFormat)
 	}
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		return errors.New("--tls-cert and --tls-key go together")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return invalid("--log-level: want debug, info, warn or error, got %q", c.LogLevel)
 	}
 	if c.ShutdownTimeout <= 0 {
-		return errors.New("--shutdown-timeout must be positive")
+		return invalid("--shutdown-timeout must be positive")
+	}
+	if c.MaxConnsPerIP < 0 {
+		return invalid("--max-conns-per-ip must not be negative")
+	}
+	if c.PublicURL != "" {
+		if _, err := ParseOrigin(c.PublicURL); err != nil {
+			return invalid("--public-url: %v", err)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if _, err := ParseOrigin(o); err != nil {
+			return invalid("--allowed-origins: %v", err)
+		}
+	}
+	return c.TLS.validate()
+}
+
+func (t TLSConfig) validate() error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return invalid("--tls-cert and --tls-key go together")
+	}
+	modes := 0
+	for _, on := range []bool{t.CertFile != "", t.SelfSigned, len(t.ACMEDomains) > 0} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return invalid("choose one of --tls-cert/--tls-key, --tls-self-signed and --acme-domains")
+	}
+	if len(t.ACMEDomains) > 0 && t.ACMECache == "" {
+		return invalid("--acme-cache must not be empty with --acme-domains")
+	}
+	if t.HTTPAddr != "" && !t.Enabled() {
+		return invalid("--http-addr redirects to HTTPS and needs a TLS certificate")
 	}
 	return nil
+}
+
+// ParseOrigin checks that s is a web origin, scheme://host[:port] with
+// scheme http or https and nothing after the host (a trailing slash is
+// forgiven), and returns it in the form browsers send in Origin headers.
+func ParseOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("%q: want an http:// or https:// origin", s)
+	}
+	if u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: want scheme://host[:port] only", s)
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
 }
