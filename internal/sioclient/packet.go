@@ -1,0 +1,138 @@
+package sioclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Engine.IO v4 packet types, the first character of every packet.
+const (
+	engineOpen    = '0'
+	engineClose   = '1'
+	enginePing    = '2'
+	enginePong    = '3'
+	engineMessage = '4'
+	engineNoop    = '6'
+)
+
+// Socket.IO v5 packet types, the character after engineMessage.
+const (
+	packetConnect      = '0'
+	packetDisconnect   = '1'
+	packetEvent        = '2'
+	packetAck          = '3'
+	packetConnectError = '4'
+	packetBinaryEvent  = '5'
+	packetBinaryAck    = '6'
+)
+
+// packet is a decoded Socket.IO packet of the main namespace.
+type packet struct {
+	typ   byte
+	ackID int64 // -1 when absent
+	data  []byte
+}
+
+// decodePacket parses a Socket.IO packet (the engine message without its
+// leading '4').
+func decodePacket(b []byte) (packet, error) {
+	p := packet{ackID: -1}
+	if len(b) == 0 {
+		return p, fmt.Errorf("%w: empty packet", ErrProtocol)
+	}
+	p.typ = b[0]
+	b = b[1:]
+	if p.typ == packetBinaryEvent || p.typ == packetBinaryAck {
+		return p, ErrBinaryUnsupported
+	}
+	if len(b) > 0 && b[0] == '/' {
+		i := bytes.IndexByte(b, ',')
+		if i < 0 {
+			return p, fmt.Errorf("%w: namespace without comma", ErrProtocol)
+		}
+		if ns := string(b[:i]); ns != "/" {
+			return p, fmt.Errorf("%w: packet for namespace %q", ErrProtocol, ns)
+		}
+		b = b[i+1:]
+	}
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i > 0 {
+		id, err := strconv.ParseInt(string(b[:i]), 10, 64)
+		if err != nil {
+			return p, fmt.Errorf("%w: ack id: %v", ErrProtocol, err)
+		}
+		p.ackID = id
+	}
+	p.data = b[i:]
+	return p, nil
+}
+
+// decodeEvent splits an event payload ["name", args...].
+func decodeEvent(data []byte) (string, []json.RawMessage, error) {
+	var arr []json.RawMessage
+	if err := json.Unmarshal(data, &arr); err != nil || len(arr) == 0 {
+		return "", nil, fmt.Errorf("%w: event payload %.64q", ErrProtocol, data)
+	}
+	var name string
+	if err := json.Unmarshal(arr[0], &name); err != nil {
+		return "", nil, fmt.Errorf("%w: event name %.64q", ErrProtocol, arr[0])
+	}
+	return name, arr[1:], nil
+}
+
+// encodeEvent builds the engine message 42[id]["event",args...].
+func encodeEvent(ackID int64, event string, args []any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(64)
+	buf.WriteString("42")
+	if ackID >= 0 {
+		buf.WriteString(strconv.FormatInt(ackID, 10))
+	}
+	name, err := json.Marshal(event)
+	if err != nil {
+		return nil, err
+	}
+	buf.WriteByte('[')
+	buf.Write(name)
+	for _, a := range args {
+		if _, ok := a.([]byte); ok {
+			return nil, ErrBinaryUnsupported
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("sioclient: argument of %q: %w", event, err)
+		}
+		buf.WriteByte(',')
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// encodeConnect builds the engine message 40[auth].
+func encodeConnect(auth any) ([]byte, error) {
+	if auth == nil {
+		return []byte("40"), nil
+	}
+	b, err := json.Marshal(auth)
+	if err != nil {
+		return nil, fmt.Errorf("sioclient: auth: %w", err)
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, fmt.Errorf("%w: auth must be a JSON object", ErrBadOptions)
+	}
+	return append([]byte("40"), b...), nil
+}
+
+// handshake is the Engine.IO open packet's payload.
+type handshake struct {
+	SID          string `json:"sid"`
+	PingInterval int    `json:"pingInterval"` // milliseconds
+	PingTimeout  int    `json:"pingTimeout"`  // milliseconds
+	MaxPayload   int    `json:"maxPayload"`
+}
