@@ -1,14 +1,346 @@
 package turn
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/logging"
+	pionturn "github.com/pion/turn/v4"
 )
 
-// Server is the embedded STUN/TURN relay.
-type Server struct{}
+// ErrPeerRefused is the error of a datagram to a peer the relay must not
+// reach (see AllowPrivatePeers).
+var ErrPeerRefused = errors.New("turn: peer address refused")
+
+// Server is the embedded STUN/TURN relay: pion/turn behind Huddle's
+// credentials, peer filter, quotas and lifetime cap.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	secret []byte
+	stats  counters
+	quota  *quota
+	pion   *pionturn.Server
+
+	udp net.PacketConn
+	tcp *trackedListener
+	tls *trackedListener
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Stats are the relay's counters since it started, for metrics.
+type Stats struct {
+	AllocationsActive int64  // relay sockets open now
+	AllocationsTotal  uint64 // allocations created
+	BytesToPeers      uint64 // payload bytes sent from relay sockets to peers
+	BytesFromPeers    uint64 // payload bytes received from peers on relay sockets
+	PacketsToPeers    uint64
+	PacketsFromPeers  uint64
+	RefusedPeers      uint64 // permissions and datagrams refused by the peer filter
+	AuthFailures      uint64 // requests with expired, malformed or wrong credentials
+	QuotaRefusals     uint64 // allocations refused by a per-user or total limit
+}
+
+// BytesRelayed is the payload relayed in both directions.
+func (s Stats) BytesRelayed() uint64 { return s.BytesToPeers + s.BytesFromPeers }
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		AllocationsActive: s.stats.relaySockets.Load(),
+		AllocationsTotal:  s.stats.allocations.Load(),
+		BytesToPeers:      s.stats.bytesToPeers.Load(),
+		BytesFromPeers:    s.stats.bytesFromPeers.Load(),
+		PacketsToPeers:    s.stats.packetsToPeers.Load(),
+		PacketsFromPeers:  s.stats.packetsFromPeers.Load(),
+		RefusedPeers:      s.stats.refusedPeers.Load(),
+		AuthFailures:      s.stats.authFailures.Load(),
+		QuotaRefusals:     s.stats.quotaRefusals.Load(),
+	}
+}
 
 // NewServer starts the relay's listeners described by cfg.
-func NewServer(cfg Config, log *slog.Logger) (*Server, error) { return &Server{}, nil }
+func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
+	cfg.Enabled = true
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "turn"), secret: cfg.secret(), quota: newQuota(cfg.MaxAllocationsPerUser)}
+	if err := s.listen(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	if err := s.start(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	attrs := []any{"udp", s.udp.LocalAddr().String(), "tcp", s.tcp.Addr().String(),
+		"relay_ip", advertisedIP(cfg).String(), "relay_ports", fmt.Sprintf("%d-%d", cfg.RelayMinPort, cfg.RelayMaxPort),
+		"private_peers", cfg.AllowPrivatePeers, "random_secret", cfg.Secret == ""}
+	if s.tls != nil {
+		attrs = append(attrs, "tls", s.tls.Addr().String())
+	}
+	s.log.Info("relay listening", attrs...)
+	return s, nil
+}
+
+// listen opens UDP and TCP on one port (TCP follows UDP when the port is
+// 0) and TLS when configured.
+func (s *Server) listen() error {
+	host, _, _ := splitHostPort(s.cfg.Listen)
+	udp, err := net.ListenPacket("udp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	s.udp = &cappedPacketConn{PacketConn: udp, s: s}
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	s.tcp = newTrackedListener(tcp, s)
+	if !s.cfg.TLSEnabled() {
+		return nil
+	}
+	tlsCfg, err := s.tlsConfig()
+	if err != nil {
+		return err
+	}
+	tl, err := net.Listen("tcp", s.cfg.TLSListen)
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	s.tls = newTrackedListener(tls.NewListener(tl, tlsCfg), s)
+	return nil
+}
+
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	if s.cfg.TLSConfig != nil {
+		return s.cfg.TLSConfig, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("turn: TLS certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// start hands the listeners to pion with Huddle's policy hooks.
+func (s *Server) start() error {
+	relay := func() *relayPorts {
+		return &relayPorts{
+			bindIP:     relayBindIP(s.cfg),
+			advertised: advertisedIP(s.cfg),
+			min:        s.cfg.RelayMinPort,
+			max:        s.cfg.RelayMaxPort,
+			limit:      int64(s.cfg.MaxAllocations),
+			peerOK:     newPeerFilter(s.cfg),
+			stats:      &s.stats,
+		}
+	}
+	conf := pionturn.ServerConfig{
+		Realm:         s.cfg.Realm,
+		AuthHandler:   s.authenticate,
+		QuotaHandler:  s.allowAllocation,
+		LoggerFactory: pionLogs{s.log},
+		EventHandler: pionturn.EventHandler{
+			OnAuth: func(_, _ net.Addr, _, _, _, _ string, ok bool) {
+				if !ok {
+					s.stats.authFailures.Add(1)
+				}
+			},
+			OnAllocationCreated: func(_, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
+				s.stats.allocations.Add(1)
+				s.quota.created(quotaUser(username))
+			},
+			OnAllocationDeleted: func(_, _ net.Addr, _, username, _ string) {
+				s.quota.deleted(quotaUser(username))
+			},
+		},
+		PacketConnConfigs: []pionturn.PacketConnConfig{{
+			PacketConn: s.udp, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
+		}},
+		ListenerConfigs: []pionturn.ListenerConfig{{
+			Listener: s.tcp, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
+		}},
+	}
+	if s.tls != nil {
+		conf.ListenerConfigs = append(conf.ListenerConfigs, pionturn.ListenerConfig{
+			Listener: s.tls, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
+		})
+	}
+	srv, err := pionturn.NewServer(conf)
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	s.pion = srv
+	return nil
+}
+
+// authenticate is pion's AuthHandler: it recomputes the password of a
+// REST-scheme username that has not expired.
+func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, bool) {
+	key, ok := s.longTermKey(username, realm)
+	if !ok {
+		s.stats.authFailures.Add(1)
+		s.log.Debug("credentials refused", "client", src.String(), "username", username)
+	}
+	return key, ok
+}
+
+// longTermKey is the RFC 5389 long-term key of a valid username.
+func (s *Server) longTermKey(username, realm string) ([]byte, bool) {
+	if realm != s.cfg.Realm {
+		return nil, false
+	}
+	_, password, err := CheckUsername(s.secret, username, time.Now())
+	if err != nil {
+		return nil, false
+	}
+	return pionturn.GenerateAuthKey(username, realm, password), true
+}
+
+// allowAllocation is pion's QuotaHandler.
+func (s *Server) allowAllocation(username, _ string, src net.Addr) bool {
+	if s.stats.relaySockets.Load() >= int64(s.cfg.MaxAllocations) || !s.quota.take(quotaUser(username)) {
+		s.stats.quotaRefusals.Add(1)
+		s.log.Debug("allocation quota reached", "client", src.String(), "username", username)
+		return false
+	}
+	return true
+}
+
+// permit is pion's PermissionHandler for CreatePermission and ChannelBind.
+func (s *Server) permit(client net.Addr, peer net.IP) bool {
+	if s.cfg.AllowPrivatePeers || PublicPeer(peer) {
+		return true
+	}
+	s.stats.refusedPeers.Add(1)
+	s.log.Debug("peer refused", "client", client.String(), "peer", peer.String())
+	return false
+}
+
+// quotaUser is the participant part of a username: the quota follows the
+// participant across re-minted credentials.
+func quotaUser(username string) string {
+	if _, user, err := ParseUsername(username); err == nil {
+		return user
+	}
+	return username
+}
+
+// relayBindIP is where relay sockets listen: the relay's own listening IP
+// when it is a specific IPv4 address (pion relays over IPv4), else all.
+func relayBindIP(c Config) string {
+	if host, _, err := splitHostPort(c.Listen); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil && !ip.IsUnspecified() {
+			return ip.String()
+		}
+	}
+	return "0.0.0.0"
+}
+
+// newPeerFilter returns the check of every relayed datagram. Besides the
+// permission filter it keeps peers off the relay host's own public
+// addresses except on relay ports, where another allocation may listen:
+// otherwise a client could reach the web server or the TURN port itself.
+func newPeerFilter(c Config) func(*net.UDPAddr) bool {
+	if c.AllowPrivatePeers {
+		return func(*net.UDPAddr) bool { return true }
+	}
+	self := map[string]bool{advertisedIP(c).String(): true}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				self[n.IP.String()] = true
+			}
+		}
+	}
+	return func(a *net.UDPAddr) bool {
+		if !PublicPeer(a.IP) {
+			return false
+		}
+		return !self[a.IP.String()] || (a.Port >= c.RelayMinPort && a.Port <= c.RelayMaxPort)
+	}
+}
+
+// UDPAddr, TCPAddr and TLSAddr are the listening addresses (TLSAddr nil
+// without TLS).
+func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+func (s *Server) TCPAddr() net.Addr { return s.tcp.Addr() }
+func (s *Server) TLSAddr() net.Addr {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.Addr()
+}
 
 // Close stops the relay and frees every allocation.
-func (s *Server) Close() error { return nil }
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.pion != nil {
+			s.closeErr = s.pion.Close()
+		}
+		s.closeListeners()
+		// pion frees allocations once its read loops have seen the closed
+		// sockets; wait a little so Close means "relay ports released".
+		deadline := time.Now().Add(2 * time.Second)
+		for s.stats.relaySockets.Load() > 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeListeners() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	for _, l := range []*trackedListener{s.tcp, s.tls} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// pionLogs routes pion's logs to slog. pion logs every request at debug
+// and info; both become debug so a busy relay does not flood the log.
+type pionLogs struct{ log *slog.Logger }
+
+func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLeveled{p.log.With("scope", scope)}
+}
+
+type pionLeveled struct{ log *slog.Logger }
+
+func (p pionLeveled) logf(level slog.Level, format string, args ...any) {
+	if !p.log.Enabled(context.Background(), level) {
+		return // most calls are per-packet debug lines: skip the formatting
+	}
+	p.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+}
+
+func (p pionLeveled) Trace(msg string)                  { p.logf(slog.LevelDebug-4, "%s", msg) }
+func (p pionLeveled) Tracef(format string, args ...any) { p.logf(slog.LevelDebug-4, format, args...) }
+func (p pionLeveled) Debug(msg string)                  { p.logf(slog.LevelDebug, "%s", msg) }
+func (p pionLeveled) Debugf(format string, args ...any) { p.logf(slog.LevelDebug, format, args...) }
+func (p pionLeveled) Info(msg string)                   { p.logf(slog.LevelDebug, "%s", msg) }
+func (p pionLeveled) Infof(format string, args ...any)  { p.logf(slog.LevelDebug, format, args...) }
+func (p pionLeveled) Warn(msg string)                   { p.logf(slog.LevelWarn, "%s", msg) }
+func (p pionLeveled) Warnf(format string, args ...any)  { p.logf(slog.LevelWarn, format, args...) }
+func (p pionLeveled) Error(msg string)                  { p.logf(slog.LevelError, "%s", msg) }
+func (p pionLeveled) Errorf(format string, args ...any) { p.logf(slog.LevelError, format, args...) }
