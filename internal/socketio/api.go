@@ -1,104 +1,197 @@
 // Package socketio is a Socket.IO v5 server over Engine.IO v4 (WebSocket
 // and HTTP long-polling), compatible with the official socket.io-client 4.x.
 //
-// CONTRACT (written before the implementation): the exported names and
-// signatures in this file are used by internal/signaling and internal/server.
-// The implementation may move them to other files but must keep them.
+// Layering: package engineio moves whole messages over a session and knows
+// nothing of events; this package parses those messages into CONNECT,
+// EVENT, ACK... packets, dispatches events to handlers and keeps rooms as
+// plain sets of sockets, knowing nothing of what a room means to the
+// application (internal/signaling gives rooms their meaning).
+//
+// CONTRACT: the exported names and signatures are used by internal/signaling
+// and internal/server.
 package socketio
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/huddlehq/huddle/internal/engineio"
 )
 
 // Server accepts Socket.IO connections on the main namespace "/". Other
 // namespaces are refused with CONNECT_ERROR.
-type Server struct{}
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	engine *engineio.Server
+
+	hmu          sync.RWMutex // guards the handlers below
+	middlewares  []func(sock *Socket, auth json.RawMessage) error
+	onConnection func(sock *Socket)
+
+	mu      sync.RWMutex // guards sockets and rooms; taken after Socket.mu
+	sockets map[string]*Socket
+	rooms   map[string]map[*Socket]struct{}
+}
 
 // NewServer returns a server; it starts no goroutine until the first request.
-func NewServer(cfg Config) *Server { panic("TODO") }
+func NewServer(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		sockets: make(map[string]*Socket),
+		rooms:   make(map[string]map[*Socket]struct{}),
+	}
+	s.engine = engineio.NewServer(engineio.Config{
+		PingInterval: cfg.PingInterval,
+		PingTimeout:  cfg.PingTimeout,
+		MaxPayload:   cfg.MaxPayload,
+		SendQueue:    cfg.SendQueue,
+		CheckOrigin:  cfg.CheckOrigin,
+		Logger:       cfg.Logger,
+	}, s.accept)
+	return s
+}
 
 // ServeHTTP handles both transports under cfg.Path.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("TODO") }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != s.cfg.Path && p != strings.TrimSuffix(s.cfg.Path, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Use adds a check run on every CONNECT before OnConnection; a non-nil
 // error refuses the connection with CONNECT_ERROR {"message": err.Error()}.
 // auth is the CONNECT packet's payload (nil when absent).
-func (s *Server) Use(fn func(sock *Socket, auth json.RawMessage) error) { panic("TODO") }
+func (s *Server) Use(fn func(sock *Socket, auth json.RawMessage) error) {
+	s.hmu.Lock()
+	s.middlewares = append(s.middlewares, fn)
+	s.hmu.Unlock()
+}
 
 // OnConnection registers the handler run for each connected socket. It runs
 // before any event of that socket is dispatched, so it can call On.
-func (s *Server) OnConnection(fn func(sock *Socket)) { panic("TODO") }
+func (s *Server) OnConnection(fn func(sock *Socket)) {
+	s.hmu.Lock()
+	s.onConnection = fn
+	s.hmu.Unlock()
+}
 
 // Socket returns the connected socket with this id, or nil.
-func (s *Server) Socket(id string) *Socket { panic("TODO") }
+func (s *Server) Socket(id string) *Socket {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sockets[id]
+}
 
 // To starts a broadcast to every socket in room.
-func (s *Server) To(room string) *Broadcast { panic("TODO") }
+func (s *Server) To(room string) *Broadcast {
+	return &Broadcast{srv: s, room: room}
+}
 
 // Stats counts the sockets connected now.
-func (s *Server) Stats() Stats { panic("TODO") }
+func (s *Server) Stats() Stats {
+	s.mu.RLock()
+	list := make([]*Socket, 0, len(s.sockets))
+	for _, sock := range s.sockets {
+		list = append(list, sock)
+	}
+	s.mu.RUnlock()
+	var st Stats
+	for _, sock := range list {
+		if sock.sess.Transport() == engineio.WebSocket {
+			st.WebSocket++
+		} else {
+			st.Polling++
+		}
+	}
+	return st
+}
 
 // Shutdown stops accepting sessions, sends every socket a DISCONNECT and
 // closes its transport, waiting until ctx is done at most.
-func (s *Server) Shutdown(ctx context.Context) error { panic("TODO") }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.RLock()
+	list := make([]*Socket, 0, len(s.sockets))
+	for _, sock := range s.sockets {
+		list = append(list, sock)
+	}
+	s.mu.RUnlock()
+	for _, sock := range list {
+		sock.disconnect("server shutting down")
+	}
+	return s.engine.Shutdown(ctx)
+}
 
 // Stats is a snapshot of connection counts.
 type Stats struct {
 	Polling, WebSocket int // sockets by current transport
 }
 
-// Socket is one client connected on the main namespace. Its methods are
-// safe for concurrent use.
-type Socket struct{}
-
-// ID is the Socket.IO socket id (not the Engine.IO session id).
-func (s *Socket) ID() string { panic("TODO") }
-
-// Request is the HTTP request that opened the session (headers, remote
-// address, query). Do not read its body.
-func (s *Socket) Request() *http.Request { panic("TODO") }
-
-// Transport is "polling" or "websocket".
-func (s *Socket) Transport() string { panic("TODO") }
-
-// On registers the handler of an event. Events of one socket are dispatched
-// one at a time, in the order the client sent them.
-func (s *Socket) On(event string, h EventHandler) { panic("TODO") }
-
-// OnAny registers the handler for events that have no handler of their own.
-func (s *Socket) OnAny(h EventHandler) { panic("TODO") }
-
-// OnDisconnect registers fn, called once when the socket is gone, with the
-// reason ("client namespace disconnect", "transport close", "ping timeout",
-// "server shutting down", ...).
-func (s *Socket) OnDisconnect(fn func(reason string)) { panic("TODO") }
-
-// Emit sends an event. Args are marshalled with encoding/json; a []byte arg
-// is sent as a binary attachment. An error means the socket is closed or its
-// send queue is full (then it is being disconnected).
-func (s *Socket) Emit(event string, args ...any) error { panic("TODO") }
-
-// EmitWithAck sends an event and calls ack with the client's reply.
-func (s *Socket) EmitWithAck(ack func(args []json.RawMessage), event string, args ...any) error {
-	panic("TODO")
+// Broadcast sends to the sockets of a room, less some.
+type Broadcast struct {
+	srv    *Server
+	room   string
+	except []string
 }
 
-// Send queues a packet encoded once with EncodeEvent (for fan-out).
-func (s *Socket) Send(p *Packet) error { panic("TODO") }
+// Except leaves these socket ids out.
+func (b *Broadcast) Except(ids ...string) *Broadcast {
+	b.except = append(b.except, ids...)
+	return b
+}
 
-// Join and Leave change the socket's rooms; every socket is also in the
-// room named by its own id.
-func (s *Socket) Join(room string)  { panic("TODO") }
-func (s *Socket) Leave(room string) { panic("TODO") }
+// Emit encodes once and queues to each socket. Sockets that are gone or
+// whose queue is full are skipped (the latter get disconnected).
+func (b *Broadcast) Emit(event string, args ...any) error {
+	p, err := EncodeEvent(event, args...)
+	if err != nil {
+		return err
+	}
+	b.srv.mu.RLock()
+	members := b.srv.rooms[b.room]
+	list := make([]*Socket, 0, len(members))
+	for sock := range members {
+		if !b.excluded(sock.id) {
+			list = append(list, sock)
+		}
+	}
+	b.srv.mu.RUnlock()
+	for _, sock := range list {
+		_ = sock.Send(p)
+	}
+	return nil
+}
 
-// Disconnect sends DISCONNECT to the client and closes the socket.
-func (s *Socket) Disconnect() { panic("TODO") }
+func (b *Broadcast) excluded(id string) bool {
+	for _, x := range b.except {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
 
-// Set and Get keep one application value with the socket.
-func (s *Socket) Set(v any) { panic("TODO") }
-func (s *Socket) Get() any  { panic("TODO") }
+// Packet is an event encoded once, to be sent to many sockets.
+type Packet struct {
+	data        []byte // the Socket.IO packet, without the Engine.IO type
+	attachments [][]byte
+}
+
+// EncodeEvent encodes an event for Send and Broadcast.
+func EncodeEvent(event string, args ...any) (*Packet, error) {
+	return encode(typeEvent, -1, &event, args)
+}
+
+// EventHandler handles one event.
+type EventHandler func(s *Socket, e *Event)
 
 // Event is one EVENT or BINARY_EVENT received from a client.
 type Event struct {
@@ -107,29 +200,25 @@ type Event struct {
 	// placeholders {"_placeholder":true,"num":N} stay in place.
 	Args        []json.RawMessage
 	Attachments [][]byte
+
+	sock  *Socket
+	ackID int64 // -1: no ack asked
+	acked bool
 }
 
 // HasAck reports whether the client asked for an acknowledgement.
-func (e *Event) HasAck() bool { panic("TODO") }
+func (e *Event) HasAck() bool { return e.ackID >= 0 }
 
 // Ack answers the client's acknowledgement; it is a no-op without one and
-// after the first call.
-func (e *Event) Ack(args ...any) error { panic("TODO") }
-
-// EventHandler handles one event.
-type EventHandler func(s *Socket, e *Event)
-
-// Packet is an event encoded once, to be sent to many sockets.
-type Packet struct{}
-
-// EncodeEvent encodes an event for Send and Broadcast.
-func EncodeEvent(event string, args ...any) (*Packet, error) { panic("TODO") }
-
-// Broadcast sends to the sockets of a room, less some.
-type Broadcast struct{}
-
-// Except leaves these socket ids out.
-func (b *Broadcast) Except(ids ...string) *Broadcast { panic("TODO") }
-
-// Emit encodes once and queues to each socket.
-func (b *Broadcast) Emit(event string, args ...any) error { panic("TODO") }
+// after the first call. Call it from the handler's goroutine or guard it.
+func (e *Event) Ack(args ...any) error {
+	if e.ackID < 0 || e.acked {
+		return nil
+	}
+	e.acked = true
+	p, err := encode(typeAck, e.ackID, nil, args)
+	if err != nil {
+		return err
+	}
+	return e.sock.Send(p)
+}

@@ -28,3 +28,28 @@ type Config struct {
 	// Logger receives connection-level logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// connectTimeout is how long a session may stay without CONNECT (as Node).
+const connectTimeout = 45 * time.Second
+
+func (c Config) withDefaults() Config {
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

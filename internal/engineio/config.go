@@ -1,0 +1,56 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config tunes the server. The zero value of each field means the default
+// in its comment (the Node.js engine.io defaults).
+type Config struct {
+	// PingInterval is how often a session is pinged. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take. Default 20s.
+	PingTimeout time.Duration
+	// MaxPayload is the largest WebSocket message or polling body, in bytes.
+	// Default 1,000,000.
+	MaxPayload int
+	// SendQueue is how many packets may wait for a client before the session
+	// is closed with "send queue full". Default 1024.
+	SendQueue int
+	// UpgradeTimeout bounds the polling to WebSocket upgrade. Default 10s.
+	UpgradeTimeout time.Duration
+	// ReadBufferSize is the WebSocket read buffer of each connection.
+	// Default 1024: small, because most sockets are idle.
+	ReadBufferSize int
+	// CheckOrigin decides whether a request may be served. Nil allows all.
+	CheckOrigin func(r *http.Request) bool
+	// Logger receives connection logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

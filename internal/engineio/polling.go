@@ -1,0 +1,115 @@
+package engineio
+
+import (
+	"io"
+	"net/http"
+)
+
+var okBody = []byte("ok")
+
+// poll answers a long-polling GET with what is queued, waiting for
+// something to send when the queue is empty.
+func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.state == stateOpen && s.transport != Polling {
+		s.mu.Unlock()
+		writeError(w, codeBadRequest)
+		return
+	}
+	if s.pollBusy {
+		// Node closes the session too: two GETs mean a confused client.
+		s.mu.Unlock()
+		s.srv.cfg.Logger.Debug("engineio: overlapping GET", "sid", s.id)
+		writeError(w, codeBadRequest)
+		s.abort("transport error", true)
+		return
+	}
+	s.pollBusy = true
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	for len(s.queue) == 0 && !s.noop && s.state == stateOpen && s.transport == Polling {
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.pollBusy = false
+			s.mu.Unlock()
+			s.abort("transport close", true)
+			return
+		}
+		s.mu.Lock()
+	}
+	batch := s.queue
+	s.queue = nil
+	s.pollBusy = false
+	ending := s.state != stateOpen
+	if len(batch) == 0 {
+		if ending {
+			batch = []Packet{{Type: Close}}
+		} else {
+			batch = []Packet{{Type: Noop}}
+		}
+	}
+	s.noop = false
+	s.mu.Unlock()
+
+	writeText(w, http.StatusOK, EncodePayload(batch))
+	if ending {
+		s.abort("", false)
+	}
+}
+
+// post reads packets sent by the client and delivers them in order.
+func (s *Session) post(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.state != stateOpen || s.transport != Polling {
+		s.mu.Unlock()
+		writeError(w, codeBadRequest)
+		return
+	}
+	if s.postBusy {
+		s.mu.Unlock()
+		writeError(w, codeBadRequest)
+		s.abort("transport error", true)
+		return
+	}
+	s.postBusy = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.postBusy = false
+		s.mu.Unlock()
+	}()
+
+	limit := int64(s.srv.cfg.MaxPayload)
+	if r.ContentLength > limit {
+		writeText(w, http.StatusRequestEntityTooLarge, []byte("payload too large"))
+		s.abort("transport error", true)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		s.abort("transport error", true)
+		return
+	}
+	if int64(len(body)) > limit {
+		writeText(w, http.StatusRequestEntityTooLarge, []byte("payload too large"))
+		s.abort("transport error", true)
+		return
+	}
+	packets, err := DecodePayload(body)
+	if err != nil {
+		s.srv.cfg.Logger.Debug("engineio: bad polling payload", "sid", s.id, "err", err)
+		writeError(w, codeBadRequest)
+		s.abort("parse error", true)
+		return
+	}
+	s.recvMu.Lock()
+	for _, p := range packets {
+		s.receive(p)
+	}
+	s.recvMu.Unlock()
+	writeText(w, http.StatusOK, okBody)
+}

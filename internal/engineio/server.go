@@ -1,0 +1,372 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// Errors returned by Session.Send and Server.Shutdown.
+var (
+	ErrClosed     = errors.New("engineio: session closed")
+	ErrQueueFull  = errors.New("engineio: send queue full")
+	ErrNotMessage = errors.New("engineio: only message packets can be sent")
+)
+
+// Receiver gets what happens on one session. OnMessage calls of a session
+// are serialised and in the order the client sent; OnClose comes once,
+// after the last OnMessage, on a goroutine of its own.
+type Receiver interface {
+	OnMessage(s *Session, data []byte, binary bool)
+	OnClose(s *Session, reason string)
+}
+
+// Acceptor returns the Receiver of a new session, before any message of it.
+type Acceptor func(s *Session) Receiver
+
+// Server is an Engine.IO server. It is an http.Handler for the Engine.IO
+// path (routing by path is the caller's job).
+type Server struct {
+	cfg      Config
+	accept   Acceptor
+	upgrader *gws.Upgrader
+	epoch    time.Time
+	openWS   []byte // open packet payload parts, see openPacket
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	beating  bool
+	closed   bool
+	stop     chan struct{}
+}
+
+// NewServer returns a server that hands new sessions to accept. It starts
+// no goroutine until the first session.
+func NewServer(cfg Config, accept Acceptor) *Server {
+	cfg = cfg.withDefaults()
+	srv := &Server{
+		cfg:      cfg,
+		accept:   accept,
+		epoch:    time.Now(),
+		sessions: make(map[string]*Session),
+		stop:     make(chan struct{}),
+	}
+	srv.upgrader = gws.NewUpgrader(wsHandler{srv}, &gws.ServerOption{
+		ReadBufferSize:     cfg.ReadBufferSize,
+		ReadMaxPayloadSize: cfg.MaxPayload,
+		CheckUtf8Enabled:   true,
+		HandshakeTimeout:   10 * time.Second,
+		Logger:             gwsLogger{cfg},
+		Recovery:           gws.Recovery,
+		NewSession:         func() gws.SessionStorage { return new(slot) },
+	})
+	return srv
+}
+
+// Error codes of the Node.js engine.io server, sent as JSON.
+const (
+	codeUnknownTransport = iota
+	codeUnknownSID
+	codeBadHandshakeMethod
+	codeBadRequest
+	codeForbidden
+	codeUnsupportedVersion
+)
+
+var codeMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+func writeError(w http.ResponseWriter, code int) {
+	status := http.StatusBadRequest
+	if code == codeForbidden {
+		status = http.StatusForbidden
+	}
+	body := `{"code":` + strconv.Itoa(code) + `,"message":"` + codeMessages[code] + `"}`
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func writeText(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ServeHTTP serves handshakes, polling requests and WebSocket upgrades.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if srv.cfg.CheckOrigin != nil && !srv.cfg.CheckOrigin(r) {
+		writeError(w, codeForbidden)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "GET, POST")
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+		}
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	if transport != "polling" && transport != "websocket" {
+		writeError(w, codeUnknownTransport)
+		return
+	}
+	if q.Get("EIO") != "4" {
+		writeError(w, codeUnsupportedVersion)
+		return
+	}
+	isWS := transport == "websocket"
+	if isWS && (r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket")) {
+		writeError(w, codeBadRequest)
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		switch {
+		case r.Method != http.MethodGet:
+			writeError(w, codeBadHandshakeMethod)
+		case isWS:
+			srv.openWebSocket(w, r)
+		default:
+			srv.openPolling(w, r)
+		}
+		return
+	}
+	s := srv.lookup(sid)
+	if s == nil {
+		writeError(w, codeUnknownSID)
+		return
+	}
+	switch {
+	case isWS:
+		s.upgrade(w, r)
+	case r.Method == http.MethodGet:
+		s.poll(w, r)
+	case r.Method == http.MethodPost:
+		s.post(w, r)
+	default:
+		writeError(w, codeBadRequest)
+	}
+}
+
+// newID returns 120 random bits, URL-safe.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a random URL-safe identifier like the session ids.
+func NewID() string { return newID() }
+
+func (srv *Server) openPacket(s *Session, upgrades bool) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, byte(Open))
+	b = append(b, `{"sid":"`...)
+	b = append(b, s.id...)
+	if upgrades {
+		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
+	} else {
+		b = append(b, `","upgrades":[],"pingInterval":`...)
+	}
+	b = strconv.AppendInt(b, srv.cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, srv.cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(srv.cfg.MaxPayload), 10)
+	return append(b, '}')
+}
+
+func (srv *Server) newSession(r *http.Request, t Transport) *Session {
+	// Keep the request for Session.Request but not its body or context.
+	req := r.WithContext(context.Background())
+	req.Body = http.NoBody
+	s := &Session{srv: srv, id: newID(), req: req, transport: t}
+	s.due = srv.now() + int64(srv.cfg.PingInterval)
+	s.recv = srv.accept(s)
+	return s
+}
+
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
+	s := srv.newSession(r, Polling)
+	if !srv.add(s) {
+		s.abort("server shutting down", true)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	writeText(w, http.StatusOK, srv.openPacket(s, true))
+}
+
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
+	conn, err := srv.upgrader.Upgrade(w, r)
+	if err != nil {
+		srv.cfg.Logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	s := srv.newSession(r, WebSocket)
+	conn.Session().(*slot).s = s
+	s.ws = conn
+	// The open packet goes first through the same queue as everything else.
+	s.queue = append(s.queue, Packet{Type: Open, Data: srv.openPacket(s, false)[1:]})
+	s.writing = true
+	if !srv.add(s) {
+		s.abort("server shutting down", true)
+		return
+	}
+	go s.drain()
+	go conn.ReadLoop()
+}
+
+func (srv *Server) now() int64 { return int64(time.Since(srv.epoch)) }
+
+func (srv *Server) lookup(sid string) *Session {
+	srv.mu.Lock()
+	s := srv.sessions[sid]
+	srv.mu.Unlock()
+	return s
+}
+
+func (srv *Server) add(s *Session) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		return false
+	}
+	srv.sessions[s.id] = s
+	if !srv.beating {
+		srv.beating = true
+		srv.wg.Add(1)
+		go srv.heartbeat()
+	}
+	return true
+}
+
+func (srv *Server) remove(s *Session) {
+	srv.mu.Lock()
+	if srv.sessions[s.id] == s {
+		delete(srv.sessions, s.id)
+	}
+	srv.mu.Unlock()
+}
+
+// Len is the number of open sessions.
+func (srv *Server) Len() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.sessions)
+}
+
+func (srv *Server) snapshot(dst []*Session) []*Session {
+	srv.mu.Lock()
+	for _, s := range srv.sessions {
+		dst = append(dst, s)
+	}
+	srv.mu.Unlock()
+	return dst
+}
+
+// heartbeatTick is how often sessions are checked: fine enough for the
+// configured intervals, coarse enough to be cheap with many sessions.
+func (srv *Server) heartbeatTick() time.Duration {
+	d := min(srv.cfg.PingInterval, srv.cfg.PingTimeout) / 10
+	return max(5*time.Millisecond, min(d, time.Second))
+}
+
+// heartbeat is the one goroutine that pings every session; it runs while
+// there are sessions.
+func (srv *Server) heartbeat() {
+	defer srv.wg.Done()
+	t := time.NewTicker(srv.heartbeatTick())
+	defer t.Stop()
+	var batch []*Session
+	for {
+		select {
+		case <-srv.stop:
+			return
+		case <-t.C:
+		}
+		srv.mu.Lock()
+		if len(srv.sessions) == 0 {
+			srv.beating = false
+			srv.mu.Unlock()
+			return
+		}
+		srv.mu.Unlock()
+		batch = srv.snapshot(batch[:0])
+		now := srv.now()
+		for _, s := range batch {
+			s.beat(now)
+		}
+		clear(batch)
+	}
+}
+
+// Shutdown refuses new sessions, closes every session gracefully (queued
+// packets are flushed first) and waits until they are gone or ctx is done,
+// then closes what is left abruptly.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	first := !srv.closed
+	srv.closed = true
+	srv.mu.Unlock()
+	for _, s := range srv.snapshot(nil) {
+		s.Close("server shutting down")
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for srv.Len() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+		}
+	}
+	srv.CloseAll("server shutting down")
+	if first {
+		close(srv.stop)
+	}
+	srv.wg.Wait()
+	return err
+}
+
+// CloseAll closes every session at once, without flushing, as a crash
+// would (clients see their transport close and reconnect).
+func (srv *Server) CloseAll(reason string) {
+	for _, s := range srv.snapshot(nil) {
+		s.abort(reason, true)
+	}
+}
+
+type gwsLogger struct{ cfg Config }
+
+func (l gwsLogger) Error(v ...any) { l.cfg.Logger.Error("engineio: websocket", "err", v) }

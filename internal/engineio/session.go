@@ -1,0 +1,300 @@
+package engineio
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// Transport is how a session talks to its client now.
+type Transport uint8
+
+// The two transports.
+const (
+	Polling Transport = iota
+	WebSocket
+)
+
+func (t Transport) String() string {
+	if t == WebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // flushing the queue, then closed
+	stateClosed
+)
+
+// Session is one Engine.IO connection, whatever its transport.
+type Session struct {
+	srv  *Server
+	id   string
+	req  *http.Request
+	recv Receiver
+
+	// recvMu serialises the delivery of incoming packets (a POST body, a
+	// WebSocket message) and OnClose.
+	recvMu sync.Mutex
+	dead   atomic.Bool
+
+	mu           sync.Mutex
+	state        sessionState
+	transport    Transport
+	pollBusy     bool // a GET is waiting
+	postBusy     bool
+	writing      bool // a drain goroutine owns the WebSocket writes
+	noop         bool // the next GET answers at least a noop
+	probed       bool // the upgrade probe was answered
+	awaitingPong bool
+	due          int64 // next ping, or pong deadline, in Server.now units
+	queue        []Packet
+	wake         chan struct{} // wakes a waiting GET
+	ws, probe    *gws.Conn
+	timer        *time.Timer // upgrade or close timeout
+	reason       string
+}
+
+// ID is the Engine.IO session id.
+func (s *Session) ID() string { return s.id }
+
+// Request is the request that opened the session, without its body.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Transport is the session's current transport.
+func (s *Session) Transport() Transport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// Closed reports whether the session is closed or closing.
+func (s *Session) Closed() bool { return s.dead.Load() }
+
+// Send queues one message. data must not change afterwards: it may be
+// shared by many sessions.
+func (s *Session) Send(data []byte, binary bool) error {
+	return s.SendAll(Packet{Type: Message, Data: data, Binary: binary})
+}
+
+// SendAll queues messages together, so nothing comes between them.
+func (s *Session) SendAll(packets ...Packet) error {
+	for _, p := range packets {
+		if p.Type != Message {
+			return ErrNotMessage
+		}
+	}
+	s.mu.Lock()
+	err := s.enqueueLocked(packets...)
+	s.mu.Unlock()
+	if err == ErrQueueFull {
+		s.srv.cfg.Logger.Info("engineio: closing slow client", "sid", s.id, "queue", s.srv.cfg.SendQueue)
+		s.abort("send queue full", true)
+	}
+	return err
+}
+
+func (s *Session) enqueueLocked(packets ...Packet) error {
+	if s.state != stateOpen {
+		return ErrClosed
+	}
+	if len(s.queue)+len(packets) > s.srv.cfg.SendQueue {
+		return ErrQueueFull
+	}
+	s.queue = append(s.queue, packets...)
+	s.flushLocked()
+	return nil
+}
+
+// flushLocked starts moving the queue to the client.
+func (s *Session) flushLocked() {
+	if s.transport == WebSocket {
+		if !s.writing && len(s.queue) > 0 {
+			s.writing = true
+			go s.drain()
+		}
+		return
+	}
+	s.wakePollLocked()
+}
+
+func (s *Session) wakePollLocked() {
+	if s.wake != nil {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close flushes what is queued, then closes the session. OnClose gets
+// reason.
+func (s *Session) Close(reason string) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosing
+	s.reason = reason
+	s.dead.Store(true)
+	if s.transport == WebSocket {
+		done := !s.writing
+		s.mu.Unlock()
+		if done {
+			s.abort(reason, false)
+		}
+		return
+	}
+	// Polling: the close packet goes to the next GET; without one soon the
+	// client is gone anyway.
+	s.queue = append(s.queue, Packet{Type: Close})
+	s.wakePollLocked()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(s.srv.cfg.PingTimeout, func() { s.abort(reason, true) })
+	s.mu.Unlock()
+}
+
+// Abort closes the session at once, dropping what is queued.
+func (s *Session) Abort(reason string) { s.abort(reason, true) }
+
+// abort is the one way a session ends. hard skips the WebSocket close
+// handshake (the peer may not be reading).
+func (s *Session) abort(reason string, hard bool) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	if s.reason != "" {
+		reason = s.reason
+	}
+	s.state = stateClosed
+	s.reason = reason
+	s.dead.Store(true)
+	s.queue = nil
+	ws, probe := s.ws, s.probe
+	s.probe = nil
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	s.wakePollLocked()
+	s.mu.Unlock()
+
+	if probe != nil {
+		_ = probe.NetConn().Close()
+	}
+	if ws != nil {
+		if hard {
+			_ = ws.NetConn().Close()
+		} else {
+			_ = ws.WriteClose(1000, nil)
+		}
+	}
+	s.srv.remove(s)
+	s.srv.wg.Add(1)
+	go s.notifyClose(reason)
+}
+
+func (s *Session) notifyClose(reason string) {
+	defer s.srv.wg.Done()
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.cfg.Logger.Error("engineio: panic in OnClose", "sid", s.id, "panic", v)
+		}
+	}()
+	if s.recv != nil {
+		s.recv.OnClose(s, reason)
+	}
+}
+
+// beat pings the session when due, or closes it when the pong is late.
+func (s *Session) beat(now int64) {
+	s.mu.Lock()
+	if s.state != stateOpen || now < s.due {
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.abort("ping timeout", true)
+		return
+	}
+	s.awaitingPong = true
+	s.due = now + int64(s.srv.cfg.PingTimeout)
+	err := s.enqueueLocked(Packet{Type: Ping})
+	s.mu.Unlock()
+	if err == ErrQueueFull {
+		s.abort("send queue full", true)
+	}
+}
+
+// receive handles one packet from the client; the caller holds recvMu.
+func (s *Session) receive(p Packet) {
+	if s.dead.Load() {
+		return
+	}
+	switch p.Type {
+	case Message:
+		s.recv.OnMessage(s, p.Data, p.Binary)
+	case Pong:
+		s.mu.Lock()
+		s.awaitingPong = false
+		s.due = s.srv.now() + int64(s.srv.cfg.PingInterval)
+		s.mu.Unlock()
+	case Close:
+		s.abort("transport close", false)
+	case Noop:
+	default:
+		// A v4 client never sends open, ping or upgrade here.
+		s.srv.cfg.Logger.Debug("engineio: unexpected packet", "sid", s.id, "type", string(rune(p.Type)))
+		s.abort("transport error", true)
+	}
+}
+
+// drain writes the queue to the WebSocket until it is empty. It runs only
+// while there is something to write, so idle sessions cost no goroutine.
+func (s *Session) drain() {
+	for {
+		s.mu.Lock()
+		batch, ws := s.queue, s.ws
+		s.queue = nil
+		if len(batch) == 0 || s.state == stateClosed || ws == nil {
+			s.writing = false
+			finish := s.state == stateClosing
+			s.mu.Unlock()
+			if finish {
+				s.abort(s.reason, false)
+			}
+			return
+		}
+		s.mu.Unlock()
+		for _, p := range batch {
+			if err := writeWS(ws, p); err != nil {
+				s.abort("transport error", true)
+				return
+			}
+		}
+	}
+}
+
+var typePrefix = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
+
+func writeWS(ws *gws.Conn, p Packet) error {
+	if p.Binary {
+		return ws.WriteMessage(gws.OpcodeBinary, p.Data)
+	}
+	return ws.Writev(gws.OpcodeText, typePrefix[p.Type-Open], p.Data)
+}
