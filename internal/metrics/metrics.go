@@ -18,6 +18,15 @@ type RoomStats interface {
 	Stats() (rooms, participants int)
 }
 
+// Relay is a snapshot of the embedded TURN relay's counts.
+type Relay struct {
+	Allocations      int    // open now
+	AllocationsTotal uint64 // made since start
+	BytesRelayed     uint64 // payload bytes both ways since start
+	RefusedPeers     uint64 // peers refused by the relay's address filter
+	AuthFailures     uint64 // requests with bad or expired credentials
+}
+
 // Sources are read each time /metrics is scraped. A nil field leaves its
 // metrics out, so a server without a relay exports no TURN metrics.
 type Sources struct {
@@ -25,9 +34,8 @@ type Sources struct {
 	Sockets func() (polling, websocket int)
 	// Rooms counts rooms and participants.
 	Rooms RoomStats
-	// Relay reports the embedded TURN relay's live allocations and the
-	// bytes it has relayed since start.
-	Relay func() (allocations int, bytesRelayed uint64)
+	// Relay reads the embedded TURN relay's counts.
+	Relay func() Relay
 }
 
 // Metrics records what the server does. The zero value is not usable; a nil
@@ -105,13 +113,22 @@ func (m *Metrics) registerSources(src Sources) {
 		)
 	}
 	if src.Relay != nil {
+		counter := func(name, help string, pick func(Relay) uint64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+				func() float64 { return float64(pick(src.Relay())) })
+		}
 		m.reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "huddle_turn_allocations", Help: "TURN relay allocations now.",
-			}, func() float64 { a, _ := src.Relay(); return float64(a) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "huddle_turn_relayed_bytes_total", Help: "Bytes relayed by the embedded TURN relay.",
-			}, func() float64 { _, b := src.Relay(); return float64(b) }),
+				Name: "huddle_turn_allocations", Help: "TURN relay allocations open now.",
+			}, func() float64 { return float64(src.Relay().Allocations) }),
+			counter("huddle_turn_allocations_total", "TURN relay allocations made.",
+				func(r Relay) uint64 { return r.AllocationsTotal }),
+			counter("huddle_turn_relayed_bytes_total", "Payload bytes relayed by the embedded TURN relay.",
+				func(r Relay) uint64 { return r.BytesRelayed }),
+			counter("huddle_turn_refused_peers_total", "Relay permissions refused by the peer address filter.",
+				func(r Relay) uint64 { return r.RefusedPeers }),
+			counter("huddle_turn_auth_failures_total", "TURN requests with bad or expired credentials.",
+				func(r Relay) uint64 { return r.AuthFailures }),
 		)
 	}
 }

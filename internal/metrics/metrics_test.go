@@ -38,7 +38,9 @@ func TestSourcesAreReadAtScrape(t *testing.T) {
 	m := New(Sources{
 		Sockets: func() (int, int) { return polling, ws },
 		Rooms:   fakeRooms{rooms: 3, participants: 7},
-		Relay:   func() (int, uint64) { return 4, 123456 },
+		Relay: func() Relay {
+			return Relay{Allocations: 4, AllocationsTotal: 9, BytesRelayed: 123456, RefusedPeers: 2, AuthFailures: 1}
+		},
 	})
 	wantLines(t, scrape(t, m),
 		`huddle_sockets{transport="polling"} 2`,
@@ -46,7 +48,10 @@ func TestSourcesAreReadAtScrape(t *testing.T) {
 		`huddle_rooms 3`,
 		`huddle_participants 7`,
 		`huddle_turn_allocations 4`,
+		`huddle_turn_allocations_total 9`,
 		`huddle_turn_relayed_bytes_total 123456`,
+		`huddle_turn_refused_peers_total 2`,
+		`huddle_turn_auth_failures_total 1`,
 	)
 	polling, ws = 0, 9
 	wantLines(t, scrape(t, m),

@@ -4,18 +4,19 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/config"
-	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/socketio"
-	"github.com/huddlehq/huddle/internal/turn"
 	"github.com/huddlehq/huddle/internal/web"
 )
 
@@ -32,57 +33,293 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	engineCfg := cfg.Engine
-	engineCfg.Logger = log
-	io := socketio.NewServer(engineCfg)
-
-	if cfg.TURN.Enabled {
-		relay, err := turn.NewServer(cfg.TURN, log)
-		if err != nil {
-			return err
-		}
-		defer relay.Close()
-	}
-	sig := signaling.NewService(cfg.Signaling, turn.NewICE(cfg.TURN).For, log, nil)
-	sig.Attach(io)
-
-	mux := http.NewServeMux()
-	webApp := web.Handler(web.Options{})
-	mux.Handle("/socket.io/", io)
-	mux.Handle("GET /socket.io/socket.io.js", webApp) // the client bundle, as Node's server serves it
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.Handle("/", webApp)
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	s, err := New(cfg, log)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+displayHost(ln.Addr()))
+	return s.Serve(ctx)
+}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+// engine is what the server needs of the Socket.IO server once it is set
+// up: its HTTP side, its counts and its shutdown.
+type engine interface {
+	http.Handler
+	Stats() socketio.Stats
+	Shutdown(ctx context.Context) error
+}
+
+// parts are the pieces behind the HTTP server that have lifetimes of
+// their own.
+type parts struct {
+	engine engine
+	rooms  metrics.RoomStats    // nil until signaling exposes its counts
+	relay  func() metrics.Relay // nil without the relay
+	close  []func() error       // run last at shutdown (the relay)
+}
+
+// Server is one running Huddle: its listeners, parts and readiness.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	origins  *originPolicy
+	limiter  *connLimiter
+	certs    certificates
+	parts    parts
+	ready    atomic.Bool
+	handler  http.Handler
+	ln       net.Listener // main address, HTTP or HTTPS
+	httpLn   net.Listener // --http-addr: ACME HTTP-01 and redirects; nil when off
+	pprofLn  net.Listener // --pprof-addr; nil when off
+	httpSrvs []*http.Server
+}
+
+// New sets everything up and binds the listeners, so that addresses are
+// known (and taken) before Serve. Nothing is served yet: /readyz says 503
+// until Serve runs.
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	return build(cfg, log, (*Server).startParts)
+}
+
+// build does the work of New with the parts made by start (tests put in
+// their own engine).
+func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, error)) (*Server, error) {
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		origins: newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins),
+		limiter: newConnLimiter(cfg.MaxConnsPerIP),
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	_ = io.Shutdown(sctx)
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if soft, hard, err := raiseFileLimit(); err != nil {
+		log.Warn("cannot raise the open files limit", "err", err)
+	} else {
+		log.Info("open files limit", "soft", soft, "hard", hard)
+	}
+	s.metrics = metrics.New(s.metricSources())
+	var err error
+	if s.certs, err = loadCertificates(cfg, log); err != nil {
+		return nil, err
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if s.parts, err = start(s); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// metricSources reads the parts lazily: they exist by the first scrape.
+func (s *Server) metricSources() metrics.Sources {
+	src := metrics.Sources{
+		Sockets: func() (int, int) {
+			if s.parts.engine == nil {
+				return 0, 0
+			}
+			st := s.parts.engine.Stats()
+			return st.Polling, st.WebSocket
+		},
+		Rooms: roomsFunc(func() (int, int) {
+			if s.parts.rooms == nil {
+				return 0, 0
+			}
+			return s.parts.rooms.Stats()
+		}),
+	}
+	if s.cfg.TURN.Enabled {
+		src.Relay = func() metrics.Relay {
+			if s.parts.relay == nil {
+				return metrics.Relay{}
+			}
+			return s.parts.relay()
+		}
+	}
+	return src
+}
+
+type roomsFunc func() (int, int)
+
+func (f roomsFunc) Stats() (int, int) { return f() }
+
+func (s *Server) listen() error {
+	var err error
+	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return err
+	}
+	if s.cfg.TLS.HTTPAddr != "" {
+		if s.httpLn, err = net.Listen("tcp", s.cfg.TLS.HTTPAddr); err != nil {
+			s.closeListeners()
+			return err
+		}
+	}
+	if s.cfg.PprofAddr != "" {
+		if s.pprofLn, err = net.Listen("tcp", s.cfg.PprofAddr); err != nil {
+			s.closeListeners()
+			return err
+		}
 	}
 	return nil
 }
 
-func displayHost(a net.Addr) string {
-	s := a.String()
-	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
-		return "localhost:" + s[strings.LastIndex(s, ":")+1:]
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.ln, s.httpLn, s.pprofLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
-	return s
+}
+
+// routes is the main handler: signaling, web app, health and metrics,
+// behind the security headers and the access log.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	webApp := web.Handler(web.Options{})
+	mux.Handle("/socket.io/", stampSessionStart(s.parts.engine))
+	mux.Handle("GET /socket.io/socket.io.js", webApp) // the client bundle, as Node's server serves it
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	// The web app answers every other path with the page; /debug/ must
+	// not look like it exists here (pprof lives on --pprof-addr only).
+	mux.Handle("/debug/", http.NotFoundHandler())
+	mux.Handle("/", webApp)
+	return securityHeaders(accessLog(s.log, mux))
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// Handler is the main HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr is the main listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// TLSConfig is the certificate setup of the HTTPS listener, nil when it
+// speaks plain HTTP. The TURN-over-TLS listener shares it.
+func (s *Server) TLSConfig() *tls.Config { return s.certs.tls }
+
+// Metrics is where the server's parts record what they do.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// Serve serves until ctx ends, then shuts down within --shutdown-timeout.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 3)
+	main := s.newHTTPServer(s.handler)
+	ln := s.ln
+	scheme := "http"
+	if s.certs.tls != nil {
+		ln = tls.NewListener(ln, s.certs.tls)
+		scheme = "https"
+	}
+	go func() { errc <- main.Serve(ln) }()
+	if s.httpLn != nil {
+		var h http.Handler = redirectToHTTPS(s.cfg.PublicURL, portOf(s.ln.Addr()))
+		if s.certs.acme != nil {
+			h = s.certs.acme.HTTPHandler(h)
+		}
+		srv := s.newHTTPServer(securityHeaders(accessLog(s.log, h)))
+		go func() { errc <- srv.Serve(s.httpLn) }()
+		s.log.Info("plain HTTP listening for redirects and ACME challenges", "addr", s.httpLn.Addr().String())
+	}
+	if s.pprofLn != nil {
+		srv := s.newHTTPServer(pprofHandler())
+		go func() { errc <- srv.Serve(s.pprofLn) }()
+		s.log.Warn("pprof listening; keep this address private", "addr", s.pprofLn.Addr().String())
+	}
+	s.ready.Store(true)
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "url", scheme+"://"+displayHost(s.ln.Addr()))
+
+	select {
+	case err := <-errc:
+		s.log.Error("listener failed", "err", err)
+		_ = s.shutdown()
+		return err
+	case <-ctx.Done():
+	}
+	return s.shutdown()
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.httpSrvs = append(s.httpSrvs, srv)
+	return srv
+}
+
+// shutdown stops in the order that loses least: say not ready, stop
+// accepting connections, tell every client to go (they reconnect to
+// whatever the address points at next), wait for requests in flight, then
+// stop the relay. All of it within --shutdown-timeout.
+func (s *Server) shutdown() error {
+	s.ready.Store(false)
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, srv := range s.httpSrvs {
+			// Shutdown closes the listeners at once, then waits for
+			// requests in flight, such as long-polls, to end.
+			if err := srv.Shutdown(ctx); err != nil {
+				s.log.Warn("forcing connections closed", "err", err)
+				srv.Close()
+			}
+		}
+	}()
+	if err := s.parts.engine.Shutdown(ctx); err != nil {
+		s.log.Warn("signaling shutdown incomplete", "err", err)
+	}
+	<-done
+	for _, closeFn := range s.parts.close {
+		if err := runWithin(ctx, closeFn); err != nil {
+			s.log.Warn("shutdown", "err", err)
+		}
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// ErrGaveUp is reported when a part did not stop within the shutdown timeout.
+var ErrGaveUp = errors.New("gave up waiting")
+
+// runWithin runs fn but stops waiting for it when ctx ends.
+func runWithin(ctx context.Context, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- fn() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrGaveUp, ctx.Err())
+	}
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
+}
+
+func displayHost(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		return "localhost:" + port
+	}
+	return a.String()
 }

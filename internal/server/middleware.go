@@ -1,0 +1,133 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+// securityHeaders sets headers that make the browser refuse what the app
+// never does: framing, sniffing, leaking the meeting URL as a referrer,
+// loading code from elsewhere, and using camera or microphone from frames.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+		h.Set("Content-Security-Policy", contentSecurityPolicy(r))
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// safeHost matches a Host header fit to be copied into a header value.
+var safeHost = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
+
+// contentSecurityPolicy allows the app's own scripts, styles and images,
+// media from the camera (mediastream:) and blobs (recordings), and
+// WebSockets back to this server. 'self' covers ws: and wss: to the same
+// host only in recent browsers, so the host is named as well.
+func contentSecurityPolicy(r *http.Request) string {
+	connect := "'self'"
+	if safeHost.MatchString(r.Host) {
+		connect += " ws://" + r.Host + " wss://" + r.Host
+	}
+	return "default-src 'self'; " +
+		"script-src 'self'; " +
+		"style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data: blob:; " +
+		"media-src 'self' blob: mediastream:; " +
+		"font-src 'self' data:; " +
+		"worker-src 'self' blob:; " +
+		"connect-src " + connect + "; " +
+		"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+}
+
+// accessLog logs each request at debug level: method, path, status, size
+// and duration. The query string is never logged: Socket.IO and invite
+// links may carry tokens and passwords there.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		log.Debug("http request",
+			"method", r.Method, "path", r.URL.Path, "status", status,
+			"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond),
+			"remote", r.RemoteAddr)
+	})
+}
+
+// statusRecorder remembers the status and size of a response. It keeps
+// Hijack and Flush working for WebSocket upgrades and long-polling.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusRecorder) Flush() {
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil {
+		s.status = http.StatusSwitchingProtocols
+	}
+	return c, rw, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// sessionStartKey marks, in the context of a request that opens a Socket.IO
+// session, when it arrived; the CONNECT check reads it to time handshakes.
+type sessionStartKey struct{}
+
+// stampSessionStart records the arrival of requests that open a session
+// (no sid in the query yet).
+func stampSessionStart(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") == "" {
+			r = r.WithContext(context.WithValue(r.Context(), sessionStartKey{}, time.Now()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func sessionStart(r *http.Request) (time.Time, bool) {
+	t, ok := r.Context().Value(sessionStartKey{}).(time.Time)
+	return t, ok
+}

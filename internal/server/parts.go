@@ -1,0 +1,90 @@
+package server
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/huddlehq/huddle/internal/metrics"
+	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/internal/turn"
+)
+
+// startParts starts the relay, then the Socket.IO engine with the
+// signaling service and the server's own connection checks.
+func (s *Server) startParts() (parts, error) {
+	var p parts
+	turnCfg := s.cfg.TURN
+	if s.certs.tls != nil && turnCfg.TLSCertFile == "" {
+		// TURN over TLS presents the web server's certificate: browsers
+		// check a turns: URL's host like a web page's.
+		turnCfg.TLSConfig = s.turnTLS()
+	}
+	if turnCfg.Enabled {
+		relay, err := turn.NewServer(turnCfg, s.log)
+		if err != nil {
+			return p, err
+		}
+		p.close = append(p.close, relay.Close)
+		p.relay = func() metrics.Relay {
+			st := relay.Stats()
+			return metrics.Relay{
+				Allocations:      int(st.AllocationsActive),
+				AllocationsTotal: st.AllocationsTotal,
+				BytesRelayed:     st.BytesRelayed(),
+				RefusedPeers:     st.RefusedPeers,
+				AuthFailures:     st.AuthFailures,
+			}
+		}
+	}
+
+	engineCfg := s.cfg.Engine
+	engineCfg.Logger = s.log
+	engineCfg.CheckOrigin = s.checkOrigin
+	io := socketio.NewServer(engineCfg)
+	sig := signaling.NewService(s.cfg.Signaling, turn.NewICE(turnCfg).For, s.log, s.metrics)
+	sig.Attach(io)
+	// Registered after signaling's checks, so that a session that passes
+	// this one is connected and its OnDisconnect gives the slot back.
+	io.Use(s.admit)
+
+	p.engine = io
+	p.rooms = sig
+	return p, nil
+}
+
+// turnTLS is the HTTPS certificate setup without the web's ALPN protocols.
+func (s *Server) turnTLS() *tls.Config {
+	c := s.certs.tls.Clone()
+	c.NextProtos = nil
+	return c
+}
+
+// checkOrigin is socketio.Config.CheckOrigin: the origin policy, counted.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	if s.origins.allows(r) {
+		return true
+	}
+	s.metrics.EventRefused("connect", "origin")
+	s.log.Debug("signaling session refused", "reason", "origin", "origin", r.Header.Get("Origin"))
+	return false
+}
+
+// admit runs on every Socket.IO CONNECT: it enforces --max-conns-per-ip and
+// times the handshake.
+func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
+	r := sock.Request()
+	ip := clientIP(r, s.cfg.TrustProxy)
+	if !s.limiter.acquire(ip) {
+		s.metrics.EventRefused("connect", "too-many-connections")
+		s.log.Debug("signaling session refused", "reason", "too many connections", "ip", ip.String())
+		return ErrTooManyConnections
+	}
+	sock.OnDisconnect(func(string) { s.limiter.release(ip) })
+	if start, ok := sessionStart(r); ok {
+		s.metrics.ObserveHandshake(time.Since(start))
+	}
+	return nil
+}
