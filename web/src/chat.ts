@@ -1,0 +1,92 @@
+// Chat messages are data from other people: they are rendered with text
+// nodes only, never parsed as HTML. Links are recognised so they can be
+// styled, but stay plain text (no anchor a stranger could point anywhere).
+
+export interface ChatMessage {
+  id: string;
+  from: string;
+  name: string;
+  text: string;
+  ts: number;
+}
+
+export type ChatSegment = { kind: "text" | "link"; text: string };
+
+const linkPattern = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/** chatSegments splits a message into text and link-looking runs. */
+export function chatSegments(text: string): ChatSegment[] {
+  const out: ChatSegment[] = [];
+  let last = 0;
+  for (const m of text.matchAll(linkPattern)) {
+    const at = m.index ?? 0;
+    if (at > last) out.push({ kind: "text", text: text.slice(last, at) });
+    out.push({ kind: "link", text: m[0] });
+    last = at + m[0].length;
+  }
+  if (last < text.length) out.push({ kind: "text", text: text.slice(last) });
+  return out;
+}
+
+/** formatTime shows a message time as HH:MM in the viewer's locale. */
+export function formatTime(ts: number, locale?: string): string {
+  return new Date(ts).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** The few DOM calls the renderer needs; a real Document satisfies it. */
+export interface TextOnlyDocument {
+  createElement(tag: string): HTMLElement;
+  createTextNode(text: string): Text;
+}
+
+/**
+ * renderChatMessage builds the list item of one message. Every piece of
+ * user data goes through createTextNode / textContent.
+ */
+export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfId: string): HTMLElement {
+  const li = doc.createElement("li");
+  li.className = msg.from === selfId ? "chat-msg self" : "chat-msg";
+  const head = doc.createElement("div");
+  head.className = "chat-head";
+  const who = doc.createElement("span");
+  who.className = "chat-name";
+  who.textContent = msg.from === selfId ? "You" : msg.name;
+  const when = doc.createElement("time");
+  when.className = "chat-time";
+  when.setAttribute("datetime", new Date(msg.ts).toISOString());
+  when.textContent = formatTime(msg.ts);
+  head.append(who, when);
+  const body = doc.createElement("p");
+  body.className = "chat-text";
+  for (const seg of chatSegments(msg.text)) {
+    if (seg.kind === "link") {
+      const span = doc.createElement("span");
+      span.className = "chat-link";
+      span.textContent = seg.text;
+      body.append(span);
+    } else {
+      body.append(doc.createTextNode(seg.text));
+    }
+  }
+  li.append(head, body);
+  return li;
+}
+
+/** UnreadCounter counts messages that arrived while the panel was closed. */
+export class UnreadCounter {
+  private n = 0;
+  constructor(private readonly onChange: (n: number) => void) {}
+  get count(): number {
+    return this.n;
+  }
+  received(fromSelf: boolean, panelOpen: boolean): void {
+    if (fromSelf || panelOpen) return;
+    this.n++;
+    this.onChange(this.n);
+  }
+  read(): void {
+    if (this.n === 0) return;
+    this.n = 0;
+    this.onChange(0);
+  }
+}

@@ -1,0 +1,116 @@
+// LocalMedia is what this participant sends: microphone, camera and screen
+// tracks, their on/off state, and the self-view stream.
+import { getTrack } from "./media";
+
+export interface LocalChoice {
+  audioDeviceId?: string;
+  videoDeviceId?: string;
+}
+
+export class LocalMedia {
+  mic: MediaStreamTrack | null;
+  camera: MediaStreamTrack | null;
+  screen: MediaStreamTrack | null = null;
+  /** The self view: microphone plus camera or screen. */
+  readonly view = new MediaStream();
+  private listeners = new Set<() => void>();
+
+  constructor(
+    stream: MediaStream,
+    public choice: LocalChoice,
+    micOn: boolean,
+    camOn: boolean,
+  ) {
+    this.mic = stream.getAudioTracks()[0] ?? null;
+    this.camera = stream.getVideoTracks()[0] ?? null;
+    if (this.mic) this.mic.enabled = micOn;
+    if (this.camera && !camOn) {
+      this.camera.stop();
+      this.camera = null;
+    }
+    this.rebuildView();
+  }
+
+  get micOn(): boolean {
+    return !!this.mic && this.mic.enabled && this.mic.readyState === "live";
+  }
+  get camOn(): boolean {
+    return !!this.camera && this.camera.readyState === "live";
+  }
+  get sharing(): boolean {
+    return !!this.screen;
+  }
+
+  /** track is what goes on the wire for a kind. */
+  track(kind: "audio" | "video"): MediaStreamTrack | null {
+    if (kind === "audio") return this.mic;
+    return this.screen ?? this.camera;
+  }
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    this.rebuildView();
+    for (const fn of this.listeners) fn();
+  }
+
+  private rebuildView(): void {
+    const want = [this.mic, this.screen ?? this.camera].filter((t): t is MediaStreamTrack => !!t);
+    for (const t of this.view.getTracks()) if (!want.includes(t)) this.view.removeTrack(t);
+    for (const t of want) if (!this.view.getTracks().includes(t)) this.view.addTrack(t);
+  }
+
+  /** setMic mutes by disabling the track: instant, and the device stays ready. */
+  async setMic(on: boolean): Promise<void> {
+    if (on && !this.mic) this.mic = await getTrack("audio", this.choice.audioDeviceId);
+    if (this.mic) this.mic.enabled = on;
+    this.changed();
+  }
+
+  /** setCamera stops the camera when off, so its light goes out. */
+  async setCamera(on: boolean): Promise<void> {
+    if (on && !this.camOn) {
+      this.camera = await getTrack("video", this.choice.videoDeviceId);
+    } else if (!on && this.camera) {
+      this.camera.stop();
+      this.camera = null;
+    }
+    this.changed();
+  }
+
+  /** startShare asks for a screen; the browser's "Stop sharing" ends it too. */
+  async startShare(): Promise<void> {
+    if (this.screen) return;
+    const s = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15, max: 30 } },
+      audio: false,
+    });
+    const track = s.getVideoTracks()[0];
+    if (!track) throw new Error("no screen track");
+    track.contentHint = "detail";
+    track.addEventListener("ended", () => {
+      if (this.screen === track) {
+        this.screen = null;
+        this.changed();
+      }
+    });
+    this.screen = track;
+    this.changed();
+  }
+
+  stopShare(): void {
+    if (!this.screen) return;
+    this.screen.stop();
+    this.screen = null;
+    this.changed();
+  }
+
+  stopAll(): void {
+    for (const t of [this.mic, this.camera, this.screen]) t?.stop();
+    this.mic = this.camera = this.screen = null;
+    for (const t of this.view.getTracks()) this.view.removeTrack(t);
+  }
+}

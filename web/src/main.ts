@@ -1,0 +1,152 @@
+// The router: "/" home, "/check" connectivity check, "/{room}" pre-join and
+// meeting. Views are plain DOM; each one is disposed when replaced.
+import "./style.css";
+import { isRoomId } from "./meeting-code";
+import { LocalMedia } from "./local";
+import { Meeting } from "./meeting";
+import { stopStream } from "./media";
+import { describeError, SignalingError } from "./signaling";
+import { h, type View } from "./ui/dom";
+import { endedView } from "./ui/ended";
+import { homeView } from "./ui/home";
+import { meetingView } from "./ui/meeting-view";
+import { prejoinView, type JoinChoice } from "./ui/prejoin";
+
+const app = document.getElementById("app")!;
+let current: View | null = null;
+let meeting: Meeting | null = null;
+
+function show(view: View, theme: "light" | "dark"): void {
+  current?.dispose();
+  current = view;
+  document.body.dataset.theme = theme;
+  app.replaceChildren(view.el);
+  const heading = view.el.querySelector("h1");
+  if (heading) heading.setAttribute("tabindex", "-1");
+}
+
+function navigate(path: string): void {
+  if (location.pathname !== path) history.pushState(null, "", path);
+  route();
+}
+
+function route(notice = ""): void {
+  if (meeting) {
+    void meeting.leave();
+    meeting = null;
+  }
+  const path = decodeURIComponent(location.pathname.replace(/^\/+|\/+$/g, ""));
+  if (path === "") {
+    document.title = "Huddle";
+    return show(homeView(navigate, notice), "light");
+  }
+  if (path === "check") {
+    document.title = "Connectivity check · Huddle";
+    return show(checkView(), "light");
+  }
+  if (!isRoomId(path)) {
+    history.replaceState(null, "", "/");
+    return show(homeView(navigate, "That link does not point to a meeting. Check the code and try again."), "light");
+  }
+  document.title = `${path} · Huddle`;
+  showPrejoin(path);
+}
+
+function showPrejoin(room: string, message = ""): void {
+  const view = prejoinView(room, (choice) => void join(room, choice, view), message);
+  show(view, "dark");
+}
+
+async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof prejoinView>): Promise<void> {
+  const local = new LocalMedia(choice.stream, { audioDeviceId: choice.audioDeviceId, videoDeviceId: choice.videoDeviceId }, choice.micOn, choice.camOn);
+  const m = new Meeting(room, choice.name, local);
+  meeting = m;
+  exposeTestHook();
+  try {
+    await m.join(choice.password);
+  } catch (err) {
+    meeting = null;
+    const code = err instanceof SignalingError ? err.code : "error";
+    m.abandon();
+    prejoin.fail(describeError(code, err instanceof Error ? err.message : ""), code === "wrong-password");
+    return;
+  }
+  const view = meetingView(m, {
+    speakerId: choice.speakerId,
+    onEnded: (message, reason) => {
+      meeting = null;
+      const again = reason === "left" || reason === "error" ? () => showPrejoin(room) : null;
+      show(endedView(message, again, () => navigate("/")), "light");
+    },
+  });
+  show(view, "dark");
+}
+
+/** checkView points to the connectivity check of this server, when built. */
+function checkView(): View {
+  const el = h(
+    "div",
+    { class: "home" },
+    h(
+      "main",
+      { class: "home-main" },
+      h("h1", {}, "Connectivity check"),
+      h("p", { class: "lead" }, "The connectivity check is not part of this build yet."),
+      h("p", {}, h("a", { href: "/" }, "Back to home")),
+    ),
+  );
+  return { el, dispose() {} };
+}
+
+/**
+ * A read-only window into the call for browser tests and for people
+ * debugging a call from the console.
+ */
+function exposeTestHook(): void {
+  const hook = {
+    get selfId() {
+      return meeting?.selfId ?? "";
+    },
+    get room() {
+      return meeting?.room ?? "";
+    },
+    get connection() {
+      return meeting?.connection ?? "disconnected";
+    },
+    get host() {
+      return meeting?.host ?? "";
+    },
+    peers(): Map<string, RTCPeerConnection> {
+      const out = new Map<string, RTCPeerConnection>();
+      for (const p of meeting?.participants.values() ?? []) if (p.peer) out.set(p.id, p.peer.pc);
+      return out;
+    },
+    participants() {
+      return [...(meeting?.participants.values() ?? [])].map(({ id, name, audio, video, screen, recording, self }) => ({ id, name, audio, video, screen, recording, self }));
+    },
+    localTracks() {
+      return meeting ? meeting.local.view.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState, enabled: t.enabled, label: t.label })) : [];
+    },
+  };
+  Object.defineProperty(window, "__huddle", { value: hook, configurable: true });
+}
+
+// Links inside the app navigate without reloading.
+document.addEventListener("click", (e) => {
+  const a = (e.target as Element | null)?.closest?.("a");
+  if (!a || a.target || a.hasAttribute("download") || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  e.preventDefault();
+  navigate(url.pathname);
+});
+window.addEventListener("popstate", () => route());
+window.addEventListener("pagehide", () => {
+  if (meeting) {
+    meeting.sig.emit("leave-room");
+    stopStream(meeting.local.view);
+  }
+});
+
+exposeTestHook();
+route();

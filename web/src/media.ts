@@ -1,0 +1,165 @@
+// Local media: asking for the camera and microphone with graceful
+// fallbacks, listing devices, and measuring audio levels with WebAudio.
+
+export interface MediaChoice {
+  audio: boolean;
+  video: boolean;
+  audioDeviceId?: string;
+  videoDeviceId?: string;
+}
+
+export interface LocalMediaResult {
+  stream: MediaStream;
+  /** Why a requested kind is missing, for the person to read. */
+  problems: string[];
+}
+
+const videoConstraints: MediaTrackConstraints = {
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+  frameRate: { ideal: 30, max: 30 },
+};
+
+const audioConstraints: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
+
+function constraint(base: MediaTrackConstraints, deviceId?: string): MediaTrackConstraints {
+  return deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
+}
+
+/** explainMediaError turns getUserMedia failures into sentences. */
+export function explainMediaError(kind: "camera" | "microphone" | "camera and microphone", err: unknown): string {
+  const name = err instanceof DOMException || err instanceof Error ? err.name : "";
+  switch (name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return `Permission to use your ${kind} was denied. Others can still see and hear you once you allow it in the browser's site settings.`;
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return `No ${kind} was found.`;
+    case "NotReadableError":
+    case "AbortError":
+      return `Your ${kind} is in use by another application.`;
+    default:
+      return `Your ${kind} could not be started.`;
+  }
+}
+
+/**
+ * getLocalMedia asks for what was chosen; when both kinds fail together it
+ * retries each alone, so a missing camera does not cost the microphone.
+ */
+export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResult> {
+  const problems: string[] = [];
+  const stream = new MediaStream();
+  if (!navigator.mediaDevices?.getUserMedia) {
+    if (choice.audio || choice.video) problems.push("This browser cannot use a camera or microphone here (a secure https:// connection is needed).");
+    return { stream, problems };
+  }
+  const want = (audio: boolean, video: boolean): MediaStreamConstraints => ({
+    audio: audio ? constraint(audioConstraints, choice.audioDeviceId) : false,
+    video: video ? constraint(videoConstraints, choice.videoDeviceId) : false,
+  });
+  if (choice.audio && choice.video) {
+    try {
+      return { stream: await navigator.mediaDevices.getUserMedia(want(true, true)), problems };
+    } catch {
+      // Fall through to one kind at a time to learn which one failed.
+    }
+  }
+  for (const kind of ["audio", "video"] as const) {
+    if (!choice[kind]) continue;
+    try {
+      const s = await navigator.mediaDevices.getUserMedia(want(kind === "audio", kind === "video"));
+      s.getTracks().forEach((t) => stream.addTrack(t));
+    } catch (err) {
+      problems.push(explainMediaError(kind === "audio" ? "microphone" : "camera", err));
+    }
+  }
+  return { stream, problems };
+}
+
+/** getTrack asks for one new track of a kind (turning the camera back on). */
+export async function getTrack(kind: "audio" | "video", deviceId?: string): Promise<MediaStreamTrack> {
+  const s = await navigator.mediaDevices.getUserMedia(
+    kind === "audio"
+      ? { audio: constraint(audioConstraints, deviceId) }
+      : { video: constraint(videoConstraints, deviceId) },
+  );
+  return s.getTracks()[0];
+}
+
+export interface Devices {
+  cameras: MediaDeviceInfo[];
+  microphones: MediaDeviceInfo[];
+  speakers: MediaDeviceInfo[];
+}
+
+export async function listDevices(): Promise<Devices> {
+  const all = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
+  return {
+    cameras: all.filter((d) => d.kind === "videoinput" && d.deviceId),
+    microphones: all.filter((d) => d.kind === "audioinput" && d.deviceId),
+    speakers: all.filter((d) => d.kind === "audiooutput" && d.deviceId),
+  };
+}
+
+export function canChooseSpeaker(): boolean {
+  return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+}
+
+export function stopStream(stream: MediaStream | null | undefined): void {
+  stream?.getTracks().forEach((t) => t.stop());
+}
+
+let sharedContext: AudioContext | null = null;
+
+/** audioContext is one context per page (browsers limit how many exist). */
+export function audioContext(): AudioContext {
+  if (!sharedContext || sharedContext.state === "closed") sharedContext = new AudioContext();
+  if (sharedContext.state === "suspended") void sharedContext.resume();
+  return sharedContext;
+}
+
+/**
+ * LevelMeter reads the loudness (0..1) of a stream's audio. It holds an
+ * analyser only; nothing is played.
+ */
+export class LevelMeter {
+  private source: MediaStreamAudioSourceNode | null = null;
+  private analyser: AnalyserNode | null = null;
+  private buf: Float32Array<ArrayBuffer> | null = null;
+
+  constructor(stream: MediaStream) {
+    if (stream.getAudioTracks().length === 0) return;
+    try {
+      const ctx = audioContext();
+      this.source = ctx.createMediaStreamSource(stream);
+      this.analyser = ctx.createAnalyser();
+      this.analyser.fftSize = 512;
+      this.buf = new Float32Array(this.analyser.fftSize);
+      this.source.connect(this.analyser);
+    } catch {
+      this.source = null;
+    }
+  }
+
+  /** level is the RMS of the last few milliseconds, scaled to 0..1. */
+  level(): number {
+    if (!this.analyser || !this.buf) return 0;
+    this.analyser.getFloatTimeDomainData(this.buf);
+    let sum = 0;
+    for (const v of this.buf) sum += v * v;
+    return Math.min(1, Math.sqrt(sum / this.buf.length) * 4);
+  }
+
+  close(): void {
+    this.source?.disconnect();
+    this.analyser?.disconnect();
+    this.source = null;
+    this.analyser = null;
+  }
+}

@@ -1,0 +1,97 @@
+// DOM helpers. Everything user-provided becomes a text node: h() turns
+// string children into text and there is no innerHTML anywhere in the app.
+
+type Child = Node | string | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | null | undefined | ((e: any) => void)>;
+
+/** h creates an element; on* attributes become listeners, strings text. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (typeof v === "function") el.addEventListener(k.slice(2).toLowerCase(), v);
+    else if (k === "class") el.className = String(v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Element, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+
+/** Stroke icons drawn for Huddle (24x24 grid). */
+const icons = {
+  mic: "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z M6 11a6 6 0 0 0 12 0 M12 17v4 M9 21h6",
+  micOff: "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z M6 11a6 6 0 0 0 12 0 M12 17v4 M9 21h6 M4 4l16 16",
+  cam: "M3 7h12v10H3z M15 10.5l6-3.5v10l-6-3.5",
+  camOff: "M3 7h12v10H3z M15 10.5l6-3.5v10l-6-3.5 M3 3l18 18",
+  screen: "M3 5h18v11H3z M8 20h8 M12 16v4 M12 13V8 M9.5 10.5L12 8l2.5 2.5",
+  chat: "M4 5h16v11H9l-5 4z M8 9h8 M8 12h5",
+  record: "M12 12m-7 0a7 7 0 1 0 14 0a7 7 0 1 0-14 0 M12 12m-3 0a3 3 0 1 0 6 0a3 3 0 1 0-6 0",
+  people: "M9 11a3 3 0 1 0 0-6a3 3 0 0 0 0 6z M3 20c0-3.3 2.7-6 6-6s6 2.7 6 6 M16 5.2a3 3 0 0 1 0 5.6 M18 14.5c1.8.9 3 3 3 5.5",
+  link: "M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1 M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1",
+  leave: "M3 15c5-5 13-5 18 0l-2.5 2.5-3.5-1.5v-2.5c-2-.7-4-.7-6 0V16l-3.5 1.5z",
+  lock: "M6 11h12v9H6z M8 11V8a4 4 0 0 1 8 0v3",
+  close: "M6 6l12 12 M18 6L6 18",
+  send: "M4 12l16-8-6 16-2-7z",
+  plus: "M12 5v14 M5 12h14",
+} as const;
+
+export type IconName = keyof typeof icons;
+
+export function icon(name: IconName): SVGSVGElement {
+  const svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", `icon icon-${name}`);
+  const path = document.createElementNS(svgNS, "path");
+  path.setAttribute("d", icons[name]);
+  svg.append(path);
+  return svg;
+}
+
+/** announce speaks a message through the page's aria-live region. */
+export function announce(text: string): void {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  const line = document.createElement("div");
+  line.textContent = text;
+  region.append(line);
+  while (region.childElementCount > 5) region.firstElementChild?.remove();
+}
+
+/** toast shows a short notice and announces it. */
+export function toast(text: string, ms = 4000): void {
+  let box = document.getElementById("toasts");
+  if (!box) {
+    box = h("div", { id: "toasts", class: "toasts" });
+    document.body.append(box);
+  }
+  const t = h("div", { class: "toast" }, text);
+  box.append(t);
+  announce(text);
+  setTimeout(() => {
+    t.classList.add("leaving");
+    setTimeout(() => t.remove(), 300);
+  }, ms);
+}
+
+/** A view owns an element and knows how to let go of its resources. */
+export interface View {
+  el: HTMLElement;
+  dispose(): void;
+}
+
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] ?? "?").slice(0, 1);
+  return s.toUpperCase();
+}
