@@ -124,11 +124,18 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
     render();
   };
 
+  // Join waits for the first camera/microphone answer, so nobody joins
+  // with nothing while the permission prompt is still open.
   const start = async () => {
-    const s = await acquire(true, true);
-    if (!s) return;
-    setStream(s);
-    await refreshDevices();
+    joinBtn.disabled = true;
+    try {
+      const s = await acquire(true, true);
+      if (!s) return;
+      setStream(s);
+      await refreshDevices();
+    } finally {
+      joinBtn.disabled = false;
+    }
   };
 
   const replaceKind = async (kind: "audio" | "video") => {

@@ -1,0 +1,134 @@
+// Browser helpers for the meeting app tests: one Chromium, a context per
+// participant (own storage and permissions), fake camera and microphone.
+import { chromium } from "playwright-core";
+
+export const chromiumArgs = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--autoplay-policy=no-user-gesture-required",
+  "--allow-loopback-in-peer-connection",
+];
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
+}
+
+/** poll calls fn until it returns a truthy value or the timeout passes. */
+export async function poll(fn, { timeout = 20000, interval = 200, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/**
+ * openPrejoin opens /{room} in a new context. opts.denyMedia makes
+ * getUserMedia reject as a denied permission would.
+ */
+export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
+  const context = await browser.newContext({
+    permissions: opts.denyMedia ? [] : ["camera", "microphone"],
+    acceptDownloads: true,
+    viewport: opts.viewport ?? { width: 1280, height: 720 },
+  });
+  if (opts.denyMedia) {
+    await context.addInitScript(() => {
+      const deny = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+      Object.defineProperty(navigator.mediaDevices, "getUserMedia", { value: deny });
+    });
+  }
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`[${name}] pageerror: ${e.message}`));
+  await page.goto(`${baseUrl}/${room}`);
+  await page.locator("#name").fill(name);
+  return { context, page, name, logs };
+}
+
+/** join opens the pre-join page, presses Join and waits for the meeting. */
+export async function join(browser, baseUrl, room, name, opts = {}) {
+  const p = await openPrejoin(browser, baseUrl, room, name, opts);
+  p.joinClickedAt = Date.now();
+  await p.page.getByRole("button", { name: /Join/ }).click();
+  await p.page.waitForSelector(".meeting", { timeout: 15000 });
+  await poll(() => p.page.evaluate(() => window.__huddle?.selfId), { what: `${name} joined` });
+  p.id = await p.page.evaluate(() => window.__huddle.selfId);
+  return p;
+}
+
+/**
+ * mediaStats reads getStats() of every peer connection of a page: per
+ * remote id, decoded video frames, frame size and audio packets received.
+ */
+export function mediaStats(page) {
+  return page.evaluate(async () => {
+    const out = {};
+    for (const [id, pc] of window.__huddle.peers()) {
+      const s = { framesDecoded: 0, frameWidth: 0, audioPackets: 0, videoTrackId: "", state: pc.connectionState };
+      const report = await pc.getStats();
+      report.forEach((r) => {
+        if (r.type !== "inbound-rtp") return;
+        if (r.kind === "video") {
+          s.framesDecoded += r.framesDecoded ?? 0;
+          s.frameWidth = Math.max(s.frameWidth, r.frameWidth ?? 0);
+          s.videoTrackId = r.trackIdentifier ?? "";
+        }
+        if (r.kind === "audio") s.audioPackets += r.packetsReceived ?? 0;
+      });
+      out[id] = s;
+    }
+    return out;
+  });
+}
+
+/**
+ * expectMediaFrom waits until page decodes video and receives audio from
+ * each of fromIds, then reads the stats again and requires both to grow:
+ * media is flowing now, not just once.
+ */
+export async function expectMediaFrom(page, fromIds, { video = true, audio = true, timeout = 30000 } = {}) {
+  const ok = (s) => s && (!video || s.framesDecoded > 0) && (!audio || s.audioPackets > 0);
+  const first = await poll(
+    async () => {
+      const st = await mediaStats(page);
+      return fromIds.every((id) => ok(st[id])) ? st : null;
+    },
+    { timeout, what: `media from ${fromIds.join(", ")}` },
+  );
+  const second = await poll(
+    async () => {
+      const st = await mediaStats(page);
+      const grew = fromIds.every(
+        (id) => (!video || st[id].framesDecoded > first[id].framesDecoded) && (!audio || st[id].audioPackets > first[id].audioPackets),
+      );
+      return grew ? st : null;
+    },
+    { timeout: 10000, what: `media still flowing from ${fromIds.join(", ")}` },
+  );
+  return { first, second };
+}
+
+export async function closeAll(...participants) {
+  for (const p of participants) await p?.context?.close().catch(() => {});
+}
+
+export function dumpLogs(...participants) {
+  return participants.flatMap((p) => p?.logs ?? []).join("\n");
+}
