@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -89,7 +90,7 @@ func acmeCertificates(t config.TLSConfig, log *slog.Logger) (certificates, error
 	}
 	m := &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		HostPolicy: autocert.HostWhitelist(t.ACMEDomains...),
+		HostPolicy: ignorePort(autocert.HostWhitelist(t.ACMEDomains...)),
 		Cache:      autocert.DirCache(t.ACMECache),
 		Email:      t.ACMEEmail,
 		Client:     client,
@@ -102,6 +103,18 @@ func acmeCertificates(t config.TLSConfig, log *slog.Logger) (certificates, error
 	c := baseTLS(m.GetCertificate)
 	c.NextProtos = append(c.NextProtos, acme.ALPNProto) // TLS-ALPN-01 challenges
 	return certificates{tls: c, acme: m}, nil
+}
+
+// ignorePort lets the HTTP-01 handler's host check accept a Host header
+// with a port, as it has when --http-addr is not port 80 (behind a port
+// mapping, or in tests).
+func ignorePort(policy autocert.HostPolicy) autocert.HostPolicy {
+	return func(ctx context.Context, host string) error {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return policy(ctx, host)
+	}
 }
 
 // selfSigned makes an ECDSA certificate for the names a LAN user may type:
