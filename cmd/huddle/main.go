@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/huddlehq/huddle/internal/config"
@@ -15,19 +17,36 @@ import (
 )
 
 func main() {
-	cfg, err := config.Parse(os.Args[1:], nil, os.Stderr)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main with its exit code: 0 after a clean shutdown or --help, 2 for
+// bad flags, 1 when the server fails.
+func run(args []string, stdout, stderr io.Writer) int {
+	usageOut := stderr
+	if wantsHelp(args) {
+		usageOut = stdout // asked for: it is the output, not an error
+	}
+	cfg, err := config.Parse(args, nil, usageOut)
 	if errors.Is(err, config.ErrHelp) {
-		return
+		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "huddle:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "huddle:", err)
+		return 2
 	}
-	log := server.NewLogger(cfg, os.Stderr)
+	log := server.NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := server.Run(ctx, cfg, log); err != nil {
 		log.Error("server stopped", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+func wantsHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		return a == "-h" || a == "-help" || a == "--help" || a == "--h"
+	})
 }

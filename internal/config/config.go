@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -155,7 +156,18 @@ func (c *Config) validate() error {
 			return invalid("--allowed-origins: %v", err)
 		}
 	}
-	return c.TLS.validate()
+	if err := c.TLS.validate(); err != nil {
+		return err
+	}
+	turnCfg := c.TURN
+	if c.TLS.Enabled() && turnCfg.TLSConfig == nil {
+		// The relay is handed the web server's certificate at start.
+		turnCfg.TLSConfig = &tls.Config{}
+	}
+	if err := turnCfg.Validate(); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
 }
 
 func (t TLSConfig) validate() error {

@@ -97,6 +97,8 @@ func TestValidationErrors(t *testing.T) {
 		{"public url scheme", []string{"--public-url", "ftp://a.example"}, env(), "--public-url"},
 		{"bad origin", []string{"--allowed-origins", "a.example"}, env(), "--allowed-origins"},
 		{"bad origin from env", nil, env("HUDDLE_ALLOWED_ORIGINS", "javascript:alert(1)"), "--allowed-origins"},
+		{"turn checked too", []string{"--turn-min-port", "70000"}, env(), "port range"},
+		{"turn tls without any certificate", []string{"--turn-tls-listen", ":5349"}, env(), "no certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.args, tc.env, &bytes.Buffer{})
@@ -139,6 +141,7 @@ func TestValidConfigs(t *testing.T) {
 		{"--acme-domains", "meet.example.com", "--acme-email", "ops@example.com"},
 		{"--public-url", "https://Meet.Example.com/", "--allowed-origins", "*"},
 		{"--log-level", "debug", "--log-format", "json"},
+		{"--turn-tls-listen", ":5349", "--tls-self-signed"}, // the relay shares the web certificate
 	} {
 		if _, err := Parse(args, env(), &bytes.Buffer{}); err != nil {
 			t.Errorf("%q: %v", args, err)
