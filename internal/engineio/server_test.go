@@ -427,6 +427,13 @@ func TestWebSocketDirect(t *testing.T) {
 	c.want(t, msg{"4text", false})
 	c.want(t, msg{"\x07\x08", true})
 
+	// Messages far larger than the read buffer, both ways.
+	big := strings.Repeat("é😀x", 20000)
+	_ = c.conn.WriteString("4" + big)
+	h.rec.wantMsg(t, msg{big, false})
+	_ = s.Send([]byte(big), false)
+	c.want(t, msg{"4" + big, false})
+
 	_ = c.conn.WriteString("1")
 	h.rec.wantClose(t, "transport close")
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/huddlehq/huddle/internal/engineio"
 )
@@ -203,19 +204,18 @@ type Event struct {
 
 	sock  *Socket
 	ackID int64 // -1: no ack asked
-	acked bool
+	acked atomic.Bool
 }
 
 // HasAck reports whether the client asked for an acknowledgement.
 func (e *Event) HasAck() bool { return e.ackID >= 0 }
 
 // Ack answers the client's acknowledgement; it is a no-op without one and
-// after the first call. Call it from the handler's goroutine or guard it.
+// after the first call. It may be called later, from any goroutine.
 func (e *Event) Ack(args ...any) error {
-	if e.ackID < 0 || e.acked {
+	if e.ackID < 0 || e.acked.Swap(true) {
 		return nil
 	}
-	e.acked = true
 	p, err := encode(typeAck, e.ackID, nil, args)
 	if err != nil {
 		return err

@@ -128,19 +128,26 @@ func (s *Socket) Send(p *Packet) error {
 	if s.sess.Closed() {
 		return ErrSocketClosed
 	}
+	var err error
 	if len(p.attachments) == 0 {
-		return s.sess.Send(p.data, false)
+		err = s.sess.Send(p.data, false)
+	} else {
+		msgs := make([]engineio.Packet, 0, 1+len(p.attachments))
+		msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: p.data})
+		for _, a := range p.attachments {
+			msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: a, Binary: true})
+		}
+		err = s.sess.SendAll(msgs...)
 	}
-	msgs := make([]engineio.Packet, 0, 1+len(p.attachments))
-	msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: p.data})
-	for _, a := range p.attachments {
-		msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: a, Binary: true})
+	if err == engineio.ErrClosed {
+		return ErrSocketClosed
 	}
-	return s.sess.SendAll(msgs...)
+	return err
 }
 
 // Join and Leave change the socket's rooms; every socket is also in the
-// room named by its own id.
+// room named by its own id. Join does nothing before the socket is
+// connected (in a Use function) or after it is gone.
 func (s *Socket) Join(room string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
