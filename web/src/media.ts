@@ -14,10 +14,12 @@ export interface LocalMediaResult {
   problems: string[];
 }
 
+// 640x360: in a mesh every participant uploads one copy per peer, so 720p
+// to seven peers would not fit most uplinks. Screens keep their resolution.
 const videoConstraints: MediaTrackConstraints = {
-  width: { ideal: 1280 },
-  height: { ideal: 720 },
-  frameRate: { ideal: 30, max: 30 },
+  width: { ideal: 640 },
+  height: { ideal: 360 },
+  frameRate: { ideal: 24, max: 30 },
 };
 
 const audioConstraints: MediaTrackConstraints = {
