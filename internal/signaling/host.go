@@ -1,8 +1,6 @@
 package signaling
 
 import (
-	"unicode/utf8"
-
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
 )
@@ -11,22 +9,15 @@ const maxPasswordLen = 128
 
 // roomSettings handles the host's room-settings {locked?, password?, waitingRoom?}.
 func (s *Service) roomSettings(ss *session, ev *socketio.Event) error {
-	var a struct {
-		Locked      *bool   `json:"locked"`
-		Password    *string `json:"password"`
-		WaitingRoom *bool   `json:"waitingRoom"`
-	}
-	if err := decodeArg(ev.Args, &a); err != nil {
+	patch, err := parseSettings(ev.Args)
+	if err != nil {
 		return err
-	}
-	if a.Password != nil && (utf8.RuneCountInString(*a.Password) > maxPasswordLen || !utf8.ValidString(*a.Password)) {
-		return ErrTooLarge
 	}
 	r, p, err := ss.joined()
 	if err != nil {
 		return err
 	}
-	view, err := r.Configure(p, rooms.SettingsPatch{Locked: a.Locked, Password: a.Password, WaitingRoom: a.WaitingRoom})
+	view, err := r.Configure(p, patch)
 	if err != nil {
 		return err
 	}

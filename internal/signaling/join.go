@@ -1,22 +1,10 @@
 package signaling
 
 import (
-	"bytes"
-	"encoding/json"
-
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
-
-// joinArgs is the object form of join-room.
-type joinArgs struct {
-	Room     string            `json:"room"`
-	Name     *string           `json:"name"`
-	Password string            `json:"password"`
-	Resume   string            `json:"resume"`
-	State    *rooms.MediaState `json:"state"`
-}
 
 // joinAck is the successful answer to join-room (and the admitted event).
 type joinAck struct {
@@ -41,32 +29,12 @@ type waitingAck struct {
 	ResumeToken string `json:"resumeToken"`
 }
 
-// joinRoom handles dialect A's join-room: a room id string or an object.
+// joinRoom handles dialect A's join-room.
 func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
-	var a joinArgs
-	if len(ev.Args) == 0 {
-		return ErrBadRequest
-	}
-	if raw := bytes.TrimSpace(ev.Args[0]); len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &a.Room); err != nil {
-			return ErrBadRequest
-		}
-	} else if err := decodeArg(ev.Args, &a); err != nil {
+	req, err := parseJoin(ev.Args, s.cfg.MaxNameLen)
+	if err != nil {
 		return err
 	}
-	name := "Guest"
-	if a.Name != nil {
-		n, ok := cleanName(*a.Name, s.cfg.MaxNameLen)
-		if !ok {
-			return ErrInvalidName
-		}
-		name = n
-	}
-	state := rooms.MediaState{Audio: true, Video: true}
-	if a.State != nil {
-		state = *a.State
-	}
-	req := rooms.JoinRequest{Room: a.Room, Name: name, Password: a.Password, Resume: a.Resume, Dialect: rooms.DialectA, State: state}
 	res, err := s.join(ss, req)
 	if err != nil {
 		return err
@@ -82,33 +50,22 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 
 // lobbyJoin handles dialect B's room:join {email, room}.
 func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
-	var a struct {
-		Email string `json:"email"`
-		Room  string `json:"room"`
-	}
-	if err := decodeArg(ev.Args, &a); err != nil {
-		return err
-	}
-	name, ok := cleanName(a.Email, s.cfg.MaxNameLen)
-	if !ok {
-		return ErrInvalidName
-	}
-	res, err := s.join(ss, rooms.JoinRequest{Room: a.Room, Name: name, Dialect: rooms.DialectB, State: rooms.MediaState{Audio: true, Video: true}})
+	req, err := parseLobbyJoin(ev.Args, s.cfg.MaxNameLen)
 	if err != nil {
 		return err
 	}
-	echo := map[string]string{"email": name, "room": a.Room}
-	ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": name, "room": a.Room})
-	_ = ss.sock.Emit("room:join", echo)
+	res, err := s.join(ss, req)
+	if err != nil {
+		return err
+	}
+	ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": req.Name, "room": req.Room})
+	_ = ss.sock.Emit("room:join", map[string]string{"email": req.Name, "room": req.Room})
 	s.afterJoin(ss, res)
 	return nil
 }
 
 // join validates the room, leaves any previous room and joins the new one.
 func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, error) {
-	if !validRoom(req.Room) {
-		return rooms.JoinResult{}, ErrInvalidRoom
-	}
 	if r, p := ss.member(); r != nil {
 		if r.ID() == req.Room && r.IsMember(p) && req.Resume == "" {
 			return rooms.JoinResult{}, &rooms.Error{Code: "bad-request", Message: "already in this meeting"}
@@ -152,8 +109,13 @@ func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
 	case res.Resumed:
 		s.metrics.Reconnected()
 		s.log.Info("participant resumed", "room", r.ID(), "participant", p.ID, "socket", ss.sock.ID())
-		if res.Replaced != nil && res.Replaced != ss.sock {
-			res.Replaced.Disconnect()
+		if old := res.Replaced; old != nil && old != ss.sock {
+			// The old connection no longer speaks for the participant:
+			// forget it before closing it, so its close is not a leave.
+			if oss, ok := old.Get().(*session); ok {
+				oss.setMember(nil, nil)
+			}
+			old.Disconnect()
 		}
 		for _, pkt := range res.Pending {
 			_ = ss.sock.Send(pkt)
@@ -234,7 +196,7 @@ func (s *Service) disconnected(ss *session, reason string) {
 	if r == nil {
 		return
 	}
-	if reason == "client namespace disconnect" || reason == "server namespace disconnect" {
+	if reason == "client namespace disconnect" {
 		s.leave(ss, reason)
 		return
 	}

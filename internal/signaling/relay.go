@@ -8,28 +8,6 @@ import (
 	"github.com/huddlehq/huddle/internal/socketio"
 )
 
-// relayArgs is {to, <field>} where field is offer, answer, candidate or ans.
-type relayArgs struct {
-	To        string          `json:"to"`
-	Offer     json.RawMessage `json:"offer"`
-	Answer    json.RawMessage `json:"answer"`
-	Candidate json.RawMessage `json:"candidate"`
-	Ans       json.RawMessage `json:"ans"`
-}
-
-func (a *relayArgs) field(name string) json.RawMessage {
-	switch name {
-	case "offer":
-		return a.Offer
-	case "answer":
-		return a.Answer
-	case "candidate":
-		return a.Candidate
-	default:
-		return a.Ans
-	}
-}
-
 // relay forwards {to, field} as the same event {from, field}.
 func (s *Service) relay(event, field string) handler {
 	return s.relayAs(event, field, field)
@@ -41,13 +19,9 @@ func (s *Service) relayAs(event, in, out string) handler {
 	prefix := `{"from":`
 	return func(ss *session, ev *socketio.Event) error {
 		start := time.Now()
-		var a relayArgs
-		if err := decodeArg(ev.Args, &a); err != nil {
+		to, body, err := parseRelay(ev.Args, in)
+		if err != nil {
 			return err
-		}
-		body := a.field(in)
-		if a.To == "" || len(body) == 0 {
-			return ErrBadRequest
 		}
 		r, p, err := ss.joined()
 		if err != nil {
@@ -65,7 +39,7 @@ func (s *Service) relayAs(event, in, out string) handler {
 		if err != nil {
 			return ErrBadRequest
 		}
-		if err := r.DeliverTo(a.To, pkt); err != nil {
+		if err := r.DeliverTo(to, pkt); err != nil {
 			return err
 		}
 		ack(ev, ackOK{OK: true})

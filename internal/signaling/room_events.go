@@ -3,9 +3,7 @@ package signaling
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -14,18 +12,9 @@ import (
 // chat handles chat-message {text}: stored in the history and sent to every
 // member, the sender included, with a server id and time.
 func (s *Service) chat(ss *session, ev *socketio.Event) error {
-	var a struct {
-		Text *string `json:"text"`
-	}
-	if err := decodeArg(ev.Args, &a); err != nil || a.Text == nil {
-		return ErrBadRequest
-	}
-	text := *a.Text
-	if strings.TrimSpace(text) == "" || !utf8.ValidString(text) {
-		return ErrBadRequest
-	}
-	if utf8.RuneCountInString(text) > s.cfg.MaxChatLen {
-		return ErrTooLarge
+	text, err := parseChat(ev.Args, s.cfg.MaxChatLen)
+	if err != nil {
+		return err
 	}
 	r, p, err := ss.joined()
 	if err != nil {
@@ -40,8 +29,8 @@ func (s *Service) chat(ss *session, ev *socketio.Event) error {
 
 // mediaState handles media-state {audio, video, screen, recording}.
 func (s *Service) mediaState(ss *session, ev *socketio.Event) error {
-	var patch rooms.MediaPatch
-	if err := decodeArg(ev.Args, &patch); err != nil {
+	patch, err := parseMediaState(ev.Args)
+	if err != nil {
 		return err
 	}
 	r, p, err := ss.joined()

@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -33,28 +32,4 @@ func cleanName(name string, max int) (string, bool) {
 		}
 	}
 	return name, true
-}
-
-// decodeArg decodes the event's first argument into v.
-func decodeArg(args []json.RawMessage, v any) error {
-	if len(args) == 0 {
-		return ErrBadRequest
-	}
-	if err := json.Unmarshal(args[0], v); err != nil {
-		return ErrBadRequest
-	}
-	return nil
-}
-
-// idArg is the payload of events that name one participant.
-type idArg struct {
-	ID string `json:"id"`
-}
-
-func decodeID(args []json.RawMessage) (string, error) {
-	var a idArg
-	if err := decodeArg(args, &a); err != nil || a.ID == "" {
-		return "", ErrBadRequest
-	}
-	return a.ID, nil
 }

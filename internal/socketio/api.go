@@ -116,8 +116,12 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// Shutdown stops accepting sessions, sends every socket a DISCONNECT and
-// closes its transport, waiting until ctx is done at most.
+// Shutdown stops accepting sessions, ends every socket on the server side
+// (its OnDisconnect handlers run with reason "server shutting down") and
+// closes its transport after flushing what is queued, waiting until ctx is
+// done at most. Like Node's io.close(), it sends no DISCONNECT packet: the
+// client sees its transport close and reconnects by itself, to this address
+// once a server answers there again.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.RLock()
 	list := make([]*Socket, 0, len(s.sockets))
@@ -126,7 +130,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.RUnlock()
 	for _, sock := range list {
-		sock.disconnect("server shutting down")
+		sock.close("server shutting down")
 	}
 	return s.engine.Shutdown(ctx)
 }

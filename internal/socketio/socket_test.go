@@ -355,7 +355,7 @@ func TestServerAckAndDisconnect(t *testing.T) {
 	}
 }
 
-func TestShutdownSendsDisconnect(t *testing.T) {
+func TestShutdownClosesTransportWithoutDisconnect(t *testing.T) {
 	srv := newTestServer(t, Config{})
 	ts := serve(t, srv)
 	c, id := connectWS(t, ts)
@@ -363,11 +363,22 @@ func TestShutdownSendsDisconnect(t *testing.T) {
 	srv.Socket(id).OnDisconnect(func(r string) { reasons <- r })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	sock := srv.Socket(id)
+	if err := sock.Emit("last-words"); err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.want(t, "41")
+	// What was queued is flushed; no DISCONNECT, so the official client
+	// treats it as a transport close and reconnects by itself.
+	c.want(t, `42["last-words"]`)
 	c.wantClosed(t)
+	for len(c.frames) > 0 {
+		if f := <-c.frames; f == "41" {
+			t.Fatal("shutdown sent DISCONNECT; clients would not reconnect")
+		}
+	}
 	if r := <-reasons; r != "server shutting down" {
 		t.Fatalf("reason %q", r)
 	}
