@@ -2,11 +2,11 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -112,22 +112,28 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// sessionStartKey marks, in the context of a request that opens a Socket.IO
-// session, when it arrived; the CONNECT check reads it to time handshakes.
-type sessionStartKey struct{}
+// sessionStartHeader carries, in a request that opens a Socket.IO session,
+// when it arrived; the CONNECT check reads it to time handshakes. A header
+// rather than a context value because the engine keeps the request without
+// its context. Whatever a client sends under this name is thrown away.
+const sessionStartHeader = "Huddle-Session-Start"
 
 // stampSessionStart records the arrival of requests that open a session
 // (no sid in the query yet).
 func stampSessionStart(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del(sessionStartHeader)
 		if r.URL.Query().Get("sid") == "" {
-			r = r.WithContext(context.WithValue(r.Context(), sessionStartKey{}, time.Now()))
+			r.Header.Set(sessionStartHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 func sessionStart(r *http.Request) (time.Time, bool) {
-	t, ok := r.Context().Value(sessionStartKey{}).(time.Time)
-	return t, ok
+	ns, err := strconv.ParseInt(r.Header.Get(sessionStartHeader), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
 }

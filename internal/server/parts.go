@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/metrics"
@@ -77,14 +78,46 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
 	r := sock.Request()
 	ip := clientIP(r, s.cfg.TrustProxy)
+	// The release is registered before the slot is taken, so that a socket
+	// that goes away in between still gives it back.
+	slot := &ipSlot{release: func() { s.limiter.release(ip) }}
+	sock.OnDisconnect(func(string) { slot.gone() })
 	if !s.limiter.acquire(ip) {
 		s.metrics.EventRefused("connect", "too-many-connections")
 		s.log.Debug("signaling session refused", "reason", "too many connections", "ip", ip.String())
 		return ErrTooManyConnections
 	}
-	sock.OnDisconnect(func(string) { s.limiter.release(ip) })
+	slot.taken()
 	if start, ok := sessionStart(r); ok {
 		s.metrics.ObserveHandshake(time.Since(start))
 	}
 	return nil
+}
+
+// ipSlot gives a limiter slot back exactly once, whichever of "taken" and
+// "socket gone" comes last.
+type ipSlot struct {
+	mu           sync.Mutex
+	held, isGone bool
+	release      func()
+}
+
+func (s *ipSlot) taken() {
+	s.mu.Lock()
+	gone := s.isGone
+	s.held = !gone
+	s.mu.Unlock()
+	if gone {
+		s.release()
+	}
+}
+
+func (s *ipSlot) gone() {
+	s.mu.Lock()
+	held := s.held
+	s.isGone, s.held = true, false
+	s.mu.Unlock()
+	if held {
+		s.release()
+	}
 }

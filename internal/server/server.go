@@ -261,32 +261,36 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	return srv
 }
 
-// shutdown stops in the order that loses least: say not ready, stop
-// accepting connections, tell every client to go (they reconnect to
-// whatever the address points at next), wait for requests in flight, then
-// stop the relay. All of it within --shutdown-timeout.
+// shutdown stops in the order that loses least, within --shutdown-timeout:
+//
+//  1. /readyz says 503, so load balancers send no one new;
+//  2. the Socket.IO engine refuses new sessions and tells every client to
+//     go (they reconnect to whatever the address points at next); it gets
+//     half the time, because a long-polling client may never come back for
+//     its last packet, and then closes what is left;
+//  3. the HTTP servers close their listeners and wait for requests in
+//     flight;
+//  4. the relay stops.
+//
+// The listeners stay open during step 2 so that polling clients can fetch
+// their DISCONNECT and say goodbye.
 func (s *Server) shutdown() error {
 	s.ready.Store(false)
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for _, srv := range s.httpSrvs {
-			// Shutdown closes the listeners at once, then waits for
-			// requests in flight, such as long-polls, to end.
-			if err := srv.Shutdown(ctx); err != nil {
-				s.log.Warn("forcing connections closed", "err", err)
-				srv.Close()
-			}
-		}
-	}()
-	if err := s.parts.engine.Shutdown(ctx); err != nil {
-		s.log.Warn("signaling shutdown incomplete", "err", err)
+	engineCtx, cancelEngine := context.WithTimeout(ctx, s.cfg.ShutdownTimeout/2)
+	if err := s.parts.engine.Shutdown(engineCtx); err != nil {
+		s.log.Info("closed the signaling sessions that did not leave in time", "err", err)
 	}
-	<-done
+	cancelEngine()
+	for _, srv := range s.httpSrvs {
+		if err := srv.Shutdown(ctx); err != nil {
+			s.log.Warn("forcing connections closed", "err", err)
+			srv.Close()
+		}
+	}
 	for _, closeFn := range s.parts.close {
 		if err := runWithin(ctx, closeFn); err != nil {
 			s.log.Warn("shutdown", "err", err)
