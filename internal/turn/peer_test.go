@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -21,6 +22,7 @@ type callReport struct {
 	LocalType  string `json:"local"`
 	RemoteType string `json:"remote"`
 	Echoes     int    `json:"echoes"`
+	Gathered   string `json:"gathered"` // local candidate types, e.g. "host srflx"
 	Error      string `json:"error,omitempty"`
 }
 
@@ -41,7 +43,6 @@ func newPeer(servers []ICEServer, policy string) (*webrtc.PeerConnection, error)
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
-	se.SetIncludeLoopbackCandidate(true)
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	p := webrtc.ICETransportPolicyAll
 	if policy == PolicyRelay {
@@ -90,6 +91,9 @@ func runPeer(ctx context.Context, offerer bool, servers []ICEServer, policy stri
 		return callReport{Error: err.Error()}
 	}
 	var rep callReport
+	if d := pc.LocalDescription(); d != nil {
+		rep.Gathered = candidateTypes(d.SDP)
+	}
 	select {
 	case <-connected:
 		rep.Connected = true
@@ -163,6 +167,17 @@ func negotiate(ctx context.Context, pc *webrtc.PeerConnection, offerer bool, sig
 	}
 	_, err = signal(ctx, *pc.LocalDescription())
 	return err
+}
+
+// candidateTypes lists the distinct candidate types in an SDP.
+func candidateTypes(sdp string) string {
+	var types []string
+	for _, typ := range []string{"host", "srflx", "relay"} {
+		if strings.Contains(sdp, " typ "+typ) {
+			types = append(types, typ)
+		}
+	}
+	return strings.Join(types, " ")
 }
 
 func wait(ctx context.Context, done <-chan struct{}) error {

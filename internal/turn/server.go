@@ -101,18 +101,31 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 // listen opens UDP and TCP on one port (TCP follows UDP when the port is
 // 0) and TLS when configured.
 func (s *Server) listen() error {
-	host, _, _ := splitHostPort(s.cfg.Listen)
-	udp, err := net.ListenPacket("udp", s.cfg.Listen)
+	host, port, _ := splitHostPort(s.cfg.Listen)
+	tries := 1
+	if port == 0 {
+		tries = 20 // a free UDP port may be taken for TCP: pick another
+	}
+	var err error
+	for range tries {
+		var udp net.PacketConn
+		udp, err = net.ListenPacket("udp", s.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("turn: %w", err)
+		}
+		var tcp net.Listener
+		tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)))
+		if err != nil {
+			udp.Close()
+			continue
+		}
+		s.udp = &cappedPacketConn{PacketConn: udp, s: s}
+		s.tcp = newTrackedListener(tcp, s)
+		break
+	}
 	if err != nil {
 		return fmt.Errorf("turn: %w", err)
 	}
-	s.udp = &cappedPacketConn{PacketConn: udp, s: s}
-	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
-		return fmt.Errorf("turn: %w", err)
-	}
-	s.tcp = newTrackedListener(tcp, s)
 	if !s.cfg.TLSEnabled() {
 		return nil
 	}
@@ -244,14 +257,33 @@ func quotaUser(username string) string {
 }
 
 // relayBindIP is where relay sockets listen: the relay's own listening IP
-// when it is a specific IPv4 address (pion relays over IPv4), else all.
+// when it is a specific IPv4 address (pion relays over IPv4), else the
+// public IP when the host has it, else all addresses. A specific address
+// matters on hosts with several: datagrams then leave from the address
+// peers sent them to.
 func relayBindIP(c Config) string {
 	if host, _, err := splitHostPort(c.Listen); err == nil {
 		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil && !ip.IsUnspecified() {
 			return ip.String()
 		}
 	}
+	if ip := net.ParseIP(c.PublicIP); ip != nil && ip.To4() != nil && isLocalIP(ip) {
+		return ip.String()
+	}
 	return "0.0.0.0"
+}
+
+func isLocalIP(ip net.IP) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // newPeerFilter returns the check of every relayed datagram. Besides the
