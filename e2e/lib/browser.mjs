@@ -57,7 +57,9 @@ export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
   const logs = [];
   page.on("console", (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`[${name}] pageerror: ${e.message}`));
-  await page.goto(`${baseUrl}/${room}`);
+  // "load" may never fire while getUserMedia is overridden; the app is
+  // ready once the DOM is.
+  await page.goto(`${baseUrl}/${room}`, { waitUntil: "domcontentloaded" });
   await page.locator("#name").fill(name);
   return { context, page, name, logs };
 }

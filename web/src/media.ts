@@ -32,13 +32,16 @@ function constraint(base: MediaTrackConstraints, deviceId?: string): MediaTrackC
   return deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
 }
 
+function errorName(err: unknown): string {
+  return err instanceof DOMException || err instanceof Error ? err.name : "";
+}
+
 /** explainMediaError turns getUserMedia failures into sentences. */
 export function explainMediaError(kind: "camera" | "microphone" | "camera and microphone", err: unknown): string {
-  const name = err instanceof DOMException || err instanceof Error ? err.name : "";
-  switch (name) {
+  switch (errorName(err)) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Permission to use your ${kind} was denied. Others can still see and hear you once you allow it in the browser's site settings.`;
+      return `Permission to use your ${kind} was denied. You can still join and see and hear the others; allow it in the browser's site settings to take part with it.`;
     case "NotFoundError":
     case "OverconstrainedError":
       return `No ${kind} was found.`;
@@ -72,15 +75,19 @@ export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResu
       // Fall through to one kind at a time to learn which one failed.
     }
   }
+  const failures: { kind: "microphone" | "camera"; err: unknown }[] = [];
   for (const kind of ["audio", "video"] as const) {
     if (!choice[kind]) continue;
     try {
       const s = await navigator.mediaDevices.getUserMedia(want(kind === "audio", kind === "video"));
       s.getTracks().forEach((t) => stream.addTrack(t));
     } catch (err) {
-      problems.push(explainMediaError(kind === "audio" ? "microphone" : "camera", err));
+      failures.push({ kind: kind === "audio" ? "microphone" : "camera", err });
     }
   }
+  const sameCause = failures.length === 2 && errorName(failures[0].err) === errorName(failures[1].err);
+  if (sameCause) problems.push(explainMediaError("camera and microphone", failures[0].err));
+  else for (const f of failures) problems.push(explainMediaError(f.kind, f.err));
   return { stream, problems };
 }
 
