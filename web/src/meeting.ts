@@ -18,6 +18,7 @@ import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
 import {
   describeError,
+  normalizeJoined,
   Signaling,
   SignalingError,
   type ConnectionState,
@@ -62,6 +63,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   readonly participants = new Map<string, Participant>();
   readonly chat: ChatMessage[] = [];
   recording = false;
+  /** waiting is true while a waiting room holds us. */
+  waiting = false;
   private rtcConfig: RTCConfiguration = {};
   private joined = false;
   private ended = false;
@@ -104,7 +107,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     const res = await this.sig.join({ room: this.room, name: this.name, password });
     if (res.waiting) {
       this.selfId = res.id;
-      this.emit("waiting", true);
+      this.resumeToken = res.resumeToken;
+      this.setWaiting(true);
       return "waiting";
     }
     this.entered(res);
@@ -141,7 +145,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     const s = this.sig;
     s.onState((state, reconnected) => {
       this.emit("connection", state);
-      if (state === "connected" && reconnected && this.joined && !this.ended) void this.rejoin();
+      if (state === "connected" && reconnected && (this.joined || this.waiting) && !this.ended) void this.rejoin();
     });
     s.socket.on("connect_error", (err) => {
       if (!this.joined) this.emit("notice", `Cannot reach the server (${err.message}). Retrying…`);
@@ -167,8 +171,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     });
     s.on("waiting-list", ({ waiting }) => this.emit("waiting-list", Array.isArray(waiting) ? waiting : []));
     s.on("admitted", (j) => {
-      this.emit("waiting", false);
-      this.entered(j as JoinedRoom);
+      this.setWaiting(false);
+      this.entered(normalizeJoined(j));
     });
     s.on("denied", (e) => this.end("denied", describeError("denied", e?.message)));
     s.on("removed", () => this.end("removed", describeError("removed")));
@@ -184,11 +188,16 @@ export class Meeting extends Emitter<MeetingEvents> {
     });
   }
 
+  private setWaiting(on: boolean): void {
+    this.waiting = on;
+    this.emit("waiting", on);
+  }
+
   private async rejoin(): Promise<void> {
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken });
       if (res.waiting) {
-        this.emit("waiting", true);
+        this.setWaiting(true);
         return;
       }
       this.entered(res);

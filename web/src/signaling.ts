@@ -35,7 +35,7 @@ export interface JoinedRoom {
   iceTransportPolicy: RTCIceTransportPolicy;
 }
 
-export type JoinResult = ({ waiting: false } & JoinedRoom) | { waiting: true; id: string };
+export type JoinResult = ({ waiting: false } & JoinedRoom) | { waiting: true; id: string; resumeToken: string };
 
 export interface JoinRequest {
   room: string;
@@ -180,7 +180,7 @@ export class Signaling {
     if (req.password) payload.password = req.password;
     if (req.resume) payload.resume = req.resume;
     const ack = await this.request<any>("join-room", payload);
-    if (ack.waiting === true) return { waiting: true, id: String(ack.id) };
+    if (ack.waiting === true) return { waiting: true, id: String(ack.id), resumeToken: String(ack.resumeToken ?? "") };
     return { waiting: false, ...normalizeJoined(ack) };
   }
 

@@ -192,6 +192,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     ),
     waitingOverlay,
   );
+  waitingOverlay.hidden = !meeting.waiting;
   const clock = el.querySelector<HTMLElement>(".clock")!;
   const tick = () => (clock.textContent = `${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
   tick();
