@@ -83,6 +83,22 @@ describe("two-person call", () => {
     assert.equal(await ada.page.locator("#chat-panel a").count(), 0, "links are text, not anchors");
   });
 
+  test("a late joiner sees the chat history as text", async () => {
+    const cy = await join(browser, server.url, room, "Cy");
+    try {
+      await cy.page.getByRole("button", { name: /Open chat/ }).click();
+      const texts = cy.page.locator("#chat-panel .chat-text");
+      await poll(async () => (await texts.count()) === 2, { what: "history" });
+      assert.equal(await texts.first().textContent(), `<img src=x onerror="window.__pwned=1">`);
+      assert.equal(await cy.page.locator("#chat-panel img").count(), 0);
+      assert.equal(await cy.page.evaluate(() => window.__pwned), undefined);
+      await cy.page.getByRole("button", { name: /Leave/ }).click();
+      await poll(async () => (await ada.page.locator(".tile").count()) === 2, { what: "Cy gone" });
+    } finally {
+      await closeAll(cy);
+    }
+  });
+
   test("leaving removes the tile on the other side and releases the camera", async () => {
     await bob.page.getByRole("button", { name: /Leave/ }).click();
     await bob.page.getByRole("heading", { name: "You left the meeting" }).waitFor();
