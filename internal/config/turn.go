@@ -23,5 +23,6 @@ func registerTURN(fs *flagSet, c *turn.Config) {
 	fs.Bool(&c.AllowPrivatePeers, "turn-allow-private", false, "let the relay reach loopback and private addresses (tests, LANs)")
 	fs.Int(&c.MaxAllocationsPerUser, "turn-max-allocations-per-user", 10, "relay allocations per credential")
 	fs.Int(&c.MaxAllocations, "turn-max-allocations", 1000, "relay allocations in total")
+	fs.Int(&c.UDPSockets, "turn-udp-sockets", 1, "UDP sockets sharing the relay port, to use more cores under heavy load (Linux)")
 	fs.Duration(&c.MaxLifetime, "turn-max-lifetime", 10*time.Minute, "longest allocation lifetime a client may ask for")
 }

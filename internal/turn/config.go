@@ -53,6 +53,11 @@ type Config struct {
 	MaxAllocationsPerUser, MaxAllocations int
 	// MaxLifetime caps the lifetime an allocation may ask for. Default 10m.
 	MaxLifetime time.Duration
+	// UDPSockets is how many UDP sockets share the relay's port (Linux
+	// SO_REUSEPORT), each read by its own goroutine, to spread a heavy
+	// load over cores; at most GOMAXPROCS. Default 1, which costs the
+	// least CPU per packet.
+	UDPSockets int
 }
 
 // Errors of a Config that cannot work.
@@ -103,6 +108,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxLifetime == 0 {
 		c.MaxLifetime = defaultMaxLifetime
 	}
+	if c.UDPSockets == 0 {
+		c.UDPSockets = 1
+	}
 	return c
 }
 
@@ -115,7 +123,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %q", ErrBadExternal, u)
 		}
 	}
-	if c.CredentialTTL < 0 || c.MaxLifetime < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 {
+	if c.CredentialTTL < 0 || c.MaxLifetime < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 || c.UDPSockets < 0 {
 		return ErrNegative
 	}
 	if c.PublicIP != "" {
@@ -173,4 +181,13 @@ func externalKind(u string) (string, bool) {
 		return "turn", true
 	}
 	return "", false
+}
+
+// udpNetwork is "udp4" for an IPv4 host (a plain IPv4 socket, as pion
+// relays over IPv4), else "udp" (IPv6 or dual stack).
+func udpNetwork(host string) string {
+	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+		return "udp4"
+	}
+	return "udp"
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // Timeouts of client connections over TCP and TLS. A WebRTC client talks
@@ -18,14 +20,34 @@ const (
 )
 
 // cappedPacketConn is the relay's UDP socket as pion sees it: Allocate and
-// Refresh requests come out of ReadFrom with their lifetime capped.
+// Refresh requests come out of ReadFrom with their lifetime capped. On
+// IPv4 sockets it reads datagrams in batches (recvmmsg): under load one
+// wake-up of pion's read loop then serves many packets.
 type cappedPacketConn struct {
 	net.PacketConn
 	s *Server
+
+	batch       *ipv4.PacketConn // nil: one datagram per read
+	msgs        []ipv4.Message
+	next, count int
+}
+
+const readBatch = 32
+
+func newCappedPacketConn(c net.PacketConn, s *Server) *cappedPacketConn {
+	cc := &cappedPacketConn{PacketConn: c, s: s}
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && len(a.IP) == net.IPv4len {
+		cc.batch = ipv4.NewPacketConn(c)
+		cc.msgs = make([]ipv4.Message, readBatch)
+		for i := range cc.msgs {
+			cc.msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+		}
+	}
+	return cc
 }
 
 func (c *cappedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, addr, err := c.PacketConn.ReadFrom(p)
+	n, addr, err := c.read(p)
 	if err == nil && n >= stunHeaderLen && p[0] == 0 && (p[1] == typeAllocateRequest || p[1] == typeRefreshRequest) {
 		out := capLifetime(p[:n], c.s.maxLifetimeSeconds(), c.s.longTermKey)
 		if len(out) <= len(p) {
@@ -33,6 +55,25 @@ func (c *cappedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 	}
 	return n, addr, err
+}
+
+// read returns the next datagram, from the batch while it lasts. pion
+// reads from one goroutine per socket, so the batch needs no lock.
+func (c *cappedPacketConn) read(p []byte) (int, net.Addr, error) {
+	if c.batch == nil {
+		return c.PacketConn.ReadFrom(p)
+	}
+	if c.next >= c.count {
+		n, err := c.batch.ReadBatch(c.msgs, 0)
+		if err != nil {
+			return 0, nil, err
+		}
+		c.next, c.count = 0, n
+	}
+	m := &c.msgs[c.next]
+	c.next++
+	// A datagram longer than p fills it: pion drops reads of its full MTU.
+	return copy(p, m.Buffers[0][:m.N]), m.Addr, nil
 }
 
 func (s *Server) maxLifetimeSeconds() uint32 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -15,6 +16,10 @@ import (
 	"github.com/pion/logging"
 	pionturn "github.com/pion/turn/v4"
 )
+
+// udpBuffer is the kernel buffer size asked for the relay's UDP sockets
+// (the kernel caps it at net.core.rmem_max / wmem_max).
+const udpBuffer = 4 << 20
 
 // ErrPeerRefused is the error of a datagram to a peer the relay must not
 // reach (see AllowPrivatePeers).
@@ -30,7 +35,7 @@ type Server struct {
 	quota  *quota
 	pion   *pionturn.Server
 
-	udp net.PacketConn
+	udp []net.PacketConn // one port, a socket per core (see listenUDPShards)
 	tcp *trackedListener
 	tls *trackedListener
 
@@ -88,7 +93,7 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
-	attrs := []any{"udp", s.udp.LocalAddr().String(), "tcp", s.tcp.Addr().String(),
+	attrs := []any{"udp", s.UDPAddr().String(), "udp_sockets", len(s.udp), "tcp", s.tcp.Addr().String(),
 		"relay_ip", advertisedIP(cfg).String(), "relay_ports", fmt.Sprintf("%d-%d", cfg.RelayMinPort, cfg.RelayMaxPort),
 		"private_peers", cfg.AllowPrivatePeers, "random_secret", cfg.Secret == ""}
 	if s.tls != nil {
@@ -106,20 +111,30 @@ func (s *Server) listen() error {
 	if port == 0 {
 		tries = 20 // a free UDP port may be taken for TCP: pick another
 	}
+	shards := max(1, min(s.cfg.UDPSockets, runtime.GOMAXPROCS(0)))
 	var err error
 	for range tries {
-		var udp net.PacketConn
-		udp, err = net.ListenPacket("udp", s.cfg.Listen)
+		var udp []net.PacketConn
+		udp, err = listenUDPShards(host, port, shards)
 		if err != nil {
 			return fmt.Errorf("turn: %w", err)
 		}
 		var tcp net.Listener
-		tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)))
+		tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(udp[0].LocalAddr().(*net.UDPAddr).Port)))
 		if err != nil {
-			udp.Close()
+			for _, c := range udp {
+				c.Close()
+			}
 			continue
 		}
-		s.udp = &cappedPacketConn{PacketConn: udp, s: s}
+		for _, c := range udp {
+			if uc, ok := c.(*net.UDPConn); ok {
+				// Bursts of media must wait in the socket, not be dropped.
+				uc.SetReadBuffer(udpBuffer)
+				uc.SetWriteBuffer(udpBuffer)
+			}
+			s.udp = append(s.udp, newCappedPacketConn(c, s))
+		}
 		s.tcp = newTrackedListener(tcp, s)
 		break
 	}
@@ -184,12 +199,14 @@ func (s *Server) start() error {
 				s.quota.deleted(quotaUser(username))
 			},
 		},
-		PacketConnConfigs: []pionturn.PacketConnConfig{{
-			PacketConn: s.udp, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
-		}},
 		ListenerConfigs: []pionturn.ListenerConfig{{
 			Listener: s.tcp, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
 		}},
+	}
+	for _, c := range s.udp {
+		conf.PacketConnConfigs = append(conf.PacketConnConfigs, pionturn.PacketConnConfig{
+			PacketConn: c, RelayAddressGenerator: relay(), PermissionHandler: s.permit,
+		})
 	}
 	if s.tls != nil {
 		conf.ListenerConfigs = append(conf.ListenerConfigs, pionturn.ListenerConfig{
@@ -312,7 +329,7 @@ func newPeerFilter(c Config) func(*net.UDPAddr) bool {
 
 // UDPAddr, TCPAddr and TLSAddr are the listening addresses (TLSAddr nil
 // without TLS).
-func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+func (s *Server) UDPAddr() net.Addr { return s.udp[0].LocalAddr() }
 func (s *Server) TCPAddr() net.Addr { return s.tcp.Addr() }
 func (s *Server) TLSAddr() net.Addr {
 	if s.tls == nil {
@@ -339,8 +356,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeListeners() {
-	if s.udp != nil {
-		s.udp.Close()
+	for _, c := range s.udp {
+		c.Close()
 	}
 	for _, l := range []*trackedListener{s.tcp, s.tls} {
 		if l != nil {

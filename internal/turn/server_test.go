@@ -295,3 +295,22 @@ func TestCloseFreesPorts(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestRelayWithSeveralUDPSockets(t *testing.T) {
+	s, _ := startRelay(t, Config{AllowPrivatePeers: true, UDPSockets: 2})
+	if n := len(s.udp); n < 1 || n > 2 {
+		t.Fatalf("%d UDP sockets", n)
+	}
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	// Clients spread over the sockets by address hash; each must find its
+	// allocation again on every packet.
+	for i := range 6 {
+		if sendErr, delivered := relayTo(t, s, peer, peer.LocalAddr()); !delivered {
+			t.Fatalf("client %d: not delivered (send error %v)", i, sendErr)
+		}
+	}
+}
