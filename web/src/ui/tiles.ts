@@ -21,6 +21,8 @@ export class TileGrid {
   private tiles = new Map<Participant, Tile>();
   private speakerTimer: ReturnType<typeof setInterval>;
   private sinkId = "";
+  private lastSpeaker: Tile | null = null;
+  private holdUntil = 0;
 
   constructor() {
     this.speakerTimer = setInterval(() => this.findSpeaker(), 200);
@@ -123,13 +125,15 @@ export class TileGrid {
         bestLevel = lvl;
       }
     }
-    for (const t of this.tiles.values()) {
-      const on = t === best;
-      if (on) t.el.dataset.speakingUntil = String(Date.now() + 800);
-      // Hold the ring a little so it does not flicker between words.
-      const hold = Number(t.el.dataset.speakingUntil ?? 0) > Date.now();
-      t.el.classList.toggle("speaking", on || (hold && !best));
+    // Hold the ring on the last speaker a little so it does not flicker
+    // between words; only one tile is ever highlighted.
+    const now = Date.now();
+    if (best) {
+      this.lastSpeaker = best;
+      this.holdUntil = now + 800;
     }
+    const lit = best ?? (now < this.holdUntil ? this.lastSpeaker : null);
+    for (const t of this.tiles.values()) t.el.classList.toggle("speaking", t === lit);
   }
 
   dispose(): void {
