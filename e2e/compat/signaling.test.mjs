@@ -334,3 +334,14 @@ test("reconnect after a server restart: the client comes back by itself and rejo
     await s2.stop();
   }
 });
+
+test("the client bundle is served at /socket.io/socket.io.js, as by the Node server", async () => {
+  const res = await fetch(`${server.url}/socket.io/socket.io.js`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /javascript/);
+  const body = await res.text();
+  // The same build as the npm package's, so a plain page's `io()` is 4.x.
+  const { readFile } = await import("node:fs/promises");
+  const npm = await readFile(new URL("../../node_modules/socket.io-client/dist/socket.io.min.js", import.meta.url), "utf8");
+  assert.equal(body, npm);
+});
