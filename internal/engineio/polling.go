@@ -11,7 +11,7 @@ var okBody = []byte("ok")
 // something to send when the queue is empty.
 func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	if s.state == stateOpen && s.transport != Polling {
+	if s.transport != Polling {
 		s.mu.Unlock()
 		writeError(w, codeBadRequest)
 		return
@@ -41,10 +41,22 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 	}
+	if s.transport != Polling {
+		// Upgraded while this GET waited: the queue belongs to the
+		// WebSocket now.
+		s.pollBusy = false
+		s.mu.Unlock()
+		writeText(w, http.StatusOK, []byte{byte(Noop)})
+		return
+	}
 	batch := s.queue
 	s.queue = nil
 	s.pollBusy = false
-	ending := s.state != stateOpen
+	// The close packet goes alone, once the queue is flushed: the official
+	// client handles a payload's close packet before the messages beside
+	// it reach the application, and would report "transport close"
+	// instead of, say, the DISCONNECT just before.
+	ending := s.state != stateOpen && len(batch) == 0
 	if len(batch) == 0 {
 		if ending {
 			batch = []Packet{{Type: Close}}
@@ -64,7 +76,8 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 // post reads packets sent by the client and delivers them in order.
 func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	if s.state != stateOpen || s.transport != Polling {
+	// A closing session still reads: the client's close packet ends it.
+	if s.state == stateClosed || s.transport != Polling {
 		s.mu.Unlock()
 		writeError(w, codeBadRequest)
 		return

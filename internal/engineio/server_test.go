@@ -477,6 +477,97 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
+// TestPollingCloseAfterFlush: closing a polling session sends what is
+// queued in one response and the close packet alone in the next (the
+// official client would act on a close packet before the messages beside
+// it); the client's own close packet then ends the session at once.
+func TestPollingCloseAfterFlush(t *testing.T) {
+	h := newHarness(t, Config{})
+	sid := h.open()
+	s := h.rec.session()
+	q := "EIO=4&transport=polling&sid=" + sid
+	_ = s.Send([]byte("1"), false)
+	s.Close("kicked")
+	if _, body, _ := h.do("GET", q, "", nil); body != "41" {
+		t.Fatalf("first GET after Close: %q, want the queued message alone", body)
+	}
+	if code, body, _ := h.do("POST", q, "1", nil); code != 200 {
+		t.Fatalf("client close packet: %d %q", code, body)
+	}
+	h.rec.wantClose(t, "kicked")
+
+	// Without the client's close packet, the next GET gets the server's.
+	sid = h.open()
+	s = h.rec.session()
+	q = "EIO=4&transport=polling&sid=" + sid
+	s.Close("bye")
+	if _, body, _ := h.do("GET", q, "", nil); body != "1" {
+		t.Fatalf("GET after Close: %q, want the close packet", body)
+	}
+	h.rec.wantClose(t, "bye")
+}
+
+// TestCloseDuringUpgrade: a session closed after the probe but before the
+// upgrade packet still completes the upgrade, and what was queued for
+// polling reaches the client over the WebSocket before it closes (the
+// client no longer polls once it has sent the upgrade packet).
+func TestCloseDuringUpgrade(t *testing.T) {
+	h := newHarness(t, Config{})
+	sid := h.open()
+	s := h.rec.session()
+	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+	_ = c.conn.WriteString("2probe")
+	c.want(t, msg{"3probe", false})
+	if _, body, _ := h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil); body != "6" {
+		t.Fatalf("GET after the probe: %q, want noop", body)
+	}
+	_ = s.Send([]byte("last words"), false)
+	s.Close("kicked")
+	_ = c.conn.WriteString("5")
+	c.want(t, msg{"4last words", false})
+	select {
+	case <-c.closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("WebSocket not closed after the flush")
+	}
+	h.rec.wantClose(t, "kicked")
+}
+
+// TestUpgradeWakesWaitingGET: a GET still waiting when the upgrade
+// completes answers noop and leaves the queue to the WebSocket.
+func TestUpgradeWakesWaitingGET(t *testing.T) {
+	h := newHarness(t, Config{})
+	sid := h.open()
+	s := h.rec.session()
+	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+	_ = c.conn.WriteString("2probe")
+	c.want(t, msg{"3probe", false})
+	q := "EIO=4&transport=polling&sid=" + sid
+	if _, body, _ := h.do("GET", q, "", nil); body != "6" {
+		t.Fatalf("GET after the probe: %q, want noop", body)
+	}
+	poll := make(chan string, 1)
+	go func() {
+		_, body, _ := h.do("GET", q, "", nil)
+		poll <- body
+	}()
+	time.Sleep(50 * time.Millisecond)
+	_ = c.conn.WriteString("5")
+	select {
+	case b := <-poll:
+		if b != "6" {
+			t.Fatalf("waiting GET got %q, want noop", b)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("waiting GET not answered after the upgrade")
+	}
+	_ = s.Send([]byte("over ws"), false)
+	c.want(t, msg{"4over ws", false})
+	if code, _, _ := h.do("GET", q, "", nil); code != 400 {
+		t.Fatalf("GET after upgrade: %d, want 400", code)
+	}
+}
+
 func TestBadUpgradeKeepsPolling(t *testing.T) {
 	h := newHarness(t, Config{})
 	sid := h.open()
@@ -495,7 +586,8 @@ func TestBadUpgradeKeepsPolling(t *testing.T) {
 }
 
 func TestPingTimeout(t *testing.T) {
-	h := newHarness(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
+	// A generous timeout: on a loaded machine a pong can take tens of ms.
+	h := newHarness(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: time.Second})
 	// A client that answers pings stays.
 	good := h.dial("EIO=4&transport=websocket")
 	good.next(t)

@@ -153,9 +153,8 @@ func (s *Session) Close(reason string) {
 		}
 		return
 	}
-	// Polling: the close packet goes to the next GET; without one soon the
-	// client is gone anyway.
-	s.queue = append(s.queue, Packet{Type: Close})
+	// Polling: the next GET gets what is queued, the one after it the
+	// close packet (see poll); without them soon the client is gone anyway.
 	s.wakePollLocked()
 	if s.timer != nil {
 		s.timer.Stop()
@@ -244,6 +243,11 @@ func (s *Session) beat(now int64) {
 // receive handles one packet from the client; the caller holds recvMu.
 func (s *Session) receive(p Packet) {
 	if s.dead.Load() {
+		// Closing: only the client's close packet still matters, ending
+		// the session without waiting for the close timer.
+		if p.Type == Close {
+			s.abort("transport close", false)
+		}
 		return
 	}
 	switch p.Type {

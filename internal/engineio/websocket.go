@@ -78,17 +78,28 @@ func (s *Session) onProbe(conn *gws.Conn, data []byte, binary bool) {
 		s.mu.Unlock()
 	case !binary && string(data) == "5":
 		s.mu.Lock()
-		if s.probe != conn || !s.probed || s.state != stateOpen {
+		if s.probe != conn || !s.probed || s.state == stateClosed {
 			s.mu.Unlock()
 			s.dropProbe(conn)
 			return
 		}
 		s.probe, s.ws, s.transport = nil, conn, WebSocket
-		if s.timer != nil {
+		s.wakePollLocked()
+		if s.state == stateClosing {
+			// Close came while the upgrade was in flight. The client has
+			// switched already and polls no more, so what was queued for
+			// polling (typically a DISCONNECT) must go over the WebSocket,
+			// then the WebSocket closes; as Node's engine.io, the upgrade
+			// completes first. The close timer stays as the bound.
+			if len(s.queue) == 0 {
+				s.mu.Unlock()
+				s.abort(s.reason, false)
+				return
+			}
+		} else if s.timer != nil {
 			s.timer.Stop()
 			s.timer = nil
 		}
-		s.wakePollLocked()
 		s.flushLocked()
 		s.mu.Unlock()
 	default:
