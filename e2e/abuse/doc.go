@@ -1,0 +1,9 @@
+// Package abuse holds whole-server resilience tests: the real huddle binary,
+// started as a subprocess, is fed a catalogue of malformed and hostile input
+// while a separate meeting goes on, and must refuse each kind properly, keep
+// the meeting whole and come back to its resting goroutine count and memory.
+//
+// The tests build ./cmd/huddle into a temporary directory (with -race when
+// the tests themselves run with -race), so they always test the source tree
+// as it is and never a stale bin/huddle.
+package abuse
