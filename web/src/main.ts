@@ -6,9 +6,10 @@ import { LocalMedia } from "./local";
 import { Meeting } from "./meeting";
 import { stopStream } from "./media";
 import { describeError, SignalingError } from "./signaling";
-import { h, type View } from "./ui/dom";
+import { type View } from "./ui/dom";
 import { endedView } from "./ui/ended";
 import { homeView } from "./ui/home";
+import { checkView } from "./check/view";
 import { meetingView } from "./ui/meeting-view";
 import { prejoinView, type JoinChoice } from "./ui/prejoin";
 
@@ -80,22 +81,6 @@ async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof
     },
   });
   show(view, "dark");
-}
-
-/** checkView points to the connectivity check of this server, when built. */
-function checkView(): View {
-  const el = h(
-    "div",
-    { class: "home" },
-    h(
-      "main",
-      { class: "home-main" },
-      h("h1", {}, "Connectivity check"),
-      h("p", { class: "lead" }, "The connectivity check is not part of this build yet."),
-      h("p", {}, h("a", { href: "/" }, "Back to home")),
-    ),
-  );
-  return { el, dispose() {} };
 }
 
 /**

@@ -1,0 +1,53 @@
+// run performs the checks in order and reports after each step, so the
+// page fills in row by row.
+import { gather } from "./gather";
+import { planFrom } from "./ice-urls";
+import { roundTrip } from "./round-trip";
+import { relayKinds, type CheckResults, type StepId } from "./results";
+import { fetchIceServers, probeSignaling } from "./signaling-probe";
+import { relayPassed } from "./verdict";
+
+/** How long a relay may take to hand out an address before it counts as blocked. */
+const relayTimeoutMs = 5000;
+const stunTimeoutMs = 5000;
+const hostTimeoutMs = 3000;
+
+export type Progress = (results: CheckResults, running: StepId | null) => void;
+
+export async function runCheck(progress: Progress, signal: AbortSignal): Promise<CheckResults> {
+  const r: CheckResults = { relay: {} };
+  const step = (id: StepId | null) => {
+    if (!signal.aborted) progress(r, id);
+  };
+
+  step("signaling");
+  const { probe, socket } = await probeSignaling(signal);
+  r.signaling = probe;
+  step("servers");
+  r.servers = socket ? await fetchIceServers(socket) : { ok: false, error: "no connection to the server", servers: [], policy: "all" };
+
+  step("host");
+  r.host = await gather({ iceServers: [] }, "", { timeoutMs: hostTimeoutMs, signal });
+  if (signal.aborted) return r;
+
+  const plan = planFrom(r.servers.servers);
+  step("srflx");
+  r.srflx = plan.stun ? await gather({ iceServers: [plan.stun.server] }, plan.stun.url, { timeoutMs: stunTimeoutMs, until: "srflx", signal }) : null;
+
+  for (const kind of relayKinds) {
+    if (signal.aborted) return r;
+    step(`relay-${kind}`);
+    const one = plan.relays[kind];
+    r.relay[kind] = one
+      ? await gather({ iceServers: [one.server], iceTransportPolicy: "relay" }, one.url, { timeoutMs: relayTimeoutMs, until: "relay", signal })
+      : null;
+  }
+  if (signal.aborted) return r;
+
+  step("media");
+  // Only the relays that worked: a blocked one would just slow ICE down.
+  const working = relayKinds.flatMap((k) => (r.relay[k] && relayPassed(r.relay[k]!) ? [plan.relays[k]!.server] : []));
+  r.roundTrip = working.length > 0 ? await roundTrip(working, { pings: 5, connectTimeoutMs: 10000, echoTimeoutMs: 3000, signal }) : null;
+  step(null);
+  return r;
+}
