@@ -276,7 +276,7 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 // their DISCONNECT and say goodbye.
 func (s *Server) shutdown() error {
 	s.ready.Store(false)
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 
