@@ -17,7 +17,7 @@ const defaultPorts = { stun: 3478, stuns: 5349, turn: 3478, turns: 5349 } as con
  * else. Hosts may be names, IPv4 or bracketed IPv6 addresses.
  */
 export function parseIceUrl(url: string): IceUrl | null {
-  const m = /^(stuns?|turns?):(\[[0-9A-Fa-f:.]+\]|[^:?\[\]]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(url.trim());
+  const m = /^(stuns?|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(url.trim());
   if (!m) return null;
   const scheme = m[1].toLowerCase() as IceUrl["scheme"];
   const port = m[3] ? Number(m[3]) : defaultPorts[scheme];
