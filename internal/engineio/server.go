@@ -206,11 +206,35 @@ func (srv *Server) openPacket(s *Session, upgrades bool) []byte {
 	return append(b, '}')
 }
 
+// transportHeaders are the request headers only the handshake needs; a
+// session's copy of its request leaves them out (they are a good part of
+// an idle session's memory).
+var transportHeaders = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Accept-Language": true,
+	"Cache-Control": true, "Connection": true, "Content-Length": true,
+	"Content-Type": true, "Pragma": true, "Upgrade": true,
+	"Sec-Websocket-Extensions": true, "Sec-Websocket-Key": true,
+	"Sec-Websocket-Version": true, "Sec-Websocket-Protocol": true,
+}
+
+// keptRequest is what a session keeps of the request that opened it: no
+// body, context, or transport headers.
+func keptRequest(r *http.Request) *http.Request {
+	h := make(http.Header, len(r.Header))
+	for k, v := range r.Header {
+		if !transportHeaders[k] {
+			h[k] = v
+		}
+	}
+	// No context: Context() is then context.Background().
+	return &http.Request{
+		Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		Header: h, Body: http.NoBody, Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI, TLS: r.TLS,
+	}
+}
+
 func (srv *Server) newSession(r *http.Request, t Transport) *Session {
-	// Keep the request for Session.Request but not its body or context.
-	req := r.WithContext(context.Background())
-	req.Body = http.NoBody
-	s := &Session{srv: srv, id: newID(), req: req, transport: t}
+	s := &Session{srv: srv, id: newID(), req: keptRequest(r), transport: t}
 	s.due = srv.now() + int64(srv.cfg.PingInterval)
 	s.recv = srv.accept(s)
 	return s

@@ -690,3 +690,30 @@ func TestNoGoroutineLeak(t *testing.T) {
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, bytes.TrimSpace(buf))
 	}
 }
+
+// TestSessionRequest: a session keeps the opening request's method, URL,
+// address and application headers, not the handshake's transport headers.
+func TestSessionRequest(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.dial("EIO=4&transport=websocket&x=1")
+	c.next(t)
+	r := h.rec.session().Request()
+	if r.Method != "GET" || r.URL.Query().Get("x") != "1" || r.RemoteAddr == "" || r.Host == "" {
+		t.Fatalf("request %s %s from %q host %q", r.Method, r.URL, r.RemoteAddr, r.Host)
+	}
+	if r.Header.Get("Sec-WebSocket-Key") != "" || r.Header.Get("Upgrade") != "" {
+		t.Fatalf("transport headers kept: %v", r.Header)
+	}
+	if r.Context() == nil || r.Context().Err() != nil {
+		t.Fatal("request context should be a live background context")
+	}
+
+	code, body, _ := h.do("GET", "EIO=4&transport=polling", "", map[string]string{"Origin": "http://o.example", "X-Forwarded-For": "192.0.2.1"})
+	if code != 200 {
+		t.Fatalf("handshake %d %s", code, body)
+	}
+	r = h.rec.session().Request()
+	if r.Header.Get("Origin") != "http://o.example" || r.Header.Get("X-Forwarded-For") != "192.0.2.1" || r.Header.Get("User-Agent") == "" {
+		t.Fatalf("application headers lost: %v", r.Header)
+	}
+}

@@ -86,9 +86,38 @@ func (c Config) withDefaults() Config {
 // Stats counts rooms and participants.
 func (s *Service) Stats() (rooms, participants int) { return s.rooms.Stats() }
 
-// Attach registers the service's event handlers on io.
+// Attach registers the service's event handlers on io. They are
+// registered once for the server, not per socket: a connected socket costs
+// only its session.
 func (s *Service) Attach(io *socketio.Server) {
 	io.OnConnection(s.connect)
+	on := func(name string, h handler) { io.On(name, s.wrap(h)) }
+	// Dialect A.
+	on("join-room", s.joinRoom)
+	on("leave-room", s.leaveRoom)
+	on("offer", s.relay("offer", "offer"))
+	on("answer", s.relay("answer", "answer"))
+	on("ice-candidate", s.relay("ice-candidate", "candidate"))
+	on("chat-message", s.chat)
+	on("media-state", s.mediaState)
+	on("ice-servers", s.iceServers)
+	on("room-settings", s.roomSettings)
+	on("admit", s.admit)
+	on("deny", s.deny)
+	on("remove-participant", s.removeParticipant)
+	on("request-mute", s.requestMute)
+	// Dialect B.
+	on("room:join", s.lobbyJoin)
+	on("user:call", s.relayAs("incomming:call", "offer", "offer"))
+	on("call:accepted", s.relayAs("call:accepted", "ans", "ans"))
+	on("peer:nego:needed", s.relayAs("peer:nego:needed", "offer", "offer"))
+	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
+	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
+	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
+		if ss := sessionOf(sock); ss != nil {
+			s.disconnected(ss, reason)
+		}
+	})
 }
 
 // session is the service's state for one socket.
@@ -125,37 +154,26 @@ func (ss *session) joined() (*rooms.Room, *rooms.Participant, error) {
 
 type handler func(ss *session, ev *socketio.Event) error
 
+// connect gives a new socket its session; events find it with sessionOf.
 func (s *Service) connect(sock *socketio.Socket) {
-	ss := &session{sock: sock, limit: rate.NewLimiter(rate.Limit(s.cfg.EventsPerSecond), s.cfg.EventBurst)}
-	sock.Set(ss)
-	on := func(name string, h handler) { sock.On(name, s.wrap(ss, h)) }
-	// Dialect A.
-	on("join-room", s.joinRoom)
-	on("leave-room", s.leaveRoom)
-	on("offer", s.relay("offer", "offer"))
-	on("answer", s.relay("answer", "answer"))
-	on("ice-candidate", s.relay("ice-candidate", "candidate"))
-	on("chat-message", s.chat)
-	on("media-state", s.mediaState)
-	on("ice-servers", s.iceServers)
-	on("room-settings", s.roomSettings)
-	on("admit", s.admit)
-	on("deny", s.deny)
-	on("remove-participant", s.removeParticipant)
-	on("request-mute", s.requestMute)
-	// Dialect B.
-	on("room:join", s.lobbyJoin)
-	on("user:call", s.relayAs("incomming:call", "offer", "offer"))
-	on("call:accepted", s.relayAs("call:accepted", "ans", "ans"))
-	on("peer:nego:needed", s.relayAs("peer:nego:needed", "offer", "offer"))
-	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
-	sock.OnAny(s.wrap(ss, func(*session, *socketio.Event) error { return ErrUnknownEvent }))
-	sock.OnDisconnect(func(reason string) { s.disconnected(ss, reason) })
+	sock.Set(&session{sock: sock, limit: rate.NewLimiter(rate.Limit(s.cfg.EventsPerSecond), s.cfg.EventBurst)})
+}
+
+// sessionOf is the session connect gave sock, or nil.
+func sessionOf(sock *socketio.Socket) *session {
+	ss, _ := sock.Get().(*session)
+	return ss
 }
 
 // wrap applies the limits every event passes and answers refusals.
-func (s *Service) wrap(ss *session, h handler) socketio.EventHandler {
+func (s *Service) wrap(h handler) socketio.EventHandler {
 	return func(sock *socketio.Socket, ev *socketio.Event) {
+		ss := sessionOf(sock)
+		if ss == nil {
+			// Events are dispatched only after OnConnection ran.
+			s.refuse(sock, ev, ErrInternal)
+			return
+		}
 		err := s.admitEvent(ss, ev)
 		if err == nil {
 			err = h(ss, ev)

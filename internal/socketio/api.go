@@ -15,7 +15,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,10 @@ type Server struct {
 	middlewares  []func(sock *Socket, auth json.RawMessage) error
 	onConnection func(sock *Socket)
 
+	// handlers is shared by every socket; a change replaces the whole
+	// table (under hmu), so events read it without a lock.
+	handlers atomic.Pointer[handlerTable]
+
 	mu      sync.RWMutex // guards sockets and rooms; taken after Socket.mu
 	sockets map[string]*Socket
 	rooms   map[string]map[*Socket]struct{}
@@ -48,6 +54,7 @@ func NewServer(cfg Config) *Server {
 		sockets: make(map[string]*Socket),
 		rooms:   make(map[string]map[*Socket]struct{}),
 	}
+	s.handlers.Store(&handlerTable{})
 	s.engine = engineio.NewServer(engineio.Config{
 		PingInterval: cfg.PingInterval,
 		PingTimeout:  cfg.PingTimeout,
@@ -83,6 +90,67 @@ func (s *Server) OnConnection(fn func(sock *Socket)) {
 	s.hmu.Lock()
 	s.onConnection = fn
 	s.hmu.Unlock()
+}
+
+// handlerTable is the server-wide handlers; never changed once published.
+type handlerTable struct {
+	named    map[string]EventHandler
+	any      EventHandler
+	onGone   []func(sock *Socket, reason string)
+	hasNamed bool
+}
+
+// change publishes a modified copy of the handler table.
+func (s *Server) change(fn func(t *handlerTable)) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	old := s.handlers.Load()
+	t := &handlerTable{named: maps.Clone(old.named), any: old.any, onGone: slices.Clone(old.onGone)}
+	if t.named == nil {
+		t.named = make(map[string]EventHandler)
+	}
+	fn(t)
+	t.hasNamed = len(t.named) > 0
+	s.handlers.Store(t)
+}
+
+// On registers the handler of an event for every socket: one table for the
+// server instead of a closure per socket and event. A handler a socket
+// registers itself with Socket.On for the same event wins.
+func (s *Server) On(event string, h EventHandler) {
+	s.change(func(t *handlerTable) { t.named[event] = h })
+}
+
+// OnAny registers the handler for events that have no handler of their
+// own, neither the socket's nor the server's; a socket's own OnAny wins.
+func (s *Server) OnAny(h EventHandler) {
+	s.change(func(t *handlerTable) { t.any = h })
+}
+
+// OnDisconnect registers fn, called once for every connected socket when it
+// is gone, after the socket's own OnDisconnect functions, with the same
+// reason.
+func (s *Server) OnDisconnect(fn func(sock *Socket, reason string)) {
+	s.change(func(t *handlerTable) { t.onGone = append(t.onGone, fn) })
+}
+
+// handler finds the handler of event: the socket's own, then the server's,
+// then the socket's catch-all, then the server's.
+func (s *Server) handler(sock *Socket, event string) EventHandler {
+	t := s.handlers.Load()
+	h, own := sock.handlerLocked(event)
+	if own != nil {
+		return own
+	}
+	if t.hasNamed {
+		if sh := t.named[event]; sh != nil {
+			return sh
+		}
+	}
+	if h != nil {
+		return h
+	}
+	return t.any
 }
 
 // Socket returns the connected socket with this id, or nil.

@@ -257,6 +257,11 @@ func (s *Socket) close(reason string) {
 	for _, fn := range fns {
 		s.safely("disconnect handler", func() { fn(reason) })
 	}
+	if wasConnected {
+		for _, fn := range s.srv.handlers.Load().onGone {
+			s.safely("disconnect handler", func() { fn(s, reason) })
+		}
+	}
 }
 
 // safely runs fn, turning a panic into a log line and the end of this
@@ -414,6 +419,17 @@ func (s *Socket) connect(auth json.RawMessage) {
 	}
 }
 
+// handlerLocked returns the socket's own handler of event and its
+// catch-all; the caller holds s.mu.
+func (s *Socket) handlerLocked(event string) (anyEvent, own EventHandler) {
+	for _, nh := range s.handlers {
+		if nh.name == event {
+			return s.anyEvent, nh.h
+		}
+	}
+	return s.anyEvent, nil
+}
+
 func (s *Socket) event(p *packet, attachments [][]byte) {
 	s.mu.Lock()
 	if !s.connected {
@@ -421,13 +437,7 @@ func (s *Socket) event(p *packet, attachments [][]byte) {
 		s.srv.log.Debug("socketio: event before CONNECT ignored", "socket", s.id)
 		return
 	}
-	h := s.anyEvent
-	for _, nh := range s.handlers {
-		if nh.name == p.name {
-			h = nh.h
-			break
-		}
-	}
+	h := s.srv.handler(s, p.name)
 	s.mu.Unlock()
 	if h == nil {
 		s.srv.log.Debug("socketio: no handler", "socket", s.id, "event", p.name)

@@ -422,3 +422,58 @@ func TestEventsInOrderOneAtATime(t *testing.T) {
 		t.Fatal("two events of one socket ran at once")
 	}
 }
+
+// TestServerHandlers: handlers registered once on the server serve every
+// socket; a socket's own handler of the same event wins, the server's
+// catch-all takes the rest, and the server's OnDisconnect runs for each
+// connected socket with its reason.
+func TestServerHandlers(t *testing.T) {
+	srv := NewServer(Config{Logger: testLogger(t)})
+	srv.On("echo", func(s *Socket, e *Event) { _ = e.Ack("server", s.Get()) })
+	srv.On("shadowed", func(s *Socket, e *Event) { _ = e.Ack("server") })
+	srv.OnAny(func(s *Socket, e *Event) { _ = e.Ack("any", e.Name) })
+	gone := make(chan string, 4)
+	srv.OnDisconnect(func(s *Socket, reason string) { gone <- s.Get().(string) + ":" + reason })
+	srv.OnConnection(func(s *Socket) {
+		s.Set(s.ID())
+		s.On("shadowed", func(s *Socket, e *Event) { _ = e.Ack("own") })
+	})
+	ts := serve(t, srv)
+	a, idA := connectWS(t, ts)
+	b, idB := connectWS(t, ts)
+	_ = a.conn.WriteString(`421["echo"]`)
+	a.want(t, `431["server","`+idA+`"]`)
+	_ = b.conn.WriteString(`422["echo"]`)
+	b.want(t, `432["server","`+idB+`"]`)
+	_ = a.conn.WriteString(`423["shadowed"]`)
+	a.want(t, `433["own"]`)
+	_ = a.conn.WriteString(`424["other",1]`)
+	a.want(t, `434["any","other"]`)
+
+	_ = a.conn.WriteString("41")
+	select {
+	case g := <-gone:
+		if g != idA+":client namespace disconnect" {
+			t.Fatalf("server OnDisconnect got %q", g)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("server OnDisconnect not called")
+	}
+	// A session that never connected is no socket to the application.
+	c := dialWS(t, ts)
+	_ = c.conn.NetConn().Close()
+	_ = b.conn.NetConn().Close()
+	select {
+	case g := <-gone:
+		if g != idB+":transport close" {
+			t.Fatalf("server OnDisconnect got %q", g)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("server OnDisconnect not called")
+	}
+	select {
+	case g := <-gone:
+		t.Fatalf("unexpected OnDisconnect %q", g)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
