@@ -68,7 +68,10 @@ func TestStormLeavesServerHealthy(t *testing.T) {
 		}
 		return rss <= limit, fmt.Sprintf("RSS %.1f MB, limit %.1f MB", rss/1e6, limit/1e6)
 	})
-	if err != nil {
+	switch {
+	case err != nil && raceServer():
+		t.Logf("memory did not come back, not checked with a race-built server: %v", err)
+	case err != nil:
 		t.Errorf("memory did not come back: %v", err)
 	}
 	t.Logf("after: %.0f goroutines, RSS %.1f MB", goroutines, rss/1e6)
@@ -102,7 +105,6 @@ func runCatalogue(t *testing.T, h *huddle, entries []abuse) {
 				t.Run(e.name, func(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					t.Logf("sends %s; expects %v", e.sends, e.want)
 					if err := e.run(ctx, h); err != nil {
 						t.Errorf("sent %s\nwant %v\ngot: %v", e.sends, e.want, err)
 					}
@@ -145,6 +147,7 @@ func TestCatalogueIsATable(t *testing.T) {
 			t.Errorf("duplicate entry %q", e.name)
 		}
 		seen[e.name] = true
+		t.Logf("%-58s | %-70s | %v", e.name, e.sends, e.want)
 	}
 	if len(seen) < 50 {
 		t.Errorf("only %d entries", len(seen))

@@ -1,7 +1,0 @@
-//go:build race
-
-package abuse
-
-// raceEnabled builds the server under test with the race detector too, so a
-// data race provoked by the storm fails the test.
-const raceEnabled = true
