@@ -14,6 +14,7 @@ export interface GatherOptions {
 /** gather creates an offer with a data channel and reports its candidates. */
 export async function gather(config: RTCConfiguration, url: string, opts: GatherOptions): Promise<GatherProbe> {
   const probe: GatherProbe = { url, candidates: [], errors: [], timedOut: false, ms: 0, failure: "" };
+  if (opts.signal.aborted) return { ...probe, failure: "cancelled" };
   const started = performance.now();
   let pc: RTCPeerConnection;
   try {

@@ -23,6 +23,10 @@ export async function runCheck(progress: Progress, signal: AbortSignal): Promise
   step("signaling");
   const { probe, socket } = await probeSignaling(signal);
   r.signaling = probe;
+  if (signal.aborted) {
+    socket?.disconnect();
+    return r;
+  }
   step("servers");
   r.servers = socket ? await fetchIceServers(socket) : { ok: false, error: "no connection to the server", servers: [], policy: "all" };
 

@@ -11,6 +11,7 @@ const ackTimeoutMs = 5000;
 
 /** connectWith opens a socket over the given transport, or says why not. */
 async function connectWith(transport: "websocket" | "polling", signal: AbortSignal): Promise<{ socket: Socket | null; error: string }> {
+  if (signal.aborted) return { socket: null, error: "cancelled" };
   const socket = io(window.location.origin, {
     transports: [transport],
     forceNew: true,
@@ -25,6 +26,9 @@ async function connectWith(transport: "websocket" | "polling", signal: AbortSign
     signal.addEventListener("abort", stop, { once: true });
     socket.once("connect", () => resolve(""));
     socket.once("connect_error", (err) => resolve(err?.message || "connection refused"));
+    // A proxy may accept the upgrade and then hang up before the handshake;
+    // the client would only notice at its timeout.
+    socket.io.engine?.once("close", (reason: string) => resolve(reason || "connection closed"));
   });
   clearTimeout(timer);
   signal.removeEventListener("abort", stop);
