@@ -1,10 +1,13 @@
 // The connectivity check page /check in real Chromium against the real
 // server: with the embedded relay every row passes and media makes a round
 // trip through the relay; without a relay the relay rows say so and the
-// summary warns; with WebSockets blocked the page reports the fallback.
+// summary warns; with WebSockets blocked the page reports the fallback; with
+// UDP to the relay dropped (an iptables rule on one loopback port, as root)
+// the page says calls will use the TCP relay.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../lib/server.mjs";
+import { execFileSync } from "node:child_process";
+import { freePort, startServer } from "../lib/server.mjs";
 import { launchBrowser, poll } from "../lib/browser.mjs";
 
 /** runCheck opens /check in a fresh context and returns the finished page. */
@@ -87,7 +90,7 @@ describe("connectivity check", () => {
         assert.equal(rows["relay-udp"].status, "pass");
         assert.equal(rows["relay-tcp"].status, "pass");
         assert.equal(rows.media.status, "pass");
-        assert.match(rows.media.detail, /5 of 5 messages came back through the relay/);
+        assert.match(rows.media.detail, /5 of 5 messages came back through the relay over UDP/);
         assert.match(rows.media.detail, /round trip \d+ ms/);
         assert.match(rows.media.detail, /relay to relay/);
         // No TLS relay here: information, not a failure.
@@ -182,6 +185,40 @@ describe("connectivity check", () => {
       const s = await summary(run.page);
       assert.equal(s.level, "warn");
       assert.match(s.text, /long-polling/);
+    });
+  });
+  describe("with UDP to the relay dropped", () => {
+    let server, run, turnPort, rule;
+    before(async () => {
+      turnPort = await freePort();
+      // Only this test's relay port, only UDP, only on loopback.
+      rule = ["OUTPUT", "-o", "lo", "-p", "udp", "--dport", String(turnPort), "-j", "DROP", "-m", "comment", "--comment", "huddle-check-test"];
+      try {
+        execFileSync("iptables", ["-I", ...rule], { stdio: "pipe" });
+      } catch (err) {
+        rule = null;
+        return;
+      }
+      server = await startServer({ turn: true, turnPort });
+      run = await runCheck(browser, server.url);
+    });
+    after(async () => {
+      if (rule) execFileSync("iptables", ["-D", ...rule], { stdio: "pipe" });
+      await run?.context.close();
+      await server?.stop();
+    });
+
+    test("the UDP relay fails with the port, TCP carries the round trip", async (t) => {
+      if (!rule) return t.skip("needs iptables as root");
+      const rows = await readRows(run.page);
+      assert.equal(rows["relay-udp"].status, "fail");
+      assert.equal(rows["relay-udp"].detail, `UDP to port ${turnPort} is blocked; calls will use TCP relay.`);
+      assert.equal(rows["relay-tcp"].status, "pass");
+      assert.equal(rows.media.status, "pass");
+      assert.match(rows.media.detail, /through the relay over TCP; round trip \d+ ms/);
+      const s = await summary(run.page);
+      assert.equal(s.level, "warn");
+      assert.match(s.text, /UDP is blocked, so media goes through the relay over TCP/);
     });
   });
 });
