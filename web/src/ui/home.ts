@@ -54,7 +54,7 @@ export function homeView(navigate: (path: string) => void, notice = ""): View {
       h("p", { class: "lead" }, "Up to 8 people, peer to peer, no account needed. Share the link and talk."),
       h("div", { class: "home-actions" }, newBtn, form),
       error,
-      h("p", { class: "home-foot" }, h("a", { href: "/check" }, "Check your camera, microphone and connection")),
+      h("p", { class: "home-foot" }, h("a", { href: "/check" }, "Check your connection")),
     ),
   );
   return { el, dispose() {} };
