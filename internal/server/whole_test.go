@@ -268,3 +268,48 @@ func TestWholeServerOverTLSWithRelay(t *testing.T) {
 		t.Error("TURN over TLS serves another certificate")
 	}
 }
+
+func TestWholeServerTrustProxy(t *testing.T) {
+	r := startReal(t, testConfig(t, "--max-conns-per-ip", "1", "--trust-proxy"))
+	from := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {"203.0.113.50, " + ip}} }
+	if _, err := dial(t, r.url(), sioclient.Options{Header: from("198.51.100.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dial(t, r.url(), sioclient.Options{Header: from("198.51.100.2")}); err != nil {
+		t.Fatalf("another client behind the proxy refused: %v", err)
+	}
+	// The first entry is the client's to forge; only the last one counts.
+	_, err := dial(t, r.url(), sioclient.Options{Header: http.Header{"X-Forwarded-For": {"192.0.2.99, 198.51.100.1"}}})
+	var refused *sioclient.ConnectError
+	if !errors.As(err, &refused) {
+		t.Fatalf("second session of 198.51.100.1: err = %v, want CONNECT_ERROR", err)
+	}
+}
+
+func TestRunReturnsOnCancel(t *testing.T) {
+	addr := "127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+	cfg := testConfig(t, "--addr", addr, "--shutdown-timeout", "3s")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, NewLogger(cfg, io.Discard)) }()
+	eventually(t, "ready", func() bool {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	if _, err := dial(t, "http://"+addr, sioclient.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(cfg.ShutdownTimeout):
+		t.Fatal("Run did not return within --shutdown-timeout")
+	}
+}
