@@ -180,6 +180,9 @@ test("SIGTERM: a burst of 50 chats is delivered, the server exits 0, clients rec
   aBack.catch(() => {}); // awaited below; no unhandled rejection if the test fails first
   bBack.catch(() => {});
   for (const text of burst) a.socket.emit("chat-message", { text });
+  // No pause: socket.io-client writes the first packet now and the rest on
+  // its next tick, a moment after the signal. A graceful server is still
+  // reading then; one that closes at once loses them.
   const t0 = Date.now();
   const code = await srv.stop();
   const took = Date.now() - t0;
