@@ -40,6 +40,11 @@ type Config struct {
 
 	// ShutdownTimeout bounds a graceful shutdown after SIGTERM.
 	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the server keeps serving after SIGTERM,
+	// with /readyz at 503, before it sends clients away: load balancers
+	// notice, and messages already on the way are still relayed. Part of
+	// ShutdownTimeout.
+	ShutdownDelay time.Duration
 	// PprofAddr, when set, serves net/http/pprof on that separate address.
 	PprofAddr string
 
@@ -103,6 +108,7 @@ func (c *Config) register(fs *flagSet) {
 	fs.String(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.String(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Duration(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.Duration(&c.ShutdownDelay, "shutdown-delay", time.Second, "serve on (with /readyz 503) this long after SIGTERM before sending clients away")
 	fs.String(&c.PprofAddr, "pprof-addr", "", "serve pprof on this separate address (off when empty)")
 	fs.Int(&c.MaxConnsPerIP, "max-conns-per-ip", 50, "signaling sessions one client IP address may hold at once (0: no limit)")
 	fs.Bool(&c.TrustProxy, "trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy that sets it)")
@@ -139,6 +145,9 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return invalid("--shutdown-timeout must be positive")
+	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout {
+		return invalid("--shutdown-delay must be at least 0 and less than --shutdown-timeout")
 	}
 	if c.MaxConnsPerIP < 0 {
 		return invalid("--max-conns-per-ip must not be negative")

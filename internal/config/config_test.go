@@ -89,6 +89,8 @@ func TestValidationErrors(t *testing.T) {
 		{"log level", []string{"--log-level", "loud"}, env(), "--log-level"},
 		{"empty addr", []string{"--addr", ""}, env(), "--addr"},
 		{"shutdown timeout", []string{"--shutdown-timeout", "0s"}, env(), "--shutdown-timeout"},
+		{"delay above timeout", []string{"--shutdown-timeout", "2s", "--shutdown-delay", "2s"}, env(), "--shutdown-delay"},
+		{"negative delay", []string{"--shutdown-delay", "-1s"}, env(), "--shutdown-delay"},
 		{"negative conns", []string{"--max-conns-per-ip", "-1"}, env(), "--max-conns-per-ip"},
 		{"cert without key", []string{"--tls-cert", "c.pem"}, env(), "--tls-key"},
 		{"two TLS modes", []string{"--tls-self-signed", "--acme-domains", "a.example"}, env(), "choose one"},

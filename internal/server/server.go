@@ -263,7 +263,9 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 
 // shutdown stops in the order that loses least, within --shutdown-timeout:
 //
-//  1. /readyz says 503, so load balancers send no one new;
+//  1. /readyz says 503, so load balancers send no one new, while
+//     everything else is served on for --shutdown-delay: messages that
+//     clients sent just before the signal are still relayed;
 //  2. the Socket.IO engine refuses new sessions and tells every client to
 //     go (they reconnect to whatever the address points at next); it gets
 //     half the time, because a long-polling client may never come back for
@@ -276,11 +278,15 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 // their DISCONNECT and say goodbye.
 func (s *Server) shutdown() error {
 	s.ready.Store(false)
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String(), "delay", s.cfg.ShutdownDelay.String())
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 
-	engineCtx, cancelEngine := context.WithTimeout(ctx, s.cfg.ShutdownTimeout/2)
+	select {
+	case <-time.After(s.cfg.ShutdownDelay):
+	case <-ctx.Done():
+	}
+	engineCtx, cancelEngine := context.WithTimeout(ctx, (s.cfg.ShutdownTimeout-s.cfg.ShutdownDelay)/2)
 	if err := s.parts.engine.Shutdown(engineCtx); err != nil {
 		s.log.Info("closed the signaling sessions that did not leave in time", "err", err)
 	}

@@ -81,7 +81,7 @@ func (s *syncBuffer) String() string {
 // without the relay.
 func testConfig(t *testing.T, args ...string) config.Config {
 	t.Helper()
-	base := []string{"--addr", "127.0.0.1:0", "--turn=false", "--log-level", "debug", "--shutdown-timeout", "5s"}
+	base := []string{"--addr", "127.0.0.1:0", "--turn=false", "--log-level", "debug", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}
 	cfg, err := config.Parse(append(base, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +189,31 @@ func TestReadinessFollowsLifecycle(t *testing.T) {
 	}
 	if _, err := http.Get(url + "/healthz"); err == nil {
 		t.Error("the listener still accepts connections after shutdown")
+	}
+}
+
+func TestShutdownDelayServesOnNotReady(t *testing.T) {
+	r := start(t, testConfig(t, "--shutdown-delay", "1s"))
+	url := "http://" + r.Addr().String()
+	r.cancel()
+	eventually(t, "not ready", func() bool { return !r.ready.Load() })
+	res, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatalf("nothing served during the delay: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during the delay: %d, want 503", res.StatusCode)
+	}
+	if r.engine.wasStopped() {
+		t.Error("clients sent away before the delay ended")
+	}
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+	r.done <- nil
+	if !r.engine.wasStopped() {
+		t.Error("engine not shut down")
 	}
 }
 
