@@ -62,8 +62,12 @@ func (p *Participant) info() PeerInfo {
 // Called with the room locked.
 func (p *Participant) deliver(pkt *socketio.Packet) {
 	if p.sock != nil {
-		_ = p.sock.Send(pkt) // a full queue disconnects the socket; its grace period starts
-		return
+		if p.sock.Send(pkt) == nil {
+			return
+		}
+		// The connection is closing (or so slow that it is being closed),
+		// but its grace period has not started yet: keep the packet for the
+		// resume rather than drop it.
 	}
 	if len(p.pending) >= maxPending {
 		// Too much missed to replay: end the grace period now, so the
