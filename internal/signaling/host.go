@@ -36,7 +36,9 @@ func (s *Service) roomSettings(ss *session, ev *socketio.Event) error {
 	return nil
 }
 
-func (s *Service) admit(ss *session, ev *socketio.Event) error {
+// onPeer runs a host action on the participant named by the event's {id}
+// and acknowledges it.
+func (s *Service) onPeer(ss *session, ev *socketio.Event, act func(r *rooms.Room, by *rooms.Participant, id string) error) error {
 	id, err := decodeID(ev.Args)
 	if err != nil {
 		return err
@@ -45,14 +47,23 @@ func (s *Service) admit(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	q, err := r.Admit(p, id)
-	if err != nil {
+	if err := act(r, p, id); err != nil {
 		return err
 	}
-	s.admitted(r, q)
-	s.sendWaitingList(r)
 	ack(ev, ackOK{OK: true})
 	return nil
+}
+
+func (s *Service) admit(ss *session, ev *socketio.Event) error {
+	return s.onPeer(ss, ev, func(r *rooms.Room, by *rooms.Participant, id string) error {
+		q, err := r.Admit(by, id)
+		if err != nil {
+			return err
+		}
+		s.admitted(r, q)
+		s.sendWaitingList(r)
+		return nil
+	})
 }
 
 // admitted welcomes q, just let in from the waiting room, and tells the
@@ -76,69 +87,45 @@ func tokenOf(sock *socketio.Socket) string {
 }
 
 func (s *Service) deny(ss *session, ev *socketio.Event) error {
-	id, err := decodeID(ev.Args)
-	if err != nil {
-		return err
-	}
-	r, p, err := ss.joined()
-	if err != nil {
-		return err
-	}
-	q, err := r.Deny(p, id)
-	if err != nil {
-		return err
-	}
-	if sock := r.Socket(q); sock != nil {
-		_ = sock.Emit("denied", errorBody{Code: ErrDenied.Code, Message: ErrDenied.Message})
-	}
-	s.log.Info("participant denied", "room", r.ID(), "participant", q.ID)
-	s.sendWaitingList(r)
-	ack(ev, ackOK{OK: true})
-	return nil
+	return s.onPeer(ss, ev, func(r *rooms.Room, by *rooms.Participant, id string) error {
+		q, err := r.Deny(by, id)
+		if err != nil {
+			return err
+		}
+		if sock := r.Socket(q); sock != nil {
+			_ = sock.Emit("denied", errorBody{Code: ErrDenied.Code, Message: ErrDenied.Message})
+		}
+		s.log.Info("participant denied", "room", r.ID(), "participant", q.ID)
+		s.sendWaitingList(r)
+		return nil
+	})
 }
 
 func (s *Service) removeParticipant(ss *session, ev *socketio.Event) error {
-	id, err := decodeID(ev.Args)
-	if err != nil {
-		return err
-	}
-	r, p, err := ss.joined()
-	if err != nil {
-		return err
-	}
-	q, d, err := r.Remove(p, id)
-	if err != nil {
-		return err
-	}
-	if d.Socket != nil {
-		_ = d.Socket.Emit("removed", map[string]string{"by": p.ID, "code": ErrRemoved.Code, "message": ErrRemoved.Message})
-	}
-	s.depart(r, q, d, "removed by host")
-	ack(ev, ackOK{OK: true})
-	return nil
+	return s.onPeer(ss, ev, func(r *rooms.Room, by *rooms.Participant, id string) error {
+		q, d, err := r.Remove(by, id)
+		if err != nil {
+			return err
+		}
+		if d.Socket != nil {
+			_ = d.Socket.Emit("removed", map[string]string{"by": by.ID, "code": ErrRemoved.Code, "message": ErrRemoved.Message})
+		}
+		s.depart(r, q, d, "removed by host")
+		return nil
+	})
 }
 
 func (s *Service) requestMute(ss *session, ev *socketio.Event) error {
-	id, err := decodeID(ev.Args)
-	if err != nil {
-		return err
-	}
-	r, p, err := ss.joined()
-	if err != nil {
-		return err
-	}
-	if r.Host() != p.ID {
-		return rooms.ErrNotHost
-	}
-	pkt, err := socketio.EncodeEvent("mute-request", map[string]string{"from": p.ID})
-	if err != nil {
-		return err
-	}
-	if err := r.DeliverTo(id, pkt); err != nil {
-		return err
-	}
-	ack(ev, ackOK{OK: true})
-	return nil
+	return s.onPeer(ss, ev, func(r *rooms.Room, by *rooms.Participant, id string) error {
+		if r.Host() != by.ID {
+			return rooms.ErrNotHost
+		}
+		pkt, err := socketio.EncodeEvent("mute-request", map[string]string{"from": by.ID})
+		if err != nil {
+			return err
+		}
+		return r.DeliverTo(id, pkt)
+	})
 }
 
 // sendWaitingList gives the host the current waiting room.
