@@ -1,8 +1,10 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -19,7 +21,7 @@ func (s *Service) relayAs(event, in, out string) handler {
 	prefix := `{"from":`
 	return func(ss *session, ev *socketio.Event) error {
 		start := time.Now()
-		to, body, err := parseRelay(ev.Args, in)
+		to, body, err := relayArgs(ev.Args, in)
 		if err != nil {
 			return err
 		}
@@ -45,5 +47,120 @@ func (s *Service) relayAs(event, in, out string) handler {
 		ack(ev, ackOK{OK: true})
 		s.metrics.ObserveRelay(time.Since(start))
 		return nil
+	}
+}
+
+// relayArgs is parseRelay with a fast path for the common payload: one
+// pass over the object, which the socketio decoder has already checked is
+// valid JSON, instead of encoding/json validating and decoding it again.
+// Payloads that need encoding/json's finer rules (escaped or case-folded
+// keys, an escaped "to") take parseRelay, so both agree on every input.
+func relayArgs(args []json.RawMessage, field string) (to string, body json.RawMessage, err error) {
+	if len(args) > 0 {
+		if to, body, ok := relayFields(args[0], field); ok {
+			if to == "" || len(to) > 64 || len(body) == 0 {
+				return "", nil, ErrBadRequest
+			}
+			return to, body, nil
+		}
+	}
+	return parseRelay(args, field)
+}
+
+// relayFields finds the top-level "to" string and field's value in obj,
+// valid JSON. ok is false when parseRelay must decide.
+func relayFields(obj []byte, field string) (to string, body []byte, ok bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return "", nil, false
+	}
+	var toRaw []byte
+	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; i = skipSpace(obj, i) {
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+		end := stringEnd(obj, i)
+		key := obj[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return "", nil, false
+		}
+		i = skipSpace(obj, skipSpace(obj, end)+1) // past ':'
+		vEnd := valueEnd(obj, i)
+		switch k := string(key); {
+		case k == "to":
+			if toRaw != nil {
+				return "", nil, false // a repeated key: encoding/json's rules
+			}
+			toRaw = obj[i:vEnd]
+		case k == field:
+			body = obj[i:vEnd]
+		case strings.EqualFold(k, "to") || strings.EqualFold(k, field):
+			return "", nil, false // encoding/json matches keys without case
+		}
+		i = vEnd
+	}
+	if toRaw == nil {
+		return "", body, true
+	}
+	if toRaw[0] != '"' {
+		return "", nil, true // not a string: refused as parseRelay does
+	}
+	if bytes.IndexByte(toRaw, '\\') >= 0 {
+		return "", nil, false
+	}
+	return string(toRaw[1 : len(toRaw)-1]), body, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the JSON string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index after the JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	default:
+		for i < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[i])) {
+			i++
+		}
+		return i
 	}
 }

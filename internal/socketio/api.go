@@ -258,7 +258,9 @@ type Packet struct {
 	attachments [][]byte
 }
 
-// EncodeEvent encodes an event for Send and Broadcast.
+// EncodeEvent encodes an event for Send and Broadcast. Args are marshalled
+// with encoding/json, except json.RawMessage args, copied as they are: they
+// must be valid JSON (an Event's Args are).
 func EncodeEvent(event string, args ...any) (*Packet, error) {
 	return encode(typeEvent, -1, &event, args)
 }

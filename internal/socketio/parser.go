@@ -162,7 +162,8 @@ type placeholder struct {
 }
 
 // appendArgs appends the JSON array [name?, args...] to dst, replacing each
-// []byte arg by a placeholder and returning it as an attachment.
+// []byte arg by a placeholder and returning it as an attachment. A
+// json.RawMessage arg must be valid JSON: it is copied without a check.
 func appendArgs(dst []byte, name *string, args []any) ([]byte, [][]byte, error) {
 	var attachments [][]byte
 	dst = append(dst, '[')
@@ -176,6 +177,12 @@ func appendArgs(dst []byte, name *string, args []any) ([]byte, [][]byte, error) 
 	for i, a := range args {
 		if i > 0 || name != nil {
 			dst = append(dst, ',')
+		}
+		if raw, ok := a.(json.RawMessage); ok && len(raw) > 0 {
+			// Appended as is, not re-validated: RawMessage args come from
+			// this program (an event's checked args, or JSON it built).
+			dst = append(dst, raw...)
+			continue
 		}
 		if bin, ok := a.([]byte); ok {
 			dst = append(dst, `{"_placeholder":true,"num":`...)

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -85,6 +86,9 @@ func TestEncode(t *testing.T) {
 		{"event", func() (*Packet, error) { return EncodeEvent("hi", 1, "é😀", map[string]int{"a": 1}) }, `2["hi",1,"é😀",{"a":1}]`, 0},
 		{"no args", func() (*Packet, error) { return EncodeEvent("ping") }, `2["ping"]`, 0},
 		{"nil arg", func() (*Packet, error) { return EncodeEvent("x", nil) }, `2["x",null]`, 0},
+		{"raw args as they are", func() (*Packet, error) {
+			return EncodeEvent("r", json.RawMessage(`{"a": [1, "é"]}`), json.RawMessage(nil), json.RawMessage(`7`))
+		}, `2["r",{"a": [1, "é"]},null,7]`, 0},
 		{"binary", func() (*Packet, error) { return EncodeEvent("bin", []byte{1}, "m", []byte{2, 3}) },
 			`52-["bin",{"_placeholder":true,"num":0},"m",{"_placeholder":true,"num":1}]`, 2},
 		{"ack", func() (*Packet, error) { return encode(typeAck, 5, nil, []any{true}) }, `35[true]`, 0},

@@ -85,7 +85,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Unlock()
 }
 
-// Emit sends an event. Args are marshalled with encoding/json; a []byte arg
+// Emit sends an event. Args are encoded as by EncodeEvent; a []byte arg
 // is sent as a binary attachment. An error means the socket is closed or its
 // send queue is full (then it is being disconnected).
 func (s *Socket) Emit(event string, args ...any) error {
