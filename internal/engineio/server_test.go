@@ -717,3 +717,28 @@ func TestSessionRequest(t *testing.T) {
 		t.Fatalf("application headers lost: %v", r.Header)
 	}
 }
+
+// TestFrameLengths: messages at each WebSocket length encoding boundary,
+// sent together so they leave in one batched write, arrive whole and in
+// order.
+func TestFrameLengths(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.dial("EIO=4&transport=websocket")
+	c.next(t)
+	s := h.rec.session()
+	sizes := []int{0, 124, 125, 126, 65534, 65535, 65536, 70000}
+	var packets []Packet
+	for i, n := range sizes {
+		packets = append(packets, Packet{Type: Message, Data: bytes.Repeat([]byte{'a' + byte(i)}, n), Binary: i%2 == 1})
+	}
+	if err := s.SendAll(packets...); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range sizes {
+		want := msg{strings.Repeat(string(rune('a'+i)), n), i%2 == 1}
+		if !want.binary {
+			want.data = "4" + want.data
+		}
+		c.want(t, want)
+	}
+}

@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"encoding/binary"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -79,7 +81,8 @@ func (s *Session) Transport() Transport {
 func (s *Session) Closed() bool { return s.dead.Load() }
 
 // Send queues one message. data must not change afterwards: it may be
-// shared by many sessions.
+// shared by many sessions. Text must be valid UTF-8 (it is not checked
+// again on the way out).
 func (s *Session) Send(data []byte, binary bool) error {
 	return s.SendAll(Packet{Type: Message, Data: data, Binary: binary})
 }
@@ -285,20 +288,68 @@ func (s *Session) drain() {
 			return
 		}
 		s.mu.Unlock()
-		for _, p := range batch {
-			if err := writeWS(ws, p); err != nil {
-				s.abort("transport error", true)
-				return
-			}
+		if err := writeFrames(ws.NetConn(), batch); err != nil {
+			s.abort("transport error", true)
+			return
 		}
 	}
 }
 
-var typePrefix = [...][]byte{{'0'}, {'1'}, {'2'}, {'3'}, {'4'}, {'5'}, {'6'}}
+// framePool holds the buffers frames are built in.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func writeWS(ws *gws.Conn, p Packet) error {
-	if p.Binary {
-		return ws.WriteMessage(gws.OpcodeBinary, p.Data)
+// maxFrameBatch is about how many bytes one write carries; a larger frame
+// goes alone.
+const maxFrameBatch = 64 << 10
+
+// writeFrames encodes packets as WebSocket frames and writes them with as
+// few writes as it can (one for a usual batch) instead of one per packet.
+// The frames go straight to the connection, beside gws: that is safe
+// because a net.Conn (TCP or TLS) performs each Write whole under its own
+// lock, so gws's writes (close, pong), each one Write of one frame, never
+// land inside ours.
+func writeFrames(conn net.Conn, packets []Packet) error {
+	bp := framePool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	var err error
+	for _, p := range packets {
+		buf = appendFrame(buf, p)
+		if len(buf) >= maxFrameBatch {
+			if _, err = conn.Write(buf); err != nil {
+				break
+			}
+			buf = buf[:0]
+		}
 	}
-	return ws.Writev(gws.OpcodeText, typePrefix[p.Type-Open], p.Data)
+	if err == nil && len(buf) > 0 {
+		_, err = conn.Write(buf)
+	}
+	if cap(buf) <= maxFrameBatch {
+		*bp = buf[:0]
+		framePool.Put(bp)
+	}
+	return err
+}
+
+// appendFrame appends p as one unmasked server frame: binary messages as
+// they are, other packets as text led by their type.
+func appendFrame(dst []byte, p Packet) []byte {
+	op, n := byte(0x1), len(p.Data)+1 // text: the type character first
+	if p.Binary {
+		op, n = 0x2, len(p.Data)
+	}
+	dst = append(dst, 0x80|op) // FIN
+	switch {
+	case n < 126:
+		dst = append(dst, byte(n))
+	case n <= 0xFFFF:
+		dst = append(dst, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	if !p.Binary {
+		dst = append(dst, byte(p.Type))
+	}
+	return append(dst, p.Data...)
 }
