@@ -129,30 +129,99 @@ func (p *packet) validate() error {
 			return ErrPayload
 		}
 	case typeEvent, typeBinaryEvent:
-		if len(data) == 0 || data[0] != '[' {
+		if len(data) == 0 || data[0] != '[' || !json.Valid(data) {
 			return ErrPayload
 		}
-		if err := json.Unmarshal(data, &p.args); err != nil {
-			return ErrPayload
-		}
+		p.args = splitArray(data)
 		if len(p.args) == 0 || len(p.args[0]) == 0 || p.args[0][0] != '"' {
 			return ErrEventName
 		}
-		if err := json.Unmarshal(p.args[0], &p.name); err != nil || reserved[p.name] {
+		if name := p.args[0][1 : len(p.args[0])-1]; bytes.IndexByte(name, '\\') < 0 {
+			p.name = string(name) // no escape: the JSON string is the name
+		} else if err := json.Unmarshal(p.args[0], &p.name); err != nil {
+			return ErrEventName
+		}
+		if reserved[p.name] {
 			return ErrEventName
 		}
 		p.args = p.args[1:]
 	case typeAck, typeBinaryAck:
-		if p.id < 0 || len(data) == 0 || data[0] != '[' {
+		if p.id < 0 || len(data) == 0 || data[0] != '[' || !json.Valid(data) {
 			return ErrPayload
 		}
-		if err := json.Unmarshal(data, &p.args); err != nil {
-			return ErrPayload
-		}
+		p.args = splitArray(data)
 	default: // CONNECT_ERROR only goes from server to client
 		return ErrPacketType
 	}
 	return nil
+}
+
+// splitArray returns the elements of arr, a valid JSON array, as slices of
+// it: one light pass instead of encoding/json decoding what json.Valid has
+// just checked.
+func splitArray(arr []byte) []json.RawMessage {
+	var out []json.RawMessage
+	i := skipSpace(arr, 1)
+	for i < len(arr) && arr[i] != ']' {
+		end := valueEnd(arr, i)
+		out = append(out, json.RawMessage(arr[i:end:end]))
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+	}
+	return out
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index after the valid JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != ']' && b[i] != '}' &&
+			b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+// stringEnd returns the index after the JSON string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
 }
 
 // placeholder marks where attachment num goes in a binary packet.

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -118,7 +119,7 @@ func TestEncode(t *testing.T) {
 // re-encodes to a packet that decodes to the same event.
 func FuzzDecodePacket(f *testing.F) {
 	for _, s := range []string{
-		"0", `0{"token":"x"}`, "0/admin,", "1", `2["a",1]`, `212["a"]`, `31[1]`, `2/x,5["a"]`,
+		"0", `0{"token":"x"}`, "0/admin,", "1", `2["a",1]`, `2 [ "a" , {"b":[1,"]"]} , -1.5e3 , true ] `, `2["\u0061b",null]`, `212["a"]`, `31[1]`, `2/x,5["a"]`,
 		`51-["a",{"_placeholder":true,"num":0}]`, `61-2[{}]`, `2[1]`, "5-", "5999-", "2[\"\xff\"]", `2`, "",
 	} {
 		f.Add([]byte(s))
@@ -127,6 +128,20 @@ func FuzzDecodePacket(f *testing.F) {
 		p, err := decodePacket(b)
 		if err != nil || p.typ != typeEvent {
 			return
+		}
+		// The light splitter agrees with encoding/json.
+		var want []json.RawMessage
+		if err := json.Unmarshal(p.data, &want); err != nil {
+			t.Fatalf("%q decoded but encoding/json refuses it: %v", b, err)
+		}
+		var name string
+		if err := json.Unmarshal(want[0], &name); err != nil || name != p.name || len(want) != len(p.args)+1 {
+			t.Fatalf("%q: name %q args %d, encoding/json: %q %d", b, p.name, len(p.args), name, len(want)-1)
+		}
+		for i, a := range p.args {
+			if !bytes.Equal(a, want[i+1]) {
+				t.Fatalf("%q: arg %d is %q, encoding/json: %q", b, i, a, want[i+1])
+			}
 		}
 		args := make([]any, len(p.args))
 		for i, a := range p.args {
