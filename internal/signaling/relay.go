@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huddlehq/huddle/internal/socketio"
 )
@@ -105,8 +106,8 @@ func relayFields(obj []byte, field string) (to string, body []byte, ok bool) {
 	if toRaw[0] != '"' {
 		return "", nil, true // not a string: refused as parseRelay does
 	}
-	if bytes.IndexByte(toRaw, '\\') >= 0 {
-		return "", nil, false
+	if bytes.IndexByte(toRaw, '\\') >= 0 || !utf8.Valid(toRaw) {
+		return "", nil, false // escapes and bad UTF-8: encoding/json's rules
 	}
 	return string(toRaw[1 : len(toRaw)-1]), body, true
 }
