@@ -248,11 +248,9 @@ func extraSteps(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 	default:
 		md.WriteString("\n## TURN relay\n\nbench/turn is not there yet: skipped.\n")
 	}
-	if fileExists("e2e/browser/join-latency.mjs") {
-		run("Browser join latency (e2e/browser/join-latency.mjs)", 3*time.Minute, "node", "e2e/browser/join-latency.mjs")
-	} else {
-		md.WriteString("\n## Browser join latency\n\ne2e/browser/join-latency.mjs is not there yet: skipped.\n")
-	}
+	// The browser step prints its figure as a test diagnostic line.
+	run("Browser: Join to first remote frame (e2e/browser/join-latency.test.mjs)", 4*time.Minute,
+		"node", "--test", "--test-reporter=tap", "e2e/browser/join-latency.test.mjs")
 }
 
 func fileExists(p string) bool {
