@@ -24,6 +24,9 @@ type Config struct {
 	// ReadBufferSize is the WebSocket read buffer of each connection.
 	// Default 1024: small, because most sockets are idle.
 	ReadBufferSize int
+	// ReadMode chooses how WebSocket connections are read. The zero value
+	// is the default, ReadGoroutine.
+	ReadMode ReadMode
 	// CheckOrigin decides whether a request may be served. Nil allows all.
 	CheckOrigin func(r *http.Request) bool
 	// Logger receives connection logs. Nil means slog.Default().
@@ -49,8 +52,37 @@ func (c Config) withDefaults() Config {
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = 1024
 	}
+	if c.ReadMode == ReadDefault {
+		c.ReadMode = ReadGoroutine
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// ReadMode is how WebSocket connections are read.
+type ReadMode uint8
+
+const (
+	// ReadDefault is the zero value: the default mode (see Config).
+	ReadDefault ReadMode = iota
+	// ReadGoroutine reads each connection with a goroutine of its own
+	// (gws's read loop, with a read buffer of ReadBufferSize).
+	ReadGoroutine
+	// ReadEventDriven reads plain (non-TLS) connections on Linux from one
+	// epoll poller per server: an idle connection has no goroutine and no
+	// read buffer. TLS connections and other systems fall back to
+	// ReadGoroutine.
+	ReadEventDriven
+)
+
+func (m ReadMode) String() string {
+	switch m {
+	case ReadGoroutine:
+		return "goroutine"
+	case ReadEventDriven:
+		return "event-driven"
+	}
+	return "default"
 }

@@ -39,7 +39,7 @@ type Server struct {
 	accept   Acceptor
 	upgrader *gws.Upgrader
 	epoch    time.Time
-	openWS   []byte // open packet payload parts, see openPacket
+	poller   poller // event-driven WebSocket reads; idle until used
 	wg       sync.WaitGroup
 
 	mu       sync.Mutex
@@ -60,6 +60,7 @@ func NewServer(cfg Config, accept Acceptor) *Server {
 		sessions: make(map[string]*Session),
 		stop:     make(chan struct{}),
 	}
+	srv.poller.srv = srv
 	srv.upgrader = gws.NewUpgrader(wsHandler{srv}, &gws.ServerOption{
 		ReadBufferSize:     cfg.ReadBufferSize,
 		ReadMaxPayloadSize: cfg.MaxPayload,
@@ -67,7 +68,7 @@ func NewServer(cfg Config, accept Acceptor) *Server {
 		HandshakeTimeout:   10 * time.Second,
 		Logger:             gwsLogger{cfg},
 		Recovery:           gws.Recovery,
-		NewSession:         func() gws.SessionStorage { return new(slot) },
+		NewSession:         func() gws.SessionStorage { return new(gwsConn) },
 	})
 	return srv
 }
@@ -251,23 +252,37 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
-	conn, err := srv.upgrader.Upgrade(w, r)
+	if err := srv.checkHandshake(r); err != nil {
+		srv.cfg.Logger.Debug("engineio: websocket handshake refused", "err", err, "remote", r.RemoteAddr)
+		writeError(w, codeBadRequest)
+		return
+	}
+	conn, err := srv.acceptWebSocket(w, r)
 	if err != nil {
 		srv.cfg.Logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
 	s := srv.newSession(r, WebSocket)
-	conn.Session().(*slot).s = s
 	s.ws = conn
-	// The open packet goes first through the same queue as everything else.
-	s.queue = append(s.queue, Packet{Type: Open, Data: srv.openPacket(s, false)[1:]})
+	// The open packet goes first: the session's writes wait behind it.
 	s.writing = true
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		return
 	}
-	go s.drain()
-	go conn.ReadLoop()
+	s.mu.Lock()
+	s.writing = false
+	queued := s.queue
+	s.queue = nil
+	if s.state != stateClosed {
+		s.writeLocked(append([]Packet{{Type: Open, Data: srv.openPacket(s, false)[1:]}}, queued...))
+	}
+	closing := s.state == stateClosing && !s.writing
+	s.mu.Unlock()
+	if closing { // Close came during the handshake
+		s.abort(s.reason, false)
+	}
+	startReading(conn, s)
 }
 
 func (srv *Server) now() int64 { return int64(time.Since(srv.epoch)) }

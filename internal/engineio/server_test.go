@@ -408,73 +408,77 @@ func (c *wsClient) next(t *testing.T) msg {
 }
 
 func TestWebSocketDirect(t *testing.T) {
-	h := newHarness(t, Config{})
-	c := h.dial("EIO=4&transport=websocket")
-	o := parseOpen(t, c.next(t).data)
-	if len(o.Upgrades) != 0 || o.SID == "" {
-		t.Fatalf("open packet %+v", o)
-	}
-	_ = c.conn.WriteString("4hi 😀")
-	_ = c.conn.WriteMessage(gws.OpcodeBinary, []byte{0, 9})
-	h.rec.wantMsg(t, msg{"hi 😀", false})
-	h.rec.wantMsg(t, msg{"\x00\x09", true})
-	s := h.rec.session()
-	if s.Transport() != WebSocket {
-		t.Fatal("transport not websocket")
-	}
-	_ = s.Send([]byte("text"), false)
-	_ = s.Send([]byte{7, 8}, true)
-	c.want(t, msg{"4text", false})
-	c.want(t, msg{"\x07\x08", true})
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		c := h.dial("EIO=4&transport=websocket")
+		o := parseOpen(t, c.next(t).data)
+		if len(o.Upgrades) != 0 || o.SID == "" {
+			t.Fatalf("open packet %+v", o)
+		}
+		_ = c.conn.WriteString("4hi 😀")
+		_ = c.conn.WriteMessage(gws.OpcodeBinary, []byte{0, 9})
+		h.rec.wantMsg(t, msg{"hi 😀", false})
+		h.rec.wantMsg(t, msg{"\x00\x09", true})
+		s := h.rec.session()
+		if s.Transport() != WebSocket {
+			t.Fatal("transport not websocket")
+		}
+		_ = s.Send([]byte("text"), false)
+		_ = s.Send([]byte{7, 8}, true)
+		c.want(t, msg{"4text", false})
+		c.want(t, msg{"\x07\x08", true})
 
-	// Messages far larger than the read buffer, both ways.
-	big := strings.Repeat("é😀x", 20000)
-	_ = c.conn.WriteString("4" + big)
-	h.rec.wantMsg(t, msg{big, false})
-	_ = s.Send([]byte(big), false)
-	c.want(t, msg{"4" + big, false})
+		// Messages far larger than the read buffer, both ways.
+		big := strings.Repeat("é😀x", 20000)
+		_ = c.conn.WriteString("4" + big)
+		h.rec.wantMsg(t, msg{big, false})
+		_ = s.Send([]byte(big), false)
+		c.want(t, msg{"4" + big, false})
 
-	_ = c.conn.WriteString("1")
-	h.rec.wantClose(t, "transport close")
+		_ = c.conn.WriteString("1")
+		h.rec.wantClose(t, "transport close")
+	})
 }
 
 func TestUpgrade(t *testing.T) {
-	h := newHarness(t, Config{})
-	sid := h.open()
-	q := "EIO=4&transport=polling&sid=" + sid
-	s := h.rec.session()
-	poll := make(chan string, 1)
-	go func() {
-		_, body, _ := h.do("GET", q, "", nil)
-		poll <- body
-	}()
-	time.Sleep(30 * time.Millisecond)
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		sid := h.open()
+		q := "EIO=4&transport=polling&sid=" + sid
+		s := h.rec.session()
+		poll := make(chan string, 1)
+		go func() {
+			_, body, _ := h.do("GET", q, "", nil)
+			poll <- body
+		}()
+		time.Sleep(30 * time.Millisecond)
 
-	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
-	_ = c.conn.WriteString("2probe")
-	c.want(t, msg{"3probe", false})
-	if b := <-poll; b != "6" {
-		t.Fatalf("pending GET got %q, want noop", b)
-	}
-	// Queued while the client pauses polling: must arrive over WebSocket, in order.
-	_ = s.Send([]byte("one"), false)
-	_ = s.Send([]byte("two"), false)
-	if s.Transport() != Polling {
-		t.Fatal("switched before the upgrade packet")
-	}
-	_ = c.conn.WriteString("5")
-	c.want(t, msg{"4one", false})
-	c.want(t, msg{"4two", false})
-	if s.Transport() != WebSocket {
-		t.Fatal("not switched after upgrade")
-	}
-	_ = s.Send([]byte("three"), false)
-	c.want(t, msg{"4three", false})
-	_ = c.conn.WriteString("4up")
-	h.rec.wantMsg(t, msg{"up", false})
-	if code, _, _ := h.do("POST", q, "4late", nil); code != 400 {
-		t.Fatalf("POST after upgrade: %d", code)
-	}
+		c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+		_ = c.conn.WriteString("2probe")
+		c.want(t, msg{"3probe", false})
+		if b := <-poll; b != "6" {
+			t.Fatalf("pending GET got %q, want noop", b)
+		}
+		// Queued while the client pauses polling: must arrive over WebSocket, in order.
+		_ = s.Send([]byte("one"), false)
+		_ = s.Send([]byte("two"), false)
+		if s.Transport() != Polling {
+			t.Fatal("switched before the upgrade packet")
+		}
+		_ = c.conn.WriteString("5")
+		c.want(t, msg{"4one", false})
+		c.want(t, msg{"4two", false})
+		if s.Transport() != WebSocket {
+			t.Fatal("not switched after upgrade")
+		}
+		_ = s.Send([]byte("three"), false)
+		c.want(t, msg{"4three", false})
+		_ = c.conn.WriteString("4up")
+		h.rec.wantMsg(t, msg{"up", false})
+		if code, _, _ := h.do("POST", q, "4late", nil); code != 400 {
+			t.Fatalf("POST after upgrade: %d", code)
+		}
+	})
 }
 
 // TestPollingCloseAfterFlush: closing a polling session sends what is
@@ -512,233 +516,259 @@ func TestPollingCloseAfterFlush(t *testing.T) {
 // polling reaches the client over the WebSocket before it closes (the
 // client no longer polls once it has sent the upgrade packet).
 func TestCloseDuringUpgrade(t *testing.T) {
-	h := newHarness(t, Config{})
-	sid := h.open()
-	s := h.rec.session()
-	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
-	_ = c.conn.WriteString("2probe")
-	c.want(t, msg{"3probe", false})
-	if _, body, _ := h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil); body != "6" {
-		t.Fatalf("GET after the probe: %q, want noop", body)
-	}
-	_ = s.Send([]byte("last words"), false)
-	s.Close("kicked")
-	_ = c.conn.WriteString("5")
-	c.want(t, msg{"4last words", false})
-	select {
-	case <-c.closed:
-	case <-time.After(3 * time.Second):
-		t.Fatal("WebSocket not closed after the flush")
-	}
-	h.rec.wantClose(t, "kicked")
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		sid := h.open()
+		s := h.rec.session()
+		c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+		_ = c.conn.WriteString("2probe")
+		c.want(t, msg{"3probe", false})
+		if _, body, _ := h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil); body != "6" {
+			t.Fatalf("GET after the probe: %q, want noop", body)
+		}
+		_ = s.Send([]byte("last words"), false)
+		s.Close("kicked")
+		_ = c.conn.WriteString("5")
+		c.want(t, msg{"4last words", false})
+		select {
+		case <-c.closed:
+		case <-time.After(3 * time.Second):
+			t.Fatal("WebSocket not closed after the flush")
+		}
+		h.rec.wantClose(t, "kicked")
+	})
 }
 
 // TestUpgradeWakesWaitingGET: a GET still waiting when the upgrade
 // completes answers noop and leaves the queue to the WebSocket.
 func TestUpgradeWakesWaitingGET(t *testing.T) {
-	h := newHarness(t, Config{})
-	sid := h.open()
-	s := h.rec.session()
-	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
-	_ = c.conn.WriteString("2probe")
-	c.want(t, msg{"3probe", false})
-	q := "EIO=4&transport=polling&sid=" + sid
-	if _, body, _ := h.do("GET", q, "", nil); body != "6" {
-		t.Fatalf("GET after the probe: %q, want noop", body)
-	}
-	poll := make(chan string, 1)
-	go func() {
-		_, body, _ := h.do("GET", q, "", nil)
-		poll <- body
-	}()
-	time.Sleep(50 * time.Millisecond)
-	_ = c.conn.WriteString("5")
-	select {
-	case b := <-poll:
-		if b != "6" {
-			t.Fatalf("waiting GET got %q, want noop", b)
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		sid := h.open()
+		s := h.rec.session()
+		c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+		_ = c.conn.WriteString("2probe")
+		c.want(t, msg{"3probe", false})
+		q := "EIO=4&transport=polling&sid=" + sid
+		if _, body, _ := h.do("GET", q, "", nil); body != "6" {
+			t.Fatalf("GET after the probe: %q, want noop", body)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("waiting GET not answered after the upgrade")
-	}
-	_ = s.Send([]byte("over ws"), false)
-	c.want(t, msg{"4over ws", false})
-	if code, _, _ := h.do("GET", q, "", nil); code != 400 {
-		t.Fatalf("GET after upgrade: %d, want 400", code)
-	}
+		poll := make(chan string, 1)
+		go func() {
+			_, body, _ := h.do("GET", q, "", nil)
+			poll <- body
+		}()
+		time.Sleep(50 * time.Millisecond)
+		_ = c.conn.WriteString("5")
+		select {
+		case b := <-poll:
+			if b != "6" {
+				t.Fatalf("waiting GET got %q, want noop", b)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("waiting GET not answered after the upgrade")
+		}
+		_ = s.Send([]byte("over ws"), false)
+		c.want(t, msg{"4over ws", false})
+		if code, _, _ := h.do("GET", q, "", nil); code != 400 {
+			t.Fatalf("GET after upgrade: %d, want 400", code)
+		}
+	})
 }
 
 func TestBadUpgradeKeepsPolling(t *testing.T) {
-	h := newHarness(t, Config{})
-	sid := h.open()
-	c := h.dial("EIO=4&transport=websocket&sid=" + sid)
-	_ = c.conn.WriteString("5") // upgrade without probe
-	select {
-	case <-c.closed:
-	case <-time.After(3 * time.Second):
-		t.Fatal("probe socket not closed")
-	}
-	s := h.rec.session()
-	_ = s.Send([]byte("still"), false)
-	if _, body, _ := h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil); body != "4still" {
-		t.Fatalf("polling after a failed upgrade: %q", body)
-	}
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		sid := h.open()
+		c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+		_ = c.conn.WriteString("5") // upgrade without probe
+		select {
+		case <-c.closed:
+		case <-time.After(3 * time.Second):
+			t.Fatal("probe socket not closed")
+		}
+		s := h.rec.session()
+		_ = s.Send([]byte("still"), false)
+		if _, body, _ := h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil); body != "4still" {
+			t.Fatalf("polling after a failed upgrade: %q", body)
+		}
+	})
 }
 
 func TestPingTimeout(t *testing.T) {
-	// A generous timeout: on a loaded machine a pong can take tens of ms.
-	h := newHarness(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: time.Second})
-	// A client that answers pings stays.
-	good := h.dial("EIO=4&transport=websocket")
-	good.next(t)
-	for range 4 {
-		good.want(t, msg{"2", false})
-		_ = good.conn.WriteString("3")
-	}
-	select {
-	case r := <-h.rec.closed:
-		t.Fatalf("a client that answers pings was closed: %s", r)
-	default:
-	}
-	_ = good.conn.NetConn().Close()
-	h.rec.wantClose(t, "transport close")
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		// A generous timeout: on a loaded machine a pong can take tens of ms.
+		h := newHarness(t, Config{ReadMode: mode, PingInterval: 50 * time.Millisecond, PingTimeout: time.Second})
+		// A client that answers pings stays.
+		good := h.dial("EIO=4&transport=websocket")
+		good.next(t)
+		for range 4 {
+			good.want(t, msg{"2", false})
+			_ = good.conn.WriteString("3")
+		}
+		select {
+		case r := <-h.rec.closed:
+			t.Fatalf("a client that answers pings was closed: %s", r)
+		default:
+		}
+		_ = good.conn.NetConn().Close()
+		h.rec.wantClose(t, "transport close")
 
-	// One that does not is closed.
-	bad := h.dial("EIO=4&transport=websocket")
-	bad.next(t)
-	bad.want(t, msg{"2", false})
-	h.rec.wantClose(t, "ping timeout")
-	select {
-	case <-bad.closed:
-	case <-time.After(3 * time.Second):
-		t.Fatal("socket not closed after ping timeout")
-	}
+		// One that does not is closed.
+		bad := h.dial("EIO=4&transport=websocket")
+		bad.next(t)
+		bad.want(t, msg{"2", false})
+		h.rec.wantClose(t, "ping timeout")
+		select {
+		case <-bad.closed:
+		case <-time.After(3 * time.Second):
+			t.Fatal("socket not closed after ping timeout")
+		}
+	})
 }
 
 func TestShutdownFlushesAndCloses(t *testing.T) {
-	h := newHarness(t, Config{})
-	c := h.dial("EIO=4&transport=websocket")
-	c.next(t)
-	_ = h.rec.session().Send([]byte("bye"), false)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := h.srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c.want(t, msg{"4bye", false})
-	h.rec.wantClose(t, "server shutting down")
-	if code, _, _ := h.do("GET", "EIO=4&transport=polling", "", nil); code != 503 {
-		t.Fatalf("handshake after shutdown: %d", code)
-	}
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		c := h.dial("EIO=4&transport=websocket")
+		c.next(t)
+		_ = h.rec.session().Send([]byte("bye"), false)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := h.srv.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.want(t, msg{"4bye", false})
+		h.rec.wantClose(t, "server shutting down")
+		if code, _, _ := h.do("GET", "EIO=4&transport=polling", "", nil); code != 503 {
+			t.Fatalf("handshake after shutdown: %d", code)
+		}
+	})
 }
 
 // TestNoGoroutineLeak opens sessions on both transports, upgrades some,
 // closes them in several ways and checks every goroutine is gone.
 func TestNoGoroutineLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
-	func() {
-		rec := newRecorder()
-		srv := NewServer(Config{Logger: quietLogger(), PingInterval: 20 * time.Millisecond, PingTimeout: time.Second}, rec.accept)
-		ts := httptest.NewServer(srv)
-		h := &harness{t, srv, ts, rec}
-		defer ts.Close()
-		var clients []*wsClient
-		for range 5 {
-			c := h.dial("EIO=4&transport=websocket")
-			c.next(t)
-			clients = append(clients, c)
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		before := runtime.NumGoroutine()
+		func() {
+			rec := newRecorder()
+			srv := NewServer(Config{ReadMode: mode, Logger: quietLogger(), PingInterval: 20 * time.Millisecond, PingTimeout: time.Second}, rec.accept)
+			ts := httptest.NewServer(srv)
+			h := &harness{t, srv, ts, rec}
+			defer ts.Close()
+			var clients []*wsClient
+			for range 5 {
+				c := h.dial("EIO=4&transport=websocket")
+				c.next(t)
+				clients = append(clients, c)
+			}
+			for range 3 { // upgraded
+				sid := h.open()
+				c := h.dial("EIO=4&transport=websocket&sid=" + sid)
+				_ = c.conn.WriteString("2probe")
+				c.want(t, msg{"3probe", false})
+				_ = c.conn.WriteString("5")
+				clients = append(clients, c)
+			}
+			var polls sync.WaitGroup
+			for range 3 { // polling with a waiting GET
+				sid := h.open()
+				polls.Add(1)
+				go func() {
+					defer polls.Done()
+					h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil)
+				}()
+			}
+			h.open() // polling without GET
+			_ = clients[0].conn.WriteString("1")
+			_ = clients[1].conn.NetConn().Close()
+			time.Sleep(50 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			polls.Wait()
+			for _, c := range clients {
+				_ = c.conn.NetConn().Close()
+			}
+			ts.Client().CloseIdleConnections()
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
 		}
-		for range 3 { // upgraded
-			sid := h.open()
-			c := h.dial("EIO=4&transport=websocket&sid=" + sid)
-			_ = c.conn.WriteString("2probe")
-			c.want(t, msg{"3probe", false})
-			_ = c.conn.WriteString("5")
-			clients = append(clients, c)
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines before, %d after:\n%s", before, n, bytes.TrimSpace(buf))
 		}
-		var polls sync.WaitGroup
-		for range 3 { // polling with a waiting GET
-			sid := h.open()
-			polls.Add(1)
-			go func() {
-				defer polls.Done()
-				h.do("GET", "EIO=4&transport=polling&sid="+sid, "", nil)
-			}()
-		}
-		h.open() // polling without GET
-		_ = clients[0].conn.WriteString("1")
-		_ = clients[1].conn.NetConn().Close()
-		time.Sleep(50 * time.Millisecond)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Fatal(err)
-		}
-		polls.Wait()
-		for _, c := range clients {
-			_ = c.conn.NetConn().Close()
-		}
-		ts.Client().CloseIdleConnections()
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<16)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, bytes.TrimSpace(buf))
-	}
+	})
 }
 
 // TestSessionRequest: a session keeps the opening request's method, URL,
 // address and application headers, not the handshake's transport headers.
 func TestSessionRequest(t *testing.T) {
-	h := newHarness(t, Config{})
-	c := h.dial("EIO=4&transport=websocket&x=1")
-	c.next(t)
-	r := h.rec.session().Request()
-	if r.Method != "GET" || r.URL.Query().Get("x") != "1" || r.RemoteAddr == "" || r.Host == "" {
-		t.Fatalf("request %s %s from %q host %q", r.Method, r.URL, r.RemoteAddr, r.Host)
-	}
-	if r.Header.Get("Sec-WebSocket-Key") != "" || r.Header.Get("Upgrade") != "" {
-		t.Fatalf("transport headers kept: %v", r.Header)
-	}
-	if r.Context() == nil || r.Context().Err() != nil {
-		t.Fatal("request context should be a live background context")
-	}
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		c := h.dial("EIO=4&transport=websocket&x=1")
+		c.next(t)
+		r := h.rec.session().Request()
+		if r.Method != "GET" || r.URL.Query().Get("x") != "1" || r.RemoteAddr == "" || r.Host == "" {
+			t.Fatalf("request %s %s from %q host %q", r.Method, r.URL, r.RemoteAddr, r.Host)
+		}
+		if r.Header.Get("Sec-WebSocket-Key") != "" || r.Header.Get("Upgrade") != "" {
+			t.Fatalf("transport headers kept: %v", r.Header)
+		}
+		if r.Context() == nil || r.Context().Err() != nil {
+			t.Fatal("request context should be a live background context")
+		}
 
-	code, body, _ := h.do("GET", "EIO=4&transport=polling", "", map[string]string{"Origin": "http://o.example", "X-Forwarded-For": "192.0.2.1"})
-	if code != 200 {
-		t.Fatalf("handshake %d %s", code, body)
-	}
-	r = h.rec.session().Request()
-	if r.Header.Get("Origin") != "http://o.example" || r.Header.Get("X-Forwarded-For") != "192.0.2.1" || r.Header.Get("User-Agent") == "" {
-		t.Fatalf("application headers lost: %v", r.Header)
-	}
+		code, body, _ := h.do("GET", "EIO=4&transport=polling", "", map[string]string{"Origin": "http://o.example", "X-Forwarded-For": "192.0.2.1"})
+		if code != 200 {
+			t.Fatalf("handshake %d %s", code, body)
+		}
+		r = h.rec.session().Request()
+		if r.Header.Get("Origin") != "http://o.example" || r.Header.Get("X-Forwarded-For") != "192.0.2.1" || r.Header.Get("User-Agent") == "" {
+			t.Fatalf("application headers lost: %v", r.Header)
+		}
+	})
 }
 
 // TestFrameLengths: messages at each WebSocket length encoding boundary,
 // sent together so they leave in one batched write, arrive whole and in
 // order.
 func TestFrameLengths(t *testing.T) {
-	h := newHarness(t, Config{})
-	c := h.dial("EIO=4&transport=websocket")
-	c.next(t)
-	s := h.rec.session()
-	sizes := []int{0, 124, 125, 126, 65534, 65535, 65536, 70000}
-	var packets []Packet
-	for i, n := range sizes {
-		packets = append(packets, Packet{Type: Message, Data: bytes.Repeat([]byte{'a' + byte(i)}, n), Binary: i%2 == 1})
-	}
-	if err := s.SendAll(packets...); err != nil {
-		t.Fatal(err)
-	}
-	for i, n := range sizes {
-		want := msg{strings.Repeat(string(rune('a'+i)), n), i%2 == 1}
-		if !want.binary {
-			want.data = "4" + want.data
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		h := newHarness(t, Config{ReadMode: mode})
+		c := h.dial("EIO=4&transport=websocket")
+		c.next(t)
+		s := h.rec.session()
+		sizes := []int{0, 124, 125, 126, 65534, 65535, 65536, 70000}
+		var packets []Packet
+		for i, n := range sizes {
+			packets = append(packets, Packet{Type: Message, Data: bytes.Repeat([]byte{'a' + byte(i)}, n), Binary: i%2 == 1})
 		}
-		c.want(t, want)
+		if err := s.SendAll(packets...); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range sizes {
+			want := msg{strings.Repeat(string(rune('a'+i)), n), i%2 == 1}
+			if !want.binary {
+				want.data = "4" + want.data
+			}
+			c.want(t, want)
+		}
+	})
+}
+
+// readModes are the ways WebSocket connections are read; each WebSocket
+// test runs in all of them.
+var readModes = []ReadMode{ReadGoroutine, ReadEventDriven}
+
+func eachReadMode(t *testing.T, f func(t *testing.T, mode ReadMode)) {
+	for _, m := range readModes {
+		t.Run(m.String(), func(t *testing.T) { f(t, m) })
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/lxzan/gws"
 )
 
 // Transport is how a session talks to its client now.
@@ -52,14 +50,14 @@ type Session struct {
 	transport    Transport
 	pollBusy     bool // a GET is waiting
 	postBusy     bool
-	writing      bool // a drain goroutine owns the WebSocket writes
+	writing      bool // a drain goroutine owns the WebSocket writes (see writeLocked)
 	noop         bool // the next GET answers at least a noop
 	probed       bool // the upgrade probe was answered
 	awaitingPong bool
 	due          int64 // next ping, or pong deadline, in Server.now units
 	queue        []Packet
 	wake         chan struct{} // wakes a waiting GET
-	ws, probe    *gws.Conn
+	ws, probe    wsConn
 	timer        *time.Timer // upgrade or close timeout
 	reason       string
 }
@@ -111,6 +109,11 @@ func (s *Session) enqueueLocked(packets ...Packet) error {
 	if len(s.queue)+len(packets) > s.srv.cfg.SendQueue {
 		return ErrQueueFull
 	}
+	if s.transport == WebSocket && !s.writing && len(s.queue) == 0 {
+		// The usual case: straight to the socket, never queued.
+		s.writeLocked(packets)
+		return nil
+	}
 	s.queue = append(s.queue, packets...)
 	s.flushLocked()
 	return nil
@@ -120,8 +123,9 @@ func (s *Session) enqueueLocked(packets ...Packet) error {
 func (s *Session) flushLocked() {
 	if s.transport == WebSocket {
 		if !s.writing && len(s.queue) > 0 {
-			s.writing = true
-			go s.drain()
+			batch := s.queue
+			s.queue = nil
+			s.writeLocked(batch)
 		}
 		return
 	}
@@ -186,6 +190,8 @@ func (s *Session) abort(reason string, hard bool) {
 	s.queue = nil
 	ws, probe := s.ws, s.probe
 	s.probe = nil
+	// A drain may be in the middle of a frame: no close frame then.
+	hard = hard || s.writing
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
@@ -194,13 +200,13 @@ func (s *Session) abort(reason string, hard bool) {
 	s.mu.Unlock()
 
 	if probe != nil {
-		_ = probe.NetConn().Close()
+		probe.close()
 	}
 	if ws != nil {
 		if hard {
-			_ = ws.NetConn().Close()
+			ws.close()
 		} else {
-			_ = ws.WriteClose(1000, nil)
+			ws.closeWith(closeNormal)
 		}
 	}
 	s.srv.remove(s)
@@ -271,43 +277,105 @@ func (s *Session) receive(p Packet) {
 	}
 }
 
-// drain writes the queue to the WebSocket until it is empty. It runs only
-// while there is something to write, so idle sessions cost no goroutine.
-func (s *Session) drain() {
+// writeLocked moves packets to the WebSocket on the caller's goroutine
+// with non-blocking writes; what the socket does not take at once goes,
+// with the packets after it, to a drain goroutine, so a slow client never
+// blocks the caller. The caller holds s.mu, so writes keep their order.
+func (s *Session) writeLocked(packets []Packet) {
+	raw := s.ws.rawConn()
+	if raw == nil {
+		s.queue = append(s.queue, packets...)
+		s.writing = true
+		go s.drain(nil, nil)
+		return
+	}
+	bp := framePool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	for i, p := range packets {
+		buf = appendFrame(buf, p)
+		if len(buf) < maxFrameBatch && i < len(packets)-1 {
+			continue
+		}
+		n := writeNonBlocking(raw, buf)
+		if n < len(buf) {
+			s.queue = append(s.queue, packets[i+1:]...)
+			s.writing = true
+			*bp = buf
+			go s.drain(bp, buf[n:])
+			return
+		}
+		buf = buf[:0]
+	}
+	putFrameBuffer(bp, buf)
+}
+
+// drain writes pending (the rest of a frame buffer bp, which it then
+// owns), then the queue, with blocking writes until the queue is empty.
+// It runs only while a client is slow to read, so idle sessions cost no
+// goroutine.
+func (s *Session) drain(bp *[]byte, pending []byte) {
+	s.mu.Lock()
+	conn := s.ws.netConn()
+	s.mu.Unlock()
+	if len(pending) > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := conn.Write(pending)
+		putFrameBuffer(bp, (*bp)[:0])
+		if err != nil {
+			s.abort("transport error", true)
+			return
+		}
+	}
 	for {
 		s.mu.Lock()
-		batch, ws := s.queue, s.ws
+		batch := s.queue
 		s.queue = nil
-		if len(batch) == 0 || s.state == stateClosed || ws == nil {
+		if len(batch) == 0 || s.state == stateClosed {
 			s.writing = false
 			finish := s.state == stateClosing
 			s.mu.Unlock()
+			// Later non-blocking writes must not see an expired deadline.
+			_ = conn.SetWriteDeadline(time.Time{})
 			if finish {
 				s.abort(s.reason, false)
 			}
 			return
 		}
 		s.mu.Unlock()
-		if err := writeFrames(ws.NetConn(), batch); err != nil {
+		if err := writeFrames(conn, batch); err != nil {
 			s.abort("transport error", true)
 			return
 		}
 	}
 }
 
+// writeTimeout bounds a blocking write to a slow client.
+const writeTimeout = 10 * time.Second
+
+// wsPong is a WebSocket pong frame in a session's queue (the answer to a
+// client's ping); it never leaves the package.
+const wsPong PacketType = 0
+
 // framePool holds the buffers frames are built in.
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func putFrameBuffer(bp *[]byte, buf []byte) {
+	if bp != nil && cap(buf) <= 2*maxFrameBatch {
+		*bp = buf[:0]
+		framePool.Put(bp)
+	}
+}
 
 // maxFrameBatch is about how many bytes one write carries; a larger frame
 // goes alone.
 const maxFrameBatch = 64 << 10
 
 // writeFrames encodes packets as WebSocket frames and writes them with as
-// few writes as it can (one for a usual batch) instead of one per packet.
-// The frames go straight to the connection, beside gws: that is safe
-// because a net.Conn (TCP or TLS) performs each Write whole under its own
-// lock, so gws's writes (close, pong), each one Write of one frame, never
-// land inside ours.
+// few blocking writes as it can (one for a usual batch). Each write has a
+// deadline: a client that does not read for writeTimeout is gone.
+// With gws reading, the frames go beside it: gws only writes whole
+// frames in one Write (close), which a net.Conn never interleaves with
+// another Write, and its pongs go through the queue (onWebSocketPing).
 func writeFrames(conn net.Conn, packets []Packet) error {
 	bp := framePool.Get().(*[]byte)
 	buf := (*bp)[:0]
@@ -315,25 +383,31 @@ func writeFrames(conn net.Conn, packets []Packet) error {
 	for _, p := range packets {
 		buf = appendFrame(buf, p)
 		if len(buf) >= maxFrameBatch {
-			if _, err = conn.Write(buf); err != nil {
+			if err = writeWithDeadline(conn, buf); err != nil {
 				break
 			}
 			buf = buf[:0]
 		}
 	}
 	if err == nil && len(buf) > 0 {
-		_, err = conn.Write(buf)
+		err = writeWithDeadline(conn, buf)
 	}
-	if cap(buf) <= maxFrameBatch {
-		*bp = buf[:0]
-		framePool.Put(bp)
-	}
+	putFrameBuffer(bp, buf)
+	return err
+}
+
+func writeWithDeadline(conn net.Conn, b []byte) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := conn.Write(b)
 	return err
 }
 
 // appendFrame appends p as one unmasked server frame: binary messages as
 // they are, other packets as text led by their type.
 func appendFrame(dst []byte, p Packet) []byte {
+	if p.Type == wsPong {
+		return appendControlFrame(dst, opPong, p.Data)
+	}
 	op, n := byte(0x1), len(p.Data)+1 // text: the type character first
 	if p.Binary {
 		op, n = 0x2, len(p.Data)

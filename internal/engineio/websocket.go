@@ -1,22 +1,45 @@
 package engineio
 
 import (
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
 )
 
-// slot is the gws session storage: it holds only the Engine.IO session, far
-// smaller than gws's default map.
-type slot struct{ s *Session }
+// wsConn is one WebSocket connection as a session sees it, whoever reads
+// it: gws's read goroutine or the server's poller (event-driven reads).
+// Writes of frames go straight to netConn (see writeFrames).
+type wsConn interface {
+	netConn() net.Conn
+	// rawConn is the socket for non-blocking writes, nil when there is
+	// none (TLS).
+	rawConn() syscall.RawConn
+	// close closes the connection at once.
+	close()
+	// closeWith sends a close frame with code, then closes.
+	closeWith(code uint16)
+}
 
-func (*slot) Len() int                     { return 1 }
-func (*slot) Load(string) (any, bool)      { return nil, false }
-func (*slot) Delete(string)                {}
-func (*slot) Store(string, any)            {}
-func (*slot) Range(func(string, any) bool) {}
-func sessionOf(c *gws.Conn) *Session       { return c.Session().(*slot).s }
+// wantsEventDriven reports whether r's WebSocket is read by the poller.
+func (srv *Server) wantsEventDriven(r *http.Request) bool {
+	return srv.cfg.ReadMode == ReadEventDriven && r.TLS == nil && eventDrivenSupported
+}
+
+// acceptWebSocket completes the WebSocket handshake of r for session s
+// (which may not be the transport yet) and starts reading.
+func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) (wsConn, error) {
+	if srv.wantsEventDriven(r) {
+		return srv.acceptEventDriven(w, r)
+	}
+	conn, err := srv.upgrader.Upgrade(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return newGWSConn(conn), nil
+}
 
 // upgrade starts the probe of a polling session's WebSocket.
 func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
@@ -27,16 +50,20 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeBadRequest)
 		return
 	}
-	conn, err := s.srv.upgrader.Upgrade(w, r)
+	if err := s.srv.checkHandshake(r); err != nil {
+		s.srv.cfg.Logger.Debug("engineio: websocket upgrade refused", "sid", s.id, "err", err)
+		writeError(w, codeBadRequest)
+		return
+	}
+	conn, err := s.srv.acceptWebSocket(w, r)
 	if err != nil {
 		s.srv.cfg.Logger.Debug("engineio: websocket upgrade failed", "sid", s.id, "err", err)
 		return
 	}
-	conn.Session().(*slot).s = s
 	s.mu.Lock()
 	if s.state != stateOpen || s.transport != Polling || s.probe != nil {
 		s.mu.Unlock()
-		_ = conn.NetConn().Close()
+		conn.close()
 		return
 	}
 	s.probe = conn
@@ -46,10 +73,10 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	s.timer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.dropProbe(conn) })
 	s.mu.Unlock()
-	go conn.ReadLoop()
+	startReading(conn, s)
 }
 
-func (s *Session) dropProbe(conn *gws.Conn) {
+func (s *Session) dropProbe(conn wsConn) {
 	s.mu.Lock()
 	mine := s.probe == conn
 	if mine {
@@ -57,16 +84,18 @@ func (s *Session) dropProbe(conn *gws.Conn) {
 	}
 	s.mu.Unlock()
 	if mine {
-		_ = conn.NetConn().Close()
+		conn.close()
 	}
 }
 
 // onProbe handles the messages of a WebSocket that is not yet the session's
 // transport: "2probe" then "5".
-func (s *Session) onProbe(conn *gws.Conn, data []byte, binary bool) {
+func (s *Session) onProbe(conn wsConn, data []byte, binary bool) {
 	switch {
 	case !binary && string(data) == "2probe":
-		if err := conn.WriteString("3probe"); err != nil {
+		// One whole frame in one Write: nothing else writes to a probe.
+		frame := appendFrame(nil, Packet{Type: Pong, Data: []byte("probe")})
+		if _, err := conn.netConn().Write(frame); err != nil {
 			s.dropProbe(conn)
 			return
 		}
@@ -101,51 +130,26 @@ func (s *Session) onProbe(conn *gws.Conn, data []byte, binary bool) {
 			s.timer = nil
 		}
 		s.flushLocked()
+		// Closing and all written already: the drain that would end the
+		// session is not needed.
+		done := s.state == stateClosing && !s.writing
 		s.mu.Unlock()
+		if done {
+			s.abort(s.reason, false)
+		}
 	default:
 		s.srv.cfg.Logger.Debug("engineio: bad upgrade packet", "sid", s.id)
 		s.dropProbe(conn)
 	}
 }
 
-type wsHandler struct{ srv *Server }
-
-func (wsHandler) OnOpen(*gws.Conn)         {}
-func (wsHandler) OnPong(*gws.Conn, []byte) {}
-func (wsHandler) OnPing(c *gws.Conn, _ []byte) {
-	_ = c.WritePong(nil)
-}
-
-func (wsHandler) OnClose(c *gws.Conn, err error) {
-	s := sessionOf(c)
-	if s == nil {
-		return
-	}
+// onWebSocketMessage handles a whole message read from conn.
+func (s *Session) onWebSocketMessage(conn wsConn, data []byte, binary bool) {
 	s.mu.Lock()
-	if s.probe == c {
-		s.probe = nil
-		s.mu.Unlock()
-		return
-	}
-	mine := s.ws == c
-	s.mu.Unlock()
-	if mine {
-		s.abort("transport close", true)
-	}
-}
-
-func (wsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
-	s := sessionOf(c)
-	if s == nil {
-		return
-	}
-	// The buffer is not given back to gws's pool: receivers may keep it.
-	data, binary := m.Bytes(), m.Opcode == gws.OpcodeBinary
-	s.mu.Lock()
-	isProbe := s.probe == c
+	isProbe := s.probe == conn
 	s.mu.Unlock()
 	if isProbe {
-		s.onProbe(c, data, binary)
+		s.onProbe(conn, data, binary)
 		return
 	}
 	p := Packet{Type: Message, Data: data, Binary: true}
@@ -160,4 +164,112 @@ func (wsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	s.recvMu.Lock()
 	s.receive(p)
 	s.recvMu.Unlock()
+}
+
+// onWebSocketPing answers a client's ping. On the transport the pong goes
+// through the queue so that it never lands inside a frame being written.
+func (s *Session) onWebSocketPing(conn wsConn, payload []byte) {
+	s.mu.Lock()
+	if s.ws == conn {
+		_ = s.enqueueLocked(Packet{Type: wsPong, Data: payload})
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	_, _ = conn.netConn().Write(appendControlFrame(nil, opPong, payload))
+}
+
+// onWebSocketGone handles the end of conn's reading: the peer closed it,
+// or it failed.
+func (s *Session) onWebSocketGone(conn wsConn, reason string) {
+	s.mu.Lock()
+	if s.probe == conn {
+		s.probe = nil
+		s.mu.Unlock()
+		conn.close()
+		return
+	}
+	mine := s.ws == conn
+	s.mu.Unlock()
+	if mine {
+		s.abort(reason, true)
+	}
+}
+
+// mayWriteDirect reports whether a frame can be written to conn now
+// without landing inside one the session is writing.
+func (s *Session) mayWriteDirect(conn wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ws != conn || !s.writing
+}
+
+// gwsConn is a WebSocket read by gws's goroutine (TLS, other systems, or
+// ReadGoroutine). It is also gws's session storage, far smaller than
+// gws's default map.
+type gwsConn struct {
+	s    *Session
+	conn *gws.Conn
+	raw  syscall.RawConn
+}
+
+func newGWSConn(conn *gws.Conn) *gwsConn {
+	c := conn.Session().(*gwsConn)
+	c.conn = conn
+	if tc, ok := conn.NetConn().(syscall.Conn); ok {
+		if _, isTCP := conn.NetConn().(*net.TCPConn); isTCP {
+			c.raw, _ = tc.SyscallConn()
+		}
+	}
+	return c
+}
+
+func (c *gwsConn) netConn() net.Conn        { return c.conn.NetConn() }
+func (c *gwsConn) rawConn() syscall.RawConn { return c.raw }
+func (c *gwsConn) close()                   { _ = c.conn.NetConn().Close() }
+func (c *gwsConn) closeWith(code uint16)    { _ = c.conn.WriteClose(code, nil) }
+
+func (*gwsConn) Len() int                     { return 1 }
+func (*gwsConn) Load(string) (any, bool)      { return nil, false }
+func (*gwsConn) Delete(string)                {}
+func (*gwsConn) Store(string, any)            {}
+func (*gwsConn) Range(func(string, any) bool) {}
+
+// startReading starts reading conn for s.
+func startReading(conn wsConn, s *Session) {
+	switch c := conn.(type) {
+	case *gwsConn:
+		c.s = s
+		go c.conn.ReadLoop()
+	default:
+		startEventDriven(conn, s)
+	}
+}
+
+type wsHandler struct{ srv *Server }
+
+func (wsHandler) OnOpen(*gws.Conn)         {}
+func (wsHandler) OnPong(*gws.Conn, []byte) {}
+
+func (wsHandler) OnPing(conn *gws.Conn, payload []byte) {
+	c := conn.Session().(*gwsConn)
+	if c.s != nil {
+		c.s.onWebSocketPing(c, payload)
+	}
+}
+
+func (wsHandler) OnClose(conn *gws.Conn, err error) {
+	c := conn.Session().(*gwsConn)
+	if c.s != nil {
+		c.s.onWebSocketGone(c, "transport close")
+	}
+}
+
+func (wsHandler) OnMessage(conn *gws.Conn, m *gws.Message) {
+	c := conn.Session().(*gwsConn)
+	if c.s == nil {
+		return
+	}
+	// The buffer is not given back to gws's pool: receivers may keep it.
+	c.s.onWebSocketMessage(c, m.Bytes(), m.Opcode == gws.OpcodeBinary)
 }

@@ -1,0 +1,421 @@
+//go:build linux
+
+package engineio
+
+import (
+	"encoding/binary"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// eventDrivenSupported: Linux has the poller.
+const eventDrivenSupported = true
+
+// The events a connection waits for; one at a time (ONESHOT), so one
+// connection's frames are never read by two goroutines at once and its
+// messages keep their order.
+const epollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// poller is a server's epoll instance with the goroutine waiting on it. It
+// runs only while connections are registered.
+type poller struct {
+	srv  *Server
+	epfd atomic.Int32 // -1 or 0 when not running
+
+	mu      sync.Mutex
+	running bool
+	wake    [2]int       // pipe that stops the wait when the last connection goes
+	conns   []*epollConn // by file descriptor
+	count   int          // registered connections
+	seq     uint32       // tells a reused descriptor's events from its old ones
+	ready   []*epollConn // the loop's scratch
+	events  []syscall.EpollEvent
+}
+
+// epollConn is a plain TCP WebSocket read by the poller. Idle, it holds no
+// goroutine and no buffer.
+type epollConn struct {
+	conn    *net.TCPConn
+	raw     syscall.RawConn
+	s       *Session
+	poller  *poller
+	partial []byte // the bytes of an unfinished frame; nil when idle
+	parser  frameParser
+	fd      int32
+	seq     uint32
+	closed  atomic.Bool
+}
+
+func (c *epollConn) netConn() net.Conn        { return c.conn }
+func (c *epollConn) rawConn() syscall.RawConn { return c.raw }
+
+func (c *epollConn) close() {
+	if c.closed.Swap(true) {
+		return
+	}
+	// Closing the descriptor takes it out of the epoll set.
+	_ = c.conn.Close()
+	c.poller.remove(c)
+}
+
+func (c *epollConn) closeWith(code uint16) {
+	if c.closed.Load() {
+		return
+	}
+	writeNonBlocking(c.raw, closeFrame(code))
+	c.close()
+}
+
+// acceptEventDriven takes the connection over from net/http and completes
+// the handshake (already checked by checkHandshake).
+func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request) (wsConn, error) {
+	netConn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, err
+	}
+	tcp, ok := netConn.(*net.TCPConn)
+	if !ok {
+		// Not a plain socket after all (a wrapping listener): gws reads
+		// it, starting with what net/http has buffered.
+		conn, err := srv.upgrader.UpgradeFromConn(netConn, brw.Reader, r)
+		if err != nil {
+			return nil, err
+		}
+		return newGWSConn(conn), nil
+	}
+	raw, err := tcp.SyscallConn()
+	if err != nil {
+		_ = tcp.Close()
+		return nil, err
+	}
+	c := &epollConn{conn: tcp, raw: raw, poller: &srv.poller}
+	// What the client sent after its request (net/http may have read it
+	// already) is the start of the frames.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		c.partial = append([]byte(nil), b...)
+	}
+	_ = tcp.SetDeadline(time.Time{}) // the HTTP server's timeouts end here
+	if err := writeWithDeadline(tcp, switchingProtocols(r.Header.Get("Sec-WebSocket-Key"))); err != nil {
+		_ = tcp.Close()
+		return nil, err
+	}
+	_ = tcp.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// startEventDriven reads what came with the handshake, then registers conn
+// with the poller.
+func startEventDriven(conn wsConn, s *Session) {
+	c := conn.(*epollConn)
+	c.s = s
+	if early := c.partial; early != nil {
+		c.partial = nil
+		if !c.consume(early) {
+			return
+		}
+	}
+	if err := c.poller.add(c); err != nil {
+		s.srv.cfg.Logger.Error("engineio: epoll registration failed", "sid", s.id, "err", err)
+		c.close()
+		s.onWebSocketGone(c, "transport error")
+	}
+}
+
+// maxReadsPerStep bounds one read step; a connection with more to read is
+// simply ready again once re-armed.
+const maxReadsPerStep = 16
+
+// readPool holds the buffers of read steps, shared by all connections.
+var readPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// step reads what is there, delivers the whole frames and re-arms.
+func (c *epollConn) step() {
+	defer c.poller.srv.wg.Done()
+	bp := readPool.Get().(*[]byte)
+	buf := *bp
+	alive := true
+	for range maxReadsPerStep {
+		n, err := c.read(buf)
+		if n > 0 && !c.consume(buf[:n]) {
+			alive = false
+			break
+		}
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil || n == 0 { // error or end of stream
+			alive = false
+			c.close()
+			c.s.onWebSocketGone(c, "transport close")
+			break
+		}
+		if n < len(buf) {
+			break // most likely all there was; if not, the re-arm says so
+		}
+	}
+	readPool.Put(bp)
+	if alive {
+		c.arm()
+	}
+}
+
+func (c *epollConn) read(b []byte) (n int, err error) {
+	cerr := c.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Read(int(fd), b)
+			if err != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if cerr != nil {
+		return 0, cerr
+	}
+	return max(n, 0), err
+}
+
+// consume parses data after what was kept of an unfinished frame and
+// delivers the whole frames. It reports whether the connection is still
+// open.
+func (c *epollConn) consume(data []byte) bool {
+	limit := c.poller.srv.cfg.MaxPayload
+	base := c.partial
+	if base != nil {
+		base = append(base, data...)
+		data, c.partial = base, nil
+	}
+	for len(data) > 0 {
+		ev, n, need, err := c.parser.next(data, limit)
+		if err != nil {
+			c.fail(err)
+			return false
+		}
+		if n == 0 {
+			c.keep(base, data, need)
+			return true
+		}
+		data = data[n:]
+		if !c.dispatch(ev) {
+			return false
+		}
+	}
+	return true
+}
+
+// keep stores tail, the start of an unfinished frame of need bytes (0 if
+// not known yet), reusing base when it is the buffer tail is in.
+func (c *epollConn) keep(base, tail []byte, need int) {
+	if base != nil && cap(base) <= max(2*need, 64<<10) {
+		c.partial = base[:copy(base, tail)]
+		return
+	}
+	c.partial = append(make([]byte, 0, max(len(tail), min(need, 64<<10))), tail...)
+}
+
+func (c *epollConn) dispatch(ev frameEvent) bool {
+	switch ev.kind {
+	case kindText, kindBinary:
+		c.s.onWebSocketMessage(c, ev.data, ev.kind == kindBinary)
+	case kindPing:
+		c.s.onWebSocketPing(c, ev.data)
+	case kindClose:
+		code := uint16(closeNormal)
+		if len(ev.data) >= 2 {
+			code = binary.BigEndian.Uint16(ev.data)
+		}
+		if c.s.mayWriteDirect(c) {
+			writeNonBlocking(c.raw, closeFrame(code))
+		}
+		c.close()
+		c.s.onWebSocketGone(c, "transport close")
+		return false
+	}
+	return !c.closed.Load()
+}
+
+// fail ends the connection on a protocol error, telling the client why
+// when that cannot break a frame being written.
+func (c *epollConn) fail(err error) {
+	c.s.srv.cfg.Logger.Debug("engineio: websocket protocol error", "sid", c.s.id, "err", err)
+	if c.s.mayWriteDirect(c) {
+		writeNonBlocking(c.raw, closeFrame(closeCodeOf(err)))
+	}
+	c.close()
+	c.s.onWebSocketGone(c, "transport error")
+}
+
+// arm waits for the connection's next bytes. Re-arming a connection that
+// is readable already makes it ready at once.
+func (c *epollConn) arm() {
+	ev := syscall.EpollEvent{Events: epollEvents, Fd: c.fd, Pad: int32(c.seq)}
+	epfd := int(c.poller.epfd.Load())
+	var ctlErr error
+	err := c.raw.Control(func(fd uintptr) {
+		ctlErr = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	if err == nil {
+		err = ctlErr
+	}
+	if err != nil && !c.closed.Load() {
+		c.s.srv.cfg.Logger.Error("engineio: epoll re-arm failed", "sid", c.s.id, "err", err)
+		c.close()
+		c.s.onWebSocketGone(c, "transport error")
+	}
+}
+
+// add registers c, starting the poller if it is not running.
+func (p *poller) add(c *epollConn) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		if err := p.startLocked(); err != nil {
+			return err
+		}
+	}
+	p.seq++
+	c.seq = p.seq
+	var ctlErr error
+	err := c.raw.Control(func(fd uintptr) {
+		c.fd = int32(fd)
+		ev := syscall.EpollEvent{Events: epollEvents, Fd: c.fd, Pad: int32(c.seq)}
+		if ctlErr = syscall.EpollCtl(int(p.epfd.Load()), syscall.EPOLL_CTL_ADD, int(fd), &ev); ctlErr != nil {
+			return
+		}
+		for int(fd) >= len(p.conns) {
+			p.conns = append(p.conns, nil)
+		}
+		p.conns[fd] = c
+		p.count++
+	})
+	if err == nil {
+		err = ctlErr
+	}
+	if err != nil && p.count == 0 {
+		p.wakeLocked()
+	}
+	return err
+}
+
+// remove forgets c; the last one out stops the poller.
+func (p *poller) remove(c *epollConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if int(c.fd) >= len(p.conns) || p.conns[c.fd] != c {
+		return // never registered
+	}
+	p.conns[c.fd] = nil
+	p.count--
+	if p.count == 0 {
+		p.wakeLocked()
+	}
+}
+
+func (p *poller) wakeLocked() {
+	if p.running {
+		_, _ = syscall.Write(p.wake[1], []byte{1})
+	}
+}
+
+func (p *poller) startLocked() error {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Pipe2(p.wake[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		_ = syscall.Close(epfd)
+		return err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.wake[0])}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
+		_ = syscall.Close(epfd)
+		_ = syscall.Close(p.wake[0])
+		_ = syscall.Close(p.wake[1])
+		return err
+	}
+	p.epfd.Store(int32(epfd))
+	p.running = true
+	if p.events == nil {
+		p.events = make([]syscall.EpollEvent, 128)
+	}
+	p.srv.wg.Add(1)
+	go p.loop(epfd, p.wake[0])
+	return nil
+}
+
+// loop waits for ready connections and runs a read step for each on a
+// goroutine of its own (a handler may take its time). It ends when no
+// connection is left.
+func (p *poller) loop(epfd, wake int) {
+	defer p.srv.wg.Done()
+	events := p.events
+	var drain [16]byte
+	for {
+		n, err := syscall.EpollWait(epfd, events, -1)
+		if err != nil {
+			if err != syscall.EINTR {
+				p.srv.cfg.Logger.Error("engineio: epoll wait failed", "err", err)
+				time.Sleep(10 * time.Millisecond)
+			}
+			continue
+		}
+		p.mu.Lock()
+		ready := p.ready[:0]
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == wake {
+				_, _ = syscall.Read(wake, drain[:])
+				continue
+			}
+			if int(ev.Fd) < len(p.conns) {
+				if c := p.conns[ev.Fd]; c != nil && c.seq == uint32(ev.Pad) {
+					ready = append(ready, c)
+				}
+			}
+		}
+		if p.count == 0 {
+			p.stopLocked(epfd)
+			p.mu.Unlock()
+			return
+		}
+		p.srv.wg.Add(len(ready))
+		for _, c := range ready {
+			go c.step()
+		}
+		clear(ready)
+		p.ready = ready
+		p.mu.Unlock()
+	}
+}
+
+func (p *poller) stopLocked(epfd int) {
+	p.running = false
+	p.epfd.Store(-1)
+	p.conns, p.ready = nil, nil
+	_ = syscall.Close(epfd)
+	_ = syscall.Close(p.wake[0])
+	_ = syscall.Close(p.wake[1])
+}
+
+// writeNonBlocking writes what the socket takes now, without waiting, and
+// returns how much that was.
+func writeNonBlocking(raw syscall.RawConn, b []byte) int {
+	n := 0
+	_ = raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || m <= 0 {
+				break
+			}
+			n += m
+		}
+		return true
+	})
+	return n
+}
