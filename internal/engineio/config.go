@@ -25,7 +25,7 @@ type Config struct {
 	// Default 1024: small, because most sockets are idle.
 	ReadBufferSize int
 	// ReadMode chooses how WebSocket connections are read. The zero value
-	// is the default, ReadGoroutine.
+	// is the default, ReadEventDriven.
 	ReadMode ReadMode
 	// CheckOrigin decides whether a request may be served. Nil allows all.
 	CheckOrigin func(r *http.Request) bool
@@ -53,7 +53,7 @@ func (c Config) withDefaults() Config {
 		c.ReadBufferSize = 1024
 	}
 	if c.ReadMode == ReadDefault {
-		c.ReadMode = ReadGoroutine
+		c.ReadMode = ReadEventDriven
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
