@@ -34,7 +34,19 @@ type poller struct {
 	seq     uint32       // tells a reused descriptor's events from its old ones
 	ready   []*epollConn // the loop's scratch
 	events  []syscall.EpollEvent
+	work    chan *epollConn // read steps for idle workers; nil when stopped
+	workers atomic.Int32
+	idle    atomic.Int32
 }
+
+// maxWorkers is how many goroutines run read steps from the poller's
+// queue, and wait for more between events. They keep their grown stacks,
+// so a step does not pay for growing a fresh goroutine's stack through
+// the handlers.
+const maxWorkers = 32
+
+// workQueue is how many read steps may wait for a worker.
+const workQueue = 4096
 
 // epollConn is a plain TCP WebSocket read by the poller. Idle, it holds no
 // goroutine and no buffer.
@@ -133,9 +145,45 @@ const maxReadsPerStep = 16
 // readPool holds the buffers of read steps, shared by all connections.
 var readPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
+// runLocked queues c's read step for the workers, starting one when
+// none is idle. Past maxWorkers busy workers (handlers that wait), or
+// with the queue full, a step gets a goroutine of its own, so a waiting
+// handler never holds up other connections for long.
+func (p *poller) runLocked(c *epollConn) {
+	select {
+	case p.work <- c:
+		if p.idle.Load() == 0 && p.workers.Load() < maxWorkers {
+			p.workers.Add(1)
+			p.srv.wg.Add(1)
+			go p.worker(p.work)
+		}
+		return
+	default:
+	}
+	p.srv.wg.Add(1)
+	go func() {
+		defer p.srv.wg.Done()
+		c.step()
+	}()
+}
+
+// worker runs read steps until the poller stops.
+func (p *poller) worker(work chan *epollConn) {
+	defer p.srv.wg.Done()
+	defer p.workers.Add(-1)
+	for {
+		p.idle.Add(1)
+		c, ok := <-work
+		p.idle.Add(-1)
+		if !ok {
+			return
+		}
+		c.step()
+	}
+}
+
 // step reads what is there, delivers the whole frames and re-arms.
 func (c *epollConn) step() {
-	defer c.poller.srv.wg.Done()
 	bp := readPool.Get().(*[]byte)
 	buf := *bp
 	alive := true
@@ -339,6 +387,7 @@ func (p *poller) startLocked() error {
 	}
 	p.epfd.Store(int32(epfd))
 	p.running = true
+	p.work = make(chan *epollConn, workQueue)
 	if p.events == nil {
 		p.events = make([]syscall.EpollEvent, 128)
 	}
@@ -381,9 +430,8 @@ func (p *poller) loop(epfd, wake int) {
 			p.mu.Unlock()
 			return
 		}
-		p.srv.wg.Add(len(ready))
 		for _, c := range ready {
-			go c.step()
+			p.runLocked(c)
 		}
 		clear(ready)
 		p.ready = ready
@@ -393,6 +441,8 @@ func (p *poller) loop(epfd, wake int) {
 
 func (p *poller) stopLocked(epfd int) {
 	p.running = false
+	close(p.work)
+	p.work = nil
 	p.epfd.Store(-1)
 	p.conns, p.ready = nil, nil
 	_ = syscall.Close(epfd)
