@@ -207,30 +207,24 @@ func (srv *Server) openPacket(s *Session, upgrades bool) []byte {
 	return append(b, '}')
 }
 
-// transportHeaders are the request headers only the handshake needs; a
-// session's copy of its request leaves them out (they are a good part of
-// an idle session's memory).
-var transportHeaders = map[string]bool{
-	"Accept": true, "Accept-Encoding": true, "Accept-Language": true,
-	"Cache-Control": true, "Connection": true, "Content-Length": true,
-	"Content-Type": true, "Pragma": true, "Upgrade": true,
-	"Sec-Websocket-Extensions": true, "Sec-Websocket-Key": true,
-	"Sec-Websocket-Version": true, "Sec-Websocket-Protocol": true,
-}
+// keptHeaders are the request headers a session keeps: what tells who the
+// client is. The rest (cookies, caches, languages, WebSocket keys) is a good
+// part of an idle session's memory and no use after the handshake.
+var keptHeaders = []string{"Origin", "User-Agent", "X-Forwarded-For", "X-Real-Ip", "Forwarded", "X-Request-Start"}
 
 // keptRequest is what a session keeps of the request that opened it: no
-// body, context, or transport headers.
+// body, no context, and only keptHeaders.
 func keptRequest(r *http.Request) *http.Request {
-	h := make(http.Header, len(r.Header))
-	for k, v := range r.Header {
-		if !transportHeaders[k] {
+	h := make(http.Header, 3)
+	for _, k := range keptHeaders {
+		if v := r.Header[k]; len(v) > 0 {
 			h[k] = v
 		}
 	}
 	// No context: Context() is then context.Background().
 	return &http.Request{
 		Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
-		Header: h, Body: http.NoBody, Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI, TLS: r.TLS,
+		Header: h, Body: http.NoBody, Host: r.Host, RemoteAddr: r.RemoteAddr, TLS: r.TLS,
 	}
 }
 

@@ -116,7 +116,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // when it arrived; the CONNECT check reads it to time handshakes. A header
 // rather than a context value because the engine keeps the request without
 // its context. Whatever a client sends under this name is thrown away.
-const sessionStartHeader = "Huddle-Session-Start"
+const sessionStartHeader = "X-Request-Start"
 
 // stampSessionStart records the arrival of requests that open a session
 // (no sid in the query yet).

@@ -230,10 +230,15 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 	}
 	b.srv.mu.RLock()
 	members := b.srv.rooms[b.room]
-	list := make([]*Socket, 0, len(members))
+	list := make([]*Socket, 0, len(members)+1)
 	for sock := range members {
 		if !b.excluded(sock.id) {
 			list = append(list, sock)
+		}
+	}
+	if own := b.srv.sockets[b.room]; own != nil && !b.excluded(own.id) {
+		if _, dup := members[own]; !dup {
+			list = append(list, own) // every socket is in the room of its own id
 		}
 	}
 	b.srv.mu.RUnlock()

@@ -151,7 +151,7 @@ func (s *Socket) Send(p *Packet) error {
 func (s *Socket) Join(room string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone || !s.connected {
+	if s.gone || !s.connected || room == s.id {
 		return
 	}
 	for _, r := range s.rooms {
@@ -408,7 +408,8 @@ func (s *Socket) connect(auth json.RawMessage) {
 	s.srv.sockets[s.id] = s
 	s.srv.mu.Unlock()
 	s.mu.Unlock()
-	s.Join(s.id)
+	// The socket's own room (its id) is implicit: Broadcast finds it in
+	// srv.sockets, so no room set is kept per socket for it.
 	reply := make([]byte, 0, 40)
 	reply = append(reply, typeConnect)
 	reply = append(reply, `{"sid":`...)
