@@ -73,6 +73,8 @@ type JoinResult struct {
 	Waiting bool
 	// Pending are the packets kept while the participant was away.
 	Pending []*socketio.Packet
+	// Created is true when this join started the meeting.
+	Created bool
 }
 
 // Join puts a socket into a room, as a new participant or as a returning
@@ -81,7 +83,8 @@ func (g *Registry) Join(req JoinRequest) (JoinResult, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r := g.rooms[req.Room]
-	if r == nil {
+	created := r == nil
+	if created {
 		if len(g.rooms) >= g.cfg.MaxRooms {
 			return JoinResult{}, ErrTooManyRooms
 		}
@@ -90,6 +93,7 @@ func (g *Registry) Join(req JoinRequest) (JoinResult, error) {
 	}
 	r.mu.Lock()
 	res, err := r.join(req)
+	res.Created = created && err == nil
 	empty := len(r.members)+len(r.waiting) == 0
 	r.mu.Unlock()
 	if empty {
@@ -185,8 +189,9 @@ func tokenID(token string) (string, bool) {
 	return id, true
 }
 
-// dropIfEmpty forgets a room nobody is in any more.
-func (g *Registry) dropIfEmpty(r *Room) {
+// dropIfEmpty forgets a room nobody is in any more, and reports whether it
+// did.
+func (g *Registry) dropIfEmpty(r *Room) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r.mu.Lock()
@@ -194,7 +199,9 @@ func (g *Registry) dropIfEmpty(r *Room) {
 	r.mu.Unlock()
 	if empty && g.rooms[r.id] == r {
 		delete(g.rooms, r.id)
+		return true
 	}
+	return false
 }
 
 // Stats counts rooms and participants (waiting ones included).

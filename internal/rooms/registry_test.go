@@ -278,3 +278,21 @@ func TestConcurrentJoinsRespectLimit(t *testing.T) {
 		t.Fatalf("%d joined, want 8", ok)
 	}
 }
+
+func TestMeetingStartsAndEnds(t *testing.T) {
+	g := NewRegistry(Config{})
+	a := join(t, g, "r", "a")
+	b := join(t, g, "r", "b")
+	if !a.Created || b.Created {
+		t.Fatalf("created: first %v, second %v", a.Created, b.Created)
+	}
+	if d := a.Room.Leave(a.Participant); d.Ended {
+		t.Fatal("meeting ended with someone still in it")
+	}
+	if d := b.Room.Leave(b.Participant); !d.Ended {
+		t.Fatal("last leave did not end the meeting")
+	}
+	if c := join(t, g, "r", "c"); !c.Created {
+		t.Fatal("a join after the end did not start a new meeting")
+	}
+}

@@ -314,6 +314,8 @@ type Departure struct {
 	NewHost *Participant
 	// Socket is the participant's socket at that moment (nil if detached).
 	Socket *socketio.Socket
+	// Ended is true when the room is empty now and forgotten.
+	Ended bool
 }
 
 // Leave takes p out of the room.
@@ -321,7 +323,7 @@ func (r *Room) Leave(p *Participant) Departure {
 	r.mu.Lock()
 	d := r.leaveLocked(p)
 	r.mu.Unlock()
-	r.reg.dropIfEmpty(r)
+	d.Ended = r.reg.dropIfEmpty(r) && d.Left
 	return d
 }
 

@@ -124,6 +124,9 @@ func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
 		s.log.Info("participant waiting", "room", r.ID(), "participant", p.ID)
 		s.sendWaitingList(r)
 	default:
+		if res.Created {
+			s.log.Info("meeting started", "room", r.ID())
+		}
 		s.log.Info("participant joined", "room", r.ID(), "participant", p.ID)
 		s.announceJoin(r, p)
 	}
@@ -177,6 +180,10 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 		return
 	}
 	s.log.Info("participant left", "room", r.ID(), "participant", p.ID, "why", why)
+	if d.Ended {
+		s.log.Info("meeting ended", "room", r.ID())
+		return
+	}
 	if d.WasWaiting {
 		s.sendWaitingList(r)
 		return
@@ -192,6 +199,8 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 // once; a dropped connection keeps the participant's place for the grace
 // period, so a network switch or a server restart does not end a call.
 func (s *Service) disconnected(ss *session, reason string) {
+	s.log.Info("connection closed", "socket", ss.sock.ID(), "transport", ss.sock.Transport(),
+		"remote", ss.sock.Request().RemoteAddr, "reason", reason)
 	r, p := ss.member()
 	if r == nil {
 		return
