@@ -15,10 +15,12 @@ import (
 // eventDrivenSupported: Linux has the poller.
 const eventDrivenSupported = true
 
-// The events a connection waits for; one at a time (ONESHOT), so one
+// The events a connection waits for, edge-triggered: registered once,
+// never re-armed (no epoll_ctl per message). An edge while the
+// connection's step runs only marks it (see schedule), so one
 // connection's frames are never read by two goroutines at once and its
 // messages keep their order.
-const epollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+const epollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLET&0xFFFFFFFF // EPOLLET is negative in package syscall
 
 // poller is a server's epoll instance with the goroutine waiting on it. It
 // runs only while connections are registered.
@@ -60,7 +62,17 @@ type epollConn struct {
 	fd      int32
 	seq     uint32
 	closed  atomic.Bool
+	// run is stepIdle, stepRunning or stepAgain: whether a read step is
+	// queued or running, and whether an edge came while it ran.
+	run atomic.Int32
 }
+
+// The states of epollConn.run.
+const (
+	stepIdle    = iota // waiting for an edge
+	stepRunning        // a step is queued or running
+	stepAgain          // running, and more bytes arrived meanwhile
+)
 
 func (c *epollConn) netConn() net.Conn        { return c.conn }
 func (c *epollConn) rawConn() syscall.RawConn { return c.raw }
@@ -138,8 +150,8 @@ func startEventDriven(conn wsConn, s *Session) {
 	}
 }
 
-// maxReadsPerStep bounds one read step; a connection with more to read is
-// simply ready again once re-armed.
+// maxReadsPerStep bounds one read step; a connection with more to read
+// goes to the back of the queue.
 const maxReadsPerStep = 16
 
 // readPool holds the buffers of read steps, shared by all connections.
@@ -182,34 +194,65 @@ func (p *poller) worker(work chan *epollConn) {
 	}
 }
 
-// step reads what is there, delivers the whole frames and re-arms.
+// schedule queues c's read step for an edge, unless one is queued or
+// running already: then that step reads again before it ends. The caller
+// holds p.mu.
+func (p *poller) scheduleLocked(c *epollConn) {
+	for {
+		switch c.run.Load() {
+		case stepIdle:
+			if c.run.CompareAndSwap(stepIdle, stepRunning) {
+				p.runLocked(c)
+				return
+			}
+		case stepRunning:
+			if c.run.CompareAndSwap(stepRunning, stepAgain) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// requeue puts c, which has more to read, behind the steps waiting.
+func (p *poller) requeue(c *epollConn) {
+	p.mu.Lock()
+	if p.running && !c.closed.Load() {
+		p.runLocked(c)
+	}
+	p.mu.Unlock()
+}
+
+// step reads until the socket is drained and delivers the whole frames.
+// Edge-triggered, a drained socket signals again when bytes arrive; those
+// that arrive while the step runs make it read once more (stepAgain).
 func (c *epollConn) step() {
 	bp := readPool.Get().(*[]byte)
+	defer readPool.Put(bp)
 	buf := *bp
-	alive := true
 	for range maxReadsPerStep {
+		if c.closed.Load() {
+			return
+		}
 		n, err := c.read(buf)
 		if n > 0 && !c.consume(buf[:n]) {
-			alive = false
-			break
+			return
 		}
-		if err == syscall.EAGAIN {
-			break
-		}
-		if err != nil || n == 0 { // error or end of stream
-			alive = false
+		switch {
+		case err == syscall.EAGAIN || err == nil && n > 0 && n < len(buf):
+			// Drained: a stream socket's short read took all there was.
+			if c.run.CompareAndSwap(stepRunning, stepIdle) {
+				return
+			}
+			c.run.Store(stepRunning) // an edge came meanwhile
+		case err != nil || n == 0: // error or end of stream
 			c.close()
 			c.s.onWebSocketGone(c, "transport close")
-			break
-		}
-		if n < len(buf) {
-			break // most likely all there was; if not, the re-arm says so
+			return
 		}
 	}
-	readPool.Put(bp)
-	if alive {
-		c.arm()
-	}
+	c.poller.requeue(c)
 }
 
 func (c *epollConn) read(b []byte) (n int, err error) {
@@ -295,25 +338,6 @@ func (c *epollConn) fail(err error) {
 	}
 	c.close()
 	c.s.onWebSocketGone(c, "transport error")
-}
-
-// arm waits for the connection's next bytes. Re-arming a connection that
-// is readable already makes it ready at once.
-func (c *epollConn) arm() {
-	ev := syscall.EpollEvent{Events: epollEvents, Fd: c.fd, Pad: int32(c.seq)}
-	epfd := int(c.poller.epfd.Load())
-	var ctlErr error
-	err := c.raw.Control(func(fd uintptr) {
-		ctlErr = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-	})
-	if err == nil {
-		err = ctlErr
-	}
-	if err != nil && !c.closed.Load() {
-		c.s.srv.cfg.Logger.Error("engineio: epoll re-arm failed", "sid", c.s.id, "err", err)
-		c.close()
-		c.s.onWebSocketGone(c, "transport error")
-	}
 }
 
 // add registers c, starting the poller if it is not running.
@@ -431,7 +455,7 @@ func (p *poller) loop(epfd, wake int) {
 			return
 		}
 		for _, c := range ready {
-			p.runLocked(c)
+			p.scheduleLocked(c)
 		}
 		clear(ready)
 		p.ready = ready
