@@ -30,7 +30,9 @@ func (s *Service) relayAs(event, in, out string) handler {
 		if err != nil {
 			return err
 		}
-		buf := make([]byte, 0, len(prefix)+len(p.ID)+len(out)+len(body)+8)
+		// The packet is built in one buffer: {from, out} is the event's
+		// one argument.
+		buf := socketio.StartEvent(event, len(prefix)+len(p.ID)+len(out)+len(body)+8)
 		buf = append(buf, prefix...)
 		buf = strconv.AppendQuote(buf, p.ID) // ids are ASCII: Go and JSON quoting agree
 		buf = append(buf, ',', '"')
@@ -38,11 +40,7 @@ func (s *Service) relayAs(event, in, out string) handler {
 		buf = append(buf, '"', ':')
 		buf = append(buf, body...)
 		buf = append(buf, '}')
-		pkt, err := socketio.EncodeEvent(event, json.RawMessage(buf))
-		if err != nil {
-			return ErrBadRequest
-		}
-		if err := r.DeliverTo(to, pkt); err != nil {
+		if err := r.DeliverTo(to, socketio.FinishEvent(buf)); err != nil {
 			return err
 		}
 		ack(ev, ackOK{OK: true})

@@ -270,6 +270,23 @@ func EncodeEvent(event string, args ...any) (*Packet, error) {
 	return encode(typeEvent, -1, &event, args)
 }
 
+// StartEvent begins the packet of event with one argument that the caller
+// appends itself, as JSON: it returns the head of the packet in a buffer
+// with room for argSize more bytes. FinishEvent ends it. The whole packet
+// is one buffer, where EncodeEvent copies the argument again.
+func StartEvent(event string, argSize int) []byte {
+	buf := make([]byte, 0, len(event)+argSize+8)
+	buf = append(buf, typeEvent, '[')
+	buf = appendJSONString(buf, event)
+	return append(buf, ',')
+}
+
+// FinishEvent ends a packet that StartEvent began and the caller appended
+// exactly one valid JSON value to. The buffer must not change afterwards.
+func FinishEvent(buf []byte) *Packet {
+	return &Packet{data: append(buf, ']')}
+}
+
 // EventHandler handles one event.
 type EventHandler func(s *Socket, e *Event)
 

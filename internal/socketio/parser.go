@@ -129,48 +129,39 @@ func (p *packet) validate() error {
 			return ErrPayload
 		}
 	case typeEvent, typeBinaryEvent:
-		if len(data) == 0 || data[0] != '[' || !json.Valid(data) {
+		var ok bool
+		// Room for the name and a few args: one allocation usually.
+		if p.args, ok = splitValidArray(data, make([]json.RawMessage, 0, 4)); !ok {
 			return ErrPayload
 		}
-		p.args = splitArray(data)
 		if len(p.args) == 0 || len(p.args[0]) == 0 || p.args[0][0] != '"' {
 			return ErrEventName
 		}
 		if name := p.args[0][1 : len(p.args[0])-1]; bytes.IndexByte(name, '\\') < 0 {
 			p.name = string(name) // no escape: the JSON string is the name
-		} else if err := json.Unmarshal(p.args[0], &p.name); err != nil {
-			return ErrEventName
+		} else {
+			var unquoted string // a local: p stays off the heap
+			if err := json.Unmarshal(p.args[0], &unquoted); err != nil {
+				return ErrEventName
+			}
+			p.name = unquoted
 		}
 		if reserved[p.name] {
 			return ErrEventName
 		}
 		p.args = p.args[1:]
 	case typeAck, typeBinaryAck:
-		if p.id < 0 || len(data) == 0 || data[0] != '[' || !json.Valid(data) {
+		if p.id < 0 {
 			return ErrPayload
 		}
-		p.args = splitArray(data)
+		var ok bool
+		if p.args, ok = splitValidArray(data, nil); !ok {
+			return ErrPayload
+		}
 	default: // CONNECT_ERROR only goes from server to client
 		return ErrPacketType
 	}
 	return nil
-}
-
-// splitArray returns the elements of arr, a valid JSON array, as slices of
-// it: one light pass instead of encoding/json decoding what json.Valid has
-// just checked.
-func splitArray(arr []byte) []json.RawMessage {
-	var out []json.RawMessage
-	i := skipSpace(arr, 1)
-	for i < len(arr) && arr[i] != ']' {
-		end := valueEnd(arr, i)
-		out = append(out, json.RawMessage(arr[i:end:end]))
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
-		}
-	}
-	return out
 }
 
 func skipSpace(b []byte, i int) int {
@@ -180,48 +171,19 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// valueEnd returns the index after the valid JSON value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = stringEnd(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != ']' && b[i] != '}' &&
-			b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-			i++
-		}
-		return i
-	}
-}
-
-// stringEnd returns the index after the JSON string starting at b[i].
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+// appendJSONString appends s as a JSON string: as it is between quotes
+// when that is valid (event names usually are), else quoted by
+// encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
 		}
 	}
-	return len(b)
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // placeholder marks where attachment num goes in a binary packet.
@@ -237,11 +199,7 @@ func appendArgs(dst []byte, name *string, args []any) ([]byte, [][]byte, error) 
 	var attachments [][]byte
 	dst = append(dst, '[')
 	if name != nil {
-		b, err := json.Marshal(*name)
-		if err != nil {
-			return nil, nil, err
-		}
-		dst = append(dst, b...)
+		dst = appendJSONString(dst, *name)
 	}
 	for i, a := range args {
 		if i > 0 || name != nil {

@@ -344,7 +344,8 @@ func (s *Socket) onMessage(data []byte, binary bool) error {
 		return nil
 	}
 	if (p.typ == typeBinaryEvent || p.typ == typeBinaryAck) && p.attachments > 0 {
-		s.partial = &p
+		pending := p // a copy: p itself stays off the heap
+		s.partial = &pending
 		return nil
 	}
 	s.dispatch(&p, nil)
