@@ -218,10 +218,21 @@ func newGWSConn(conn *gws.Conn) *gwsConn {
 	c.conn = conn
 	if tc, ok := conn.NetConn().(syscall.Conn); ok {
 		if _, isTCP := conn.NetConn().(*net.TCPConn); isTCP {
-			c.raw, _ = tc.SyscallConn()
+			if raw, err := tc.SyscallConn(); err == nil {
+				c.raw = writeLockedRaw{raw}
+			}
 		}
 	}
 	return c
+}
+
+// writeLockedRaw is a gws connection's socket for non-blocking writes.
+// Its Control holds the descriptor's write lock, as a blocking Write does:
+// gws may write a frame (a close) with one at the same time.
+type writeLockedRaw struct{ syscall.RawConn }
+
+func (r writeLockedRaw) Control(f func(fd uintptr)) error {
+	return r.RawConn.Write(func(fd uintptr) bool { f(fd); return true })
 }
 
 func (c *gwsConn) netConn() net.Conn        { return c.conn.NetConn() }

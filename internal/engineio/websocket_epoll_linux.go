@@ -255,12 +255,16 @@ func (c *epollConn) step() {
 	c.poller.requeue(c)
 }
 
+// read reads what the socket has now, without waiting. Control, not
+// Read: it only keeps the descriptor from closing meanwhile, without the
+// runtime poller's bookkeeping for a wait that never comes; one step at a
+// time reads a connection.
 func (c *epollConn) read(b []byte) (n int, err error) {
-	cerr := c.raw.Read(func(fd uintptr) bool {
+	cerr := c.raw.Control(func(fd uintptr) {
 		for {
 			n, err = syscall.Read(int(fd), b)
 			if err != syscall.EINTR {
-				return true
+				return
 			}
 		}
 	})
@@ -475,10 +479,12 @@ func (p *poller) stopLocked(epfd int) {
 }
 
 // writeNonBlocking writes what the socket takes now, without waiting, and
-// returns how much that was.
+// returns how much that was. Like read, it uses Control: the session's
+// lock already orders the writes (see Session.writeLocked), and a write
+// that does not wait needs nothing of the runtime poller.
 func writeNonBlocking(raw syscall.RawConn, b []byte) int {
 	n := 0
-	_ = raw.Write(func(fd uintptr) bool {
+	_ = raw.Control(func(fd uintptr) {
 		for n < len(b) {
 			m, err := syscall.Write(int(fd), b[n:])
 			if err == syscall.EINTR {
@@ -489,7 +495,6 @@ func writeNonBlocking(raw syscall.RawConn, b []byte) int {
 			}
 			n += m
 		}
-		return true
 	})
 	return n
 }

@@ -34,7 +34,7 @@ func (s *Service) relayAs(event, in, out string) handler {
 		// one argument.
 		buf := socketio.StartEvent(event, len(prefix)+len(p.ID)+len(out)+len(body)+8)
 		buf = append(buf, prefix...)
-		buf = strconv.AppendQuote(buf, p.ID) // ids are ASCII: Go and JSON quoting agree
+		buf = appendID(buf, p.ID)
 		buf = append(buf, ',', '"')
 		buf = append(buf, out...)
 		buf = append(buf, '"', ':')
@@ -47,6 +47,20 @@ func (s *Service) relayAs(event, in, out string) handler {
 		s.metrics.ObserveRelay(time.Since(start))
 		return nil
 	}
+}
+
+// appendID appends a participant id as a JSON string. Ids are plain
+// ASCII, copied between quotes; anything else is quoted by strconv, which
+// agrees with JSON on ASCII.
+func appendID(dst []byte, id string) []byte {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.AppendQuote(dst, id)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, id...)
+	return append(dst, '"')
 }
 
 // relayArgs is parseRelay with a fast path for the common payload: one
