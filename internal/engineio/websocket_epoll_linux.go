@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -464,6 +465,13 @@ func (p *poller) loop(epfd, wake int) {
 		clear(ready)
 		p.ready = ready
 		p.mu.Unlock()
+		if n > 0 {
+			// Let the steps just queued run before this goroutine's
+			// thread blocks in epoll_wait: a blocked thread keeps the
+			// scheduler's P until the runtime takes it back, and then
+			// the steps run on another thread.
+			runtime.Gosched()
+		}
 	}
 }
 
