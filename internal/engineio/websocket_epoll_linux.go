@@ -155,8 +155,30 @@ func startEventDriven(conn wsConn, s *Session) {
 // goes to the back of the queue.
 const maxReadsPerStep = 16
 
-// readPool holds the buffers of read steps, shared by all connections.
-var readPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+// reader is a read step's buffer and the function its reads run in,
+// made once: a closure per read would be an allocation per message.
+type reader struct {
+	buf  []byte
+	n    int
+	err  error
+	read func(fd uintptr)
+}
+
+func (r *reader) readFD(fd uintptr) {
+	for {
+		r.n, r.err = syscall.Read(int(fd), r.buf)
+		if r.err != syscall.EINTR {
+			return
+		}
+	}
+}
+
+// readers holds the readers of read steps, shared by all connections.
+var readers = sync.Pool{New: func() any {
+	r := &reader{buf: make([]byte, 16<<10)}
+	r.read = r.readFD
+	return r
+}}
 
 // runLocked queues c's read step for the workers, starting one when
 // none is idle. Past maxWorkers busy workers (handlers that wait), or
@@ -229,14 +251,14 @@ func (p *poller) requeue(c *epollConn) {
 // Edge-triggered, a drained socket signals again when bytes arrive; those
 // that arrive while the step runs make it read once more (stepAgain).
 func (c *epollConn) step() {
-	bp := readPool.Get().(*[]byte)
-	defer readPool.Put(bp)
-	buf := *bp
+	r := readers.Get().(*reader)
+	defer readers.Put(r)
+	buf := r.buf
 	for range maxReadsPerStep {
 		if c.closed.Load() {
 			return
 		}
-		n, err := c.read(buf)
+		n, err := c.read(r)
 		if n > 0 && !c.consume(buf[:n]) {
 			return
 		}
@@ -260,19 +282,12 @@ func (c *epollConn) step() {
 // Read: it only keeps the descriptor from closing meanwhile, without the
 // runtime poller's bookkeeping for a wait that never comes; one step at a
 // time reads a connection.
-func (c *epollConn) read(b []byte) (n int, err error) {
-	cerr := c.raw.Control(func(fd uintptr) {
-		for {
-			n, err = syscall.Read(int(fd), b)
-			if err != syscall.EINTR {
-				return
-			}
-		}
-	})
-	if cerr != nil {
-		return 0, cerr
+func (c *epollConn) read(r *reader) (n int, err error) {
+	r.n, r.err = 0, nil
+	if err := c.raw.Control(r.read); err != nil {
+		return 0, err
 	}
-	return max(n, 0), err
+	return max(r.n, 0), r.err
 }
 
 // consume parses data after what was kept of an unfinished frame and
@@ -491,18 +506,39 @@ func (p *poller) stopLocked(epfd int) {
 // lock already orders the writes (see Session.writeLocked), and a write
 // that does not wait needs nothing of the runtime poller.
 func writeNonBlocking(raw syscall.RawConn, b []byte) int {
-	n := 0
-	_ = raw.Control(func(fd uintptr) {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || m <= 0 {
-				break
-			}
-			n += m
-		}
-	})
+	w := writers.Get().(*writer)
+	w.b, w.n = b, 0
+	_ = raw.Control(w.write)
+	n := w.n
+	w.b = nil
+	writers.Put(w)
 	return n
 }
+
+// writer is the function a non-blocking write runs in, with its
+// arguments, made once: a closure per write would be an allocation per
+// message.
+type writer struct {
+	b     []byte
+	n     int
+	write func(fd uintptr)
+}
+
+func (w *writer) writeFD(fd uintptr) {
+	for w.n < len(w.b) {
+		m, err := syscall.Write(int(fd), w.b[w.n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			return
+		}
+		w.n += m
+	}
+}
+
+var writers = sync.Pool{New: func() any {
+	w := &writer{}
+	w.write = w.writeFD
+	return w
+}}

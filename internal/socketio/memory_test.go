@@ -2,12 +2,14 @@ package socketio
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -80,5 +82,65 @@ func BenchmarkIdleWebSocketMemory(b *testing.B) {
 		for srv.engine.Len() > 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// BenchmarkRelayRoundTrip bounces an event between two raw WebSocket
+// clients through the server, which relays each to the other socket as
+// signaling does (one op: two relays). It prints the time and the
+// allocations per round trip, server and the raw clients together.
+func BenchmarkRelayRoundTrip(b *testing.B) {
+	srv := NewServer(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var mu sync.Mutex
+	var socks []*Socket
+	srv.OnConnection(func(s *Socket) {
+		mu.Lock()
+		socks = append(socks, s)
+		mu.Unlock()
+	})
+	srv.On("r", func(s *Socket, e *Event) {
+		mu.Lock()
+		other := socks[0]
+		if other == s {
+			other = socks[1]
+		}
+		mu.Unlock()
+		arg := e.Args[0]
+		if err := other.Send(FinishEvent(append(StartEvent("r", len(arg)), arg...))); err != nil {
+			b.Error(err)
+		}
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	a, c := rawWSConnect(b, addr), rawWSConnect(b, addr)
+	defer a.Close()
+	defer c.Close()
+	payload := []byte(`42["r",{"to":"x","candidate":{"candidate":"candidate:1 1 udp 1 192.0.2.1 5000 typ host","sdpMid":"0"}}]`)
+	frame := append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...) // zero mask key
+	buf := make([]byte, 256)
+	readFrame := func(conn net.Conn) {
+		if _, err := io.ReadFull(conn, buf[:2]); err != nil {
+			b.Fatal(err)
+		}
+		n := int(buf[1] & 0x7f)
+		if _, err := io.ReadFull(conn, buf[:n]); err != nil {
+			b.Fatal(err)
+		}
+		// The relayed event is the one sent: "4" + "2[...]".
+		if !bytes.Equal(buf[:n], payload) {
+			b.Fatalf("relayed %q, want %q", buf[:n], payload)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		readFrame(c)
+		if _, err := c.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		readFrame(a)
 	}
 }
