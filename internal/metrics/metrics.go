@@ -43,6 +43,7 @@ type Sources struct {
 type Metrics struct {
 	reg       *prometheus.Registry
 	relayed   *prometheus.CounterVec
+	relayedBy map[string]prometheus.Counter // one child per known event: no label hashing per event
 	refused   *prometheus.CounterVec
 	reconnect prometheus.Counter
 	handshake prometheus.Histogram
@@ -77,6 +78,11 @@ func New(src Sources) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 12),
 		}),
 	}
+	m.relayedBy = make(map[string]prometheus.Counter, len(knownEvents)+1)
+	for e := range knownEvents {
+		m.relayedBy[e] = m.relayed.WithLabelValues(e)
+	}
+	m.relayedBy[Other] = m.relayed.WithLabelValues(Other)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -147,7 +153,11 @@ func (m *Metrics) EventRelayed(event string) {
 	if m == nil {
 		return
 	}
-	m.relayed.WithLabelValues(EventLabel(event)).Inc()
+	c, ok := m.relayedBy[event]
+	if !ok {
+		c = m.relayedBy[Other]
+	}
+	c.Inc()
 }
 
 // EventRefused counts one refused event (or connection: event "connect")

@@ -87,10 +87,26 @@ func (r *Room) Deliver(p *Participant, pkt *socketio.Packet) {
 }
 
 // DeliverTo sends pkt to the member with this id; ErrUnknownPeer when
-// there is none. It is the relay's hot path: one lock, no allocation.
+// there is none.
 func (r *Room) DeliverTo(id string, pkt *socketio.Packet) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.deliverLocked(id, pkt)
+}
+
+// DeliverFrom is DeliverTo for a packet from member `from`: ErrNotInRoom
+// when from is not (or no longer) a member. It is the relay's hot path: one
+// lock, no allocation.
+func (r *Room) DeliverFrom(from *Participant, id string, pkt *socketio.Packet) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if from.room != r || from.waiting {
+		return ErrNotInRoom
+	}
+	return r.deliverLocked(id, pkt)
+}
+
+func (r *Room) deliverLocked(id string, pkt *socketio.Packet) error {
 	p := r.member(id)
 	if p == nil {
 		return ErrUnknownPeer

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
 )
 
@@ -26,9 +27,10 @@ func (s *Service) relayAs(event, in, out string) handler {
 		if err != nil {
 			return err
 		}
-		r, p, err := ss.joined()
-		if err != nil {
-			return err
+		// Membership is checked under the same room lock as the delivery.
+		r, p := ss.member()
+		if r == nil {
+			return rooms.ErrNotInRoom
 		}
 		// The packet is built in one buffer: {from, out} is the event's
 		// one argument.
@@ -40,7 +42,7 @@ func (s *Service) relayAs(event, in, out string) handler {
 		buf = append(buf, '"', ':')
 		buf = append(buf, body...)
 		buf = append(buf, '}')
-		if err := r.DeliverTo(to, socketio.FinishEvent(buf)); err != nil {
+		if err := r.DeliverFrom(p, to, socketio.FinishEvent(buf)); err != nil {
 			return err
 		}
 		ack(ev, ackOK{OK: true})
