@@ -19,6 +19,9 @@ var (
 	ErrClosed     = errors.New("engineio: session closed")
 	ErrQueueFull  = errors.New("engineio: send queue full")
 	ErrNotMessage = errors.New("engineio: only message packets can be sent")
+	// ErrShutdownTimeout: Shutdown closed every session but some of the
+	// engine's goroutines did not end in time.
+	ErrShutdownTimeout = errors.New("engineio: goroutines still running after shutdown")
 )
 
 // Receiver gets what happens on one session. OnMessage calls of a session
@@ -388,9 +391,24 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	if first {
 		close(srv.stop)
 	}
-	srv.wg.Wait()
+	// Every goroutine of the engine ends once its sessions are gone; still,
+	// a shutdown must end, so the wait is bounded.
+	done := make(chan struct{})
+	go func() { srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		srv.cfg.Logger.Error(ErrShutdownTimeout.Error())
+		if err == nil {
+			err = ErrShutdownTimeout
+		}
+	}
 	return err
 }
+
+// shutdownGrace bounds Shutdown's wait for the engine's goroutines after
+// every session is closed.
+const shutdownGrace = 2 * time.Second
 
 // CloseAll closes every session at once, without flushing, as a crash
 // would (clients see their transport close and reconnect).

@@ -82,9 +82,11 @@ func (c *epollConn) close() {
 	if c.closed.Swap(true) {
 		return
 	}
-	// Closing the descriptor takes it out of the epoll set.
-	_ = c.conn.Close()
+	// Forget c before its descriptor is closed: once closed, the number can
+	// be reused at once by a new connection, which c's removal must not
+	// touch. Closing the descriptor takes it out of the epoll set.
 	c.poller.remove(c)
+	_ = c.conn.Close()
 }
 
 func (c *epollConn) closeWith(code uint16) {
@@ -381,8 +383,10 @@ func (p *poller) add(c *epollConn) error {
 		for int(fd) >= len(p.conns) {
 			p.conns = append(p.conns, nil)
 		}
+		if p.conns[fd] == nil {
+			p.count++
+		} // else a connection that closed without removal: replaced, not counted twice
 		p.conns[fd] = c
-		p.count++
 	})
 	if err == nil {
 		err = ctlErr

@@ -26,7 +26,9 @@ func TestOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := after.Since(before)
-	if w.Self < 50*time.Millisecond || w.Server != w.Self {
+	// Server and Self are the same process read one after the other, so
+	// they may differ by a clock tick or two.
+	if d := w.Server - w.Self; w.Self < 50*time.Millisecond || d < -20*time.Millisecond || d > 20*time.Millisecond {
 		t.Fatalf("window %+v: want >= 50ms of own CPU", w)
 	}
 	if p := w.Percent(w.Self); p < 25 || p > 110 {
