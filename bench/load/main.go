@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -96,6 +97,13 @@ type result struct {
 var errUsage = errors.New("usage")
 
 func main() {
+	// The generator's own GC pauses would show up as server latency (it
+	// stamps sends and receives): collect less often unless GOGC says
+	// otherwise. Measured: its send lag p99 at 10,000 sockets and 5,000
+	// round trips/s fell from 9.4 ms to 1.4 ms.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	var c config
 	flag.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "server URL")
 	flag.IntVar(&c.ServerPID, "server-pid", 0, "server process id, for its CPU and memory (required)")
