@@ -36,17 +36,11 @@ func (c Config) withDefaults() Config {
 	if c.Path == "" {
 		c.Path = "/socket.io/"
 	}
-	if c.PingInterval <= 0 {
-		c.PingInterval = 25 * time.Second
-	}
-	if c.PingTimeout <= 0 {
-		c.PingTimeout = 20 * time.Second
-	}
+	// PingInterval, PingTimeout and SendQueue are passed to the engine,
+	// which fills their defaults; MaxPayload is also read here (binary
+	// attachments), so it gets the engine's default here too.
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000
-	}
-	if c.SendQueue <= 0 {
-		c.SendQueue = 1024
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
