@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -96,7 +97,11 @@ type result struct {
 
 var errUsage = errors.New("usage")
 
-func main() {
+func main() { os.Exit(runMain()) }
+
+// runMain is main, returning the exit code so that deferred work (the
+// profile) is done first.
+func runMain() int {
 	// The generator's own GC pauses would show up as server latency (it
 	// stamps sends and receives): collect less often unless GOGC says
 	// otherwise. Measured: its send lag p99 at 10,000 sockets and 5,000
@@ -117,7 +122,16 @@ func main() {
 	flag.DurationVar(&c.Warmup, "warmup", 2*time.Second, "relay, setup: unmeasured start")
 	flag.Float64Var(&c.Rate, "rate", 0, "relay: offered round trips per second (0: closed loop)")
 	flag.IntVar(&c.Cycles, "cycles", 10, "soak: cycles")
+	cpuProfile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer stop()
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	res, err := run(c, log)
@@ -127,8 +141,24 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(res)
 	if err != nil {
 		log.Error("load failed", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func run(c config, log *slog.Logger) (result, error) {

@@ -48,6 +48,7 @@ type relayPair struct {
 	idx      int
 	a, b     *sioclient.Client
 	aID, bID string
+	prefix   []byte // A's candidate up to its sequence number
 	seq      atomic.Int64
 	recv     atomic.Int64
 
@@ -77,11 +78,8 @@ func (r *relayRun) now() int64 { return int64(time.Since(r.base)) }
 
 func (r *relayRun) send(p *relayPair, intended int64) {
 	seq := p.seq.Add(1)
-	err := p.a.Emit("ice-candidate", outgoing{To: p.bID, Candidate: candidate{
-		Candidate: candidateLine, SdpMid: "0", UsernameFragment: "EsAw",
-		Pair: p.idx, Seq: seq, Intended: intended,
-	}})
-	if err != nil {
+	arg := appendOutgoing(make([]byte, 0, len(p.prefix)+48), p.prefix, seq, intended)
+	if err := p.a.EmitRaw("ice-candidate", arg); err != nil {
 		r.sendErrs.Add(1)
 		r.firstErr.CompareAndSwap(nil, err.Error())
 	}
@@ -102,32 +100,37 @@ func (r *relayRun) onEvent(cl *sioclient.Client, event string, args []json.RawMe
 	default:
 		return // user-joined and the like
 	}
-	var in incoming
-	if len(args) != 1 || json.Unmarshal(args[0], &in) != nil {
+	var from string
+	var cand json.RawMessage
+	ok := len(args) == 1
+	if ok {
+		from, cand, ok = splitIncoming(args[0])
+	}
+	if !ok {
 		r.misrouted.Add(1)
 		return
 	}
 	p := peer.pair
 	if !peer.isA {
-		if in.From != p.aID {
+		if from != p.aID {
 			r.misrouted.Add(1)
 			return
 		}
-		if err := cl.Emit("ice-candidate", echo{To: in.From, Candidate: in.Candidate}); err != nil {
+		if err := cl.EmitRaw("ice-candidate", appendEcho(nil, from, cand)); err != nil {
 			r.sendErrs.Add(1)
 		}
 		return
 	}
 	now := r.now()
-	var c candidate
-	if in.From != p.bID || json.Unmarshal(in.Candidate, &c) != nil || c.Pair != p.idx {
+	pair, _, intended, ok := bookkeeping(cand)
+	if from != p.bID || !ok || pair != p.idx {
 		r.misrouted.Add(1)
 		return
 	}
 	p.recv.Add(1)
-	if c.Intended >= r.from.Load() && c.Intended < r.to.Load() {
+	if intended >= r.from.Load() && intended < r.to.Load() {
 		p.mu.Lock()
-		p.samples = append(p.samples, time.Duration(now-c.Intended))
+		p.samples = append(p.samples, time.Duration(now-intended))
 		p.mu.Unlock()
 	}
 	if r.closedLoop && !r.stopping.Load() {
@@ -168,6 +171,7 @@ func runRelay(ctx context.Context, c config, log *slog.Logger, res *result) erro
 		pr.a, pr.b = p.clients[2*i], p.clients[2*i+1]
 		if pr.a != nil && pr.b != nil {
 			pr.aID, pr.bID = pr.a.ID(), pr.b.ID()
+			pr.prefix = candidatePrefix(pr.bID, pr.idx)
 			active = append(active, pr)
 		}
 	}

@@ -190,6 +190,18 @@ func (c *Client) Emit(event string, args ...any) error {
 	return c.write(msg)
 }
 
+// EmitRaw sends an event whose args are JSON already. They are sent as
+// they are, not checked: an invalid one makes the server refuse the
+// packet. Load generators use it to leave encoding/json out of their
+// own CPU figures.
+func (c *Client) EmitRaw(event string, args ...json.RawMessage) error {
+	msg, err := encodeRawEvent(event, args)
+	if err != nil {
+		return err
+	}
+	return c.write(msg)
+}
+
 // EmitAckFunc sends an event asking for an acknowledgement, delivered to fn
 // on the reader goroutine. It blocks nothing, so handlers may call it.
 func (c *Client) EmitAckFunc(fn AckFunc, event string, args ...any) error {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/huddlehq/huddle/internal/jsonscan"
 )
 
 // Engine.IO v4 packet types, the first character of every packet.
@@ -74,9 +76,12 @@ func decodePacket(b []byte) (packet, error) {
 
 // decodeEvent splits an event payload ["name", args...].
 func decodeEvent(data []byte) (string, []json.RawMessage, error) {
-	var arr []json.RawMessage
-	if err := json.Unmarshal(data, &arr); err != nil || len(arr) == 0 {
+	arr, ok := jsonscan.SplitArray(data, make([]json.RawMessage, 0, 4))
+	if !ok || len(arr) == 0 {
 		return "", nil, fmt.Errorf("%w: event payload %.64q", ErrProtocol, data)
+	}
+	if raw := arr[0]; len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), arr[1:], nil // no escapes: the JSON string is the name
 	}
 	var name string
 	if err := json.Unmarshal(arr[0], &name); err != nil {
@@ -112,6 +117,25 @@ func encodeEvent(ackID int64, event string, args []any) ([]byte, error) {
 	}
 	buf.WriteByte(']')
 	return buf.Bytes(), nil
+}
+
+// encodeRawEvent builds the engine message 42["event",args...] from args
+// that are JSON already.
+func encodeRawEvent(event string, args []json.RawMessage) ([]byte, error) {
+	name, err := json.Marshal(event)
+	if err != nil {
+		return nil, err
+	}
+	n := len(name) + 4
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	buf := make([]byte, 0, n)
+	buf = append(append(buf, "42["...), name...)
+	for _, a := range args {
+		buf = append(append(buf, ','), a...)
+	}
+	return append(buf, ']'), nil
 }
 
 // encodeConnect builds the engine message 40[auth].

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/huddlehq/huddle/internal/jsonscan"
 )
 
 // Socket.IO v5 packet types.
@@ -131,7 +133,7 @@ func (p *packet) validate() error {
 	case typeEvent, typeBinaryEvent:
 		var ok bool
 		// Room for the name and a few args: one allocation usually.
-		if p.args, ok = splitValidArray(data, make([]json.RawMessage, 0, 4)); !ok {
+		if p.args, ok = jsonscan.SplitArray(data, make([]json.RawMessage, 0, 4)); !ok {
 			return ErrPayload
 		}
 		if len(p.args) == 0 || len(p.args[0]) == 0 || p.args[0][0] != '"' {
@@ -155,20 +157,13 @@ func (p *packet) validate() error {
 			return ErrPayload
 		}
 		var ok bool
-		if p.args, ok = splitValidArray(data, nil); !ok {
+		if p.args, ok = jsonscan.SplitArray(data, nil); !ok {
 			return ErrPayload
 		}
 	default: // CONNECT_ERROR only goes from server to client
 		return ErrPacketType
 	}
 	return nil
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // appendJSONString appends s as a JSON string: as it is between quotes

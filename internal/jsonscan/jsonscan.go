@@ -1,4 +1,8 @@
-package socketio
+// Package jsonscan checks and splits JSON arrays in one pass, with
+// encoding/json's grammar and limits. The server uses it on every event
+// it receives and the Go test client on every event it reads: a message
+// is scanned once, not validated by encoding/json and then split again.
+package jsonscan
 
 import "encoding/json"
 
@@ -6,11 +10,9 @@ import "encoding/json"
 // as json.Valid refuses it.
 const maxJSONDepth = 10000
 
-// splitValidArray checks that arr is one JSON array, with json.Valid's
-// grammar and limits, and appends its elements to out as slices of arr.
-// One pass both checks and splits: an event's payload is scanned once on
-// its way in, not validated by encoding/json and then split again.
-func splitValidArray(arr []byte, out []json.RawMessage) ([]json.RawMessage, bool) {
+// SplitArray checks that arr is one JSON array, with json.Valid's grammar
+// and limits, and appends its elements to out as slices of arr.
+func SplitArray(arr []byte, out []json.RawMessage) ([]json.RawMessage, bool) {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return out, false
@@ -231,3 +233,11 @@ func digits(b []byte, i int) int {
 	}
 	return i
 }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
