@@ -63,8 +63,8 @@ func soakCycle(ctx context.Context, c config, cycle int) (cycleStat, error) {
 			defer func() { <-sem }()
 			ectx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			a.EmitWithAck(ectx, "offer", map[string]any{"to": b.ID(), "offer": offerSDP})
-			b.EmitWithAck(ectx, "answer", map[string]any{"to": a.ID(), "answer": answerSDP})
+			a.EmitWithAck(ectx, "offer", map[string]any{"to": b.ID(), "offer": offerJSON})
+			b.EmitWithAck(ectx, "answer", map[string]any{"to": a.ID(), "answer": answerJSON})
 			a.EmitWithAck(ectx, "chat-message", map[string]string{"text": "hello"})
 			if i%4 == 0 {
 				a.EmitWithAck(ectx, "leave-room")
