@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -440,19 +441,83 @@ func (p *poller) startLocked() error {
 		p.events = make([]syscall.EpollEvent, 128)
 	}
 	p.srv.wg.Add(1)
-	go p.loop(epfd, p.wake[0])
+	go p.loop(p.wake[0], newEpollWaiter(epfd, p.events))
 	return nil
+}
+
+// epollWaiter waits for the poller's events. Where it can, it parks on the
+// runtime's own poller, which watches the epoll descriptor like any other
+// (epoll descriptors nest). A thread blocked in epoll_wait would keep the
+// scheduler's only P (GOMAXPROCS=1) until the runtime's monitor takes it
+// back, up to 10 ms later when the server was idle: meanwhile no new
+// connection is accepted and no timer fires.
+type epollWaiter struct {
+	epfd   int
+	events []syscall.EpollEvent
+	rc     syscall.RawConn // nil: block in epoll_wait
+	file   *os.File        // owns epfd when rc is set
+	n      int
+	err    error
+	poll   func(fd uintptr) bool
+}
+
+func newEpollWaiter(epfd int, events []syscall.EpollEvent) *epollWaiter {
+	w := &epollWaiter{epfd: epfd, events: events}
+	w.poll = w.pollNow
+	if syscall.SetNonblock(epfd, true) != nil {
+		return w
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = syscall.SetNonblock(epfd, false)
+		return w
+	}
+	w.rc, w.file = rc, f
+	return w
+}
+
+// pollNow takes the ready events without waiting; false sends the caller
+// to the runtime's poller. It runs first on every wait, even when the last
+// one took all there was: RawConn.Read forgets a readiness signalled
+// before it was called, so only a look after that is sure to miss none.
+func (w *epollWaiter) pollNow(fd uintptr) bool {
+	w.n, w.err = syscall.EpollWait(int(fd), w.events, 0)
+	return w.n > 0 || w.err != nil
+}
+
+// wait returns the number of ready events in w.events.
+func (w *epollWaiter) wait() (int, error) {
+	if w.rc == nil {
+		return syscall.EpollWait(w.epfd, w.events, -1)
+	}
+	w.n, w.err = 0, nil
+	if err := w.rc.Read(w.poll); err != nil {
+		// Not pollable after all: from now on, block in the kernel.
+		w.rc = nil
+		return 0, syscall.EINTR
+	}
+	return w.n, w.err
+}
+
+// close closes the epoll descriptor.
+func (w *epollWaiter) close() {
+	if w.file != nil {
+		_ = w.file.Close()
+		return
+	}
+	_ = syscall.Close(w.epfd)
 }
 
 // loop waits for ready connections and runs a read step for each on a
 // goroutine of its own (a handler may take its time). It ends when no
 // connection is left.
-func (p *poller) loop(epfd, wake int) {
+func (p *poller) loop(wake int, w *epollWaiter) {
 	defer p.srv.wg.Done()
-	events := p.events
+	events := w.events
 	var drain [16]byte
 	for {
-		n, err := syscall.EpollWait(epfd, events, -1)
+		n, err := w.wait()
 		if err != nil {
 			if err != syscall.EINTR {
 				p.srv.cfg.Logger.Error("engineio: epoll wait failed", "err", err)
@@ -474,7 +539,7 @@ func (p *poller) loop(epfd, wake int) {
 			}
 		}
 		if p.count == 0 {
-			p.stopLocked(epfd)
+			p.stopLocked(w)
 			p.mu.Unlock()
 			return
 		}
@@ -485,22 +550,21 @@ func (p *poller) loop(epfd, wake int) {
 		p.ready = ready
 		p.mu.Unlock()
 		if n > 0 {
-			// Let the steps just queued run before this goroutine's
-			// thread blocks in epoll_wait: a blocked thread keeps the
-			// scheduler's P until the runtime takes it back, and then
-			// the steps run on another thread.
+			// Let the steps just queued run before looking again: the
+			// next look then finds the edges that came meanwhile in one
+			// call.
 			runtime.Gosched()
 		}
 	}
 }
 
-func (p *poller) stopLocked(epfd int) {
+func (p *poller) stopLocked(w *epollWaiter) {
 	p.running = false
 	close(p.work)
 	p.work = nil
 	p.epfd.Store(-1)
 	p.conns, p.ready = nil, nil
-	_ = syscall.Close(epfd)
+	w.close()
 	_ = syscall.Close(p.wake[0])
 	_ = syscall.Close(p.wake[1])
 }
