@@ -3,9 +3,11 @@ package engineio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,23 +218,61 @@ func (srv *Server) openPacket(s *Session, upgrades bool) []byte {
 var keptHeaders = []string{"Origin", "User-Agent", "X-Forwarded-For", "X-Real-Ip", "Forwarded", "X-Request-Start"}
 
 // keptRequest is what a session keeps of the request that opened it: no
-// body, no context, and only keptHeaders.
-func keptRequest(r *http.Request) *http.Request {
-	h := make(http.Header, 3)
-	for _, k := range keptHeaders {
-		if v := r.Header[k]; len(v) > 0 {
-			h[k] = v
+// body, no context, and only keptHeaders, as strings. An *http.Request with
+// its URL and header map would cost an idle session about 800 bytes; this
+// costs about 150, and Session.Request rebuilds one when asked (a few
+// times in a session's life: at join, at a credential refresh).
+type keptRequest struct {
+	method, proto, host, remoteAddr, path, rawQuery string
+	protoMajor, protoMinor                          int
+	tls                                             *tls.ConnectionState
+	headers                                         []string // name, value, name, value...
+}
+
+func keepRequest(r *http.Request) keptRequest {
+	k := keptRequest{
+		method: r.Method, proto: r.Proto, host: r.Host, remoteAddr: r.RemoteAddr,
+		path: r.URL.Path, rawQuery: r.URL.RawQuery,
+		protoMajor: r.ProtoMajor, protoMinor: r.ProtoMinor, tls: r.TLS,
+	}
+	n := 0
+	for _, name := range keptHeaders {
+		n += len(r.Header[name])
+	}
+	if n > 0 {
+		k.headers = make([]string, 0, 2*n)
+		for _, name := range keptHeaders {
+			for _, v := range r.Header[name] {
+				k.headers = append(k.headers, name, v)
+			}
 		}
 	}
-	// No context: Context() is then context.Background().
+	return k
+}
+
+// request rebuilds the request, with a background context.
+func (k *keptRequest) request() *http.Request {
+	h := make(http.Header, len(k.headers)/2)
+	for i := 0; i+1 < len(k.headers); i += 2 {
+		h[k.headers[i]] = append(h[k.headers[i]], k.headers[i+1])
+	}
 	return &http.Request{
-		Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
-		Header: h, Body: http.NoBody, Host: r.Host, RemoteAddr: r.RemoteAddr, TLS: r.TLS,
+		Method: k.method, URL: &url.URL{Path: k.path, RawQuery: k.rawQuery},
+		Proto: k.proto, ProtoMajor: k.protoMajor, ProtoMinor: k.protoMinor,
+		Header: h, Body: http.NoBody, Host: k.host, RemoteAddr: k.remoteAddr, TLS: k.tls,
+		RequestURI: k.requestURI(),
 	}
 }
 
+func (k *keptRequest) requestURI() string {
+	if k.rawQuery == "" {
+		return k.path
+	}
+	return k.path + "?" + k.rawQuery
+}
+
 func (srv *Server) newSession(r *http.Request, t Transport) *Session {
-	s := &Session{srv: srv, id: newID(), req: keptRequest(r), transport: t}
+	s := &Session{srv: srv, id: newID(), req: keepRequest(r), transport: t}
 	s.due = srv.now() + int64(srv.cfg.PingInterval)
 	s.recv = srv.accept(s)
 	return s

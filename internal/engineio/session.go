@@ -37,7 +37,7 @@ const (
 type Session struct {
 	srv  *Server
 	id   string
-	req  *http.Request
+	req  keptRequest
 	recv Receiver
 
 	// recvMu serialises the delivery of incoming packets (a POST body, a
@@ -65,8 +65,10 @@ type Session struct {
 // ID is the Engine.IO session id.
 func (s *Session) ID() string { return s.id }
 
-// Request is the request that opened the session, without its body.
-func (s *Session) Request() *http.Request { return s.req }
+// Request is the request that opened the session, without its body and
+// with only the headers that tell who the client is (see keptHeaders).
+// Each call returns a new copy.
+func (s *Session) Request() *http.Request { return s.req.request() }
 
 // Transport is the session's current transport.
 func (s *Session) Transport() Transport {
