@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
@@ -122,10 +120,10 @@ func (s *Service) Attach(io *socketio.Server) {
 
 // session is the service's state for one socket.
 type session struct {
-	sock  *socketio.Socket
-	limit *rate.Limiter
+	sock *socketio.Socket
 
 	mu    sync.Mutex
+	limit tokenBucket
 	room  *rooms.Room
 	p     *rooms.Participant
 	token string
@@ -156,7 +154,7 @@ type handler func(ss *session, ev *socketio.Event) error
 
 // connect gives a new socket its session; events find it with sessionOf.
 func (s *Service) connect(sock *socketio.Socket) {
-	sock.Set(&session{sock: sock, limit: rate.NewLimiter(rate.Limit(s.cfg.EventsPerSecond), s.cfg.EventBurst)})
+	sock.Set(&session{sock: sock})
 }
 
 // sessionOf is the session connect gave sock, or nil.
@@ -187,7 +185,10 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 }
 
 func (s *Service) admitEvent(ss *session, ev *socketio.Event) error {
-	if !ss.limit.Allow() {
+	ss.mu.Lock()
+	ok := ss.limit.allow(s.cfg.EventsPerSecond, s.cfg.EventBurst)
+	ss.mu.Unlock()
+	if !ok {
 		return ErrRateLimited
 	}
 	size := 0
