@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,6 +190,7 @@ func runRelay(ctx context.Context, c config, log *slog.Logger, res *result) erro
 	measured := make(chan struct{})
 	go func() {
 		defer close(measured)
+		defer pauseGC()() // before the warmup, which absorbs the collection it starts with
 		sleep(ctx, c.Warmup)
 		m, err = startMeasure(c.ServerPID)
 		sleep(ctx, c.Duration)
@@ -239,6 +242,21 @@ func runRelay(ctx context.Context, c config, log *slog.Logger, res *result) erro
 		return fmt.Errorf("%d signaling or send errors, first: %s", errs, res.FirstError)
 	}
 	return ctx.Err()
+}
+
+// pauseGC turns the generator's garbage collector off until the returned
+// function runs: a collection of 10,000 clients' heap takes the
+// generator's one core for tens of milliseconds, and every reply that
+// arrives meanwhile would be stamped late, as if the server were slow.
+// A 4 GiB memory limit still collects should the window be long.
+func pauseGC() (resume func()) {
+	runtime.GC()
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(4 << 30)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // openLoop sends round trips at rate across the pairs until measured is
