@@ -118,7 +118,7 @@ func (r *relayRun) onEvent(cl *sioclient.Client, event string, args []json.RawMe
 			r.misrouted.Add(1)
 			return
 		}
-		if err := cl.EmitRaw("ice-candidate", appendEcho(nil, from, cand)); err != nil {
+		if err := cl.EmitRaw("ice-candidate", toPeer(from, "candidate", cand)); err != nil {
 			r.sendErrs.Add(1)
 		}
 		return

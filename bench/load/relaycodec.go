@@ -52,14 +52,28 @@ func splitIncoming(obj []byte) (from string, cand json.RawMessage, ok bool) {
 	return in.From, in.Candidate, true
 }
 
-// appendEcho appends B's reply argument: the candidate back to its sender.
-func appendEcho(dst []byte, to string, cand json.RawMessage) []byte {
-	// to came from a JSON string with no escapes: it needs none.
-	dst = append(dst, `{"to":"`...)
-	dst = append(dst, to...)
-	dst = append(dst, `","candidate":`...)
-	dst = append(dst, cand...)
-	return append(dst, '}')
+// toPeer is the argument {"to":id,field:value} of a relayed event: B's
+// echo of a candidate, and the setup's offer, answer and candidates.
+func toPeer(id, field string, value json.RawMessage) json.RawMessage {
+	b := make([]byte, 0, len(id)+len(field)+len(value)+16)
+	b = append(b, `{"to":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"`...)
+	b = append(b, field...)
+	b = append(b, `":`...)
+	b = append(b, value...)
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted: socket ids need no escapes, anything
+// else goes through encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return append(dst, mustJSON(s)...)
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
 }
 
 // bookkeeping reads the pair, sequence number and intended time at the end

@@ -33,10 +33,10 @@ func TestSplitIncomingAndEcho(t *testing.T) {
 		if !ok || from != "AbC-_1" || string(c) != cand {
 			t.Fatalf("%s: got %q %s %v", obj, from, c, ok)
 		}
-		got := appendEcho(nil, from, c)
+		got := toPeer(from, "candidate", c)
 		want, _ := json.Marshal(echo{To: from, Candidate: c})
 		if string(got) != string(want) {
-			t.Errorf("appendEcho %s, encoding/json %s", got, want)
+			t.Errorf("toPeer %s, encoding/json %s", got, want)
 		}
 		pair, seq, intended, ok := bookkeeping(c)
 		if !ok || pair != 3 || seq != 7 || intended != 9 {

@@ -51,18 +51,6 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// toPeer is the argument {"to":id,field:value} of a relayed event.
-func toPeer(id json.RawMessage, field string, value json.RawMessage) json.RawMessage {
-	b := make([]byte, 0, len(id)+len(field)+len(value)+16)
-	b = append(b, `{"to":`...)
-	b = append(b, id...)
-	b = append(b, `,"`...)
-	b = append(b, field...)
-	b = append(b, `":`...)
-	b = append(b, value...)
-	return append(b, '}')
-}
-
 // fromPeer reports whether an event's argument names peer id in its
 // "from" (relays) or "id" (user-joined) field. Both servers write that
 // field first, which is read without decoding the rest (a 3 KB SDP);
@@ -140,27 +128,26 @@ func setupOnce(ctx context.Context, url string, opts sioclient.Options, room str
 		return err
 	}
 	aID, bID := a.ID(), b.ID()
-	aJSON, bJSON := mustJSON(aID), mustJSON(bID)
 	if err := aIn.wait(ctx, "user-joined", bID); err != nil {
 		return err
 	}
-	if err := a.EmitRaw("offer", toPeer(bJSON, "offer", offerJSON)); err != nil {
+	if err := a.EmitRaw("offer", toPeer(bID, "offer", offerJSON)); err != nil {
 		return err
 	}
 	if err := bIn.wait(ctx, "offer", aID); err != nil {
 		return err
 	}
-	if err := b.EmitRaw("answer", toPeer(aJSON, "answer", answerJSON)); err != nil {
+	if err := b.EmitRaw("answer", toPeer(aID, "answer", answerJSON)); err != nil {
 		return err
 	}
 	if err := aIn.wait(ctx, "answer", bID); err != nil {
 		return err
 	}
 	for _, c := range candidatesJSON {
-		if err := a.EmitRaw("ice-candidate", toPeer(bJSON, "candidate", c)); err != nil {
+		if err := a.EmitRaw("ice-candidate", toPeer(bID, "candidate", c)); err != nil {
 			return err
 		}
-		if err := b.EmitRaw("ice-candidate", toPeer(aJSON, "candidate", c)); err != nil {
+		if err := b.EmitRaw("ice-candidate", toPeer(aID, "candidate", c)); err != nil {
 			return err
 		}
 	}

@@ -92,19 +92,8 @@ func decodeEvent(data []byte) (string, []json.RawMessage, error) {
 
 // encodeEvent builds the engine message 42[id]["event",args...].
 func encodeEvent(ackID int64, event string, args []any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(64)
-	buf.WriteString("42")
-	if ackID >= 0 {
-		buf.WriteString(strconv.FormatInt(ackID, 10))
-	}
-	name, err := json.Marshal(event)
-	if err != nil {
-		return nil, err
-	}
-	buf.WriteByte('[')
-	buf.Write(name)
-	for _, a := range args {
+	raw := make([]json.RawMessage, len(args))
+	for i, a := range args {
 		if _, ok := a.([]byte); ok {
 			return nil, ErrBinaryUnsupported
 		}
@@ -112,26 +101,31 @@ func encodeEvent(ackID int64, event string, args []any) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sioclient: argument of %q: %w", event, err)
 		}
-		buf.WriteByte(',')
-		buf.Write(b)
+		raw[i] = b
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	return appendEvent(ackID, event, raw)
 }
 
 // encodeRawEvent builds the engine message 42["event",args...] from args
 // that are JSON already.
 func encodeRawEvent(event string, args []json.RawMessage) ([]byte, error) {
+	return appendEvent(-1, event, args)
+}
+
+func appendEvent(ackID int64, event string, args []json.RawMessage) ([]byte, error) {
 	name, err := json.Marshal(event)
 	if err != nil {
 		return nil, err
 	}
-	n := len(name) + 4
+	n := len(name) + 24
 	for _, a := range args {
 		n += len(a) + 1
 	}
-	buf := make([]byte, 0, n)
-	buf = append(append(buf, "42["...), name...)
+	buf := append(make([]byte, 0, n), "42"...)
+	if ackID >= 0 {
+		buf = strconv.AppendInt(buf, ackID, 10)
+	}
+	buf = append(append(buf, '['), name...)
 	for _, a := range args {
 		buf = append(append(buf, ','), a...)
 	}
