@@ -62,10 +62,12 @@ func acceptKey(key string) string {
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
-// switchingProtocols is the 101 response completing a handshake with key.
-func switchingProtocols(key string) []byte {
-	b := make([]byte, 0, 160)
+// switchingProtocols is the 101 response completing a handshake with key,
+// followed by first: the frames that go out in the same write.
+func switchingProtocols(key string, first []byte) []byte {
+	b := make([]byte, 0, 160+len(first))
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, acceptKey(key)...)
-	return append(b, "\r\n\r\n"...)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, first...)
 }

@@ -194,11 +194,11 @@ func newID() string {
 // NewID returns a random URL-safe identifier like the session ids.
 func NewID() string { return newID() }
 
-func (srv *Server) openPacket(s *Session, upgrades bool) []byte {
+func (srv *Server) openPacket(sid string, upgrades bool) []byte {
 	b := make([]byte, 0, 128)
 	b = append(b, byte(Open))
 	b = append(b, `{"sid":"`...)
-	b = append(b, s.id...)
+	b = append(b, sid...)
 	if upgrades {
 		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
 	} else {
@@ -271,21 +271,21 @@ func (k *keptRequest) requestURI() string {
 	return k.path + "?" + k.rawQuery
 }
 
-func (srv *Server) newSession(r *http.Request, t Transport) *Session {
-	s := &Session{srv: srv, id: newID(), req: keepRequest(r), transport: t}
+func (srv *Server) newSession(r *http.Request, t Transport, sid string) *Session {
+	s := &Session{srv: srv, id: sid, req: keepRequest(r), transport: t}
 	s.due = srv.now() + int64(srv.cfg.PingInterval)
 	s.recv = srv.accept(s)
 	return s
 }
 
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSession(r, Polling)
+	s := srv.newSession(r, Polling, newID())
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	writeText(w, http.StatusOK, srv.openPacket(s, true))
+	writeText(w, http.StatusOK, srv.openPacket(s.id, true))
 }
 
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
@@ -294,30 +294,20 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeBadRequest)
 		return
 	}
-	conn, err := srv.acceptWebSocket(w, r)
+	// The open packet goes out with the handshake's response, in one
+	// write, before anything the session sends.
+	sid := newID()
+	open := appendFrame(nil, Packet{Type: Open, Data: srv.openPacket(sid, false)[1:]})
+	conn, err := srv.acceptWebSocket(w, r, open)
 	if err != nil {
 		srv.cfg.Logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
-	s := srv.newSession(r, WebSocket)
+	s := srv.newSession(r, WebSocket, sid)
 	s.ws = conn
-	// The open packet goes first: the session's writes wait behind it.
-	s.writing = true
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		return
-	}
-	s.mu.Lock()
-	s.writing = false
-	queued := s.queue
-	s.queue = nil
-	if s.state != stateClosed {
-		s.writeLocked(append([]Packet{{Type: Open, Data: srv.openPacket(s, false)[1:]}}, queued...))
-	}
-	closing := s.state == stateClosing && !s.writing
-	s.mu.Unlock()
-	if closing { // Close came during the handshake
-		s.abort(s.reason, false)
 	}
 	startReading(conn, s)
 }

@@ -51,11 +51,15 @@ type Session struct {
 	pollBusy     bool // a GET is waiting
 	postBusy     bool
 	writing      bool // a drain goroutine owns the WebSocket writes (see writeLocked)
+	corked       bool // writes wait in the queue for a read step's batch (see writeBatch)
 	noop         bool // the next GET answers at least a noop
 	probed       bool // the upgrade probe was answered
 	awaitingPong bool
 	due          int64 // next ping, or pong deadline, in Server.now units
 	queue        []Packet
+	// step is the batch of the read step running for this session's
+	// WebSocket, nil between steps.
+	step atomic.Pointer[writeBatch]
 	wake         chan struct{} // wakes a waiting GET
 	ws, probe    wsConn
 	timer        *time.Timer // upgrade or close timeout
@@ -83,19 +87,42 @@ func (s *Session) Closed() bool { return s.dead.Load() }
 // Send queues one message. data must not change afterwards: it may be
 // shared by many sessions. Text must be valid UTF-8 (it is not checked
 // again on the way out).
+//
+// Sent while the session's own incoming message is handled, the message
+// leaves with the others that handling sends, when the handler returns
+// (see SendFrom).
 func (s *Session) Send(data []byte, binary bool) error {
-	return s.SendAll(Packet{Type: Message, Data: data, Binary: binary})
+	return s.SendAllFrom(s, Packet{Type: Message, Data: data, Binary: binary})
 }
 
 // SendAll queues messages together, so nothing comes between them.
 func (s *Session) SendAll(packets ...Packet) error {
+	return s.SendAllFrom(s, packets...)
+}
+
+// SendFrom is Send for a message that an incoming message of src caused
+// (src may be nil). While src's WebSocket messages are being handled, the
+// message waits until the handler of the last message read with them
+// returns, then leaves in one write with everything else they sent s. A
+// handler that sends and then waits for the client's reply would wait
+// for ever: handlers send and return.
+func (s *Session) SendFrom(src *Session, data []byte, binary bool) error {
+	return s.SendAllFrom(src, Packet{Type: Message, Data: data, Binary: binary})
+}
+
+// SendAllFrom is SendAll for messages that src caused, as SendFrom.
+func (s *Session) SendAllFrom(src *Session, packets ...Packet) error {
 	for _, p := range packets {
 		if p.Type != Message {
 			return ErrNotMessage
 		}
 	}
+	var b *writeBatch
+	if src != nil {
+		b = src.step.Load()
+	}
 	s.mu.Lock()
-	err := s.enqueueLocked(packets...)
+	err := s.enqueueLocked(b, packets...)
 	s.mu.Unlock()
 	if err == ErrQueueFull {
 		s.srv.cfg.Logger.Info("engineio: closing slow client", "sid", s.id, "queue", s.srv.cfg.SendQueue)
@@ -104,17 +131,23 @@ func (s *Session) SendAll(packets ...Packet) error {
 	return err
 }
 
-func (s *Session) enqueueLocked(packets ...Packet) error {
+// enqueueLocked sends packets, holding them for b (nil: none) when it is
+// open.
+func (s *Session) enqueueLocked(b *writeBatch, packets ...Packet) error {
 	if s.state != stateOpen {
 		return ErrClosed
 	}
 	if len(s.queue)+len(packets) > s.srv.cfg.SendQueue {
 		return ErrQueueFull
 	}
-	if s.transport == WebSocket && !s.writing && len(s.queue) == 0 {
-		// The usual case: straight to the socket, never queued.
-		s.writeLocked(packets)
-		return nil
+	if s.transport == WebSocket && !s.writing && !s.corked && len(s.queue) == 0 {
+		if b == nil || !b.join(s) {
+			// The usual case outside a read step: straight to the
+			// socket, never queued.
+			s.writeLocked(packets)
+			return nil
+		}
+		s.corked = true
 	}
 	s.queue = append(s.queue, packets...)
 	s.flushLocked()
@@ -124,7 +157,7 @@ func (s *Session) enqueueLocked(packets ...Packet) error {
 // flushLocked starts moving the queue to the client.
 func (s *Session) flushLocked() {
 	if s.transport == WebSocket {
-		if !s.writing && len(s.queue) > 0 {
+		if !s.writing && !s.corked && len(s.queue) > 0 {
 			batch := s.queue
 			s.queue = nil
 			s.writeLocked(batch)
@@ -155,6 +188,9 @@ func (s *Session) Close(reason string) {
 	s.reason = reason
 	s.dead.Store(true)
 	if s.transport == WebSocket {
+		// What waits for a read step's batch goes first.
+		s.corked = false
+		s.flushLocked()
 		done := !s.writing
 		s.mu.Unlock()
 		if done {
@@ -244,7 +280,7 @@ func (s *Session) beat(now int64) {
 	}
 	s.awaitingPong = true
 	s.due = now + int64(s.srv.cfg.PingTimeout)
-	err := s.enqueueLocked(Packet{Type: Ping})
+	err := s.enqueueLocked(nil, Packet{Type: Ping})
 	s.mu.Unlock()
 	if err == ErrQueueFull {
 		s.abort("send queue full", true)

@@ -28,15 +28,28 @@ func (srv *Server) wantsEventDriven(r *http.Request) bool {
 	return srv.cfg.ReadMode == ReadEventDriven && r.TLS == nil && eventDrivenSupported
 }
 
-// acceptWebSocket completes the WebSocket handshake of r for session s
-// (which may not be the transport yet) and starts reading.
-func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) (wsConn, error) {
+// acceptWebSocket completes the WebSocket handshake of r and sends first,
+// frames that must lead (or nil). Reading starts with startReading.
+func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, first []byte) (wsConn, error) {
 	if srv.wantsEventDriven(r) {
-		return srv.acceptEventDriven(w, r)
+		return srv.acceptEventDriven(w, r, first)
 	}
 	conn, err := srv.upgrader.Upgrade(w, r)
 	if err != nil {
 		return nil, err
+	}
+	return acceptedGWS(conn, first)
+}
+
+// acceptedGWS sends first on a connection gws has upgraded.
+func acceptedGWS(conn *gws.Conn, first []byte) (wsConn, error) {
+	if len(first) > 0 {
+		nc := conn.NetConn()
+		if err := writeWithDeadline(nc, first); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+		_ = nc.SetWriteDeadline(time.Time{})
 	}
 	return newGWSConn(conn), nil
 }
@@ -55,7 +68,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeBadRequest)
 		return
 	}
-	conn, err := s.srv.acceptWebSocket(w, r)
+	conn, err := s.srv.acceptWebSocket(w, r, nil)
 	if err != nil {
 		s.srv.cfg.Logger.Debug("engineio: websocket upgrade failed", "sid", s.id, "err", err)
 		return
@@ -171,7 +184,7 @@ func (s *Session) onWebSocketMessage(conn wsConn, data []byte, binary bool) {
 func (s *Session) onWebSocketPing(conn wsConn, payload []byte) {
 	s.mu.Lock()
 	if s.ws == conn {
-		_ = s.enqueueLocked(Packet{Type: wsPong, Data: payload})
+		_ = s.enqueueLocked(nil, Packet{Type: wsPong, Data: payload})
 		s.mu.Unlock()
 		return
 	}

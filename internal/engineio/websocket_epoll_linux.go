@@ -99,8 +99,9 @@ func (c *epollConn) closeWith(code uint16) {
 }
 
 // acceptEventDriven takes the connection over from net/http and completes
-// the handshake (already checked by checkHandshake).
-func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request) (wsConn, error) {
+// the handshake (already checked by checkHandshake), sending first with
+// the response.
+func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request, first []byte) (wsConn, error) {
 	netConn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request) (ws
 		if err != nil {
 			return nil, err
 		}
-		return newGWSConn(conn), nil
+		return acceptedGWS(conn, first)
 	}
 	raw, err := tcp.SyscallConn()
 	if err != nil {
@@ -128,7 +129,7 @@ func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request) (ws
 		c.partial = append([]byte(nil), b...)
 	}
 	_ = tcp.SetDeadline(time.Time{}) // the HTTP server's timeouts end here
-	if err := writeWithDeadline(tcp, switchingProtocols(r.Header.Get("Sec-WebSocket-Key"))); err != nil {
+	if err := writeWithDeadline(tcp, switchingProtocols(r.Header.Get("Sec-WebSocket-Key"), first)); err != nil {
 		_ = tcp.Close()
 		return nil, err
 	}
@@ -141,6 +142,9 @@ func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request) (ws
 func startEventDriven(conn wsConn, s *Session) {
 	c := conn.(*epollConn)
 	c.s = s
+	if c.closed.Load() {
+		return // the session closed during the handshake
+	}
 	if early := c.partial; early != nil {
 		c.partial = nil
 		if !c.consume(early) {
@@ -161,10 +165,11 @@ const maxReadsPerStep = 16
 // reader is a read step's buffer and the function its reads run in,
 // made once: a closure per read would be an allocation per message.
 type reader struct {
-	buf  []byte
-	n    int
-	err  error
-	read func(fd uintptr)
+	buf   []byte
+	n     int
+	err   error
+	read  func(fd uintptr)
+	batch writeBatch // the writes the step's handlers cause
 }
 
 func (r *reader) readFD(fd uintptr) {
@@ -255,15 +260,26 @@ func (p *poller) requeue(c *epollConn) {
 // that arrive while the step runs make it read once more (stepAgain).
 func (c *epollConn) step() {
 	r := readers.Get().(*reader)
-	defer readers.Put(r)
+	b := &r.batch
+	b.start()
+	c.s.step.Store(b)
+	defer func() {
+		c.s.step.CompareAndSwap(b, nil)
+		b.flush(true)
+		readers.Put(r)
+	}()
 	buf := r.buf
 	for range maxReadsPerStep {
 		if c.closed.Load() {
 			return
 		}
 		n, err := c.read(r)
-		if n > 0 && !c.consume(buf[:n]) {
-			return
+		if n > 0 {
+			ok := c.consume(buf[:n])
+			b.flush(false)
+			if !ok {
+				return
+			}
 		}
 		switch {
 		case err == syscall.EAGAIN || err == nil && n > 0 && n < len(buf):

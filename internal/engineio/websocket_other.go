@@ -16,7 +16,7 @@ var errNoEventDriven = errors.New("engineio: event-driven reads need Linux")
 
 type poller struct{ srv *Server }
 
-func (srv *Server) acceptEventDriven(http.ResponseWriter, *http.Request) (wsConn, error) {
+func (srv *Server) acceptEventDriven(http.ResponseWriter, *http.Request, []byte) (wsConn, error) {
 	return nil, errNoEventDriven
 }
 

@@ -59,10 +59,16 @@ func (p *Participant) info() PeerInfo {
 }
 
 // deliver sends pkt now, or keeps it for when the participant is back.
+// from is the participant whose event caused it, or nil: its sends leave
+// together when its handler returns (see socketio.Socket.SendFrom).
 // Called with the room locked.
-func (p *Participant) deliver(pkt *socketio.Packet) {
+func (p *Participant) deliver(pkt *socketio.Packet, from *Participant) {
 	if p.sock != nil {
-		if p.sock.Send(pkt) == nil {
+		var src *socketio.Socket
+		if from != nil {
+			src = from.sock
+		}
+		if p.sock.SendFrom(src, pkt) == nil {
 			return
 		}
 		// The connection is closing (or so slow that it is being closed),

@@ -81,7 +81,7 @@ func (r *Room) IsMember(p *Participant) bool {
 func (r *Room) Deliver(p *Participant, pkt *socketio.Packet) {
 	r.mu.Lock()
 	if p.room == r {
-		p.deliver(pkt)
+		p.deliver(pkt, nil)
 	}
 	r.mu.Unlock()
 }
@@ -91,7 +91,7 @@ func (r *Room) Deliver(p *Participant, pkt *socketio.Packet) {
 func (r *Room) DeliverTo(id string, pkt *socketio.Packet) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.deliverLocked(id, pkt)
+	return r.deliverLocked(id, pkt, nil)
 }
 
 // DeliverFrom is DeliverTo for a packet from member `from`: ErrNotInRoom
@@ -103,25 +103,26 @@ func (r *Room) DeliverFrom(from *Participant, id string, pkt *socketio.Packet) e
 	if from.room != r || from.waiting {
 		return ErrNotInRoom
 	}
-	return r.deliverLocked(id, pkt)
+	return r.deliverLocked(id, pkt, from)
 }
 
-func (r *Room) deliverLocked(id string, pkt *socketio.Packet) error {
+func (r *Room) deliverLocked(id string, pkt *socketio.Packet, from *Participant) error {
 	p := r.member(id)
 	if p == nil {
 		return ErrUnknownPeer
 	}
-	p.deliver(pkt)
+	p.deliver(pkt, from)
 	return nil
 }
 
-// Broadcast sends a packet to every member of a dialect but except.
+// Broadcast sends a packet to every member of a dialect but except, the
+// member whose event it tells of (or nil).
 func (r *Room) Broadcast(d Dialect, pkt *socketio.Packet, except *Participant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.members {
 		if p != except && p.Dialect == d {
-			p.deliver(pkt)
+			p.deliver(pkt, except)
 		}
 	}
 }

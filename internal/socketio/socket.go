@@ -124,20 +124,31 @@ func (s *Socket) EmitWithAck(ack func(args []json.RawMessage), event string, arg
 }
 
 // Send queues a packet encoded once with EncodeEvent (for fan-out).
-func (s *Socket) Send(p *Packet) error {
+// Sent from one of s's own handlers, it leaves when the handler returns.
+func (s *Socket) Send(p *Packet) error { return s.SendFrom(s, p) }
+
+// SendFrom is Send for a packet that an event of from caused (from may be
+// nil): sent from one of from's handlers, it leaves when the handler
+// returns, in one write with everything else the handlers of the events
+// read with it sent s.
+func (s *Socket) SendFrom(from *Socket, p *Packet) error {
 	if s.sess.Closed() {
 		return ErrSocketClosed
 	}
+	var src *engineio.Session
+	if from != nil {
+		src = from.sess
+	}
 	var err error
 	if len(p.attachments) == 0 {
-		err = s.sess.Send(p.data, false)
+		err = s.sess.SendFrom(src, p.data, false)
 	} else {
 		msgs := make([]engineio.Packet, 0, 1+len(p.attachments))
 		msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: p.data})
 		for _, a := range p.attachments {
 			msgs = append(msgs, engineio.Packet{Type: engineio.Message, Data: a, Binary: true})
 		}
-		err = s.sess.SendAll(msgs...)
+		err = s.sess.SendAllFrom(src, msgs...)
 	}
 	if err == engineio.ErrClosed {
 		return ErrSocketClosed
