@@ -271,15 +271,20 @@ func (k *keptRequest) requestURI() string {
 	return k.path + "?" + k.rawQuery
 }
 
-func (srv *Server) newSession(r *http.Request, t Transport, sid string) *Session {
-	s := &Session{srv: srv, id: sid, req: keepRequest(r), transport: t}
+// newSession makes the session sid for r; ws is its WebSocket, nil for
+// polling. The receiver may send at once: the transport is ready.
+func (srv *Server) newSession(r *http.Request, sid string, ws wsConn) *Session {
+	s := &Session{srv: srv, id: sid, req: keepRequest(r), ws: ws}
+	if ws != nil {
+		s.transport = WebSocket
+	}
 	s.due = srv.now() + int64(srv.cfg.PingInterval)
 	s.recv = srv.accept(s)
 	return s
 }
 
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSession(r, Polling, newID())
+	s := srv.newSession(r, newID(), nil)
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -303,8 +308,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 		srv.cfg.Logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
-	s := srv.newSession(r, WebSocket, sid)
-	s.ws = conn
+	s := srv.newSession(r, sid, conn)
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		return

@@ -59,11 +59,11 @@ type Session struct {
 	queue        []Packet
 	// step is the batch of the read step running for this session's
 	// WebSocket, nil between steps.
-	step atomic.Pointer[writeBatch]
-	wake         chan struct{} // wakes a waiting GET
-	ws, probe    wsConn
-	timer        *time.Timer // upgrade or close timeout
-	reason       string
+	step      atomic.Pointer[writeBatch]
+	wake      chan struct{} // wakes a waiting GET
+	ws, probe wsConn
+	timer     *time.Timer // upgrade or close timeout
+	reason    string
 }
 
 // ID is the Engine.IO session id.

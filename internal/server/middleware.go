@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,12 @@ import (
 // loading code from elsewhere, and using camera or microphone from frames.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			// A WebSocket handshake: the engine writes its own response on
+			// the hijacked connection, and none of these would be sent.
+			next.ServeHTTP(w, r)
+			return
+		}
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -123,11 +130,25 @@ const sessionStartHeader = "X-Request-Start"
 func stampSessionStart(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del(sessionStartHeader)
-		if r.URL.Query().Get("sid") == "" {
+		if !hasQueryValue(r.URL.RawQuery, "sid") {
 			r.Header.Set(sessionStartHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hasQueryValue reports whether a raw query has a non-empty value for key,
+// as url.Values.Get would see it for a plain key, without building the map.
+func hasQueryValue(rawQuery, key string) bool {
+	for rawQuery != "" {
+		var part string
+		part, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if k == key {
+			return v != ""
+		}
+	}
+	return false
 }
 
 func sessionStart(r *http.Request) (time.Time, bool) {

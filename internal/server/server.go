@@ -145,7 +145,12 @@ func (f roomsFunc) Stats() (int, int) { return f() }
 
 func (s *Server) listen() error {
 	var err error
-	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+	// No TCP keepalive on the main address: Engine.IO's pings already find
+	// dead peers and keep NAT mappings alive, and HTTP idle connections
+	// time out; the kernel's probes would only add four system calls to
+	// every accepted connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	if s.ln, err = lc.Listen(context.Background(), "tcp", s.cfg.Addr); err != nil {
 		return err
 	}
 	if s.cfg.TLS.HTTPAddr != "" {
