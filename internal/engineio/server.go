@@ -250,6 +250,17 @@ func keepRequest(r *http.Request) keptRequest {
 	return k
 }
 
+// header returns the values of a kept header (nil if none).
+func (k *keptRequest) header(name string) []string {
+	var vs []string
+	for i := 0; i+1 < len(k.headers); i += 2 {
+		if k.headers[i] == name {
+			vs = append(vs, k.headers[i+1])
+		}
+	}
+	return vs
+}
+
 // request rebuilds the request, with a background context.
 func (k *keptRequest) request() *http.Request {
 	h := make(http.Header, len(k.headers)/2)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -729,9 +730,19 @@ func TestSessionRequest(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("handshake %d %s", code, body)
 		}
-		r = h.rec.session().Request()
+		s := h.rec.session()
+		r = s.Request()
 		if r.Header.Get("Origin") != "http://o.example" || r.Header.Get("X-Forwarded-For") != "192.0.2.1" || r.Header.Get("User-Agent") == "" {
 			t.Fatalf("application headers lost: %v", r.Header)
+		}
+		// The accessors that skip the rebuild agree with it.
+		if s.RemoteAddr() != r.RemoteAddr {
+			t.Errorf("RemoteAddr %q, request says %q", s.RemoteAddr(), r.RemoteAddr)
+		}
+		for _, name := range []string{"Origin", "X-Forwarded-For", "User-Agent", "Cookie"} {
+			if got, want := s.Header(name), r.Header.Values(name); !slices.Equal(got, want) {
+				t.Errorf("Header(%s) = %q, request says %q", name, got, want)
+			}
 		}
 	})
 }

@@ -74,6 +74,15 @@ func (s *Session) ID() string { return s.id }
 // Each call returns a new copy.
 func (s *Session) Request() *http.Request { return s.req.request() }
 
+// RemoteAddr is the opening request's RemoteAddr, without rebuilding the
+// request.
+func (s *Session) RemoteAddr() string { return s.req.remoteAddr }
+
+// Header is the values of a kept header of the opening request (see
+// Request), by canonical name, without rebuilding the request. The caller
+// must not change them.
+func (s *Session) Header(name string) []string { return s.req.header(name) }
+
 // Transport is the session's current transport.
 func (s *Session) Transport() Transport {
 	s.mu.Lock()

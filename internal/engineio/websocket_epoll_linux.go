@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // eventDrivenSupported: Linux has the poller.
@@ -610,7 +611,7 @@ type writer struct {
 
 func (w *writer) writeFD(fd uintptr) {
 	for w.n < len(w.b) {
-		m, err := syscall.Write(int(fd), w.b[w.n:])
+		m, err := send(fd, w.b[w.n:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -619,6 +620,18 @@ func (w *writer) writeFD(fd uintptr) {
 		}
 		w.n += m
 	}
+}
+
+// send is write(2) without SIGPIPE: a peer that hung up makes it fail
+// with EPIPE and no signal for the runtime to field. That is the usual end
+// of a session: the reply to the client's close frame finds the client
+// gone.
+func send(fd uintptr, b []byte) (int, error) {
+	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_NOSIGNAL, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 var writers = sync.Pool{New: func() any {

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -69,12 +68,13 @@ func limitKey(ip netip.Addr) netip.Prefix {
 	return p
 }
 
-// clientIP returns the address of the client that sent r. With trustProxy
-// it is the last X-Forwarded-For entry: the one the trusted reverse proxy
-// appended. Earlier entries are whatever the client wrote and prove nothing.
-func clientIP(r *http.Request, trustProxy bool) netip.Addr {
+// clientIP returns the address of the client of a request from remoteAddr
+// with these X-Forwarded-For values. With trustProxy it is the last
+// X-Forwarded-For entry: the one the trusted reverse proxy appended.
+// Earlier entries are whatever the client wrote and prove nothing.
+func clientIP(remoteAddr string, xff []string, trustProxy bool) netip.Addr {
 	if trustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		if len(xff) > 0 {
 			last := xff[len(xff)-1]
 			last = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
 			if ip, err := netip.ParseAddr(last); err == nil {
@@ -82,9 +82,9 @@ func clientIP(r *http.Request, trustProxy bool) netip.Addr {
 			}
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		host = remoteAddr
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {

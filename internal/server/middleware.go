@@ -151,8 +151,12 @@ func hasQueryValue(rawQuery, key string) bool {
 	return false
 }
 
-func sessionStart(r *http.Request) (time.Time, bool) {
-	ns, err := strconv.ParseInt(r.Header.Get(sessionStartHeader), 10, 64)
+// sessionStart reads the stamp from the header's values.
+func sessionStart(stamp []string) (time.Time, bool) {
+	if len(stamp) == 0 {
+		return time.Time{}, false
+	}
+	ns, err := strconv.ParseInt(stamp[0], 10, 64)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -76,8 +76,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 // admit runs on every Socket.IO CONNECT: it enforces --max-conns-per-ip and
 // times the handshake.
 func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
-	r := sock.Request()
-	ip := clientIP(r, s.cfg.TrustProxy)
+	ip := clientIP(sock.RemoteAddr(), sock.Header("X-Forwarded-For"), s.cfg.TrustProxy)
 	// The release is registered before the slot is taken, so that a socket
 	// that goes away in between still gives it back.
 	slot := &ipSlot{release: func() { s.limiter.release(ip) }}
@@ -88,7 +87,7 @@ func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
 		return ErrTooManyConnections
 	}
 	slot.taken()
-	if start, ok := sessionStart(r); ok {
+	if start, ok := sessionStart(sock.Header(sessionStartHeader)); ok {
 		s.metrics.ObserveHandshake(time.Since(start))
 	}
 	return nil

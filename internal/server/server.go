@@ -225,6 +225,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.certs.tls != nil {
 		ln = tls.NewListener(ln, s.certs.tls)
 		scheme = "https"
+	} else {
+		ln = newUpgradeListener(ln, s.handler, s.log, readHeaderTimeout)
 	}
 	go func() { errc <- main.Serve(ln) }()
 	if s.httpLn != nil {
@@ -254,10 +256,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.shutdown()
 }
 
+// readHeaderTimeout bounds the reading of a request's head.
+const readHeaderTimeout = 10 * time.Second
+
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),

@@ -200,7 +200,7 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 // period, so a network switch or a server restart does not end a call.
 func (s *Service) disconnected(ss *session, reason string) {
 	s.log.Info("connection closed", "socket", ss.sock.ID(), "transport", ss.sock.Transport(),
-		"remote", ss.sock.Request().RemoteAddr, "reason", reason)
+		"remote", ss.sock.RemoteAddr(), "reason", reason)
 	r, p := ss.member()
 	if r == nil {
 		return

@@ -49,6 +49,13 @@ func (s *Socket) ID() string { return s.id }
 // address, query). Do not read its body.
 func (s *Socket) Request() *http.Request { return s.sess.Request() }
 
+// RemoteAddr is Request().RemoteAddr, without building the request.
+func (s *Socket) RemoteAddr() string { return s.sess.RemoteAddr() }
+
+// Header is Request().Header.Values(name) for a canonical name, without
+// building the request.
+func (s *Socket) Header(name string) []string { return s.sess.Header(name) }
+
 // Transport is "polling" or "websocket".
 func (s *Socket) Transport() string { return s.sess.Transport().String() }
 
