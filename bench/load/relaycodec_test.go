@@ -52,3 +52,21 @@ func TestSplitIncomingAndEcho(t *testing.T) {
 		}
 	}
 }
+
+// TestAckOKMatchesEncodingJSON: the one-pass ack check and encoding/json
+// agree on whether a join was acknowledged.
+func TestAckOKMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"ok":true,"id":"x","peers":[{"id":"y","name":"n"}]}`, `{"ok":false,"error":{"code":"room-full"}}`,
+		`{"id":"x"}`, `{"ok":1}`, `{"ok":"true"}`, `{"ok":true,"ok":false}`, `{"ok":false,"ok":true}`,
+		`{"OK":true}`, `{"\u006fk":true}`, `{"x":{"ok":true}}`, `{"ok":true`, `[true]`, `null`,
+	} {
+		var a struct {
+			OK bool `json:"ok"`
+		}
+		want := json.Unmarshal([]byte(in), &a) == nil && a.OK
+		if got := ackOK([]byte(in)); got != want {
+			t.Errorf("%s: ackOK %v, encoding/json %v", in, got, want)
+		}
+	}
+}

@@ -1,7 +1,8 @@
-// Package jsonscan checks and splits JSON arrays in one pass, with
-// encoding/json's grammar and limits. The server uses it on every event
-// it receives and the Go test client on every event it reads: a message
-// is scanned once, not validated by encoding/json and then split again.
+// Package jsonscan checks and splits JSON arrays and objects in one pass,
+// with encoding/json's grammar and limits. The server uses it on every
+// event it receives and the Go test client on every event it reads: a
+// message is scanned once, not validated by encoding/json and then split
+// again.
 package jsonscan
 
 import "encoding/json"
@@ -38,6 +39,47 @@ func SplitArray(arr []byte, out []json.RawMessage) ([]json.RawMessage, bool) {
 			return out, skipSpace(arr, i+1) == len(arr)
 		default:
 			return out, false
+		}
+	}
+}
+
+// ObjectFields checks that obj is one JSON object, with json.Valid's
+// grammar and limits, and calls fn with each of its members in order: the
+// key as written between its quotes (escapes not decoded) and the value as
+// a slice of obj. fn is called before the whole object is checked; only a
+// true result says that it was valid.
+func ObjectFields(obj []byte, fn func(key, value []byte)) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return skipSpace(obj, i+1) == len(obj)
+	}
+	for {
+		keyStart := i + 1
+		v, ok := scanKey(obj, i)
+		if !ok {
+			return false
+		}
+		keyEnd, _ := scanString(obj, i)
+		end, ok := scanValue(obj, v, 1)
+		if !ok {
+			return false
+		}
+		fn(obj[keyStart:keyEnd-1], obj[v:end:end])
+		i = skipSpace(obj, end)
+		if i >= len(obj) {
+			return false
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return skipSpace(obj, i+1) == len(obj)
+		default:
+			return false
 		}
 	}
 }

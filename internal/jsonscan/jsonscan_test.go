@@ -44,6 +44,61 @@ func TestSplitValidArray(t *testing.T) {
 	}
 }
 
+// checkObjectAgreesWithEncodingJSON fails t when ObjectFields and
+// encoding/json disagree on b: accepted or not, and the members.
+func checkObjectAgreesWithEncodingJSON(t *testing.T, b []byte) {
+	t.Helper()
+	var keys []string
+	var values []json.RawMessage
+	ok := ObjectFields(b, func(k, v []byte) {
+		keys = append(keys, string(k))
+		values = append(values, v)
+	})
+	var want map[string]json.RawMessage
+	wantOK := json.Valid(b) && json.Unmarshal(b, &want) == nil
+	if ok != wantOK {
+		t.Fatalf("%q: ObjectFields ok=%v, encoding/json ok=%v", b, ok, wantOK)
+	}
+	if !ok {
+		return
+	}
+	got := map[string]json.RawMessage{}
+	for i, k := range keys {
+		var key string
+		if err := json.Unmarshal([]byte(`"`+k+`"`), &key); err != nil {
+			t.Fatalf("%q: key %q is not a JSON string body", b, k)
+		}
+		got[key] = values[i] // the last of a repeated key, as encoding/json
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%q: %d members, encoding/json %d", b, len(got), len(want))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Fatalf("%q: member %q is %q, encoding/json %q", b, k, got[k], v)
+		}
+	}
+}
+
+func TestObjectFields(t *testing.T) {
+	for _, s := range []string{
+		`{}`, ` { } `, `{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`,
+		`{"a":1,"a":2}`, `{"k\u0041y":"v","x":{"y":[1,{"z":null}]}}`, `{ "a" : true , "b" : "\"" }`,
+		// refused
+		``, `{`, `}`, `[]`, `"a"`, `{"a"}`, `{"a":}`, `{1:2}`, `{"a":1,}`, `{"a":1]`, `{"a":1}x`,
+		`{"a":1}}`, `{"a":01}`, `{"a" 1}`, `{"a":1 "b":2}`, "{\"a\x01\":1}",
+	} {
+		checkObjectAgreesWithEncodingJSON(t, []byte(s))
+	}
+}
+
+func FuzzObjectFields(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}],"a":2}`, `{"a":1,}`, `{"\u0041":"x"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkObjectAgreesWithEncodingJSON)
+}
+
 func TestSplitValidArrayDepthLimit(t *testing.T) {
 	for _, depth := range []int{9999, 10000, 10001, 20000} {
 		deepArr := strings.Repeat("[", depth) + strings.Repeat("]", depth)

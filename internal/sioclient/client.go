@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/huddlehq/huddle/internal/jsonscan"
 )
 
 var (
@@ -338,8 +340,8 @@ func (c *Client) onEngine(msg []byte) {
 }
 
 func (c *Client) onOpen(data []byte) {
-	var hs handshake
-	if err := json.Unmarshal(data, &hs); err != nil || hs.SID == "" {
+	hs, err := parseHandshake(data)
+	if err != nil || hs.SID == "" {
 		c.finish(fmt.Errorf("%w: open packet %.64q", ErrProtocol, data))
 		return
 	}
@@ -364,10 +366,8 @@ func (c *Client) onPacket(data []byte) {
 	}
 	switch p.typ {
 	case packetConnect:
-		var ok struct {
-			SID string `json:"sid"`
-		}
-		if err := json.Unmarshal(p.data, &ok); err != nil || ok.SID == "" {
+		ok, err := parseHandshake(p.data)
+		if err != nil || ok.SID == "" {
 			c.finish(fmt.Errorf("%w: CONNECT payload %.64q", ErrProtocol, p.data))
 			return
 		}
@@ -418,8 +418,8 @@ func (c *Client) onEvent(p packet) {
 }
 
 func (c *Client) onAck(p packet) {
-	var args []json.RawMessage
-	if err := json.Unmarshal(p.data, &args); err != nil {
+	args, valid := jsonscan.SplitArray(p.data, nil)
+	if !valid {
 		c.finish(fmt.Errorf("%w: ack payload %.64q", ErrProtocol, p.data))
 		return
 	}

@@ -154,3 +154,55 @@ type handshake struct {
 	PingTimeout  int    `json:"pingTimeout"`  // milliseconds
 	MaxPayload   int    `json:"maxPayload"`
 }
+
+// parseHandshake decodes an open packet's payload, or a CONNECT's
+// ({"sid":...}, the other fields zero). It scans it once with jsonscan and
+// leaves to encoding/json only what has escapes or is not a plain integer:
+// a load generator reads thousands of these a second.
+func parseHandshake(data []byte) (handshake, error) {
+	var hs handshake
+	plain := true
+	valid := jsonscan.ObjectFields(data, func(k, v []byte) {
+		switch string(k) {
+		case "sid":
+			plain = plainString(v, &hs.SID) && plain
+		case "pingInterval":
+			plain = plainInt(v, &hs.PingInterval) && plain
+		case "pingTimeout":
+			plain = plainInt(v, &hs.PingTimeout) && plain
+		case "maxPayload":
+			plain = plainInt(v, &hs.MaxPayload) && plain
+		default:
+			plain = bytes.IndexByte(k, '\\') < 0 && plain // an escaped key may be one of these
+		}
+	})
+	if !valid {
+		return handshake{}, fmt.Errorf("%w: handshake %.64q", ErrProtocol, data)
+	}
+	if !plain {
+		hs = handshake{}
+		if err := json.Unmarshal(data, &hs); err != nil {
+			return handshake{}, fmt.Errorf("%w: handshake %.64q: %v", ErrProtocol, data, err)
+		}
+	}
+	return hs, nil
+}
+
+// plainString sets dst to v, a JSON string without escapes.
+func plainString(v []byte, dst *string) bool {
+	if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+		return false
+	}
+	*dst = string(v[1 : len(v)-1])
+	return true
+}
+
+// plainInt sets dst to v, a JSON integer.
+func plainInt(v []byte, dst *int) bool {
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return false
+	}
+	*dst = n
+	return true
+}

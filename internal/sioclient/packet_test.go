@@ -50,3 +50,26 @@ func TestEncodeRawEventMatchesEncodeEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestParseHandshakeMatchesEncodingJSON: the one-pass decoder and
+// encoding/json agree, including where it hands over to encoding/json.
+func TestParseHandshakeMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`,
+		`{"sid":"abc"}`, `{}`, `{"sid":"a\"b","pingInterval":1}`, `{"s\u0069d":"escaped key"}`,
+		`{"sid":"x","sid":"last wins"}`, `{"pingInterval":-5}`, `{"x":{"sid":"nested"},"sid":"top"}`,
+		// refused by both
+		`{"sid":1}`, `{"pingInterval":2.5}`, `{"pingInterval":"1"}`, `{"sid":"a"`, `[]`, `x`, ``,
+	} {
+		var want handshake
+		wantErr := json.Unmarshal([]byte(in), &want)
+		got, err := parseHandshake([]byte(in))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("%s: error %v, encoding/json %v", in, err, wantErr)
+			continue
+		}
+		if err == nil && got != want {
+			t.Errorf("%s: %+v, encoding/json %+v", in, got, want)
+		}
+	}
+}
