@@ -2,8 +2,8 @@ package engineio
 
 import "sync"
 
-// writeBatch holds back the writes that one read step causes until the
-// step has handled every frame of a read, so that what the step sends one
+// writeBatch holds back the writes that the frames of one read cause
+// until the handler of the last has returned, so that what they send one
 // session leaves in one write: a burst of ICE candidates read together goes
 // out together. On loopback a write costs about as much as handling the
 // message that caused it.
@@ -11,8 +11,8 @@ import "sync"
 // A session joins the step's batch with its first write (Session.corked);
 // from then on every write to it, from the step or from anyone, waits in
 // its queue, so its messages keep the order they were sent in. flush
-// writes the queues. Only the step that owns the batch calls start and
-// flush; any goroutine may join.
+// writes the queues. Only the read step that owns the batch calls start
+// and flush; any goroutine may join.
 type writeBatch struct {
 	mu       sync.Mutex
 	open     bool
@@ -49,13 +49,11 @@ func (b *writeBatch) join(s *Session) bool {
 	return ok
 }
 
-// flush writes what the sessions that joined hold; end also closes the
-// batch, so later writes go straight out.
-func (b *writeBatch) flush(end bool) {
+// flush closes the batch, so later writes go straight out, and writes
+// what the sessions that joined hold.
+func (b *writeBatch) flush() {
 	b.mu.Lock()
-	if end {
-		b.open = false
-	}
+	b.open = false
 	joined := b.sessions
 	if len(joined) == 0 {
 		b.mu.Unlock()

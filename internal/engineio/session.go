@@ -97,9 +97,8 @@ func (s *Session) Closed() bool { return s.dead.Load() }
 // shared by many sessions. Text must be valid UTF-8 (it is not checked
 // again on the way out).
 //
-// Sent while the session's own incoming message is handled, the message
-// leaves with the others that handling sends, when the handler returns
-// (see SendFrom).
+// Sent while the session's own incoming messages are handled, the
+// message may wait for the others they send (see SendFrom).
 func (s *Session) Send(data []byte, binary bool) error {
 	return s.SendAllFrom(s, Packet{Type: Message, Data: data, Binary: binary})
 }
@@ -110,11 +109,11 @@ func (s *Session) SendAll(packets ...Packet) error {
 }
 
 // SendFrom is Send for a message that an incoming message of src caused
-// (src may be nil). While src's WebSocket messages are being handled, the
-// message waits until the handler of the last message read with them
-// returns, then leaves in one write with everything else they sent s. A
-// handler that sends and then waits for the client's reply would wait
-// for ever: handlers send and return.
+// (src may be nil). When several of src's WebSocket messages came in one
+// read, the message waits until the handler of the last of them returns,
+// then leaves in one write with everything else they sent s. A handler
+// that sends and then waits for the client's reply could wait for ever:
+// handlers send and return.
 func (s *Session) SendFrom(src *Session, data []byte, binary bool) error {
 	return s.SendAllFrom(src, Packet{Type: Message, Data: data, Binary: binary})
 }

@@ -148,7 +148,7 @@ func startEventDriven(conn wsConn, s *Session) {
 	}
 	if early := c.partial; early != nil {
 		c.partial = nil
-		if !c.consume(early) {
+		if !c.consume(early, nil) {
 			return
 		}
 	}
@@ -261,26 +261,15 @@ func (p *poller) requeue(c *epollConn) {
 // that arrive while the step runs make it read once more (stepAgain).
 func (c *epollConn) step() {
 	r := readers.Get().(*reader)
-	b := &r.batch
-	b.start()
-	c.s.step.Store(b)
-	defer func() {
-		c.s.step.CompareAndSwap(b, nil)
-		b.flush(true)
-		readers.Put(r)
-	}()
+	defer readers.Put(r)
 	buf := r.buf
 	for range maxReadsPerStep {
 		if c.closed.Load() {
 			return
 		}
 		n, err := c.read(r)
-		if n > 0 {
-			ok := c.consume(buf[:n])
-			b.flush(false)
-			if !ok {
-				return
-			}
+		if n > 0 && !c.consume(buf[:n], &r.batch) {
+			return
 		}
 		switch {
 		case err == syscall.EAGAIN || err == nil && n > 0 && n < len(buf):
@@ -312,14 +301,22 @@ func (c *epollConn) read(r *reader) (n int, err error) {
 
 // consume parses data after what was kept of an unfinished frame and
 // delivers the whole frames. It reports whether the connection is still
-// open.
-func (c *epollConn) consume(data []byte) bool {
+// open. When more than one frame came in the read, the writes their
+// handlers cause wait in b (nil: never) and leave when the last returns.
+func (c *epollConn) consume(data []byte, b *writeBatch) bool {
 	limit := c.poller.srv.cfg.MaxPayload
 	base := c.partial
 	if base != nil {
 		base = append(base, data...)
 		data, c.partial = base, nil
 	}
+	batching := false
+	defer func() {
+		if batching {
+			c.s.step.CompareAndSwap(b, nil)
+			b.flush()
+		}
+	}()
 	for len(data) > 0 {
 		ev, n, need, err := c.parser.next(data, limit)
 		if err != nil {
@@ -331,6 +328,13 @@ func (c *epollConn) consume(data []byte) bool {
 			return true
 		}
 		data = data[n:]
+		if len(data) > 0 && b != nil && !batching {
+			// More follows this frame: batch. A lone frame, the usual case
+			// of a steady exchange, pays nothing for it.
+			batching = true
+			b.start()
+			c.s.step.Store(b)
+		}
 		if !c.dispatch(ev) {
 			return false
 		}

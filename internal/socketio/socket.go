@@ -131,13 +131,15 @@ func (s *Socket) EmitWithAck(ack func(args []json.RawMessage), event string, arg
 }
 
 // Send queues a packet encoded once with EncodeEvent (for fan-out).
-// Sent from one of s's own handlers, it leaves when the handler returns.
+// Sent from one of s's own handlers, it may wait for the others they send
+// (see SendFrom).
 func (s *Socket) Send(p *Packet) error { return s.SendFrom(s, p) }
 
 // SendFrom is Send for a packet that an event of from caused (from may be
-// nil): sent from one of from's handlers, it leaves when the handler
-// returns, in one write with everything else the handlers of the events
-// read with it sent s.
+// nil). When several of from's events came in one read, it leaves when the
+// handler of the last returns, in one write with everything else their
+// handlers sent s. Handlers send and return: one that waits for a reply
+// to what it sent could wait for ever.
 func (s *Socket) SendFrom(from *Socket, p *Packet) error {
 	if s.sess.Closed() {
 		return ErrSocketClosed
