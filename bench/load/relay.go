@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/huddlehq/huddle/bench/internal/stats"
@@ -282,8 +283,18 @@ func (r *relayRun) openLoop(ctx context.Context, pairs []*relayPair, rate float6
 			r.send(pairs[k%int64(len(pairs))], intended)
 			lag = append(lag, time.Duration(r.now()-intended))
 		}
-		time.Sleep(100 * time.Microsecond)
+		pause(100 * time.Microsecond)
 	}
+}
+
+// pause sleeps about d in the kernel. time.Sleep in a mostly idle Go
+// process rounds up to its poller's 1 ms wait, so the sends due meanwhile
+// went out up to a millisecond late: the generator's own error, added to
+// every round trip of whichever server it measured. A thread blocked in
+// nanosleep gives up its scheduler slot, so receivers run meanwhile.
+func pause(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	_ = syscall.Nanosleep(&ts, nil)
 }
 
 // drain waits until every pair has its echoes back, or timeout.

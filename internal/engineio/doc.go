@@ -15,6 +15,8 @@
 // systems and ReadGoroutine use github.com/lxzan/gws, one read goroutine
 // per connection. Writes go straight to the socket without blocking, on
 // the sender's goroutine; only what a slow client does not take at once
-// goes to a short-lived drain goroutine, behind a bounded queue. One
+// goes to a short-lived drain goroutine, behind a bounded queue. When one
+// read brings several frames, what their handlers send a session leaves in
+// one write once the last handler returns (see Session.SendFrom). One
 // heartbeat goroutine per server pings every session.
 package engineio
