@@ -20,10 +20,11 @@ import (
 
 // recorder is a Receiver that records what it gets.
 type recorder struct {
-	msgs   chan msg
-	closed chan string
-	mu     sync.Mutex
-	last   *Session
+	msgs     chan msg
+	closed   chan string
+	mu       sync.Mutex
+	last     *Session
+	accepted int
 }
 
 type msg struct {
@@ -38,8 +39,27 @@ func newRecorder() *recorder {
 func (r *recorder) accept(s *Session) Receiver {
 	r.mu.Lock()
 	r.last = s
+	r.accepted++
 	r.mu.Unlock()
 	return r
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.accepted
+}
+
+// waitAccepted waits until more than n sessions were accepted: a WebSocket
+// client can have its open packet, which goes out with the handshake's
+// response, a moment before the server has made the session.
+func (r *recorder) waitAccepted(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); r.count() <= n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server made no session for the connection")
+		}
+	}
 }
 
 func (r *recorder) session() *Session {
@@ -375,13 +395,17 @@ func (c *wsClient) OnClose(*gws.Conn, error) { close(c.closed) }
 func (h *harness) dial(query string) *wsClient {
 	h.t.Helper()
 	c := &wsClient{frames: make(chan msg, 1024), closed: make(chan struct{})}
-	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(h.ts.URL, "http") + "/?" + query})
+	before := h.rec.count()
+	conn, resp, err := gws.NewClient(c, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(h.ts.URL, "http") + "/?" + query})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	c.conn = conn
 	go conn.ReadLoop()
 	h.t.Cleanup(func() { _ = conn.NetConn().Close() })
+	if resp != nil && resp.StatusCode == http.StatusSwitchingProtocols && !strings.Contains(query, "sid=") {
+		h.rec.waitAccepted(h.t, before)
+	}
 	return c
 }
 

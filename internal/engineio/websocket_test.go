@@ -27,6 +27,7 @@ const handshake = "GET /?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrad
 // 101 answer and reads the open packet.
 func (h *harness) dialRaw(extra []byte) *rawClient {
 	h.t.Helper()
+	before := h.rec.count()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ts.URL, "http://"))
 	if err != nil {
 		h.t.Fatal(err)
@@ -48,6 +49,7 @@ func (h *harness) dialRaw(extra []byte) *rawClient {
 	if op, data := c.frame(); op != opText || data[0] != '0' {
 		h.t.Fatalf("first frame %x %q, want the open packet", op, data)
 	}
+	h.rec.waitAccepted(h.t, before)
 	return c
 }
 
