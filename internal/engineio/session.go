@@ -57,8 +57,8 @@ type Session struct {
 	awaitingPong bool
 	due          int64 // next ping, or pong deadline, in Server.now units
 	queue        []Packet
-	// step is the batch of the read step running for this session's
-	// WebSocket, nil between steps.
+	// step is the batch of the frames of this session's WebSocket being
+	// handled, when one read brought several; nil otherwise.
 	step      atomic.Pointer[writeBatch]
 	wake      chan struct{} // wakes a waiting GET
 	ws, probe wsConn
