@@ -16,9 +16,11 @@ import (
 // loading code from elsewhere, and using camera or microphone from frames.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			// A WebSocket handshake: the engine writes its own response on
-			// the hijacked connection, and none of these would be sent.
+		if strings.HasPrefix(r.URL.Path, "/socket.io/") && headerHasToken(r.Header, "Upgrade", "websocket") {
+			// A Socket.IO WebSocket handshake: the engine writes its own
+			// response on the hijacked connection, and none of these
+			// would be sent. (Any other request gets them, whatever it
+			// says in Upgrade.)
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -327,9 +327,19 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestSecurityHeadersEverywhere(t *testing.T) {
 	r := start(t, testConfig(t))
-	for _, path := range []string{"/", "/abc-defg-hij", "/healthz", "/metrics", "/debug/pprof/"} {
+	// An Upgrade header skips them only on a Socket.IO WebSocket handshake,
+	// whose response the engine writes itself.
+	for _, tc := range []struct{ path, upgrade string }{
+		{"/", ""}, {"/abc-defg-hij", ""}, {"/healthz", ""}, {"/metrics", ""}, {"/debug/pprof/", ""},
+		{"/", "websocket"}, {"/abc-defg-hij", "h2c"},
+	} {
+		path := tc.path
 		req := httptest.NewRequest("GET", path, nil)
 		req.Host = "meet.example.com:8443"
+		if tc.upgrade != "" {
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", tc.upgrade)
+		}
 		rec := httptest.NewRecorder()
 		r.Handler().ServeHTTP(rec, req)
 		h := rec.Header()
