@@ -60,7 +60,7 @@ func (g *relayPorts) AllocatePacketConn(network string, requestedPort int) (net.
 	}
 	local := conn.LocalAddr().(*net.UDPAddr)
 	relayed := &net.UDPAddr{IP: g.advertised, Port: local.Port}
-	return &relayConn{UDPConn: conn, g: g}, relayed, nil
+	return &relayConn{UDPConn: conn, g: g, send: newSender(conn)}, relayed, nil
 }
 
 func (g *relayPorts) listen(network string, requestedPort int) (*net.UDPConn, error) {
@@ -95,6 +95,7 @@ func (g *relayPorts) AllocateConn(string, int) (net.Conn, net.Addr, error) {
 type relayConn struct {
 	*net.UDPConn
 	g      *relayPorts
+	send   *sender // nil: WriteToUDP
 	closed atomic.Bool
 }
 
@@ -120,7 +121,13 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		c.g.stats.refusedPeers.Add(1)
 		return 0, fmt.Errorf("%w: %v", ErrPeerRefused, addr)
 	}
-	n, err := c.UDPConn.WriteToUDP(p, ua)
+	var n int
+	var err error
+	if c.send != nil && ua.IP.To4() != nil {
+		n, err = c.send.sendTo(p, ua)
+	} else {
+		n, err = c.UDPConn.WriteToUDP(p, ua)
+	}
 	if err == nil {
 		c.g.stats.bytesToPeers.Add(uint64(n))
 		c.g.stats.packetsToPeers.Add(1)
