@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Errors of the WebSocket opening handshake, answered with 400.
@@ -26,7 +28,7 @@ func (srv *Server) checkHandshake(r *http.Request) error {
 		return ErrHandshakeMethod
 	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		return ErrHandshakeUpgrade
-	case !headerHasToken(r.Header.Values("Connection"), "upgrade"):
+	case !httpguts.HeaderValuesContainsToken(r.Header.Values("Connection"), "upgrade"):
 		return ErrHandshakeConnection
 	case r.Header.Get("Sec-WebSocket-Version") != "13":
 		return ErrHandshakeVersion
@@ -37,18 +39,6 @@ func (srv *Server) checkHandshake(r *http.Request) error {
 		return ErrHandshakeKey
 	}
 	return nil
-}
-
-// headerHasToken reports whether a comma-separated header holds token.
-func headerHasToken(values []string, token string) bool {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // websocketGUID is RFC 6455's constant for Sec-WebSocket-Accept.

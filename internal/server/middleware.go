@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // securityHeaders sets headers that make the browser refuse what the app
@@ -16,7 +18,7 @@ import (
 // loading code from elsewhere, and using camera or microphone from frames.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/socket.io/") && headerHasToken(r.Header, "Upgrade", "websocket") {
+		if strings.HasPrefix(r.URL.Path, "/socket.io/") && httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 			// A Socket.IO WebSocket handshake: the engine writes its own
 			// response on the hijacked connection, and none of these
 			// would be sent. (Any other request gets them, whatever it

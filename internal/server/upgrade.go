@@ -8,9 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // upgradeListener reads the first request of every connection itself. A
@@ -149,44 +150,15 @@ func parseUpgrade(head []byte) *http.Request {
 	if err != nil || !req.ProtoAtLeast(1, 1) || req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
 		return nil
 	}
-	if !headerHasToken(req.Header, "Upgrade", "websocket") {
+	if !httpguts.HeaderValuesContainsToken(req.Header["Upgrade"], "websocket") {
 		return nil
 	}
 	// net/http insists on a well-formed Host header (ReadRequest took it
-	// out of the map); anything odd is left to it.
-	if !plainHost(req.Host) || req.URL.Host != "" {
+	// out of the map), by this same rule; anything odd is left to it.
+	if req.Host == "" || !httpguts.ValidHostHeader(req.Host) || req.URL.Host != "" {
 		return nil
 	}
 	return req
-}
-
-// headerHasToken reports whether a comma-separated header lists token.
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h[name] {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// plainHost accepts host names, IPv4 and bracketed IPv6 addresses, with
-// a port.
-func plainHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		switch b := h[i]; {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		case b == '.', b == '-', b == ':', b == '[', b == ']', b == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // handOver gives c to net/http, which reads read first.
