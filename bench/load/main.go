@@ -204,7 +204,7 @@ func raiseFileLimit() error {
 }
 
 func (c config) options() sioclient.Options {
-	return sioclient.Options{Transport: sioclient.Transport(c.Transport)}
+	return sioclient.Options{Transport: sioclient.Transport(c.Transport), NetDial: dialRaw}
 }
 
 // measure records the window between its creation and end into res.

@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/huddlehq/huddle/bench/internal/stats"
@@ -68,7 +67,12 @@ type relayPeer struct {
 type relayRun struct {
 	base       time.Time
 	closedLoop bool
-	stopping   atomic.Bool
+	// ready is set once the pairs know their ids. The clients' raw
+	// connections (rawconn_linux.go) bypass the runtime's I/O annotations,
+	// so without it the race detector cannot see that a pair's fields were
+	// written before the first event that reads them was sent.
+	ready    atomic.Bool
+	stopping atomic.Bool
 	// the measured window, as ns since base (intended send times)
 	from, to  atomic.Int64
 	misrouted atomic.Int64
@@ -102,6 +106,10 @@ func (r *relayRun) onEvent(cl *sioclient.Client, event string, args []json.RawMe
 		return
 	default:
 		return // user-joined and the like
+	}
+	if !r.ready.Load() {
+		r.misrouted.Add(1) // nothing was sent yet
+		return
 	}
 	var from string
 	var cand json.RawMessage
@@ -181,6 +189,7 @@ func runRelay(ctx context.Context, c config, log *slog.Logger, res *result) erro
 	if len(active) == 0 {
 		return fmt.Errorf("no pair connected: %s", res.FirstError)
 	}
+	r.ready.Store(true)
 	log.Info("pairs ready", "pairs", len(active), "failed sockets", res.Failed)
 
 	start := r.now()
@@ -203,7 +212,10 @@ func runRelay(ctx context.Context, c config, log *slog.Logger, res *result) erro
 		<-measured
 	} else {
 		res.OfferedRate = c.Rate
-		lag := r.openLoop(ctx, active, c.Rate, measured)
+		lag, perr := r.openLoop(ctx, active, c.Rate, measured)
+		if perr != nil {
+			return perr
+		}
 		res.SendLagP99ms = ms(stats.Summarize(lag).P99)
 	}
 	if err != nil {
@@ -264,16 +276,21 @@ func pauseGC() (resume func()) {
 // closed. Each send carries its intended time, so a late send (the sender
 // or the server stalled) counts its delay: no coordinated omission.
 // It returns how late each send was.
-func (r *relayRun) openLoop(ctx context.Context, pairs []*relayPair, rate float64, measured <-chan struct{}) (lag []time.Duration) {
+func (r *relayRun) openLoop(ctx context.Context, pairs []*relayPair, rate float64, measured <-chan struct{}) (lag []time.Duration, err error) {
 	interval := float64(time.Second) / rate
+	tick, err := newPacer(100 * time.Microsecond)
+	if err != nil {
+		return nil, err
+	}
+	defer tick.stop()
 	begin := r.now()
 	var k int64
 	for {
 		select {
 		case <-measured:
-			return lag
+			return lag, nil
 		case <-ctx.Done():
-			return lag
+			return lag, nil
 		default:
 		}
 		now := r.now()
@@ -283,18 +300,8 @@ func (r *relayRun) openLoop(ctx context.Context, pairs []*relayPair, rate float6
 			r.send(pairs[k%int64(len(pairs))], intended)
 			lag = append(lag, time.Duration(r.now()-intended))
 		}
-		pause(100 * time.Microsecond)
+		tick.wait()
 	}
-}
-
-// pause sleeps about d in the kernel. time.Sleep in a mostly idle Go
-// process rounds up to its poller's 1 ms wait, so the sends due meanwhile
-// went out up to a millisecond late: the generator's own error, added to
-// every round trip of whichever server it measured. A thread blocked in
-// nanosleep gives up its scheduler slot, so receivers run meanwhile.
-func pause(d time.Duration) {
-	ts := syscall.NsecToTimespec(int64(d))
-	_ = syscall.Nanosleep(&ts, nil)
 }
 
 // drain waits until every pair has its echoes back, or timeout.

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,6 +88,9 @@ type Options struct {
 	Value any
 	// ReadBufferSize of the WebSocket reader; 2048 when zero.
 	ReadBufferSize int
+	// NetDial opens the WebSocket transport's connection; nil uses a
+	// net.Dialer. A load generator may return a leaner net.Conn.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // AckFunc receives an acknowledgement's arguments, or an error when the

@@ -21,9 +21,15 @@ type wsTransport struct {
 }
 
 // ctxDialer lets Dial's context bound the TCP connect.
-type ctxDialer struct{ ctx context.Context }
+type ctxDialer struct {
+	ctx  context.Context
+	dial func(ctx context.Context, network, addr string) (net.Conn, error) // nil: net.Dialer
+}
 
 func (d ctxDialer) Dial(network, addr string) (net.Conn, error) {
+	if d.dial != nil {
+		return d.dial(d.ctx, network, addr)
+	}
 	var nd net.Dialer
 	return nd.DialContext(d.ctx, network, addr)
 }
@@ -55,7 +61,7 @@ func dialWebSocket(ctx context.Context, c *Client, u *url.URL) error {
 		RequestHeader:    c.opts.Header.Clone(),
 		HandshakeTimeout: timeout,
 		ReadBufferSize:   bufSize,
-		NewDialer:        func() (gws.Dialer, error) { return ctxDialer{ctx}, nil },
+		NewDialer:        func() (gws.Dialer, error) { return ctxDialer{ctx, c.opts.NetDial}, nil },
 	})
 	if err != nil {
 		return fmt.Errorf("sioclient: websocket: %w", err)
