@@ -7,8 +7,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"golang.org/x/net/ipv4"
 )
 
 // Timeouts of client connections over TCP and TLS. A WebRTC client talks
@@ -21,27 +19,24 @@ const (
 
 // cappedPacketConn is the relay's UDP socket as pion sees it: Allocate and
 // Refresh requests come out of ReadFrom with their lifetime capped. On
-// IPv4 sockets it reads datagrams in batches (recvmmsg): under load one
-// wake-up of pion's read loop then serves many packets.
+// IPv4 sockets it reads datagrams in batches (recvmmsg), so under load one
+// wake-up of pion's read loop serves many packets, and it sends with a raw
+// sendto (see batchReader and sender for why raw).
 type cappedPacketConn struct {
 	net.PacketConn
 	s *Server
 
-	batch       *ipv4.PacketConn // nil: one datagram per read
-	msgs        []ipv4.Message
+	batch       *batchReader // nil: one datagram per read
 	next, count int
+	send        *sender // nil: the socket's WriteTo
 }
 
 const readBatch = 32
 
 func newCappedPacketConn(c net.PacketConn, s *Server) *cappedPacketConn {
-	cc := &cappedPacketConn{PacketConn: c, s: s}
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && len(a.IP) == net.IPv4len {
-		cc.batch = ipv4.NewPacketConn(c)
-		cc.msgs = make([]ipv4.Message, readBatch)
-		for i := range cc.msgs {
-			cc.msgs[i].Buffers = [][]byte{make([]byte, 2048)}
-		}
+	cc := &cappedPacketConn{PacketConn: c, s: s, batch: newBatchReader(c, readBatch, 2048)}
+	if uc, ok := c.(*net.UDPConn); ok && cc.batch != nil {
+		cc.send = newSender(uc)
 	}
 	return cc
 }
@@ -64,16 +59,23 @@ func (c *cappedPacketConn) read(p []byte) (int, net.Addr, error) {
 		return c.PacketConn.ReadFrom(p)
 	}
 	if c.next >= c.count {
-		n, err := c.batch.ReadBatch(c.msgs, 0)
+		n, err := c.batch.read()
 		if err != nil {
 			return 0, nil, err
 		}
 		c.next, c.count = 0, n
 	}
-	m := &c.msgs[c.next]
+	b, addr := c.batch.datagram(c.next)
 	c.next++
 	// A datagram longer than p fills it: pion drops reads of its full MTU.
-	return copy(p, m.Buffers[0][:m.N]), m.Addr, nil
+	return copy(p, b), addr, nil
+}
+
+func (c *cappedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if ua, ok := addr.(*net.UDPAddr); ok && c.send != nil && ua.IP.To4() != nil {
+		return c.send.sendTo(p, ua)
+	}
+	return c.PacketConn.WriteTo(p, addr)
 }
 
 func (s *Server) maxLifetimeSeconds() uint32 {

@@ -60,7 +60,9 @@ func (g *relayPorts) AllocatePacketConn(network string, requestedPort int) (net.
 	}
 	local := conn.LocalAddr().(*net.UDPAddr)
 	relayed := &net.UDPAddr{IP: g.advertised, Port: local.Port}
-	return &relayConn{UDPConn: conn, g: g, send: newSender(conn)}, relayed, nil
+	rc := &relayConn{UDPConn: conn, g: g, send: newSender(conn)}
+	rc.recv = newBatchReader(conn, relayReadBatch, 2048)
+	return rc, relayed, nil
 }
 
 func (g *relayPorts) listen(network string, requestedPort int) (*net.UDPConn, error) {
@@ -97,11 +99,18 @@ type relayConn struct {
 	g      *relayPorts
 	send   *sender // nil: WriteToUDP
 	closed atomic.Bool
+
+	recv        *batchReader // nil: ReadFromUDP; read by pion's one goroutine per socket
+	next, count int
 }
+
+// relayReadBatch is how many datagrams from peers one read of a relay
+// socket takes: a few, since every allocation has its buffers.
+const relayReadBatch = 4
 
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.UDPConn.ReadFromUDP(p)
+		n, addr, err := c.readUDP(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -113,6 +122,23 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		c.g.stats.packetsFromPeers.Add(1)
 		return n, addr, nil
 	}
+}
+
+// readUDP returns the next datagram, from the batch while it lasts.
+func (c *relayConn) readUDP(p []byte) (int, *net.UDPAddr, error) {
+	if c.recv == nil {
+		return c.UDPConn.ReadFromUDP(p)
+	}
+	if c.next >= c.count {
+		n, err := c.recv.read()
+		if err != nil {
+			return 0, nil, err
+		}
+		c.next, c.count = 0, n
+	}
+	b, addr := c.recv.datagram(c.next)
+	c.next++
+	return copy(p, b), addr, nil
 }
 
 func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
