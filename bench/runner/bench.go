@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +19,10 @@ type step struct {
 	name  string
 	args  func(server string) []string
 	cpuPr bool // profile Huddle's CPU in a second run of the step
+	// repeats runs the step this many times per server, alternating
+	// servers, and keeps each server's run with the median of medianOf.
+	repeats  int
+	medianOf string
 }
 
 func steps(o options) []step {
@@ -36,7 +42,10 @@ func steps(o options) []step {
 		{name: "relay-closed", cpuPr: true, args: func(string) []string {
 			return []string{"--mode", "relay", "--n", fmt.Sprint(o.ClosedN), "--duration", d, "--warmup", "2s"}
 		}},
-		{name: "relay-open", cpuPr: true, args: func(string) []string {
+		// Repeated: the machine stalls a core for 15-30 ms every ~3 s
+		// (bench/README.md), and whether a 10 s window holds 3 or 4 of
+		// them moves either server's p99 by 2x.
+		{name: "relay-open", cpuPr: true, repeats: o.OpenRepeats, medianOf: "rtt_p99_ms", args: func(string) []string {
 			return []string{"--mode", "relay", "--n", fmt.Sprint(o.OpenN), "--rate", fmt.Sprint(o.Rate), "--duration", d, "--warmup", "2s", "--concurrency", "100"}
 		}},
 		{name: "setup", cpuPr: true, args: func(string) []string {
@@ -53,37 +62,30 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 	_ = os.RemoveAll(o.PprofDir) // no stale profiles from an earlier run
 	res := results{}
 	var errs []string
+	var notes []string
 	for _, st := range steps(o) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		runs, stepErrs := runRepeated(ctx, o, st, servers, log)
+		errs = append(errs, stepErrs...)
 		res[st.name] = map[string]loadResult{}
 		for _, name := range servers {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if len(runs[name]) > 0 {
+				res[st.name][name] = medianRun(runs[name], st.medianOf)
 			}
-			log.Info("step", "step", st.name, "server", name)
-			r, err := runStep(ctx, o, st, name, false)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s on %s: %v", st.name, name, err))
-				continue
-			}
-			if st.cpuPr && name == "huddle" {
-				// The profile is taken in a run of its own: the profiler's
-				// signals would otherwise cost Huddle CPU and latency the
-				// reference, unprofiled, does not pay.
-				log.Info("profiling", "step", st.name, "server", name)
-				if _, err := runStep(ctx, o, st, name, true); err != nil {
-					log.Warn("profiling run failed", "step", st.name, "err", err)
-				}
-			}
-			if e := r.str("error"); e != "" {
-				errs = append(errs, fmt.Sprintf("%s on %s: %s", st.name, name, e))
-			}
-			res[st.name][name] = r
+		}
+		if st.repeats > 1 {
+			notes = append(notes, repeatsNote(st, servers, runs))
 		}
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# Huddle benchmark\n\n%s, %d cores, Go %s. Server pinned to core 0, load generator to core 1; fresh server per step.\n\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), runtime.Version())
 	writeTable(&md, o, res)
+	for _, n := range notes {
+		md.WriteString("\n" + n + "\n")
+	}
 	if len(errs) > 0 {
 		md.WriteString("\n## Errors\n\n")
 		for _, e := range errs {
@@ -101,6 +103,73 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 	return os.WriteFile(o.Out, []byte(md.String()), 0o644)
+}
+
+// runRepeated runs st against each server, st.repeats times with the
+// servers alternating, and returns the runs by server and what failed.
+func runRepeated(ctx context.Context, o options, st step, servers []string, log *slog.Logger) (map[string][]loadResult, []string) {
+	runs := map[string][]loadResult{}
+	var errs []string
+	for rep := range max(st.repeats, 1) {
+		for _, name := range servers {
+			if ctx.Err() != nil {
+				return runs, errs
+			}
+			log.Info("step", "step", st.name, "server", name, "run", rep+1)
+			r, err := runStep(ctx, o, st, name, false)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s on %s: %v", st.name, name, err))
+				continue
+			}
+			if rep == 0 {
+				profileStep(ctx, o, st, name, log)
+			}
+			if e := r.str("error"); e != "" {
+				errs = append(errs, fmt.Sprintf("%s on %s: %s", st.name, name, e))
+			}
+			runs[name] = append(runs[name], r)
+		}
+	}
+	return runs, errs
+}
+
+// profileStep profiles Huddle's CPU in a run of its own: the profiler's
+// signals would otherwise cost Huddle CPU and latency the reference,
+// unprofiled, does not pay.
+func profileStep(ctx context.Context, o options, st step, name string, log *slog.Logger) {
+	if !st.cpuPr || name != "huddle" {
+		return
+	}
+	log.Info("profiling", "step", st.name, "server", name)
+	if _, err := runStep(ctx, o, st, name, true); err != nil {
+		log.Warn("profiling run failed", "step", st.name, "err", err)
+	}
+}
+
+// medianRun returns the run with the median value of key (the lower
+// middle one of an even count); with no key, the first run.
+func medianRun(runs []loadResult, key string) loadResult {
+	if key == "" {
+		return runs[0]
+	}
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b loadResult) int { return cmp.Compare(a.num(key), b.num(key)) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+// repeatsNote lists every run's figure of a repeated step under the table.
+func repeatsNote(st step, servers []string, runs map[string][]loadResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d runs per server, servers alternating; the table shows each server's run with the median %s. Every run's %s:",
+		st.name, st.repeats, st.medianOf, st.medianOf)
+	for _, name := range servers {
+		var vals []string
+		for _, r := range runs[name] {
+			vals = append(vals, fmt.Sprintf("%.2f", r.num(st.medianOf)))
+		}
+		fmt.Fprintf(&b, " %s %s;", name, strings.Join(vals, ", "))
+	}
+	return strings.TrimSuffix(b.String(), ";") + "."
 }
 
 // runStep runs one step against a fresh server, profiling its CPU when

@@ -30,6 +30,7 @@ type options struct {
 	Servers                     string
 	Hold                        time.Duration
 	ConnectN, ClosedN, OpenN    int
+	OpenRepeats                 int
 	Rate                        float64
 	Duration                    time.Duration
 	SoakN, SoakCycles           int
@@ -49,12 +50,14 @@ func main() {
 	flag.IntVar(&o.ClosedN, "closed-n", 1000, "sockets of the closed-loop relay step")
 	flag.IntVar(&o.OpenN, "open-n", 10000, "sockets of the open-loop relay step")
 	flag.Float64Var(&o.Rate, "rate", 5000, "offered round trips/s of the open-loop relay step")
+	flag.IntVar(&o.OpenRepeats, "open-repeats", 5, "runs of the open-loop relay step per server; the table shows the median p99's")
 	flag.DurationVar(&o.Duration, "duration", 10*time.Second, "measured window of relay and setup steps")
 	flag.IntVar(&o.SoakN, "soak-n", 10000, "sockets per soak cycle")
 	flag.IntVar(&o.SoakCycles, "soak-cycles", 10, "soak cycles")
 	flag.Parse()
 	if o.Quick {
 		o.ConnectN, o.ClosedN, o.OpenN, o.SoakN = 500, 200, 500, 500
+		o.OpenRepeats = 1
 		o.Rate, o.Duration, o.Hold, o.SoakCycles = 500, 3*time.Second, 5*time.Second, 3
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
