@@ -6,8 +6,8 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 
+	"github.com/huddlehq/huddle/internal/rawsock"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,8 +19,9 @@ import (
 // and the scheduler then hands its core to another thread and back at
 // every pause: two thirds of the generator's context switches.)
 type pacer struct {
-	f  *os.File
-	rc syscall.RawConn
+	f     *os.File
+	rc    syscall.RawConn
+	ticks [8]byte
 }
 
 func newPacer(interval time.Duration) (*pacer, error) {
@@ -45,11 +46,8 @@ func newPacer(interval time.Duration) (*pacer, error) {
 
 // wait returns at the next expiry (at once if one passed since the last).
 func (p *pacer) wait() {
-	var ticks uint64
 	_ = p.rc.Read(func(fd uintptr) bool {
-		// A raw syscall: telling the scheduler about an 8-byte read that
-		// never blocks only wakes its monitor thread.
-		_, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&ticks)), 8)
+		_, errno := rawsock.Read(fd, p.ticks[:]) // the expiries since the last read
 		return errno != syscall.EAGAIN
 	})
 }

@@ -8,15 +8,14 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"unsafe"
+
+	"github.com/huddlehq/huddle/internal/rawsock"
 )
 
 // dialRaw dials a TCP connection whose reads and writes are raw system
-// calls on the non-blocking socket, waiting in the runtime's poller as
-// usual. A plain call tells the scheduler, which wakes its monitor thread
-// when the process comes out of idle, and with one core that thread and
-// the clients' then take turns: measured as the generator's cost, that
-// slowed its replies to whichever server it measured.
+// calls on the non-blocking socket (see package rawsock for why), waiting
+// in the runtime's poller as usual. The scheduler's turns cost the
+// generator, and so delayed its replies to whichever server it measured.
 func dialRaw(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
@@ -56,30 +55,24 @@ type rawOp struct {
 }
 
 func (o *rawOp) read(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(o.p))), uintptr(len(o.p)))
-		switch errno {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false // RawConn.Read waits for the socket, then calls again
-		case 0:
-			o.n = int(n)
-		default:
-			o.err = errno
-		}
-		return true
+	n, errno := rawsock.Read(fd, o.p)
+	switch errno {
+	case syscall.EAGAIN:
+		return false // RawConn.Read waits for the socket, then calls again
+	case 0:
+		o.n = n
+	default:
+		o.err = errno
 	}
+	return true
 }
 
 func (o *rawOp) write(fd uintptr) bool {
 	for o.n < len(o.p) {
-		rest := o.p[o.n:]
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(rest))), uintptr(len(rest)), syscall.MSG_NOSIGNAL, 0, 0)
+		n, errno := rawsock.Send(fd, o.p[o.n:])
 		switch errno {
 		case 0:
-			o.n += int(n)
-		case syscall.EINTR:
+			o.n += n
 		case syscall.EAGAIN:
 			return false
 		default:

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/huddlehq/huddle/internal/rawsock"
 )
 
 // eventDrivenSupported: Linux has the poller.
@@ -173,24 +175,12 @@ type reader struct {
 	batch writeBatch // the writes the step's handlers cause
 }
 
-// readFD reads without telling the scheduler (RawSyscall): the socket is
-// non-blocking, so the call is short. A plain syscall.Read would wake the
-// runtime's monitor thread each time the server comes out of idle, and
-// with one core that thread then takes turns with the one running the
-// handlers. Under a steady trickle of messages (bench open loop), raw
-// calls here cut the server's context switches by two thirds and its CPU
-// per message by over a quarter.
+// readFD reads without telling the scheduler (see package rawsock).
 func (r *reader) readFD(fd uintptr) {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))), uintptr(len(r.buf)))
-		if errno == syscall.EINTR {
-			continue
-		}
-		r.n, r.err = int(n), nil
-		if errno != 0 {
-			r.n, r.err = -1, errno
-		}
-		return
+	n, errno := rawsock.Read(fd, r.buf)
+	r.n, r.err = n, nil
+	if errno != 0 {
+		r.n, r.err = -1, errno
 	}
 }
 
@@ -514,7 +504,7 @@ func newEpollWaiter(epfd int, events []syscall.EpollEvent) *epollWaiter {
 // to the runtime's poller. It runs first on every wait, even when the last
 // one took all there was: RawConn.Read forgets a readiness signalled
 // before it was called, so only a look after that is sure to miss none.
-// A raw syscall, as at readFD: with a zero timeout it never waits.
+// A raw syscall (see package rawsock): with a zero timeout it never waits.
 func (w *epollWaiter) pollNow(fd uintptr) bool {
 	n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
 		uintptr(unsafe.Pointer(unsafe.SliceData(w.events))), uintptr(len(w.events)), 0, 0, 0)
@@ -647,13 +637,13 @@ func (w *writer) writeFD(fd uintptr) {
 // send is write(2) without SIGPIPE: a peer that hung up makes it fail
 // with EPIPE and no signal for the runtime to field. That is the usual end
 // of a session: the reply to the client's close frame finds the client
-// gone. It is a raw syscall for the reason given at readFD.
+// gone.
 func send(fd uintptr, b []byte) (int, error) {
-	n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_NOSIGNAL, 0, 0)
+	n, errno := rawsock.Send(fd, b)
 	if errno != 0 {
 		return 0, errno
 	}
-	return int(n), nil
+	return n, nil
 }
 
 var writers = sync.Pool{New: func() any {

@@ -26,9 +26,8 @@ type cappedPacketConn struct {
 	net.PacketConn
 	s *Server
 
-	batch       *batchReader // nil: one datagram per read
-	next, count int
-	send        *sender // nil: the socket's WriteTo
+	batch *batchReader // nil: one datagram per read
+	send  *sender      // nil: the socket's WriteTo
 }
 
 const readBatch = 32
@@ -52,23 +51,18 @@ func (c *cappedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	return n, addr, err
 }
 
-// read returns the next datagram, from the batch while it lasts. pion
-// reads from one goroutine per socket, so the batch needs no lock.
+// read returns the next datagram. pion reads from one goroutine per
+// socket, as the batch needs.
 func (c *cappedPacketConn) read(p []byte) (int, net.Addr, error) {
 	if c.batch == nil {
 		return c.PacketConn.ReadFrom(p)
 	}
-	if c.next >= c.count {
-		n, err := c.batch.read()
-		if err != nil {
-			return 0, nil, err
-		}
-		c.next, c.count = 0, n
-	}
-	b, addr := c.batch.datagram(c.next)
-	c.next++
 	// A datagram longer than p fills it: pion drops reads of its full MTU.
-	return copy(p, b), addr, nil
+	n, addr, err := c.batch.readFrom(p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, addr, nil
 }
 
 func (c *cappedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {

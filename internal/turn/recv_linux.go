@@ -25,6 +25,8 @@ type batchReader struct {
 	n     int
 	err   syscall.Errno
 	fn    func(fd uintptr) bool // recv, made once: a closure per read would allocate
+
+	next, count int // readFrom's place in the last batch
 }
 
 // mmsghdr is struct mmsghdr: a msghdr and the length received, padded to
@@ -100,6 +102,21 @@ func (b *batchReader) read() (int, error) {
 		return 0, b.err
 	}
 	return b.n, nil
+}
+
+// readFrom copies the next datagram into p (cut to its length) and
+// returns its sender, reading a new batch when the last is used up.
+func (b *batchReader) readFrom(p []byte) (int, *net.UDPAddr, error) {
+	if b.next >= b.count {
+		n, err := b.read()
+		if err != nil {
+			return 0, nil, err
+		}
+		b.next, b.count = 0, n
+	}
+	data, addr := b.datagram(b.next)
+	b.next++
+	return copy(p, data), addr, nil
 }
 
 // datagram returns the i-th datagram of the last read and its sender. The

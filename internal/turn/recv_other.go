@@ -10,5 +10,6 @@ type batchReader struct{}
 
 func newBatchReader(net.PacketConn, int, int) *batchReader { return nil }
 
-func (*batchReader) read() (int, error)                  { panic("unreachable") }
-func (*batchReader) datagram(int) ([]byte, *net.UDPAddr) { panic("unreachable") }
+func (*batchReader) read() (int, error)                         { panic("unreachable") }
+func (*batchReader) datagram(int) ([]byte, *net.UDPAddr)        { panic("unreachable") }
+func (*batchReader) readFrom([]byte) (int, *net.UDPAddr, error) { panic("unreachable") }

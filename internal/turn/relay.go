@@ -100,8 +100,7 @@ type relayConn struct {
 	send   *sender // nil: WriteToUDP
 	closed atomic.Bool
 
-	recv        *batchReader // nil: ReadFromUDP; read by pion's one goroutine per socket
-	next, count int
+	recv *batchReader // nil: ReadFromUDP; read by pion's one goroutine per socket
 }
 
 // relayReadBatch is how many datagrams from peers one read of a relay
@@ -124,21 +123,12 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// readUDP returns the next datagram, from the batch while it lasts.
+// readUDP returns the next datagram.
 func (c *relayConn) readUDP(p []byte) (int, *net.UDPAddr, error) {
 	if c.recv == nil {
 		return c.UDPConn.ReadFromUDP(p)
 	}
-	if c.next >= c.count {
-		n, err := c.recv.read()
-		if err != nil {
-			return 0, nil, err
-		}
-		c.next, c.count = 0, n
-	}
-	b, addr := c.recv.datagram(c.next)
-	c.next++
-	return copy(p, b), addr, nil
+	return c.recv.readFrom(p)
 }
 
 func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {

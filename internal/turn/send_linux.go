@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/huddlehq/huddle/internal/rawsock"
 )
 
 // sender sends an IPv4 relay socket's datagrams with a raw sendto(2),
@@ -49,13 +51,11 @@ func newSender(conn *net.UDPConn) *sender {
 }
 
 func (s *sender) send(fd uintptr) bool {
-	n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd,
-		uintptr(unsafe.Pointer(unsafe.SliceData(s.p))), uintptr(len(s.p)),
-		syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&s.sa)), syscall.SizeofSockaddrInet4)
+	n, errno := rawsock.SendTo(fd, s.p, unsafe.Pointer(&s.sa), syscall.SizeofSockaddrInet4)
 	if errno == syscall.EAGAIN {
 		return false // RawConn.Write waits for room, then calls again
 	}
-	s.n, s.err = int(n), errno
+	s.n, s.err = n, errno
 	return true
 }
 
