@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command stalls reports when the core it runs on did not run it: it
 // sleeps 0.5 ms at a time and prints every wake-up that came more than
 // -over late. Run one per core beside a benchmark step to see the
