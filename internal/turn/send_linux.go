@@ -11,13 +11,13 @@ import (
 	"github.com/huddlehq/huddle/internal/rawsock"
 )
 
-// sender sends an IPv4 relay socket's datagrams with a raw sendto(2),
-// without Go's system-call bookkeeping or net's address conversion. A send
-// on a non-blocking UDP socket never waits: a full buffer answers EAGAIN,
-// and RawConn.Write then waits for room the usual way. In bench/turn at
-// 30,000 packets/s (five interleaved runs against WriteToUDP) the relay
-// moved about 6 % more packets per CPU-second; most of the rest is the
-// kernel's own send path.
+// sender sends an IPv4 UDP socket's datagrams (a relay socket's to peers,
+// the listener's to clients) with a raw sendto(2), without Go's
+// system-call bookkeeping (see package rawsock) or net's address
+// conversion. A send on a non-blocking UDP socket never waits: a full
+// buffer answers EAGAIN, and RawConn.Write then waits for room the usual
+// way. Senders of one socket share it under mu, as net's writes share the
+// socket's write lock.
 type sender struct {
 	raw syscall.RawConn
 	mu  sync.Mutex // guards what follows, the arguments and results of fn
