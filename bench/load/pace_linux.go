@@ -22,6 +22,7 @@ type pacer struct {
 	f     *os.File
 	rc    syscall.RawConn
 	ticks [8]byte
+	read  func(fd uintptr) bool // readTicks, made once: a closure per wait would allocate
 }
 
 func newPacer(interval time.Duration) (*pacer, error) {
@@ -41,15 +42,19 @@ func newPacer(interval time.Duration) (*pacer, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &pacer{f: f, rc: rc}, nil
+	p := &pacer{f: f, rc: rc}
+	p.read = p.readTicks
+	return p, nil
 }
 
 // wait returns at the next expiry (at once if one passed since the last).
-func (p *pacer) wait() {
-	_ = p.rc.Read(func(fd uintptr) bool {
-		_, errno := rawsock.Read(fd, p.ticks[:]) // the expiries since the last read
-		return errno != syscall.EAGAIN
-	})
+func (p *pacer) wait() { _ = p.rc.Read(p.read) }
+
+// readTicks takes the count of expiries since the last read; false while
+// there are none, so that RawConn.Read waits.
+func (p *pacer) readTicks(fd uintptr) bool {
+	_, errno := rawsock.Read(fd, p.ticks[:])
+	return errno != syscall.EAGAIN
 }
 
 func (p *pacer) stop() { _ = p.f.Close() }

@@ -621,29 +621,18 @@ type writer struct {
 	write func(fd uintptr)
 }
 
+// writeFD sends without SIGPIPE (see rawsock.Send): a peer that hung up
+// makes it fail with EPIPE and no signal for the runtime to field. That is
+// the usual end of a session: the reply to the client's close frame finds
+// the client gone.
 func (w *writer) writeFD(fd uintptr) {
 	for w.n < len(w.b) {
-		m, err := send(fd, w.b[w.n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || m <= 0 {
+		m, errno := rawsock.Send(fd, w.b[w.n:])
+		if errno != 0 || m <= 0 {
 			return
 		}
 		w.n += m
 	}
-}
-
-// send is write(2) without SIGPIPE: a peer that hung up makes it fail
-// with EPIPE and no signal for the runtime to field. That is the usual end
-// of a session: the reply to the client's close frame finds the client
-// gone.
-func send(fd uintptr, b []byte) (int, error) {
-	n, errno := rawsock.Send(fd, b)
-	if errno != 0 {
-		return 0, errno
-	}
-	return n, nil
 }
 
 var writers = sync.Pool{New: func() any {

@@ -58,17 +58,15 @@ func ObjectFields(obj []byte, fn func(key, value []byte)) bool {
 		return skipSpace(obj, i+1) == len(obj)
 	}
 	for {
-		keyStart := i + 1
-		v, ok := scanKey(obj, i)
+		keyEnd, v, ok := scanKey(obj, i)
 		if !ok {
 			return false
 		}
-		keyEnd, _ := scanString(obj, i)
 		end, ok := scanValue(obj, v, 1)
 		if !ok {
 			return false
 		}
-		fn(obj[keyStart:keyEnd-1], obj[v:end:end])
+		fn(obj[i+1:keyEnd-1], obj[v:end:end])
 		i = skipSpace(obj, end)
 		if i >= len(obj) {
 			return false
@@ -119,7 +117,7 @@ func scanValue(b []byte, i, depth int) (end int, ok bool) {
 				break
 			}
 			if c == '{' {
-				if i, ok = scanKey(b, i); !ok {
+				if _, i, ok = scanKey(b, i); !ok {
 					return 0, false
 				}
 			}
@@ -165,7 +163,7 @@ func scanValue(b []byte, i, depth int) (end int, ok bool) {
 			}
 			i = skipSpace(b, i+1)
 			if object {
-				if i, ok = scanKey(b, i); !ok {
+				if _, i, ok = scanKey(b, i); !ok {
 					return 0, false
 				}
 			}
@@ -174,20 +172,21 @@ func scanValue(b []byte, i, depth int) (end int, ok bool) {
 	}
 }
 
-// scanKey scans `"key" :` and the space after it, up to the value.
-func scanKey(b []byte, i int) (int, bool) {
+// scanKey scans `"key" :` and the space after it, up to the value. It
+// returns the index after the key's closing quote and that of the value.
+func scanKey(b []byte, i int) (keyEnd, value int, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, false
+		return 0, 0, false
 	}
-	i, ok := scanString(b, i)
+	keyEnd, ok = scanString(b, i)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	i = skipSpace(b, i)
+	i = skipSpace(b, keyEnd)
 	if i >= len(b) || b[i] != ':' {
-		return 0, false
+		return 0, 0, false
 	}
-	return skipSpace(b, i+1), true
+	return keyEnd, skipSpace(b, i+1), true
 }
 
 // scanString returns the index after the string starting at b[i] ('"').

@@ -31,10 +31,11 @@ type upgradeListener struct {
 	log         *slog.Logger
 	headTimeout time.Duration // to read a request's head, as ReadHeaderTimeout
 
-	conns chan net.Conn // for net/http
-	errs  chan error    // unbuffered: net/http's back-off on errors paces the accept loop
-	done  chan struct{}
-	once  sync.Once
+	conns    chan net.Conn // for net/http
+	errs     chan error    // unbuffered: net/http's back-off on errors paces the accept loop
+	done     chan struct{}
+	once     sync.Once
+	closeErr error // the listener's Close, set once
 }
 
 // maxFastHead is the largest request head read here; a longer one goes to
@@ -62,10 +63,15 @@ func (l *upgradeListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting; connections being read are dropped.
+// Close stops accepting; connections being read are dropped. It closes
+// the listener once: http.Server.Serve closes it too when Accept reports
+// the close, and that must not turn the caller's Close into an error.
 func (l *upgradeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return l.Listener.Close()
+	l.once.Do(func() {
+		close(l.done)
+		l.closeErr = l.Listener.Close()
+	})
+	return l.closeErr
 }
 
 func (l *upgradeListener) acceptLoop() {
