@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -76,12 +77,12 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 // admit runs on every Socket.IO CONNECT: it enforces --max-conns-per-ip and
 // times the handshake.
 func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
-	ip := clientIP(sock.RemoteAddr(), sock.Header("X-Forwarded-For"), s.cfg.TrustProxy)
+	ip := iplimit.ClientIP(sock.RemoteAddr(), sock.Header("X-Forwarded-For"), s.cfg.TrustProxy)
 	// The release is registered before the slot is taken, so that a socket
 	// that goes away in between still gives it back.
-	slot := &ipSlot{release: func() { s.limiter.release(ip) }}
+	slot := &ipSlot{release: func() { s.limiter.Release(ip) }}
 	sock.OnDisconnect(func(string) { slot.gone() })
-	if !s.limiter.acquire(ip) {
+	if !s.limiter.Acquire(ip) {
 		s.metrics.EventRefused("connect", "too-many-connections")
 		s.log.Debug("signaling session refused", "reason", "too many connections", "ip", ip.String())
 		return ErrTooManyConnections

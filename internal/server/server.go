@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/config"
+	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/socketio"
 	"github.com/huddlehq/huddle/internal/web"
@@ -63,7 +64,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	origins  *originPolicy
-	limiter  *connLimiter
+	limiter  *iplimit.Counter
 	certs    certificates
 	parts    parts
 	ready    atomic.Bool
@@ -88,7 +89,7 @@ func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, erro
 		cfg:     cfg,
 		log:     log,
 		origins: newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins),
-		limiter: newConnLimiter(cfg.MaxConnsPerIP),
+		limiter: iplimit.NewCounter(cfg.MaxConnsPerIP),
 	}
 	if soft, hard, err := raiseFileLimit(); err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)

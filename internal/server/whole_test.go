@@ -104,7 +104,7 @@ func TestWholeServerLimitsSessionsPerIP(t *testing.T) {
 	}
 	// A session that ends gives its slot back.
 	a.Close()
-	eventually(t, "slot released", func() bool { return r.limiter.count(netipLoopback) == 1 })
+	eventually(t, "slot released", func() bool { return r.limiter.Count(netipLoopback) == 1 })
 	if _, err := dial(t, r.url(), sioclient.Options{}); err != nil {
 		t.Fatalf("after a close: %v", err)
 	}
