@@ -1,0 +1,355 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Peer is one participant's media: its publishing and subscribing peer
+// connections, what it publishes and what it receives.
+type Peer struct {
+	id   string
+	room *Room
+	sig  Signaler
+	log  *slog.Logger
+	pub  *webrtc.PeerConnection
+	sub  *webrtc.PeerConnection
+
+	mu        sync.Mutex
+	closed    bool
+	published []*track
+	downs     map[*track]*downTrack
+	// The subscribing side has at most one offer out; a change while it
+	// is out marks the side dirty, and the answer triggers the next offer.
+	offering, dirty bool
+	// Candidates that came before the description they belong to.
+	early map[Direction][]webrtc.ICECandidateInit
+}
+
+func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
+	p := &Peer{
+		id: id, room: r, sig: sig, log: r.sfu.log.With("room", r.id, "participant", id),
+		downs: map[*track]*downTrack{}, early: map[Direction][]webrtc.ICECandidateInit{},
+	}
+	var err error
+	if p.pub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		return nil, err
+	}
+	if p.sub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		_ = p.pub.Close()
+		return nil, err
+	}
+	p.trickle(p.pub, Publish)
+	p.trickle(p.sub, Subscribe)
+	p.pub.OnTrack(p.onTrack)
+	p.sub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			// Keyframes asked for when the senders were bound may have
+			// arrived before the connection could carry them.
+			for _, d := range p.downTracks() {
+				d.track.forceKeyframe()
+			}
+		}
+	})
+	p.pub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed {
+			p.log.Info("publishing connection failed")
+		}
+	})
+	return p, nil
+}
+
+func (p *Peer) trickle(pc *webrtc.PeerConnection, d Direction) {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			p.sig.Candidate(d, c.ToJSON())
+		}
+	})
+}
+
+// ID returns the participant's id (the stream id of its tracks).
+func (p *Peer) ID() string { return p.id }
+
+// Publish takes the client's offer for its publishing connection and
+// returns the server's answer. An offer that would publish more than
+// Config.MaxTracksPerPeer tracks is refused whole.
+func (p *Peer) Publish(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if p.isClosed() {
+		return webrtc.SessionDescription{}, ErrClosed
+	}
+	if offer.Type != webrtc.SDPTypeOffer {
+		return webrtc.SessionDescription{}, ErrBadSDP
+	}
+	n, err := sendingSections(offer.SDP)
+	if err != nil {
+		return webrtc.SessionDescription{}, ErrBadSDP
+	}
+	if n > p.room.sfu.cfg.MaxTracksPerPeer {
+		return webrtc.SessionDescription{}, ErrTooManyTracks
+	}
+	if err := p.pub.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.addEarly(Publish)
+	answer, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	if err := p.pub.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	return *p.pub.LocalDescription(), nil
+}
+
+// sendingSections counts the audio and video sections a client offers
+// to send on.
+func sendingSections(raw string) (int, error) {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(raw); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range d.MediaDescriptions {
+		kind := m.MediaName.Media
+		if kind != "audio" && kind != "video" {
+			continue
+		}
+		recvOnly := false
+		for _, a := range m.Attributes {
+			if a.Key == "recvonly" || a.Key == "inactive" {
+				recvOnly = true
+			}
+		}
+		if !recvOnly && m.MediaName.Port.Value != 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Answer takes the client's answer to the server's last offer on the
+// subscribing connection.
+func (p *Peer) Answer(answer webrtc.SessionDescription) error {
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if answer.Type != webrtc.SDPTypeAnswer {
+		return ErrBadSDP
+	}
+	if p.sub.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return ErrNoOffer
+	}
+	if err := p.sub.SetRemoteDescription(answer); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.addEarly(Subscribe)
+	p.mu.Lock()
+	p.offering = false
+	again := p.dirty
+	p.mu.Unlock()
+	if again {
+		p.negotiate()
+	}
+	return nil
+}
+
+// AddCandidate adds one of the client's ICE candidates. A candidate that
+// comes before its connection's remote description waits for it.
+func (p *Peer) AddCandidate(d Direction, c webrtc.ICECandidateInit) error {
+	pc := p.conn(d)
+	if pc == nil {
+		return ErrBadSDP
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if pc.RemoteDescription() == nil {
+		if len(p.early[d]) < maxEarlyCandidates {
+			p.early[d] = append(p.early[d], c)
+		}
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	return pc.AddICECandidate(c)
+}
+
+// maxEarlyCandidates bounds what a client may park before its
+// description: a real browser gathers a handful.
+const maxEarlyCandidates = 64
+
+func (p *Peer) addEarly(d Direction) {
+	p.mu.Lock()
+	early := p.early[d]
+	delete(p.early, d)
+	p.mu.Unlock()
+	for _, c := range early {
+		if err := p.conn(d).AddICECandidate(c); err != nil {
+			p.log.Debug("early candidate refused", "direction", d, "err", err)
+		}
+	}
+}
+
+func (p *Peer) conn(d Direction) *webrtc.PeerConnection {
+	switch d {
+	case Publish:
+		return p.pub
+	case Subscribe:
+		return p.sub
+	}
+	return nil
+}
+
+// Close takes the participant out of the room: its tracks go from every
+// other participant, and its connections close.
+func (p *Peer) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	published := p.published
+	p.published = nil
+	p.mu.Unlock()
+	p.room.left(p)
+	for _, t := range published {
+		p.room.unpublished(t)
+	}
+	_ = p.pub.Close()
+	_ = p.sub.Close()
+}
+
+func (p *Peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// tracks returns what p publishes now.
+func (p *Peer) tracks() []*track {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*track(nil), p.published...)
+}
+
+func (p *Peer) downTracks() []*downTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*downTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		out = append(out, d)
+	}
+	return out
+}
+
+// onTrack starts forwarding a track the participant publishes.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p.mu.Lock()
+	if p.closed || len(p.published) >= p.room.sfu.cfg.MaxTracksPerPeer {
+		p.mu.Unlock()
+		p.log.Warn("published track ignored", "track", remote.ID(), "closed", p.closed)
+		return
+	}
+	t := newTrack(p, remote)
+	p.published = append(p.published, t)
+	p.mu.Unlock()
+	p.log.Info("track published", "track", t.id, "kind", remote.Kind().String(), "codec", remote.Codec().MimeType)
+	p.room.published(t)
+	go p.forward(t)
+}
+
+// forward runs for the life of a published track, then takes it away
+// from the subscribers.
+func (p *Peer) forward(t *track) {
+	t.forward()
+	p.mu.Lock()
+	for i, x := range p.published {
+		if x == t {
+			p.published = append(p.published[:i], p.published[i+1:]...)
+			break
+		}
+	}
+	p.mu.Unlock()
+	p.room.unpublished(t)
+}
+
+// subscribe starts sending t to p.
+func (p *Peer) subscribe(t *track) {
+	p.mu.Lock()
+	if p.closed || p.downs[t] != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	d, err := newDownTrack(p, t)
+	if err != nil {
+		p.log.Warn("cannot subscribe", "track", t.id, "err", err)
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		d.stop()
+		return
+	}
+	p.downs[t] = d
+	p.mu.Unlock()
+	t.attach(d)
+	p.negotiate()
+}
+
+// unsubscribe stops sending t to p.
+func (p *Peer) unsubscribe(t *track) {
+	p.mu.Lock()
+	d := p.downs[t]
+	delete(p.downs, t)
+	closed := p.closed
+	p.mu.Unlock()
+	if d == nil {
+		return
+	}
+	t.detach(d)
+	d.stop()
+	if !closed {
+		p.negotiate()
+	}
+}
+
+// negotiate sends a new offer on the subscribing connection, or marks
+// that one is needed once the offer out is answered.
+func (p *Peer) negotiate() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if p.offering {
+		p.dirty = true
+		p.mu.Unlock()
+		return
+	}
+	p.offering, p.dirty = true, false
+	p.mu.Unlock()
+	offer, err := p.sub.CreateOffer(nil)
+	if err == nil {
+		err = p.sub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		if !strings.Contains(err.Error(), "closed") {
+			p.log.Warn("cannot offer", "err", err)
+		}
+		p.mu.Lock()
+		p.offering = false
+		p.mu.Unlock()
+		return
+	}
+	p.sig.Offer(*p.sub.LocalDescription())
+}

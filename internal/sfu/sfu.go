@@ -1,0 +1,157 @@
+// Package sfu forwards media between the participants of a meeting
+// through the server: each participant sends its tracks once, and the
+// server sends every track on to the other members of the room.
+//
+// A participant has two peer connections with the server, one each way,
+// as LiveKit does: on the publishing one the client offers and the
+// server answers; on the subscribing one the server offers whenever the
+// set of tracks the participant receives changes, and the client answers.
+// Offers therefore only ever go one way on each connection, so the two
+// sides never make offers at once (no glare, no rollback), and a
+// publisher's renegotiation never waits for its subscriptions.
+//
+// The package knows nothing of Socket.IO: it talks to a client through
+// the Signaler the caller gives it.
+package sfu
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Errors returned to callers; their text is meant for the client.
+var (
+	ErrClosed        = errors.New("sfu: participant has left")
+	ErrTooManyTracks = errors.New("sfu: too many published tracks")
+	ErrDuplicate     = errors.New("sfu: participant already in the room")
+	ErrBadSDP        = errors.New("sfu: malformed session description")
+	ErrNoOffer       = errors.New("sfu: no offer is waiting for an answer")
+)
+
+// Config tunes the SFU. The zero value of every field means the default
+// given in its comment.
+type Config struct {
+	// MaxTracksPerPeer bounds the tracks one participant may publish:
+	// camera, microphone, screen and screen audio. Default 4.
+	MaxTracksPerPeer int
+	// KeyframeInterval is the shortest time between two keyframe requests
+	// sent to one publisher's track, however many subscribers ask: each
+	// keyframe costs the publisher a burst of bandwidth. Default 500 ms.
+	KeyframeInterval time.Duration
+	// NAT1To1IPs are the public addresses advertised in the server's host
+	// candidates when it sits behind a 1:1 NAT. Empty: the interfaces'
+	// own addresses.
+	NAT1To1IPs []string
+	// UDPPortMin and UDPPortMax bound the UDP ports of media. Zero: any.
+	UDPPortMin, UDPPortMax uint16
+	// Interfaces limits the network interfaces gathered from. Nil: all.
+	Interfaces []string
+	// IncludeLoopback offers loopback candidates (single-host tests).
+	IncludeLoopback bool
+	// Logger receives the SFU's logs. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxTracksPerPeer <= 0 {
+		c.MaxTracksPerPeer = 4
+	}
+	if c.KeyframeInterval <= 0 {
+		c.KeyframeInterval = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// SFU holds the rooms whose media it forwards. It is safe for concurrent
+// use.
+type SFU struct {
+	cfg Config
+	api *webrtc.API
+	log *slog.Logger
+
+	mu    sync.Mutex
+	rooms map[string]*Room
+}
+
+// New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)
+// and interceptors (NACK responder and generator, RTCP reports, TWCC).
+func New(cfg Config) (*SFU, error) {
+	cfg = cfg.withDefaults()
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SFU{cfg: cfg, api: api, log: cfg.Logger, rooms: map[string]*Room{}}, nil
+}
+
+func newAPI(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Interfaces != nil {
+		allowed := map[string]bool{}
+		for _, i := range cfg.Interfaces {
+			allowed[i] = true
+		}
+		se.SetInterfaceFilter(func(name string) bool { return allowed[name] })
+	}
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// Room returns the room with this id, made on first use.
+func (s *SFU) Room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[id]
+	if r == nil {
+		r = &Room{id: id, sfu: s, peers: map[string]*Peer{}}
+		s.rooms[id] = r
+	}
+	return r
+}
+
+// Rooms returns how many rooms have at least one participant.
+func (s *SFU) Rooms() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms)
+}
+
+// forget drops r once it is empty.
+func (s *SFU) forget(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.mu.Lock()
+	empty := len(r.peers) == 0
+	r.mu.Unlock()
+	if empty && s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+}
