@@ -1,0 +1,259 @@
+package media
+
+import (
+	"time"
+
+	"github.com/huddlehq/huddle/internal/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// Joined records a new member of a room. capable says whether its client
+// asked for the SFU events. It returns the room's mode for the join ack.
+func (m *Manager) Joined(roomID, id string, conn Conn, capable bool) Mode {
+	m.mu.Lock()
+	r := m.rooms[roomID]
+	if r == nil {
+		r = &room{id: roomID, mode: Mesh, members: map[string]*member{}}
+		m.rooms[roomID] = r
+	}
+	if old := r.members[id]; old != nil {
+		old.setConn(conn)
+		mode := r.mode
+		m.mu.Unlock()
+		return mode
+	}
+	r.members[id] = &member{id: id, capable: capable, conn: conn}
+	mode := m.decideLocked(r)
+	m.mu.Unlock()
+	return mode
+}
+
+// Resumed gives a member its new connection after a reconnect.
+func (m *Manager) Resumed(roomID, id string, conn Conn) {
+	if mem := m.member(roomID, id); mem != nil {
+		mem.setConn(conn)
+	}
+}
+
+func (mem *member) setConn(c Conn) {
+	mem.mu.Lock()
+	mem.conn = c
+	mem.mu.Unlock()
+}
+
+// Left forgets a member for good: its tracks go from everyone.
+func (m *Manager) Left(roomID, id string) {
+	m.mu.Lock()
+	r := m.rooms[roomID]
+	if r == nil || r.members[id] == nil {
+		m.mu.Unlock()
+		return
+	}
+	mem := r.members[id]
+	delete(r.members, id)
+	if len(r.members) == 0 {
+		if r.meshTimer != nil {
+			r.meshTimer.Stop()
+		}
+		delete(m.rooms, roomID)
+	} else {
+		m.decideLocked(r)
+	}
+	m.mu.Unlock()
+	mem.closePeer()
+}
+
+func (mem *member) closePeer() {
+	mem.peerMu.Lock()
+	p := mem.peer
+	mem.peer = nil
+	mem.peerMu.Unlock()
+	if p != nil {
+		p.Close()
+	}
+}
+
+// Mode returns a room's mode now (Mesh for an unknown room).
+func (m *Manager) Mode(roomID string) Mode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[roomID]; r != nil {
+		return r.mode
+	}
+	return Mesh
+}
+
+// want is the mode a room should have now, by policy and membership.
+func (m *Manager) want(r *room) Mode {
+	for _, mem := range r.members {
+		if !mem.capable {
+			return Mesh // a client that cannot follow keeps everyone in the mesh
+		}
+	}
+	switch m.cfg.Mode {
+	case SFU:
+		return SFU
+	case Mesh:
+		return Mesh
+	}
+	if len(r.members) >= m.cfg.SFUFrom {
+		return SFU
+	}
+	return Mesh
+}
+
+// decideLocked moves r to the mode it should have, at once towards the
+// SFU and after MeshAfter back to the mesh. m.mu is held.
+func (m *Manager) decideLocked(r *room) Mode {
+	want := m.want(r)
+	if want == r.mode {
+		if r.meshTimer != nil {
+			r.meshTimer.Stop()
+			r.meshTimer = nil
+		}
+		return r.mode
+	}
+	if want == SFU {
+		m.switchLocked(r, SFU)
+		return SFU
+	}
+	if r.meshTimer == nil {
+		r.meshTimer = time.AfterFunc(m.cfg.MeshAfter, func() { m.meshTimerFired(r) })
+	}
+	return r.mode
+}
+
+func (m *Manager) meshTimerFired(r *room) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[r.id] != r {
+		return
+	}
+	r.meshTimer = nil
+	if m.want(r) == Mesh && r.mode != Mesh {
+		m.switchLocked(r, Mesh)
+	}
+}
+
+// switchLocked tells every member of r the new mode. Moving to the mesh,
+// the SFU peers stay until each client has its direct connections and
+// says so with sfu-leave (or leaves), so no tile freezes in between.
+func (m *Manager) switchLocked(r *room, to Mode) {
+	m.log.Info("meeting media mode", "room", r.id, "from", r.mode, "to", to, "members", len(r.members))
+	r.mode = to
+	for _, mem := range r.members {
+		go mem.emit("media-mode", modeMsg{Mode: to})
+	}
+}
+
+func (m *Manager) member(roomID, id string) *member {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[roomID]; r != nil {
+		return r.members[id]
+	}
+	return nil
+}
+
+// Publish is sfu-publish: the member's offer for its publishing
+// connection, answered by the SFU. The first one joins the SFU room.
+func (m *Manager) Publish(roomID, id string, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	mem, err := m.sfuMember(roomID, id)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	p, err := m.peerOf(roomID, mem)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	return p.Publish(offer)
+}
+
+// Subscribe is sfu-subscribe: a member that publishes nothing (no camera,
+// or a viewer) joins the SFU room to receive; the server's offer follows.
+func (m *Manager) Subscribe(roomID, id string) error {
+	mem, err := m.sfuMember(roomID, id)
+	if err != nil {
+		return err
+	}
+	_, err = m.peerOf(roomID, mem)
+	return err
+}
+
+// Answer is sfu-answer: the member's answer to the server's offer.
+func (m *Manager) Answer(roomID, id string, answer webrtc.SessionDescription) error {
+	p, err := m.existingPeer(roomID, id)
+	if err != nil {
+		return err
+	}
+	return p.Answer(answer)
+}
+
+// Candidate is sfu-candidate: one of the member's ICE candidates.
+func (m *Manager) Candidate(roomID, id string, d sfu.Direction, c webrtc.ICECandidateInit) error {
+	p, err := m.existingPeer(roomID, id)
+	if err != nil {
+		return err
+	}
+	return p.AddCandidate(d, c)
+}
+
+// LeaveSFU is sfu-leave: the member has its mesh connections up again
+// and drops its SFU ones.
+func (m *Manager) LeaveSFU(roomID, id string) error {
+	mem := m.member(roomID, id)
+	if mem == nil {
+		return ErrNotInSFU
+	}
+	mem.closePeer()
+	return nil
+}
+
+// sfuMember checks that a member may use the SFU now.
+func (m *Manager) sfuMember(roomID, id string) (*member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.rooms[roomID]
+	if r == nil || r.members[id] == nil {
+		return nil, ErrNotInSFU
+	}
+	mem := r.members[id]
+	if !mem.capable {
+		return nil, ErrNotCapable
+	}
+	if r.mode != SFU {
+		return nil, ErrNotInSFU
+	}
+	return mem, nil
+}
+
+func (m *Manager) peerOf(roomID string, mem *member) (*sfu.Peer, error) {
+	mem.peerMu.Lock()
+	defer mem.peerMu.Unlock()
+	if mem.peer != nil {
+		return mem.peer, nil
+	}
+	p, err := m.sfu.Room(roomID).Join(mem.id, mem)
+	if err != nil {
+		return nil, err
+	}
+	if m.member(roomID, mem.id) != mem {
+		p.Close() // it left while joining
+		return nil, ErrNotInSFU
+	}
+	mem.peer = p
+	return p, nil
+}
+
+func (m *Manager) existingPeer(roomID, id string) (*sfu.Peer, error) {
+	mem := m.member(roomID, id)
+	if mem == nil {
+		return nil, ErrNotInSFU
+	}
+	mem.peerMu.Lock()
+	defer mem.peerMu.Unlock()
+	if mem.peer == nil {
+		return nil, ErrNotInSFU
+	}
+	return mem.peer, nil
+}
