@@ -1,0 +1,111 @@
+package media
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/huddlehq/huddle/internal/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// Error is a refusal of an sfu-* event, with the code the client sees
+// (docs/PROTOCOL.md).
+type Error struct {
+	Code    string
+	Message string
+	Err     error // the cause, for logs
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode gives signaling the code and message to answer with.
+func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
+
+// Events are the names Handle takes; signaling registers each.
+var Events = []string{"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave"}
+
+// description is the payload of sfu-publish and sfu-answer.
+type description struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// maxSDP bounds a session description: a browser's offer with simulcast
+// and every codec is about 10 KB.
+const maxSDP = 32 << 10
+
+// Handle runs one sfu-* event of a member whose membership signaling has
+// checked, and returns the ack's body.
+func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any, error) {
+	switch event {
+	case "sfu-publish":
+		sd, err := decodeDescription(args, webrtc.SDPTypeOffer)
+		if err != nil {
+			return nil, err
+		}
+		answer, err := m.Publish(roomID, id, sd)
+		if err != nil {
+			return nil, refusal(err)
+		}
+		return map[string]any{"ok": true, "type": "answer", "sdp": answer.SDP}, nil
+	case "sfu-answer":
+		sd, err := decodeDescription(args, webrtc.SDPTypeAnswer)
+		if err != nil {
+			return nil, err
+		}
+		return ok(refusal(m.Answer(roomID, id, sd)))
+	case "sfu-candidate":
+		var c candidateMsg
+		if len(args) == 0 || json.Unmarshal(args[0], &c) != nil || (c.Direction != sfu.Publish && c.Direction != sfu.Subscribe) {
+			return nil, errBadPayload
+		}
+		return ok(refusal(m.Candidate(roomID, id, c.Direction, c.Candidate)))
+	case "sfu-subscribe":
+		return ok(refusal(m.Subscribe(roomID, id)))
+	case "sfu-leave":
+		return ok(refusal(m.LeaveSFU(roomID, id)))
+	}
+	return nil, &Error{Code: "unknown-event", Message: "no such event"}
+}
+
+var errBadPayload = &Error{Code: "bad-request", Message: "the payload is missing or malformed"}
+
+func decodeDescription(args []json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, error) {
+	var d description
+	if len(args) == 0 || json.Unmarshal(args[0], &d) != nil || d.SDP == "" || d.Type != want.String() {
+		return webrtc.SessionDescription{}, errBadPayload
+	}
+	if len(d.SDP) > maxSDP {
+		return webrtc.SessionDescription{}, &Error{Code: "too-large", Message: "the session description is too large"}
+	}
+	return webrtc.SessionDescription{Type: want, SDP: d.SDP}, nil
+}
+
+func ok(err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return map[string]bool{"ok": true}, nil
+}
+
+// refusal turns the media errors into the codes of docs/PROTOCOL.md.
+func refusal(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotInSFU):
+		return &Error{Code: "not-in-sfu", Message: "the meeting is not using the server for media", Err: err}
+	case errors.Is(err, ErrNotCapable):
+		return &Error{Code: "not-in-sfu", Message: "join with sfu: true to use the server for media", Err: err}
+	case errors.Is(err, sfu.ErrTooManyTracks):
+		return &Error{Code: "too-many-tracks", Message: "too many published tracks", Err: err}
+	case errors.Is(err, sfu.ErrBadSDP):
+		return &Error{Code: "bad-sdp", Message: "the session description was refused", Err: err}
+	case errors.Is(err, sfu.ErrNoOffer):
+		return &Error{Code: "no-offer", Message: "no offer is waiting for an answer", Err: err}
+	case errors.Is(err, sfu.ErrClosed):
+		return &Error{Code: "not-in-sfu", Message: "the media connection has closed", Err: err}
+	}
+	return &Error{Code: "internal", Message: "internal error", Err: err}
+}

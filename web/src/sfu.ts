@@ -1,0 +1,135 @@
+// SfuLink is this browser's media through the server's SFU: a publishing
+// connection (we offer, the server answers) carrying our microphone and
+// camera, and a subscribing connection (the server offers whenever the
+// room's tracks change, we answer) carrying everyone else's. Offers go one
+// way on each connection, so there is never glare. Each received track's
+// stream id is the participant id of its publisher.
+
+export interface SfuSignal {
+  /** Sends an event with an acknowledgement and resolves with the ack. */
+  request<T extends object>(event: string, payload?: unknown): Promise<T>;
+  /** Sends an event without waiting. */
+  send(event: string, payload: unknown): void;
+}
+
+export type SfuDirection = "publish" | "subscribe";
+
+export interface SfuOptions {
+  config: RTCConfiguration;
+  signal: SfuSignal;
+  /** A remote participant's track arrived (or was replaced). */
+  onTrack: (participantId: string, track: MediaStreamTrack, stream: MediaStream) => void;
+  /** A remote participant's track ended (they left or unpublished). */
+  onTrackEnded?: (participantId: string, track: MediaStreamTrack) => void;
+}
+
+export class SfuLink {
+  readonly pub: RTCPeerConnection;
+  readonly sub: RTCPeerConnection;
+  private readonly senders = new Map<"audio" | "video", RTCRtpSender>();
+  private closed = false;
+  private publishing: Promise<void> = Promise.resolve();
+  /**
+   * Our publishing candidates wait until the server has our first offer:
+   * before it, the server has no connection to add them to.
+   */
+  private pubReady = false;
+  private pubPending: RTCIceCandidateInit[] = [];
+
+  constructor(private readonly opts: SfuOptions) {
+    this.pub = new RTCPeerConnection(opts.config);
+    this.sub = new RTCPeerConnection(opts.config);
+    this.trickle(this.pub, "publish");
+    this.trickle(this.sub, "subscribe");
+    this.sub.ontrack = (e) => {
+      const stream = e.streams[0];
+      if (!stream) return;
+      opts.onTrack(stream.id, e.track, stream);
+      e.track.onended = () => opts.onTrackEnded?.(stream.id, e.track);
+      stream.onremovetrack = (ev) => opts.onTrackEnded?.(stream.id, ev.track);
+    };
+  }
+
+  private trickle(pc: RTCPeerConnection, direction: SfuDirection): void {
+    pc.onicecandidate = (e) => {
+      if (!e.candidate || this.closed) return;
+      const candidate = e.candidate.toJSON();
+      if (direction === "publish" && !this.pubReady) this.pubPending.push(candidate);
+      else this.opts.signal.send("sfu-candidate", { direction, candidate });
+    };
+  }
+
+  /**
+   * publish sends our tracks (either may be null: nothing to send of that
+   * kind yet) and negotiates the publishing connection. Later calls swap
+   * tracks with replaceTrack and need no renegotiation.
+   */
+  publish(audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream): Promise<void> {
+    this.publishing = this.publishing.then(() => this.doPublish(audio, video, stream));
+    return this.publishing;
+  }
+
+  private async doPublish(audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream): Promise<void> {
+    let renegotiate = false;
+    for (const [kind, track] of [["audio", audio], ["video", video]] as const) {
+      const sender = this.senders.get(kind);
+      if (sender) {
+        await sender.replaceTrack(track);
+        continue;
+      }
+      const t = this.pub.addTransceiver(track ?? kind, { direction: "sendonly", streams: [stream] });
+      this.senders.set(kind, t.sender);
+      renegotiate = true;
+    }
+    if (!renegotiate || this.closed) return;
+    const offer = await this.pub.createOffer();
+    await this.pub.setLocalDescription(offer);
+    const ack = await this.opts.signal.request<{ sdp: string; type: RTCSdpType }>("sfu-publish", { type: "offer", sdp: offer.sdp });
+    if (this.closed) return;
+    await this.pub.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+    this.pubReady = true;
+    for (const candidate of this.pubPending.splice(0)) this.opts.signal.send("sfu-candidate", { direction: "publish", candidate });
+  }
+
+  /** subscribe asks to receive without publishing (no camera or microphone). */
+  async subscribe(): Promise<void> {
+    await this.opts.signal.request("sfu-subscribe", {});
+  }
+
+  /** offer is the server's sfu-offer for the subscribing connection. */
+  async offer(sdp: string): Promise<void> {
+    if (this.closed) return;
+    await this.sub.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.sub.createAnswer();
+    await this.sub.setLocalDescription(answer);
+    await this.opts.signal.request("sfu-answer", { type: "answer", sdp: answer.sdp });
+  }
+
+  /** candidate is one of the server's sfu-candidate events. */
+  async candidate(direction: SfuDirection, candidate: RTCIceCandidateInit): Promise<void> {
+    const pc = direction === "publish" ? this.pub : direction === "subscribe" ? this.sub : null;
+    if (!pc || this.closed) return;
+    try {
+      await pc.addIceCandidate(candidate);
+    } catch (err) {
+      console.warn("sfu candidate refused", err);
+    }
+  }
+
+  setConfiguration(config: RTCConfiguration): void {
+    for (const pc of [this.pub, this.sub]) {
+      try {
+        pc.setConfiguration(config);
+      } catch {
+        // Some fields cannot change on a live connection; keep the old ones.
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pub.close();
+    this.sub.close();
+  }
+}
