@@ -36,7 +36,11 @@ type Service struct {
 	log     *slog.Logger
 	metrics Metrics
 	rooms   *rooms.Registry
+	media   Media // nil: every meeting is a mesh
 }
+
+// UseMedia gives the service its media side; call it before Attach.
+func (s *Service) UseMedia(m Media) { s.media = m }
 
 // NewService returns a service; Attach binds it to a Socket.IO server.
 // metrics may be nil.
@@ -110,6 +114,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("call:accepted", s.relayAs("call:accepted", "ans", "ans"))
 	on("peer:nego:needed", s.relayAs("peer:nego:needed", "offer", "offer"))
 	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
+	s.attachMedia(on)
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {

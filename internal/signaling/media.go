@@ -1,0 +1,98 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+// Media is the media side of meetings (internal/media implements it):
+// signaling tells it who is where, and hands it the events it names,
+// after the checks every event gets (rate, size, membership).
+type Media interface {
+	// Joined records a new member; capable says whether its client asked
+	// for the SFU events. It returns the room's media mode for the ack.
+	Joined(room, id string, conn MediaConn, capable bool) string
+	// Resumed gives a member that came back its new socket.
+	Resumed(room, id string, conn MediaConn)
+	// Left forgets a member that left for good.
+	Left(room, id string)
+	// Events are the event names Handle takes.
+	Events() []string
+	// Handle runs one of them and returns the ack's body; its errors
+	// implement ErrorCode.
+	Handle(room, id, event string, args []json.RawMessage) (any, error)
+}
+
+// MediaConn is how the media side reaches a member's client.
+type MediaConn interface {
+	Emit(event string, args ...any) error
+}
+
+// codedError is an error that carries the code and message to answer
+// with, from a part of the server other than signaling.
+type codedError interface {
+	ErrorCode() (code, message string)
+}
+
+// attachMedia registers the media side's events.
+func (s *Service) attachMedia(on func(string, handler)) {
+	if s.media == nil {
+		return
+	}
+	for _, name := range s.media.Events() {
+		on(name, s.mediaEvent(name))
+	}
+}
+
+// mediaEvent passes a member's media event on and acks the answer.
+func (s *Service) mediaEvent(name string) handler {
+	return func(ss *session, ev *socketio.Event) error {
+		r, p, err := ss.joined()
+		if err != nil {
+			return err
+		}
+		if p.Dialect != rooms.DialectA {
+			return ErrUnknownEvent
+		}
+		reply, err := s.media.Handle(r.ID(), p.ID, name, ev.Args)
+		if err != nil {
+			return mediaRefusal(err)
+		}
+		ack(ev, reply)
+		return nil
+	}
+}
+
+// mediaRefusal turns the media side's error into a signaling refusal.
+func mediaRefusal(err error) error {
+	var c codedError
+	if errors.As(err, &c) {
+		code, msg := c.ErrorCode()
+		return &rooms.Error{Code: code, Message: msg}
+	}
+	return err
+}
+
+// mediaJoined tells the media side of a new member and returns the mode
+// for the join ack ("" without a media side).
+func (s *Service) mediaJoined(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket, capable bool) string {
+	if s.media == nil {
+		return ""
+	}
+	return s.media.Joined(r.ID(), p.ID, sock, capable && p.Dialect == rooms.DialectA)
+}
+
+func (s *Service) mediaResumed(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
+	if s.media != nil {
+		s.media.Resumed(r.ID(), p.ID, sock)
+	}
+}
+
+func (s *Service) mediaLeft(r *rooms.Room, p *rooms.Participant) {
+	if s.media != nil {
+		s.media.Left(r.ID(), p.ID)
+	}
+}
