@@ -16,6 +16,7 @@ import type { ChatMessage } from "./chat";
 import { Emitter } from "./emitter";
 import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
+import { SfuLink } from "./sfu";
 import {
   describeError,
   normalizeJoined,
@@ -23,6 +24,7 @@ import {
   SignalingError,
   type ConnectionState,
   type JoinedRoom,
+  type MediaMode,
   type MediaState,
   type PeerInfo,
   type RoomSettings,
@@ -32,6 +34,8 @@ export interface Participant extends PeerInfo {
   self: boolean;
   stream: MediaStream;
   peer?: Peer;
+  /** What the SFU sends us of this participant, once it has sent anything. */
+  sfuStream?: MediaStream;
 }
 
 export type EndReason = "left" | "removed" | "denied" | "error";
@@ -54,6 +58,13 @@ export interface MeetingEvents extends Record<string, unknown> {
 /** How long a re-keyed peer may take to tell us its new id after a server restart. */
 const remapWaitMs = 5000;
 
+/**
+ * How long the old path keeps running after the new one carries media, when
+ * the room moves between the mesh and the SFU: the tile shows the new
+ * stream first, then the old connection closes.
+ */
+const pathOverlapMs = 1500;
+
 export class Meeting extends Emitter<MeetingEvents> {
   readonly sig: Signaling;
   selfId = "";
@@ -72,6 +83,10 @@ export class Meeting extends Emitter<MeetingEvents> {
   /** Ids of connected peers not yet heard from since a server restart. */
   private stale = new Set<string>();
   private iceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How our media travels now; the server decides (media-mode). */
+  mode: MediaMode = "mesh";
+  private sfu: SfuLink | undefined;
+  private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeLocal: () => void;
 
   constructor(
@@ -104,7 +119,7 @@ export class Meeting extends Emitter<MeetingEvents> {
    */
   async join(password = ""): Promise<"joined" | "waiting"> {
     this.password = password;
-    const res = await this.sig.join({ room: this.room, name: this.name, password });
+    const res = await this.sig.join({ room: this.room, name: this.name, password, sfu: true });
     if (res.waiting) {
       this.selfId = res.id;
       this.resumeToken = res.resumeToken;
@@ -139,6 +154,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
+    this.setMode(j.media);
   }
 
   private wireSignaling(): void {
@@ -182,6 +198,9 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.emit("mute-request", who);
       this.emit("notice", `${who} muted you. You can turn your microphone back on.`);
     });
+    s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
+    s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
+    s.on("sfu-candidate", ({ direction, candidate }) => void this.sfu?.candidate(direction, candidate));
     s.on("signaling-error", (e) => {
       console.warn("signaling error", e);
       if (e?.code === "shutting-down") this.emit("notice", describeError("shutting-down"));
@@ -195,7 +214,7 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   private async rejoin(): Promise<void> {
     try {
-      const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken });
+      const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true });
       if (res.waiting) {
         this.setWaiting(true);
         return;
@@ -258,6 +277,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     const p = this.addParticipant(info, false);
     this.emit("notice", `${info.name} joined`);
     const connect = () => {
+      // In the SFU the newcomer's media comes through the server.
+      if (this.mode === "sfu") return;
       if (this.participants.get(info.id) === p && !p.peer && !this.ended) this.createPeer(p, true);
     };
     // Right after a server restart this may be someone we are still
@@ -315,14 +336,19 @@ export class Meeting extends Emitter<MeetingEvents> {
       localTrack: (kind) => this.local.track(kind),
       signal: (event, payload) => this.sig.emit(event, payload),
       onMessage: (msg) => this.peerMessage(peer, msg),
-      onTrack: () => this.emit("participant-updated", p),
+      onTrack: () => {
+        if (this.mode === "mesh") p.stream = peer.stream;
+        this.emit("participant-updated", p);
+      },
       onState: (state) => {
         // A connection that broke during a server restart will not be re-keyed.
         if (state === "failed" || state === "closed") this.stale.delete(p.id);
       },
     });
     p.peer = peer;
-    p.stream = peer.stream;
+    // Coming back from the SFU, the tile keeps its stream until the direct
+    // connection carries media (onTrack).
+    if (!p.sfuStream) p.stream = peer.stream;
     if (initiator) peer.start();
     this.emit("participant-updated", p);
     return peer;
@@ -345,6 +371,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       void p.peer.setTrack("audio", this.local.track("audio"));
       void p.peer.setTrack("video", this.local.track("video"));
     }
+    if (this.sfu) void this.sfu.publish(this.local.track("audio"), this.local.track("video"), this.local.view);
     const self = this.participants.get(this.selfId);
     if (self) this.update(self, this.mediaState());
     this.sendMediaState();
@@ -361,6 +388,7 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   private setIce(servers: RTCIceServer[], policy: RTCIceTransportPolicy): void {
     this.rtcConfig = { iceServers: servers, iceTransportPolicy: policy };
+    this.sfu?.setConfiguration(this.rtcConfig);
     for (const p of this.participants.values()) {
       try {
         p.peer?.pc.setConfiguration(this.rtcConfig);
@@ -380,6 +408,94 @@ export class Meeting extends Emitter<MeetingEvents> {
     } catch {
       this.iceTimer = setTimeout(() => void this.refreshIce(), 30_000);
     }
+  }
+
+  /**
+   * setMode follows the server's choice of path. Each move keeps the old
+   * path until the new one carries a participant's media, so tiles do not
+   * go black: into the SFU, a participant's direct connection closes once
+   * the SFU sends its tracks; back to the mesh, the SFU closes once every
+   * direct connection is up.
+   */
+  private setMode(mode: MediaMode): void {
+    if (this.ended || mode === this.mode) return;
+    this.mode = mode;
+    if (mode === "sfu") this.enterSfu();
+    else this.leaveSfu();
+  }
+
+  private enterSfu(): void {
+    clearTimeout(this.sfuLeaveTimer);
+    if (!this.sfu) {
+      this.sfu = new SfuLink({
+        config: this.rtcConfig,
+        signal: { request: (e, p) => this.sig.request(e, p), send: (e, p) => this.sig.emit(e, p) },
+        onTrack: (id, _track, stream) => this.sfuTrack(id, stream),
+      });
+    }
+    const audio = this.local.track("audio");
+    const video = this.local.track("video");
+    const link = this.sfu;
+    void link.publish(audio, video, this.local.view).catch((err) => {
+      console.warn("sfu publish", err);
+      this.emit("notice", "Could not send your media through the server.");
+    });
+  }
+
+  /** sfuTrack: the SFU sends a participant's media; its direct path may go. */
+  private sfuTrack(id: string, stream: MediaStream): void {
+    const p = this.participants.get(id);
+    if (!p || p.self) return;
+    p.sfuStream = stream;
+    if (this.mode !== "sfu") return;
+    p.stream = stream;
+    this.emit("participant-updated", p);
+    const peer = p.peer;
+    if (peer) {
+      setTimeout(() => {
+        if (this.mode === "sfu" && p.peer === peer) {
+          peer.close();
+          p.peer = undefined;
+        }
+      }, pathOverlapMs);
+    }
+  }
+
+  private leaveSfu(): void {
+    for (const p of this.participants.values()) {
+      if (p.self || p.peer) continue;
+      // Both sides get media-mode; the lower id offers (perfect
+      // negotiation settles a glare anyway).
+      this.createPeer(p, this.selfId < p.id);
+    }
+    clearTimeout(this.sfuLeaveTimer);
+    const started = Date.now();
+    const check = () => {
+      if (this.mode !== "mesh") return;
+      const remote = [...this.participants.values()].filter((p) => !p.self);
+      const up = remote.every((p) => p.peer?.pc.connectionState === "connected");
+      if (!up && Date.now() - started < 10_000) {
+        this.sfuLeaveTimer = setTimeout(check, 250);
+        return;
+      }
+      this.sfuLeaveTimer = setTimeout(() => {
+        if (this.mode !== "mesh") return;
+        for (const p of remote) {
+          p.sfuStream = undefined;
+          if (p.peer) p.stream = p.peer.stream;
+          this.emit("participant-updated", p);
+        }
+        this.closeSfu();
+        if (this.sig.state === "connected") this.sig.emit("sfu-leave", {});
+      }, pathOverlapMs);
+    };
+    check();
+  }
+
+  private closeSfu(): void {
+    clearTimeout(this.sfuLeaveTimer);
+    this.sfu?.close();
+    this.sfu = undefined;
   }
 
   // Host controls: the server enforces them; these only ask.
@@ -412,6 +528,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   abandon(): void {
     this.ended = true;
     clearTimeout(this.iceTimer);
+    this.closeSfu();
     this.unsubscribeLocal();
     this.sig.close();
     this.clear();
@@ -421,6 +538,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.iceTimer);
+    this.closeSfu();
     for (const p of this.participants.values()) p.peer?.close();
     this.local.stopAll();
     this.unsubscribeLocal();

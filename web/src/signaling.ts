@@ -33,7 +33,11 @@ export interface JoinedRoom {
   settings: RoomSettings;
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
+  /** How the room's media travels now: peer to peer, or through the server. */
+  media: MediaMode;
 }
+
+export type MediaMode = "mesh" | "sfu";
 
 export type JoinResult = ({ waiting: false } & JoinedRoom) | { waiting: true; id: string; resumeToken: string };
 
@@ -42,6 +46,8 @@ export interface JoinRequest {
   name: string;
   password?: string;
   resume?: string;
+  /** We speak the sfu-* events: the server may move the room to its SFU. */
+  sfu?: boolean;
 }
 
 /** Events the server sends, with their payloads. */
@@ -61,6 +67,9 @@ export interface ServerEvents {
   removed: (p: { by: string }) => void;
   "mute-request": (p: { from: string }) => void;
   "signaling-error": (e: { event: string; code: string; message: string }) => void;
+  "media-mode": (p: { mode: MediaMode }) => void;
+  "sfu-offer": (p: { type: string; sdp: string }) => void;
+  "sfu-candidate": (p: { direction: "publish" | "subscribe"; candidate: RTCIceCandidateInit }) => void;
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -176,9 +185,10 @@ export class Signaling {
   }
 
   async join(req: JoinRequest): Promise<JoinResult> {
-    const payload: Record<string, string> = { room: req.room, name: req.name };
+    const payload: Record<string, string | boolean> = { room: req.room, name: req.name };
     if (req.password) payload.password = req.password;
     if (req.resume) payload.resume = req.resume;
+    if (req.sfu) payload.sfu = true;
     const ack = await this.request<any>("join-room", payload);
     if (ack.waiting === true) return { waiting: true, id: String(ack.id), resumeToken: String(ack.resumeToken ?? "") };
     return { waiting: false, ...normalizeJoined(ack) };
@@ -204,5 +214,6 @@ export function normalizeJoined(a: any): JoinedRoom {
     settings: { locked: !!a.settings?.locked, hasPassword: !!a.settings?.hasPassword, waitingRoom: !!a.settings?.waitingRoom },
     iceServers: Array.isArray(a.iceServers) ? a.iceServers : [],
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
+    media: a.media === "sfu" ? "sfu" : "mesh",
   };
 }
