@@ -60,6 +60,7 @@ type Config struct {
 	Engine    socketio.Config
 	Signaling signaling.Config
 	TURN      turn.Config
+	Media     MediaConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -94,6 +95,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerEngine(fs, &c.Engine)
 	registerSignaling(fs, &c.Signaling)
 	registerTURN(fs, &c.TURN)
+	registerMedia(fs, &c.Media)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -166,6 +168,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.TLS.validate(); err != nil {
+		return err
+	}
+	if err := c.Media.validate(); err != nil {
 		return err
 	}
 	turnCfg := c.TURN

@@ -28,13 +28,6 @@ func (m *Manager) Joined(roomID, id string, conn Conn, capable bool) Mode {
 	return mode
 }
 
-// Resumed gives a member its new connection after a reconnect.
-func (m *Manager) Resumed(roomID, id string, conn Conn) {
-	if mem := m.member(roomID, id); mem != nil {
-		mem.setConn(conn)
-	}
-}
-
 func (mem *member) setConn(c Conn) {
 	mem.mu.Lock()
 	mem.conn = c
@@ -141,8 +134,12 @@ func (m *Manager) meshTimerFired(r *room) {
 func (m *Manager) switchLocked(r *room, to Mode) {
 	m.log.Info("meeting media mode", "room", r.id, "from", r.mode, "to", to, "members", len(r.members))
 	r.mode = to
+	// Sent at once, under the lock: the members hear of the move before
+	// signaling announces the participant who caused it, so nobody starts
+	// a direct connection to a newcomer that arrives through the SFU.
+	// Emits only queue; they never wait for the network.
 	for _, mem := range r.members {
-		go mem.emit("media-mode", modeMsg{Mode: to})
+		mem.emit("media-mode", modeMsg{Mode: to})
 	}
 }
 

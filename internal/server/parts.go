@@ -47,6 +47,14 @@ func (s *Server) startParts() (parts, error) {
 	engineCfg.CheckOrigin = s.checkOrigin
 	io := socketio.NewServer(engineCfg)
 	sig := signaling.NewService(s.cfg.Signaling, turn.NewICE(turnCfg).For, s.log, s.metrics)
+	med, err := newMedia(s.cfg.Media, s.log)
+	if err != nil {
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
+	sig.UseMedia(med)
 	sig.Attach(io)
 	// Registered after signaling's checks, so that a session that passes
 	// this one is connected and its OnDisconnect gives the slot back.

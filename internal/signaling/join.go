@@ -20,6 +20,9 @@ type joinAck struct {
 	Settings           rooms.SettingsView  `json:"settings"`
 	ICEServers         []turn.ICEServer    `json:"iceServers"`
 	ICETransportPolicy string              `json:"iceTransportPolicy"`
+	// Media is how the room's media travels ("mesh" or "sfu"); absent
+	// without a media side.
+	Media string `json:"media,omitempty"`
 }
 
 type waitingAck struct {
@@ -35,6 +38,7 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
+	ss.setSFU(wantsSFU(ev.Args))
 	res, err := s.join(ss, req)
 	if err != nil {
 		return err
@@ -58,6 +62,8 @@ func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
+	// A lobby client does its own mesh: its room never uses the SFU.
+	s.mediaJoined(res.Room, res.Participant, ss.sock, false)
 	ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": req.Name, "room": req.Room})
 	_ = ss.sock.Emit("room:join", map[string]string{"email": req.Name, "room": req.Room})
 	s.afterJoin(ss, res)
@@ -98,6 +104,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 		ResumeToken: res.Token, Resumed: res.Resumed,
 		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings,
 		ICEServers: servers, ICETransportPolicy: policy,
+		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)),
 	}
 }
 
@@ -180,6 +187,7 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 		return
 	}
 	s.log.Info("participant left", "room", r.ID(), "participant", p.ID, "why", why)
+	s.mediaLeft(r, p)
 	if d.Ended {
 		s.log.Info("meeting ended", "room", r.ID())
 		return

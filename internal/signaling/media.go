@@ -12,11 +12,10 @@ import (
 // signaling tells it who is where, and hands it the events it names,
 // after the checks every event gets (rate, size, membership).
 type Media interface {
-	// Joined records a new member; capable says whether its client asked
-	// for the SFU events. It returns the room's media mode for the ack.
+	// Joined records a member, new or back with a new socket; capable
+	// says whether its client asked for the SFU events. It returns the
+	// room's media mode for the ack.
 	Joined(room, id string, conn MediaConn, capable bool) string
-	// Resumed gives a member that came back its new socket.
-	Resumed(room, id string, conn MediaConn)
 	// Left forgets a member that left for good.
 	Left(room, id string)
 	// Events are the event names Handle takes.
@@ -85,14 +84,34 @@ func (s *Service) mediaJoined(r *rooms.Room, p *rooms.Participant, sock *socketi
 	return s.media.Joined(r.ID(), p.ID, sock, capable && p.Dialect == rooms.DialectA)
 }
 
-func (s *Service) mediaResumed(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
-	if s.media != nil {
-		s.media.Resumed(r.ID(), p.ID, sock)
-	}
-}
-
 func (s *Service) mediaLeft(r *rooms.Room, p *rooms.Participant) {
 	if s.media != nil {
 		s.media.Left(r.ID(), p.ID)
 	}
+}
+
+// wantsSFU reads the sfu flag of a join-room payload: the client speaks
+// the SFU events. Anything else (a room id string, no flag) is false.
+func wantsSFU(args []json.RawMessage) bool {
+	var a struct {
+		SFU bool `json:"sfu"`
+	}
+	return len(args) > 0 && json.Unmarshal(args[0], &a) == nil && a.SFU
+}
+
+func (ss *session) setSFU(on bool) {
+	ss.mu.Lock()
+	ss.sfu = on
+	ss.mu.Unlock()
+}
+
+// sfuCapable reports whether sock's client joined with sfu: true.
+func sfuCapable(sock *socketio.Socket) bool {
+	ss := sessionOf(sock)
+	if ss == nil {
+		return false
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.sfu
 }

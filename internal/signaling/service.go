@@ -132,6 +132,7 @@ type session struct {
 	room  *rooms.Room
 	p     *rooms.Participant
 	token string
+	sfu   bool // the client joined with sfu: true
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {
