@@ -130,6 +130,7 @@ type session struct {
 
 	mu    sync.Mutex
 	limit tokenBucket
+	flood floodState
 	room  *rooms.Room
 	p     *rooms.Participant
 	token string
@@ -179,7 +180,14 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			return
 		}
 		err := s.admitEvent(ss, ev)
-		if err == nil {
+		switch err {
+		case errDropped:
+			s.metrics.EventRefused(ev.Name, ErrRateLimited.Code)
+			return
+		case errFlood:
+			s.floodDisconnect(ss, ev)
+			return
+		case nil:
 			err = h(ss, ev)
 		}
 		if err != nil {
@@ -192,10 +200,10 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 
 func (s *Service) admitEvent(ss *session, ev *socketio.Event) error {
 	ss.mu.Lock()
-	ok := ss.limit.allow(s.cfg.EventsPerSecond, s.cfg.EventBurst)
+	err := s.rateLimit(ss, time.Since(clockBase))
 	ss.mu.Unlock()
-	if !ok {
-		return ErrRateLimited
+	if err != nil {
+		return err
 	}
 	size := 0
 	for _, a := range ev.Args {
