@@ -249,14 +249,15 @@ func (s *Service) passwordFailed(ip netip.Addr, room string) error {
 
 // checkName undoes a join whose name is the host's, folded: nobody new
 // may pass for the host. A resume keeps its name (it was checked when it
-// first joined), and the host itself is not compared with itself.
+// first joined), the host itself is not compared with itself, and the
+// default name is everybody's who gave none.
 func (s *Service) checkName(res rooms.JoinResult) error {
 	if res.Resumed {
 		return nil
 	}
 	r, p := res.Room, res.Participant
 	host := r.Member(r.Host())
-	if host == nil || host == p || foldName(host.Name) != foldName(p.Name) {
+	if host == nil || host == p || foldName(host.Name) != foldName(p.Name) || foldName(p.Name) == foldName(defaultName) {
 		return nil
 	}
 	// Nobody has been told of p yet: it leaves as quietly as it came.
