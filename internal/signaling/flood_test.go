@@ -118,8 +118,11 @@ func TestFloodIsDisconnected(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "socket disconnected for flooding") {
 		t.Fatalf("no flood in the logs:\n%s", ts.logs.String())
 	}
-	if ts.metrics.refusals("ice-candidate/rate-limited") != 200 || ts.metrics.refusals("ice-candidate/flood") != 1 {
-		t.Fatalf("metrics: %v, want 200 rate-limited (1 answered, 199 dropped) and 1 flood", ts.metrics.refused)
+	// Every refused event is counted, answered or not: 1 answered and 199
+	// dropped in the run that ends with the disconnect (more if a slow
+	// machine let the run end between the two floods).
+	if ts.metrics.refusals("ice-candidate/rate-limited") < 200 || ts.metrics.refusals("ice-candidate/flood") != 1 {
+		t.Fatalf("metrics: %v, want at least 200 rate-limited (1 answered, 199 dropped) and 1 flood", ts.metrics.refused)
 	}
 }
 
