@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,13 +29,13 @@ func customAbuse() []abuse {
 		{
 			name:  "ws/flood of 400 events with acks",
 			sends: `400 × 42<n>["leave-room"] back to back`,
-			want:  wantCustom("400 acks, each not-in-room or rate-limited, at least one rate-limited"),
+			want:  wantCustom("acks, each not-in-room or rate-limited, exactly one rate-limited, the rest of the refused dropped; 2000 more: disconnected"),
 			run:   func(ctx context.Context, h *huddle) error { return flood(ctx, h, overWS, true) },
 		},
 		{
 			name:  "polling/flood of 400 events without acks",
 			sends: `400 × 42["leave-room"] in one POST`,
-			want:  wantCustom("400 signaling-errors, each not-in-room or rate-limited, at least one rate-limited"),
+			want:  wantCustom("signaling-errors, each not-in-room or rate-limited, exactly one rate-limited, the rest of the refused dropped; 2000 more: disconnected"),
 			run:   func(ctx context.Context, h *huddle) error { return flood(ctx, h, overPolling, false) },
 		},
 		{
@@ -107,6 +108,10 @@ func fragmented(ctx context.Context, h *huddle) error {
 	})
 }
 
+// flood sends 400 events at once, over the socket's burst (200): the burst
+// is answered (not-in-room), the first refused event is answered
+// rate-limited and the other refused ones are dropped without an answer.
+// 2000 more keep the socket over its limit, and the server disconnects it.
 func flood(ctx context.Context, h *huddle, t transport, withAcks bool) error {
 	const n = 400
 	w, err := openWire(ctx, h, t)
@@ -130,8 +135,15 @@ func flood(ctx context.Context, h *huddle, t transport, withAcks bool) error {
 	}
 	codes := map[string]int{}
 	seen := make([]bool, n)
-	for got := 0; got < n; {
-		msg, err := w.next(ctx)
+	got := 0
+	for {
+		// The replies end with a quiet second: what was dropped never comes.
+		quiet, cancel := context.WithTimeout(ctx, time.Second)
+		msg, err := w.next(quiet)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("after %d of %d replies (%v): %w", got, n, codes, err)
 		}
@@ -158,10 +170,28 @@ func flood(ctx context.Context, h *huddle, t transport, withAcks bool) error {
 		codes[code]++
 		got++
 	}
-	if codes["rate-limited"] == 0 {
-		return fmt.Errorf("%w: %d events and none rate-limited: %v", ErrWrongReply, n, codes)
+	if codes["rate-limited"] != 1 || got >= n {
+		return fmt.Errorf("%w: %d replies to %d events (%v), want exactly one rate-limited and no reply to the other refused events", ErrWrongReply, got, n, codes)
 	}
-	return nil
+	more := make([][]byte, 2000)
+	for i := range more {
+		more[i] = []byte(`42["leave-room"]`)
+	}
+	if err := w.send(ctx, more...); err != nil && !errors.Is(err, ErrServerClosed) && !isReset(err) {
+		return err
+	}
+	for {
+		msg, err := w.next(ctx)
+		if errors.Is(err, ErrServerClosed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("a socket that stayed over its limit was not disconnected: %w", err)
+		}
+		if msg != "41" && !strings.HasPrefix(msg, "43") && !strings.HasPrefix(msg, `42["signaling-error",`) {
+			return fmt.Errorf("%w: unexpected %q while flooding", ErrWrongReply, msg)
+		}
+	}
 }
 
 func codeOf(msg string) string {

@@ -24,6 +24,9 @@ func decodeArg(args []json.RawMessage, v any) error {
 	return nil
 }
 
+// defaultName is the name of a participant that gave none.
+const defaultName = "Guest"
+
 // parseJoin decodes join-room: a room id string, or
 // {room, name?, password?, resume?, state?}.
 func parseJoin(args []json.RawMessage, maxName int) (rooms.JoinRequest, error) {
@@ -50,7 +53,7 @@ func parseJoin(args []json.RawMessage, maxName int) (rooms.JoinRequest, error) {
 	if len(a.Password) > 4*maxPasswordLen || len(a.Resume) > 256 {
 		return rooms.JoinRequest{}, ErrTooLarge
 	}
-	req := rooms.JoinRequest{Room: a.Room, Name: "Guest", Password: a.Password, Resume: a.Resume,
+	req := rooms.JoinRequest{Room: a.Room, Name: defaultName, Password: a.Password, Resume: a.Resume,
 		Dialect: rooms.DialectA, State: rooms.MediaState{Audio: true, Video: true}}
 	if a.Name != nil {
 		n, ok := cleanName(*a.Name, maxName)
@@ -113,7 +116,8 @@ func parseRelay(args []json.RawMessage, field string) (to string, body json.RawM
 	return a.To, body, nil
 }
 
-// parseChat decodes chat-message {text}. The text is kept exactly as typed.
+// parseChat decodes chat-message {text}. The text is kept as typed but for
+// the control and format characters cleanChat removes.
 func parseChat(args []json.RawMessage, maxLen int) (string, error) {
 	var a struct {
 		Text *string `json:"text"`
@@ -121,8 +125,11 @@ func parseChat(args []json.RawMessage, maxLen int) (string, error) {
 	if err := decodeArg(args, &a); err != nil || a.Text == nil {
 		return "", ErrBadRequest
 	}
-	text := *a.Text
-	if strings.TrimSpace(text) == "" || !utf8.ValidString(text) {
+	if !utf8.ValidString(*a.Text) {
+		return "", ErrBadRequest
+	}
+	text := cleanChat(*a.Text)
+	if strings.TrimSpace(text) == "" {
 		return "", ErrBadRequest
 	}
 	if utf8.RuneCountInString(text) > maxLen {

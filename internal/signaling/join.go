@@ -80,7 +80,7 @@ func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, er
 	}
 	req.ID = ss.sock.ID()
 	req.Socket = ss.sock
-	res, err := s.rooms.Join(req)
+	res, err := s.guardedJoin(ss, req) // guard.go: password guessing, host's name
 	if err != nil {
 		return res, err
 	}

@@ -37,6 +37,7 @@ type Service struct {
 	metrics Metrics
 	rooms   *rooms.Registry
 	media   Media // nil: every meeting is a mesh
+	guard   *passwordGuard
 }
 
 // UseMedia gives the service its media side; call it before Attach.
@@ -56,7 +57,7 @@ func NewService(cfg Config, ice ICEFunc, log *slog.Logger, metrics Metrics) *Ser
 		metrics = nopMetrics{}
 	}
 	return &Service{
-		cfg: cfg, ice: ice, log: log, metrics: metrics,
+		cfg: cfg, ice: ice, log: log, metrics: metrics, guard: newPasswordGuard(),
 		rooms: rooms.NewRegistry(rooms.Config{
 			MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
 		}),
@@ -129,6 +130,7 @@ type session struct {
 
 	mu    sync.Mutex
 	limit tokenBucket
+	flood floodState
 	room  *rooms.Room
 	p     *rooms.Participant
 	token string
@@ -179,7 +181,14 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			return
 		}
 		err := s.admitEvent(ss, ev)
-		if err == nil {
+		switch err {
+		case errDropped:
+			s.metrics.EventRefused(ev.Name, ErrRateLimited.Code)
+			return
+		case errFlood:
+			s.floodDisconnect(ss, ev)
+			return
+		case nil:
 			err = h(ss, ev)
 		}
 		if err != nil {
@@ -192,10 +201,10 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 
 func (s *Service) admitEvent(ss *session, ev *socketio.Event) error {
 	ss.mu.Lock()
-	ok := ss.limit.allow(s.cfg.EventsPerSecond, s.cfg.EventBurst)
+	err := s.rateLimit(ss, time.Since(clockBase))
 	ss.mu.Unlock()
-	if !ok {
-		return ErrRateLimited
+	if err != nil {
+		return err
 	}
 	size := 0
 	for _, a := range ev.Args {
@@ -221,16 +230,23 @@ func (s *Service) refuse(sock *socketio.Socket, ev *socketio.Event, err error) {
 	s.metrics.EventRefused(ev.Name, e.Code)
 	s.log.Debug("refused", "socket", sock.ID(), "event", ev.Name, "code", e.Code)
 	body := errorBody{Code: e.Code, Message: e.Message}
+	var re *retryError
+	if errors.As(err, &re) {
+		body.RetryAfter = re.retryAfterSeconds()
+	}
 	if ev.HasAck() {
 		_ = ev.Ack(ackError{OK: false, Error: body})
 		return
 	}
-	_ = sock.Emit("signaling-error", signalingError{Event: ev.Name, Code: e.Code, Message: e.Message})
+	_ = sock.Emit("signaling-error", signalingError{Event: ev.Name, Code: e.Code, Message: e.Message, RetryAfter: body.RetryAfter})
 }
 
 type errorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter is in seconds, for refusals that end by themselves
+	// (too-many-attempts).
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 type ackError struct {
@@ -239,9 +255,10 @@ type ackError struct {
 }
 
 type signalingError struct {
-	Event   string `json:"event"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Event      string `json:"event"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	RetryAfter int    `json:"retryAfter,omitempty"`
 }
 
 type ackOK struct {

@@ -53,6 +53,14 @@ const render = (text: string, from = "p2") =>
   renderChatMessage(doc, { id: "m1", from, name: "Bob <b>", text, ts: Date.UTC(2025, 0, 1, 12, 30) }, "p1") as unknown as FakeNode;
 
 describe("renderChatMessage", () => {
+  it("isolates the name and the text from the text around them", () => {
+    const li = renderChatMessage(doc, { id: "m1", from: "p2", name: "Ada\u202Eexe.txt", text: "\u05E9\u05DC\u05D5\u05DD hi", ts: 0 }, "p1") as unknown as FakeNode;
+    const name = li.all().find((n) => n.className === "chat-name");
+    const text = li.all().find((n) => n.className === "chat-text");
+    expect(name?.tagName).toBe("BDI");
+    expect(name?.textContent).toBe("Ada\u202Eexe.txt");
+    expect(text?.attrs.dir).toBe("auto");
+  });
   it("keeps an HTML payload as text", () => {
     const payload = `<img src=x onerror="window.__pwned=1">`;
     const li = render(payload);

@@ -48,7 +48,9 @@ export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfI
   li.className = msg.from === selfId ? "chat-msg self" : "chat-msg";
   const head = doc.createElement("div");
   head.className = "chat-head";
-  const who = doc.createElement("span");
+  // <bdi> and dir="auto": a name or message in another script, or with a
+  // bidi override, keeps its direction to itself (see text.ts).
+  const who = doc.createElement("bdi");
   who.className = "chat-name";
   who.textContent = msg.from === selfId ? "You" : msg.name;
   const when = doc.createElement("time");
@@ -58,6 +60,7 @@ export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfI
   head.append(who, when);
   const body = doc.createElement("p");
   body.className = "chat-text";
+  body.setAttribute("dir", "auto");
   for (const seg of chatSegments(msg.text)) {
     if (seg.kind === "link") {
       const span = doc.createElement("span");

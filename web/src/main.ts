@@ -69,7 +69,8 @@ async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof
     meeting = null;
     const code = err instanceof SignalingError ? err.code : "error";
     m.abandon();
-    prejoin.fail(describeError(code, err instanceof Error ? err.message : ""), code === "wrong-password");
+    const retryAfter = err instanceof SignalingError ? err.retryAfter : 0;
+    prejoin.fail(describeError(code, err instanceof Error ? err.message : "", retryAfter), code === "wrong-password" || code === "too-many-attempts");
     return;
   }
   const view = meetingView(m, {

@@ -17,6 +17,7 @@ import { Emitter } from "./emitter";
 import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
 import { SfuLink } from "./sfu";
+import { isolate } from "./text";
 import {
   describeError,
   normalizeJoined,
@@ -196,7 +197,12 @@ export class Meeting extends Emitter<MeetingEvents> {
       const who = this.participants.get(from)?.name ?? "The host";
       void this.local.setMic(false);
       this.emit("mute-request", who);
-      this.emit("notice", `${who} muted you. You can turn your microphone back on.`);
+      this.emit("notice", `${isolate(who)} muted you. You can turn your microphone back on.`);
+    });
+    s.on("password-failures", ({ count }) => {
+      // Only the host is told: someone is trying passwords on the meeting.
+      const n = Number(count) || 1;
+      this.emit("notice", `Someone entered a wrong meeting password (${n} ${n === 1 ? "time" : "times"} so far). Further attempts are slowed down.`);
     });
     s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
     s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
@@ -275,7 +281,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       return;
     }
     const p = this.addParticipant(info, false);
-    this.emit("notice", `${info.name} joined`);
+    this.emit("notice", `${isolate(String(info.name))} joined`);
     const connect = () => {
       // In the SFU the newcomer's media comes through the server.
       if (this.mode === "sfu") return;
@@ -293,7 +299,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.participants.delete(id);
     p.peer?.close();
     this.emit("participant-removed", p);
-    this.emit("notice", `${p.name} left`);
+    this.emit("notice", `${isolate(p.name)} left`);
   }
 
   private addParticipant(info: PeerInfo, self: boolean): Participant {

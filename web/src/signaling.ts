@@ -66,7 +66,8 @@ export interface ServerEvents {
   denied: (e: { code: string; message: string }) => void;
   removed: (p: { by: string }) => void;
   "mute-request": (p: { from: string }) => void;
-  "signaling-error": (e: { event: string; code: string; message: string }) => void;
+  "signaling-error": (e: { event: string; code: string; message: string; retryAfter?: number }) => void;
+  "password-failures": (p: { count: number }) => void;
   "media-mode": (p: { mode: MediaMode }) => void;
   "sfu-offer": (p: { type: string; sdp: string }) => void;
   "sfu-candidate": (p: { direction: "publish" | "subscribe"; candidate: RTCIceCandidateInit }) => void;
@@ -79,6 +80,8 @@ export class SignalingError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** Seconds until the refusal ends by itself (too-many-attempts). */
+    readonly retryAfter = 0,
   ) {
     super(message || code);
     this.name = "SignalingError";
@@ -86,14 +89,20 @@ export class SignalingError extends Error {
 }
 
 /** Messages people see for the server's error codes. */
-export function describeError(code: string, fallback = ""): string {
+export function describeError(code: string, fallback = "", retryAfter = 0): string {
   switch (code) {
     case "room-full":
       return "This meeting is full.";
     case "invalid-room":
       return "That meeting code is not valid.";
     case "invalid-name":
-      return "Please use a shorter name without special control characters.";
+      return "Please use a shorter name, with letters, digits or symbols, and no invisible or control characters.";
+    case "name-taken":
+      return "That is the host's name. Please choose another.";
+    case "too-many-attempts":
+      return retryAfter > 0
+        ? `Too many wrong passwords. Try again in ${retryAfter < 90 ? `${retryAfter} seconds` : `${Math.ceil(retryAfter / 60)} minutes`}.`
+        : "Too many wrong passwords. Try again later.";
     case "locked":
       return "The host has locked this meeting.";
     case "wrong-password":
@@ -179,7 +188,7 @@ export class Signaling {
     if (!ack || typeof ack !== "object") throw new SignalingError("bad-response", "The server sent an unexpected answer.");
     if (ack.ok !== true) {
       const code = String(ack.error?.code ?? "error");
-      throw new SignalingError(code, String(ack.error?.message ?? code));
+      throw new SignalingError(code, String(ack.error?.message ?? code), Number(ack.error?.retryAfter) || 0);
     }
     return ack;
   }

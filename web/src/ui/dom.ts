@@ -1,6 +1,8 @@
 // DOM helpers. Everything user-provided becomes a text node: h() turns
 // string children into text and there is no innerHTML anywhere in the app.
 
+import { isolatedParts, plainText } from "../text";
+
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: any) => void)>;
 
@@ -68,16 +70,20 @@ export function announce(text: string): void {
   while (region.childElementCount > 5) region.firstElementChild?.remove();
 }
 
-/** toast shows a short notice and announces it. */
+/**
+ * toast shows a short notice and announces it. Names in it marked with
+ * isolate() are shown in <bdi> elements and read without the marks.
+ */
 export function toast(text: string, ms = 4000): void {
   let box = document.getElementById("toasts");
   if (!box) {
     box = h("div", { id: "toasts", class: "toasts" });
     document.body.append(box);
   }
-  const t = h("div", { class: "toast" }, text);
+  const parts = isolatedParts(text).map((p) => (p.isolated ? h("bdi", {}, p.text) : p.text));
+  const t = h("div", { class: "toast" }, ...parts);
   box.append(t);
-  announce(text);
+  announce(plainText(text));
   setTimeout(() => {
     t.classList.add("leaving");
     setTimeout(() => t.remove(), 300);

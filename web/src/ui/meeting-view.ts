@@ -1,6 +1,7 @@
 // The meeting screen: stage with tiles, side panels, control bar, status.
 import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
+import { isolate } from "../text";
 import { h, icon, toast, type IconName, type View } from "./dom";
 import { ChatPanel, PeoplePanel } from "./panels";
 import { TileGrid } from "./tiles";
@@ -155,7 +156,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       grid.update(p);
       people.render();
       renderControls();
-      if (before && !recBadge.hidden && !p.self && p.recording) toast(`${p.name} started recording`);
+      if (before && !recBadge.hidden && !p.self && p.recording) toast(`${isolate(p.name)} started recording`);
     }),
     meeting.on("chat", (m) => chat.add(m)),
     meeting.on("notice", (text) => toast(text)),

@@ -2,6 +2,7 @@
 import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
+import { isolate } from "../text";
 import { h, toast } from "./dom";
 
 function failed(err: unknown): void {
@@ -91,7 +92,7 @@ export class PeoplePanel {
   setWaiting(w: { id: string; name: string }[]): void {
     const before = new Set(this.waiting.map((x) => x.id));
     this.waiting = w;
-    for (const x of w) if (!before.has(x.id)) toast(`${x.name} is asking to join`);
+    for (const x of w) if (!before.has(x.id)) toast(`${isolate(x.name)} is asking to join`);
     this.render();
   }
 
@@ -115,7 +116,7 @@ export class PeoplePanel {
             h(
               "li",
               { class: "person" },
-              h("span", { class: "person-name" }, w.name),
+              h("bdi", { class: "person-name" }, w.name),
               h("button", { type: "button", class: "small", "aria-label": `Admit ${w.name}`, onclick: () => m.admit(w.id).catch(failed) }, "Admit"),
               h("button", { type: "button", class: "small ghost", "aria-label": `Deny ${w.name}`, onclick: () => m.deny(w.id).catch(failed) }, "Deny"),
             ),
@@ -132,13 +133,13 @@ export class PeoplePanel {
     const li = h(
       "li",
       { class: "person", "data-peer-id": p.id },
-      h("span", { class: "person-name" }, p.self ? `${p.name} (You)` : p.name),
+      h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " (You)" : null),
       p.id === m.host ? h("span", { class: "tag" }, "Host") : null,
       !p.audio ? h("span", { class: "tag muted" }, "Muted") : null,
     );
     if (m.isHost && !p.self) {
       li.append(
-        h("button", { type: "button", class: "small ghost", "aria-label": `Ask ${p.name} to mute`, disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(`Asked ${p.name} to mute`), failed) }, "Mute"),
+        h("button", { type: "button", class: "small ghost", "aria-label": `Ask ${p.name} to mute`, disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(`Asked ${isolate(p.name)} to mute`), failed) }, "Mute"),
         h("button", { type: "button", class: "small danger", "aria-label": `Remove ${p.name} from the meeting`, onclick: () => m.removeParticipant(p.id).catch(failed) }, "Remove"),
       );
     }

@@ -3,6 +3,7 @@
 import { LevelMeter } from "../media";
 import type { Participant } from "../meeting";
 import { gridFor } from "../recorder";
+import { isolate } from "../text";
 import { h, icon, initials } from "./dom";
 
 interface Tile {
@@ -41,7 +42,7 @@ export class TileGrid {
     if (this.tiles.has(p)) return this.update(p);
     const video = h("video", { autoplay: true, playsinline: true });
     if (p.self) video.muted = true; // never play our own microphone back
-    const name = h("span", { class: "tile-name" });
+    const name = h("span", { class: "tile-name", dir: "auto" });
     const avatar = h("div", { class: "avatar", "aria-hidden": "true" });
     const el = h(
       "div",
@@ -76,7 +77,8 @@ export class TileGrid {
     t.el.dataset.screen = p.screen ? "on" : "off";
     t.el.dataset.self = p.self ? "true" : "false";
     t.el.classList.toggle("mirrored", p.self && !p.screen);
-    t.name.textContent = p.self ? `${p.name} (You)` : p.name;
+    if (p.self) t.name.replaceChildren(h("bdi", {}, p.name), " (You)");
+    else t.name.textContent = p.name;
     t.avatar.textContent = initials(p.name);
     t.el.setAttribute("aria-label", p.self ? `You, ${p.name}` : p.name);
     if (t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
@@ -104,7 +106,7 @@ export class TileGrid {
   videos(): { video: HTMLVideoElement; label: string; mirrored: boolean }[] {
     return [...this.tiles.entries()]
       .sort(([a], [b]) => Number(b.self) - Number(a.self))
-      .map(([p, t]) => ({ video: t.video, label: p.self ? `${p.name} (You)` : p.name, mirrored: p.self && !p.screen }));
+      .map(([p, t]) => ({ video: t.video, label: p.self ? `${isolate(p.name)} (You)` : isolate(p.name), mirrored: p.self && !p.screen }));
   }
 
   private layout(): void {
