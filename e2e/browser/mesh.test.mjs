@@ -15,7 +15,8 @@ describe("three-person mesh", () => {
   const room = "mesh-room-1";
 
   before(async () => {
-    server = await startServer();
+    // Peer to peer whatever the size: the SFU has its own test (sfu.test.mjs).
+    server = await startServer({ args: ["--media", "mesh"] });
     browser = await launchBrowser();
     ada = await join(browser, server.url, room, "Ada Lovelace");
     bob = await join(browser, server.url, room, "Bob");

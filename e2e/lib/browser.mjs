@@ -96,6 +96,26 @@ export function mediaStats(page) {
       });
       out[id] = s;
     }
+    // Media through the SFU arrives on one connection; each inbound
+    // stream is counted for the participant whose track it carries.
+    const owners = window.__huddle.sfuTrackOwners?.() ?? {};
+    const [, sub] = window.__huddle.sfuConnections?.() ?? [];
+    if (sub) {
+      const via = {};
+      (await sub.getStats()).forEach((r) => {
+        const id = r.type === "inbound-rtp" ? owners[r.trackIdentifier] : undefined;
+        if (!id) return;
+        const s = (via[id] ??= { framesDecoded: 0, frameWidth: 0, audioPackets: 0, videoTrackId: "", state: sub.connectionState, sfu: true });
+        if (r.kind === "video") {
+          s.framesDecoded += r.framesDecoded ?? 0;
+          s.frameWidth = Math.max(s.frameWidth, r.frameWidth ?? 0);
+          s.videoTrackId = r.trackIdentifier ?? "";
+        }
+        if (r.kind === "audio") s.audioPackets += r.packetsReceived ?? 0;
+      });
+      // During a move both paths run; the SFU's figures win once it carries media.
+      for (const [id, s] of Object.entries(via)) if (!out[id] || s.framesDecoded + s.audioPackets > 0) out[id] = s;
+    }
     return out;
   });
 }

@@ -107,6 +107,19 @@ function exposeTestHook(): void {
       for (const p of meeting?.participants.values() ?? []) if (p.peer) out.set(p.id, p.peer.pc);
       return out;
     },
+    get mode() {
+      return meeting?.mode ?? "mesh";
+    },
+    /** The SFU's publishing and subscribing connections, when in use. */
+    sfuConnections(): RTCPeerConnection[] {
+      return meeting?.sfuConnections() ?? [];
+    },
+    /** Which participant each track received through the SFU belongs to. */
+    sfuTrackOwners(): Record<string, string> {
+      const out: Record<string, string> = {};
+      for (const p of meeting?.participants.values() ?? []) for (const t of p.sfuStream?.getTracks() ?? []) out[t.id] = p.id;
+      return out;
+    },
     participants() {
       return [...(meeting?.participants.values() ?? [])].map(({ id, name, audio, video, screen, recording, self }) => ({ id, name, audio, video, screen, recording, self }));
     },

@@ -498,6 +498,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     check();
   }
 
+  /** sfuConnections are the SFU's two connections while in use (tests, stats). */
+  sfuConnections(): RTCPeerConnection[] {
+    return this.sfu ? [this.sfu.pub, this.sfu.sub] : [];
+  }
+
   private closeSfu(): void {
     clearTimeout(this.sfuLeaveTimer);
     this.sfu?.close();

@@ -1,0 +1,80 @@
+// The auto media mode with real browsers: two people talk peer to peer; a
+// third moves the meeting to the server's SFU, where each browser has one
+// publishing and one subscribing connection and every tile decodes; when
+// it is back to two, the meeting returns to peer to peer.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server.mjs";
+import { closeAll, dumpLogs, expectMediaFrom, join, launchBrowser, poll } from "../lib/browser.mjs";
+
+const state = (p) =>
+  p.page.evaluate(() => ({
+    mode: window.__huddle.mode,
+    mesh: window.__huddle.peers().size,
+    sfu: window.__huddle.sfuConnections().length,
+    videoSenders: window.__huddle.sfuConnections()[0]?.getSenders().filter((s) => s.track?.kind === "video").length ?? 0,
+  }));
+
+describe("auto media mode: mesh for two, SFU from three", () => {
+  let server, browser, ada, bob, cy;
+  const room = "sfu-room-1";
+
+  before(async () => {
+    server = await startServer({ args: ["--media", "auto"] });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(ada, bob, cy);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("two people talk peer to peer", async () => {
+    ada = await join(browser, server.url, room, "Ada");
+    bob = await join(browser, server.url, room, "Bob");
+    await expectMediaFrom(ada.page, [bob.id]);
+    await expectMediaFrom(bob.page, [ada.id]);
+    for (const p of [ada, bob]) assert.deepEqual(await state(p), { mode: "mesh", mesh: 1, sfu: 0, videoSenders: 0 });
+  });
+
+  test("a third person moves everyone to the SFU", async () => {
+    cy = await join(browser, server.url, room, "Cy");
+    try {
+      for (const p of [ada, bob, cy]) {
+        // The direct connections close once the SFU carries the others.
+        await poll(async () => {
+          const s = await state(p);
+          return s.mode === "sfu" && s.mesh === 0 && s.sfu === 2;
+        }, { what: `${p.name ?? "participant"} only on the SFU`, timeout: 30000 });
+      }
+      await expectMediaFrom(ada.page, [bob.id, cy.id]);
+      await expectMediaFrom(bob.page, [ada.id, cy.id]);
+      await expectMediaFrom(cy.page, [ada.id, bob.id]);
+    } catch (err) {
+      console.log(dumpLogs(ada, bob, cy));
+      console.log(server.logs().split("\n").filter((l) => /media|sfu|track/i.test(l)).join("\n"));
+      throw err;
+    }
+    // One outbound camera each, not one per other participant.
+    for (const p of [ada, bob, cy]) assert.equal((await state(p)).videoSenders, 1);
+    for (const p of [ada, bob, cy]) assert.equal(await p.page.locator(".tile").count(), 3);
+    await poll(
+      async () => await ada.page.evaluate(() => [...document.querySelectorAll(".tile video")].every((v) => v.videoWidth > 0)),
+      { what: "all tiles showing video" },
+    );
+  });
+
+  test("back to two, the meeting returns to peer to peer", async () => {
+    await closeAll(cy);
+    cy = undefined;
+    for (const p of [ada, bob]) {
+      await poll(async () => {
+        const s = await state(p);
+        return s.mode === "mesh" && s.mesh === 1 && s.sfu === 0;
+      }, { what: "back on the direct connection", timeout: 30000 });
+    }
+    await expectMediaFrom(ada.page, [bob.id]);
+    await expectMediaFrom(bob.page, [ada.id]);
+  });
+});
