@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -293,6 +294,20 @@ func TestPprofOnlyOnItsOwnListener(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(b), "goroutine") {
 		t.Errorf("pprof listener: %d %.100q", res.StatusCode, b)
+	}
+}
+
+// The command line may hold a secret (--turn-secret): pprof does not show it.
+func TestPprofHidesCommandLine(t *testing.T) {
+	r := start(t, testConfig(t, "--pprof-addr", "127.0.0.1:0"))
+	res, err := http.Get("http://" + r.pprofLn.Addr().String() + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode == http.StatusOK || strings.Contains(string(b), os.Args[0]) {
+		t.Errorf("/debug/pprof/cmdline: %d %.200q", res.StatusCode, b)
 	}
 }
 
