@@ -89,7 +89,6 @@ func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, erro
 	s := &Server{
 		cfg:     cfg,
 		log:     log,
-		origins: newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins),
 		limiter: iplimit.NewCounter(cfg.MaxConnsPerIP),
 	}
 	if soft, hard, err := raiseFileLimit(); err != nil {
@@ -105,6 +104,12 @@ func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, erro
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
+	s.origins = newOriginPolicy(originOptions{
+		PublicURL: cfg.PublicURL,
+		Allowed:   cfg.AllowedOrigins,
+		Names:     s.certs.names,
+		Loopback:  cfg.AllowLoopbackOrigins || listensOnLoopback(s.ln.Addr()),
+	})
 	if cfg.MaxTCPPerIP > 0 && !cfg.TrustProxy {
 		// Behind a proxy every connection comes from the proxy: the
 		// per-session limits, which read X-Forwarded-For, still apply.
