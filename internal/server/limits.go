@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -72,8 +71,12 @@ func boundRequests(next http.Handler, timeout time.Duration) http.Handler {
 		now := time.Now()
 		rc := http.NewResponseController(w)
 		if r.Body != nil && r.Body != http.NoBody {
+			// The body is left as it is: net/http decides by its type
+			// whether the connection can serve another request. The
+			// deadline stays when the body is read; the handlers that
+			// read bodies (polling POSTs) answer at once, and one that
+			// took longer would find its context ended.
 			_ = rc.SetReadDeadline(now.Add(timeout))
-			r.Body = &boundedBody{ReadCloser: r.Body, rc: rc}
 		}
 		if httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 			w = clearOnHijack{w}
@@ -89,25 +92,6 @@ func boundRequests(next http.Handler, timeout time.Duration) http.Handler {
 func isLongPoll(r *http.Request) bool {
 	return r.Method == http.MethodGet && len(r.URL.Path) >= len("/socket.io/") &&
 		r.URL.Path[:len("/socket.io/")] == "/socket.io/" && hasQueryValue(r.URL.RawQuery, "sid")
-}
-
-// boundedBody lifts the body's read deadline once the body is read:
-// net/http's background read, which watches for the client going away
-// while the handler runs, would otherwise end the request's context when
-// the deadline passes.
-type boundedBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	done bool
-}
-
-func (b *boundedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && !b.done {
-		b.done = true
-		_ = b.rc.SetReadDeadline(time.Time{})
-	}
-	return n, err
 }
 
 // clearOnHijack hands a hijacked connection over without the deadlines of
