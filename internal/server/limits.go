@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -126,11 +127,11 @@ type tcpLimiter struct {
 	refused func() // counts a refusal; nil: not counted
 
 	mu   sync.Mutex
-	live map[string]int // remote address -> connections admitted, not yet released
+	live map[netip.AddrPort]int // remote address -> connections admitted, not yet released
 }
 
 func newTCPLimiter(ln net.Listener, max int, refused func()) *tcpLimiter {
-	return &tcpLimiter{Listener: ln, per: iplimit.NewCounter(max), refused: refused, live: map[string]int{}}
+	return &tcpLimiter{Listener: ln, per: iplimit.NewCounter(max), refused: refused, live: map[netip.AddrPort]int{}}
 }
 
 // Accept returns the next connection within its address's limit.
@@ -151,8 +152,8 @@ func (l *tcpLimiter) Accept() (net.Conn, error) {
 }
 
 func (l *tcpLimiter) admit(c net.Conn) bool {
-	addr := c.RemoteAddr().String()
-	if !l.per.Acquire(iplimit.ClientIP(addr, nil, false)) {
+	addr := remoteAddrPort(c)
+	if !l.per.Acquire(addr.Addr()) {
 		return false
 	}
 	l.mu.Lock()
@@ -163,7 +164,7 @@ func (l *tcpLimiter) admit(c net.Conn) bool {
 
 // release gives back the slot of c, once.
 func (l *tcpLimiter) release(c net.Conn) {
-	addr := c.RemoteAddr().String()
+	addr := remoteAddrPort(c)
 	l.mu.Lock()
 	n, ok := l.live[addr]
 	if ok {
@@ -175,8 +176,18 @@ func (l *tcpLimiter) release(c net.Conn) {
 	}
 	l.mu.Unlock()
 	if ok {
-		l.per.Release(iplimit.ClientIP(addr, nil, false))
+		l.per.Release(addr.Addr())
 	}
+}
+
+// remoteAddrPort is c's peer without allocating for a TCP connection.
+func remoteAddrPort(c net.Conn) netip.AddrPort {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	return ap
 }
 
 // connState is the HTTP server's ConnState hook: a connection closed or

@@ -367,3 +367,43 @@ func TestLongPollOutlivesRequestTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A connection reported gone twice (closed, then by the HTTP server too)
+// gives back its own slot only, never another's.
+func TestTCPLimiterReleaseIsIdempotent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newTCPLimiter(ln, 2, nil)
+	defer l.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	a, b := <-accepted, <-accepted
+	defer b.Close()
+	if n := l.per.Count(netipLoopback); n != 2 {
+		t.Fatalf("count %d, want 2", n)
+	}
+	a.Close()
+	l.release(a)
+	l.release(a)
+	l.connState(a, http.StateClosed)
+	if n := l.per.Count(netipLoopback); n != 1 {
+		t.Fatalf("after releasing one connection three times: count %d, want 1", n)
+	}
+}
