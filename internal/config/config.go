@@ -32,8 +32,12 @@ type Config struct {
 	// used for origin checks and invite links. Empty: derived per request.
 	PublicURL string
 	// AllowedOrigins may open Socket.IO sessions besides the server's own
-	// origin and localhost.
+	// origin.
 	AllowedOrigins []string
+	// AllowLoopbackOrigins lets pages on localhost, 127.0.0.1 and [::1] (any
+	// port) open sessions even when the server does not listen on a
+	// loopback address only (it always may when it does).
+	AllowLoopbackOrigins bool
 
 	LogFormat string // "text" or "json"
 	LogLevel  string // "debug", "info", "warn", "error"
@@ -47,6 +51,17 @@ type Config struct {
 	ShutdownDelay time.Duration
 	// PprofAddr, when set, serves net/http/pprof on that separate address.
 	PprofAddr string
+
+	// MaxTCPPerIP caps the TCP connections one client IP address may hold
+	// on the main listener at once (HTTP requests, long polls and WebSocket
+	// handshakes; a WebSocket that is set up counts as a session instead).
+	// Zero means no limit; off with TrustProxy, where the peer is the proxy.
+	MaxTCPPerIP int
+	// RequestTimeout bounds the arrival of a request body and the writing
+	// of a response. A long-polling GET, which waits up to the ping
+	// interval for something to send, gets the ping interval on top. Zero
+	// means the default, 20s.
+	RequestTimeout time.Duration
 
 	// MaxConnsPerIP caps the Socket.IO sessions one client IP address may
 	// hold at once. Zero means no limit.
@@ -112,6 +127,9 @@ func (c *Config) register(fs *flagSet) {
 	fs.Duration(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	fs.Duration(&c.ShutdownDelay, "shutdown-delay", time.Second, "serve on (with /readyz 503) this long after SIGTERM before sending clients away")
 	fs.String(&c.PprofAddr, "pprof-addr", "", "serve pprof on this separate address (off when empty)")
+	fs.Int(&c.MaxTCPPerIP, "max-tcp-per-ip", 128, "TCP connections one client IP address may hold at once, closed at accept when over (0: no limit; off with --trust-proxy)")
+	fs.Duration(&c.RequestTimeout, "request-timeout", 20*time.Second, "time a request body may take to arrive and a response to be written (long polls get --ping-interval more)")
+	fs.Bool(&c.AllowLoopbackOrigins, "allow-loopback-origins", false, "let pages on localhost, 127.0.0.1 and [::1] (any port) open sessions; always on when --addr is a loopback address")
 	fs.Int(&c.MaxConnsPerIP, "max-conns-per-ip", 50, "signaling sessions one client IP address may hold at once (0: no limit)")
 	fs.Bool(&c.TrustProxy, "trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy that sets it)")
 	fs.String(&c.TLS.CertFile, "tls-cert", "", "TLS certificate file (PEM)")
@@ -150,6 +168,12 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout {
 		return invalid("--shutdown-delay must be at least 0 and less than --shutdown-timeout")
+	}
+	if c.MaxTCPPerIP < 0 {
+		return invalid("--max-tcp-per-ip must not be negative")
+	}
+	if c.RequestTimeout < 0 {
+		return invalid("--request-timeout must not be negative")
 	}
 	if c.MaxConnsPerIP < 0 {
 		return invalid("--max-conns-per-ip must not be negative")

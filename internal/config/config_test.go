@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -198,6 +200,119 @@ func TestParseOrigin(t *testing.T) {
 		got, err := ParseOrigin(tc.in)
 		if (err == nil) != (tc.want != "") || got != tc.want {
 			t.Errorf("ParseOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func writeSecret(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A secret given on the command line is visible to every user through ps;
+// each secret flag also takes a file.
+func TestSecretFromFile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		content string
+		want    string
+	}{
+		{"trailing newline trimmed", "s3cret\n", "s3cret"},
+		{"CRLF trimmed", "s3cret\r\n", "s3cret"},
+		{"no newline", "s3cret", "s3cret"},
+		{"inner newline and spaces kept", " a b\nc\n", " a b\nc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeSecret(t, tc.content)
+			for _, way := range []struct {
+				args []string
+				env  func(string) string
+			}{
+				{[]string{"--turn-secret-file", path}, env()},
+				{nil, env("HUDDLE_TURN_SECRET_FILE", path)},
+			} {
+				c, err := Parse(way.args, way.env, &bytes.Buffer{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.TURN.Secret != tc.want {
+					t.Errorf("%v: secret %q, want %q", way.args, c.TURN.Secret, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretFileErrors(t *testing.T) {
+	path := writeSecret(t, "from-file\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  func(string) string
+		want error
+	}{
+		{"both flags", []string{"--turn-secret", "x", "--turn-secret-file", path}, env(), ErrSecretTwice},
+		{"flag and file env", []string{"--turn-secret", "x"}, env("HUDDLE_TURN_SECRET_FILE", path), ErrSecretTwice},
+		{"env and file flag", []string{"--turn-secret-file", path}, env("HUDDLE_TURN_SECRET", "x"), ErrSecretTwice},
+		{"missing file", []string{"--turn-secret-file", filepath.Join(t.TempDir(), "nope")}, env(), os.ErrNotExist},
+		{"empty file", []string{"--turn-secret-file", writeSecret(t, "\n")}, env(), ErrEmptySecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.args, tc.env, &bytes.Buffer{})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "from-file") {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+}
+
+// Secret registers both forms in one line, with their environment
+// variables, so that the next secret flag gets the file form for free.
+func TestSecretRegistersFileForm(t *testing.T) {
+	fs := newFlagSet("test")
+	var v string
+	fs.Secret(&v, "resume-key", "key of resume tokens")
+	path := writeSecret(t, "k\n")
+	if err := fs.parse(nil, env("HUDDLE_RESUME_KEY_FILE", path)); err != nil {
+		t.Fatal(err)
+	}
+	if v != "k" {
+		t.Errorf("value %q, want k", v)
+	}
+	var out bytes.Buffer
+	fs.usage(&out)
+	for _, want := range []string{"--resume-key  (env HUDDLE_RESUME_KEY,", "--resume-key-file  (env HUDDLE_RESUME_KEY_FILE,"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestConnectionLimitFlags(t *testing.T) {
+	c, err := Parse(nil, env(), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxTCPPerIP != 128 || c.RequestTimeout != 20*time.Second || c.AllowLoopbackOrigins {
+		t.Errorf("defaults: max-tcp-per-ip %d, request-timeout %v, allow-loopback-origins %v", c.MaxTCPPerIP, c.RequestTimeout, c.AllowLoopbackOrigins)
+	}
+	c, err = Parse(nil, env("HUDDLE_MAX_TCP_PER_IP", "7", "HUDDLE_REQUEST_TIMEOUT", "3s", "HUDDLE_ALLOW_LOOPBACK_ORIGINS", "true"), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxTCPPerIP != 7 || c.RequestTimeout != 3*time.Second || !c.AllowLoopbackOrigins {
+		t.Errorf("from the environment: %d %v %v", c.MaxTCPPerIP, c.RequestTimeout, c.AllowLoopbackOrigins)
+	}
+	for _, args := range [][]string{{"--max-tcp-per-ip", "-1"}, {"--request-timeout", "-1s"}} {
+		if _, err := Parse(args, env(), &bytes.Buffer{}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: err = %v, want ErrInvalid", args, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,8 +15,15 @@ import (
 // variable: --turn-secret is HUDDLE_TURN_SECRET. The command line wins over
 // the environment, the environment over the default.
 type flagSet struct {
-	fs   *flag.FlagSet
-	envs map[string]string // flag name -> env var name
+	fs      *flag.FlagSet
+	envs    map[string]string // flag name -> env var name
+	secrets []secretFlag
+}
+
+// secretFlag is a flag registered by Secret.
+type secretFlag struct {
+	p    *string
+	name string
 }
 
 func newFlagSet(name string) *flagSet {
@@ -55,6 +63,51 @@ func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, usa
 	f.track(name)
 }
 
+// Secret registers a string flag whose value should not be on a command
+// line, where ps and /proc show it to every user of the machine: besides
+// --name (and HUDDLE_NAME) it registers --name-file (and HUDDLE_NAME_FILE),
+// a file whose content is the value, without a trailing newline. Giving
+// both is an error. The default is empty.
+func (f *flagSet) Secret(p *string, name, usage string) {
+	f.String(p, name, "", usage+" (prefer --"+name+"-file)")
+	var path string
+	f.String(&path, name+"-file", "", "file holding --"+name+" (keeps it out of ps)")
+	f.secrets = append(f.secrets, secretFlag{p: p, name: name})
+}
+
+// ErrSecretTwice is returned when a secret flag and its -file form are both
+// given.
+var ErrSecretTwice = errors.New("give the value or the file, not both")
+
+// readSecrets fills each secret whose -file form was given from its file.
+func (f *flagSet) readSecrets(set map[string]bool) error {
+	for _, s := range f.secrets {
+		file := s.name + "-file"
+		if !set[file] {
+			continue
+		}
+		if set[s.name] {
+			return fmt.Errorf("--%s and --%s: %w", s.name, file, ErrSecretTwice)
+		}
+		path := f.fs.Lookup(file).Value.String()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			// The error names the path, never the content.
+			return fmt.Errorf("--%s: %w", file, err)
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if v == "" {
+			return fmt.Errorf("--%s %s: %w", file, path, ErrEmptySecret)
+		}
+		*s.p = v
+	}
+	return nil
+}
+
+// ErrEmptySecret is returned for a secret file with nothing in it: an empty
+// secret is never what was meant.
+var ErrEmptySecret = errors.New("file is empty")
+
 // List registers a comma-separated list flag.
 func (f *flagSet) List(p *[]string, name string, def []string, usage string) {
 	*p = def
@@ -84,19 +137,20 @@ func (f *flagSet) parse(args []string, getenv func(string) string) error {
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
-	given := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	set := map[string]bool{} // given on the command line or in the environment
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for name, env := range f.envs {
-		if given[name] {
+		if set[name] {
 			continue
 		}
 		if v, ok := lookup(getenv, env); ok {
 			if err := f.fs.Set(name, v); err != nil {
 				return fmt.Errorf("%s: %w", env, err)
 			}
+			set[name] = true
 		}
 	}
-	return nil
+	return f.readSecrets(set)
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {

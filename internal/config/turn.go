@@ -16,7 +16,7 @@ func registerTURN(fs *flagSet, c *turn.Config) {
 	fs.Int(&c.RelayMinPort, "turn-min-port", 49152, "lowest relayed port")
 	fs.Int(&c.RelayMaxPort, "turn-max-port", 65535, "highest relayed port")
 	fs.String(&c.Realm, "turn-realm", "huddle", "TURN realm")
-	fs.String(&c.Secret, "turn-secret", "", "shared secret of TURN REST credentials (coturn static-auth-secret); random when empty")
+	fs.Secret(&c.Secret, "turn-secret", "shared secret of TURN REST credentials (coturn static-auth-secret); random when empty")
 	fs.Duration(&c.CredentialTTL, "turn-credential-ttl", time.Hour, "lifetime of minted TURN credentials")
 	fs.List(&c.ExternalURLs, "ice-urls", nil, "external stun:/turn:/turns: URLs handed to clients")
 	fs.Bool(&c.ForceRelay, "force-relay", false, "clients relay all media through TURN (hides their IP addresses)")

@@ -46,6 +46,7 @@ type Metrics struct {
 	relayedBy map[string]prometheus.Counter // one child per known event: no label hashing per event
 	refused   *prometheus.CounterVec
 	reconnect prometheus.Counter
+	tcpRefuse prometheus.Counter
 	handshake prometheus.Histogram
 	relay     prometheus.Histogram
 }
@@ -67,6 +68,10 @@ func New(src Sources) *Metrics {
 			Name: "huddle_reconnections_total",
 			Help: "Participants that resumed their place after a dropped connection.",
 		}),
+		tcpRefuse: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "huddle_tcp_refused_total",
+			Help: "TCP connections closed as they were accepted: their client address held --max-tcp-per-ip already.",
+		}),
 		handshake: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "huddle_handshake_seconds",
 			Help:    "Time from a session's first request to its Socket.IO CONNECT.",
@@ -86,7 +91,7 @@ func New(src Sources) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.relayed, m.refused, m.reconnect, m.handshake, m.relay,
+		m.relayed, m.refused, m.reconnect, m.tcpRefuse, m.handshake, m.relay,
 	)
 	m.registerSources(src)
 	return m
@@ -175,6 +180,14 @@ func (m *Metrics) Reconnected() {
 		return
 	}
 	m.reconnect.Inc()
+}
+
+// TCPRefused counts one connection closed at accept for --max-tcp-per-ip.
+func (m *Metrics) TCPRefused() {
+	if m == nil {
+		return
+	}
+	m.tcpRefuse.Inc()
 }
 
 // ObserveHandshake records how long a session took to connect.

@@ -107,13 +107,41 @@ func TestCountersAndLabelsAreBounded(t *testing.T) {
 	}
 }
 
+// Every recording method is safe on a nil *Metrics (servers and tests
+// without metrics pass nil) and costs nothing there; the same call on a
+// real one does record, so the calls below are the ones that matter.
 func TestNilMetricsRecordsNothing(t *testing.T) {
-	var m *Metrics
-	m.EventRelayed("offer")
-	m.EventRefused("offer", "rate-limited")
-	m.Reconnected()
-	m.ObserveHandshake(time.Second)
-	m.ObserveRelay(time.Second)
+	calls := map[string]func(*Metrics){
+		"EventRelayed":     func(m *Metrics) { m.EventRelayed("offer") },
+		"EventRefused":     func(m *Metrics) { m.EventRefused("offer", "rate-limited") },
+		"Reconnected":      func(m *Metrics) { m.Reconnected() },
+		"TCPRefused":       func(m *Metrics) { m.TCPRefused() },
+		"ObserveHandshake": func(m *Metrics) { m.ObserveHandshake(time.Second) },
+		"ObserveRelay":     func(m *Metrics) { m.ObserveRelay(time.Second) },
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			real := New(Sources{})
+			before := scrape(t, real)
+			call(real)
+			if scrape(t, real) == before {
+				t.Fatalf("%s on a real Metrics recorded nothing", name)
+			}
+
+			var m *Metrics
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Fatalf("%s on a nil Metrics panicked: %v", name, v)
+					}
+				}()
+				call(m)
+			}()
+			if allocs := testing.AllocsPerRun(100, func() { call(m) }); allocs != 0 {
+				t.Errorf("%s on a nil Metrics allocates %v times", name, allocs)
+			}
+		})
+	}
 }
 
 func TestRegistriesAreIndependent(t *testing.T) {

@@ -65,6 +65,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	origins  *originPolicy
 	limiter  *iplimit.Counter
+	tcp      *tcpLimiter // --max-tcp-per-ip on the main listener; nil when off
 	certs    certificates
 	parts    parts
 	ready    atomic.Bool
@@ -88,7 +89,6 @@ func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, erro
 	s := &Server{
 		cfg:     cfg,
 		log:     log,
-		origins: newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins),
 		limiter: iplimit.NewCounter(cfg.MaxConnsPerIP),
 	}
 	if soft, hard, err := raiseFileLimit(); err != nil {
@@ -103,6 +103,17 @@ func build(cfg config.Config, log *slog.Logger, start func(*Server) (parts, erro
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
+	}
+	s.origins = newOriginPolicy(originOptions{
+		PublicURL: cfg.PublicURL,
+		Allowed:   cfg.AllowedOrigins,
+		Names:     s.certs.names,
+		Loopback:  cfg.AllowLoopbackOrigins || listensOnLoopback(s.ln.Addr()),
+	})
+	if cfg.MaxTCPPerIP > 0 && !cfg.TrustProxy {
+		// Behind a proxy every connection comes from the proxy: the
+		// per-session limits, which read X-Forwarded-For, still apply.
+		s.tcp = newTCPLimiter(s.ln, cfg.MaxTCPPerIP, s.metrics.TCPRefused)
 	}
 	if s.parts, err = start(s); err != nil {
 		s.closeListeners()
@@ -193,7 +204,7 @@ func (s *Server) routes() http.Handler {
 	// not look like it exists here (pprof lives on --pprof-addr only).
 	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("/", webApp)
-	return securityHeaders(accessLog(s.log, mux))
+	return boundRequests(securityHeaders(accessLog(s.log, mux)), s.requestTimeout())
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
@@ -221,13 +232,21 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 3)
 	main := s.newHTTPServer(s.handler)
-	ln := s.ln
+	// Writes are bounded per request (boundRequests); this is the bound of
+	// the longest, a long poll, and of what comes before the handler.
+	main.WriteTimeout = s.pollWriteTimeout()
+	var ln net.Listener = s.ln
+	var gone func(net.Conn)
+	if s.tcp != nil {
+		ln, gone = s.tcp, s.tcp.release
+		main.ConnState = s.tcp.connState
+	}
 	scheme := "http"
 	if s.certs.tls != nil {
 		ln = tls.NewListener(ln, s.certs.tls)
 		scheme = "https"
 	} else {
-		ln = newUpgradeListener(ln, s.handler, s.log, readHeaderTimeout)
+		ln = newUpgradeListener(ln, s.handler, s.log, readHeaderTimeout, gone)
 	}
 	go func() { errc <- main.Serve(ln) }()
 	if s.httpLn != nil {
@@ -235,7 +254,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if s.certs.acme != nil {
 			h = s.certs.acme.HTTPHandler(h)
 		}
-		srv := s.newHTTPServer(securityHeaders(accessLog(s.log, h)))
+		srv := s.newHTTPServer(boundRequests(securityHeaders(accessLog(s.log, h)), s.requestTimeout()))
 		go func() { errc <- srv.Serve(s.httpLn) }()
 		s.log.Info("plain HTTP listening for redirects and ACME challenges", "addr", s.httpLn.Addr().String())
 	}
@@ -257,14 +276,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	return s.shutdown()
 }
 
-// readHeaderTimeout bounds the reading of a request's head.
-const readHeaderTimeout = 10 * time.Second
-
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

@@ -34,6 +34,9 @@ type certificates struct {
 	tls *tls.Config
 	// acme is set with --acme-domains; its HTTPHandler answers HTTP-01.
 	acme *autocert.Manager
+	// names are the host names and addresses the certificate is for: the
+	// origin check trusts a Host header of these.
+	names []string
 }
 
 // loadCertificates sets up one of the three TLS modes of cfg.
@@ -45,7 +48,11 @@ func loadCertificates(cfg config.Config, log *slog.Logger) (certificates, error)
 		if err != nil {
 			return certificates{}, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		return certificates{tls: baseTLS(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil })}, nil
+		var names []string
+		if cert.Leaf != nil {
+			names = certNames(cert.Leaf)
+		}
+		return certificates{tls: baseTLS(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }), names: names}, nil
 	case t.SelfSigned:
 		cert, err := selfSigned(extraNames(cfg.PublicURL), time.Now())
 		if err != nil {
@@ -55,7 +62,7 @@ func loadCertificates(cfg config.Config, log *slog.Logger) (certificates, error)
 		log.Info("self-signed certificate made; check this fingerprint when the browser warns",
 			"sha256", fingerprint(leaf.Raw), "names", strings.Join(certNames(leaf), ","),
 			"expires", leaf.NotAfter.Format(time.DateOnly))
-		return certificates{tls: baseTLS(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })}, nil
+		return certificates{tls: baseTLS(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }), names: certNames(leaf)}, nil
 	case len(t.ACMEDomains) > 0:
 		return acmeCertificates(t, log)
 	}
@@ -102,7 +109,7 @@ func acmeCertificates(t config.TLSConfig, log *slog.Logger) (certificates, error
 	log.Info("certificates from ACME", "domains", strings.Join(t.ACMEDomains, ","), "directory", dir, "cache", t.ACMECache)
 	c := baseTLS(m.GetCertificate)
 	c.NextProtos = append(c.NextProtos, acme.ALPNProto) // TLS-ALPN-01 challenges
-	return certificates{tls: c, acme: m}, nil
+	return certificates{tls: c, acme: m, names: t.ACMEDomains}, nil
 }
 
 // ignorePort lets the HTTP-01 handler's host check accept a Host header

@@ -30,6 +30,10 @@ type upgradeListener struct {
 	handler     http.Handler
 	log         *slog.Logger
 	headTimeout time.Duration // to read a request's head, as ReadHeaderTimeout
+	// gone is told of every connection this listener closes or a handler
+	// hijacks from it (nil: no one is); those handed to net/http are
+	// reported by the HTTP server's ConnState.
+	gone func(net.Conn)
 
 	conns    chan net.Conn // for net/http
 	errs     chan error    // unbuffered: net/http's back-off on errors paces the accept loop
@@ -42,9 +46,9 @@ type upgradeListener struct {
 // net/http, which has the limits for it.
 const maxFastHead = 4 << 10
 
-func newUpgradeListener(ln net.Listener, h http.Handler, log *slog.Logger, headTimeout time.Duration) *upgradeListener {
+func newUpgradeListener(ln net.Listener, h http.Handler, log *slog.Logger, headTimeout time.Duration, gone func(net.Conn)) *upgradeListener {
 	l := &upgradeListener{
-		Listener: ln, handler: h, log: log, headTimeout: headTimeout,
+		Listener: ln, handler: h, log: log, headTimeout: headTimeout, gone: gone,
 		conns: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
 	}
 	go l.acceptLoop()
@@ -107,7 +111,7 @@ func (l *upgradeListener) serveFirst(c net.Conn) {
 		if n < len(buf) {
 			// Gone, or silent past the timeout: net/http would have
 			// closed it too.
-			_ = c.Close()
+			l.close(c)
 			return
 		}
 		l.handOver(c, buf[:n]) // too long for here
@@ -174,14 +178,22 @@ func (l *upgradeListener) handOver(c net.Conn, read []byte) {
 	select {
 	case l.conns <- pc:
 	case <-l.done:
-		_ = c.Close()
+		l.close(c)
+	}
+}
+
+// close closes a connection this listener kept.
+func (l *upgradeListener) close(c net.Conn) {
+	_ = c.Close()
+	if l.gone != nil {
+		l.gone(c)
 	}
 }
 
 // serveUpgrade runs the handler for a handshake. Unless it hijacks the
 // connection, its response is written and the connection closed.
 func (l *upgradeListener) serveUpgrade(c net.Conn, req *http.Request, rest []byte) {
-	w := &upgradeWriter{conn: c, header: make(http.Header)}
+	w := &upgradeWriter{conn: c, header: make(http.Header), gone: l.gone}
 	if len(rest) > 0 {
 		w.rest = bytes.Clone(rest)
 	}
@@ -190,13 +202,17 @@ func (l *upgradeListener) serveUpgrade(c net.Conn, req *http.Request, rest []byt
 			if v != http.ErrAbortHandler {
 				l.log.Error("http: panic serving a WebSocket handshake", "remote", req.RemoteAddr, "panic", v)
 			}
-			_ = c.Close()
+			if !w.hijacked {
+				l.close(c)
+			} else {
+				_ = c.Close()
+			}
 		}
 	}()
 	l.handler.ServeHTTP(w, req)
 	if !w.hijacked {
 		w.finish()
-		_ = c.Close()
+		l.close(c)
 	}
 }
 
@@ -210,6 +226,7 @@ type upgradeWriter struct {
 	status   int
 	body     bytes.Buffer
 	hijacked bool
+	gone     func(net.Conn) // told of the hijack; may be nil
 }
 
 func (w *upgradeWriter) Header() http.Header { return w.header }
@@ -236,6 +253,9 @@ func (w *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.hijacked = true
 	_ = w.conn.SetDeadline(time.Time{})
+	if w.gone != nil {
+		w.gone(w.conn)
+	}
 	var r *bufio.Reader
 	if len(w.rest) == 0 {
 		r = bufio.NewReaderSize(w.conn, 16)

@@ -21,7 +21,7 @@ func upgradeServer(t *testing.T, h http.Handler, headTimeout time.Duration) (str
 	if err != nil {
 		t.Fatal(err)
 	}
-	ul := newUpgradeListener(ln, h, slog.New(slog.DiscardHandler), headTimeout)
+	ul := newUpgradeListener(ln, h, slog.New(slog.DiscardHandler), headTimeout, nil)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ul) }()
