@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -40,7 +41,8 @@ type Participant struct {
 
 	state   MediaState
 	token   string
-	room    *Room // nil once the participant has left
+	ip      netip.Addr // counted in the registry's perIP until it leaves
+	room    *Room      // nil once the participant has left
 	waiting bool
 	sock    *socketio.Socket // nil while disconnected within the grace period
 	pending []*socketio.Packet
