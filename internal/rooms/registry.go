@@ -244,20 +244,24 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 // last rule settles two host tokens from two restarts: the newer wins.
 func (r *Room) reclaims(c tokenClaim, now time.Time) bool {
 	g := r.reg
-	return c.host && c.issued < g.start.UnixMilli() && now.Sub(g.start) < g.cfg.ReclaimWindow && c.issued > r.hostClaim
+	return c.host && c.issued <= g.start.UnixNano() && now.Sub(g.start) < g.cfg.ReclaimWindow && c.issued > r.hostClaim
 }
 
 // issue makes a new token for p. Called with the room locked.
 func (r *Room) issue(p *Participant, host bool, now time.Time) string {
+	// Tokens of this registry say they were issued after it started;
+	// those of an earlier process were issued before (or, with a clock
+	// that did not move, at the same nanosecond).
+	issued := max(now.UnixNano(), r.reg.start.UnixNano()+1)
 	return r.reg.tokens.sign(r.id, tokenClaim{
-		id: p.ID, issued: now.UnixMilli(), expires: now.Add(r.reg.cfg.TokenTTL).UnixMilli(), host: host,
+		id: p.ID, issued: issued, expires: now.Add(r.reg.cfg.TokenTTL).UnixMilli(), host: host,
 	})
 }
 
 func (r *Room) resume(p *Participant, sock *socketio.Socket, now time.Time) JoinResult {
 	// A new token on every resume: whoever else holds the old one can no
 	// longer take the participant over.
-	p.token = r.issue(p, r.hostID() == p.ID, now)
+	p.token, p.prevToken = r.issue(p, r.hostID() == p.ID, now), ""
 	res := JoinResult{Room: r, Participant: p, Token: p.token, Resumed: true, Waiting: p.waiting}
 	if p.sock != sock {
 		res.Replaced = p.sock
@@ -274,7 +278,8 @@ func (r *Room) resume(p *Participant, sock *socketio.Socket, now time.Time) Join
 func (r *Room) byToken(token string) *Participant {
 	for _, list := range [][]*Participant{r.members, r.waiting} {
 		for _, p := range list {
-			if subtle.ConstantTimeCompare([]byte(p.token), []byte(token)) == 1 {
+			if subtle.ConstantTimeCompare([]byte(p.token), []byte(token)) == 1 ||
+				p.prevToken != "" && subtle.ConstantTimeCompare([]byte(p.prevToken), []byte(token)) == 1 {
 				return p
 			}
 		}

@@ -51,7 +51,7 @@ type Room struct {
 	// chatBytes is the size of chat, counted in reg.chatBytes too.
 	chatBytes int
 	// hostClaim is when the newest host token used to take the host role
-	// back after a restart was issued (Unix ms); 0: none was.
+	// back after a restart was issued (Unix ns); 0: none was.
 	hostClaim int64
 	// ended is set when the registry forgot the room; nothing may be
 	// stored in it any more.
@@ -424,6 +424,7 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 		d.NewHost = r.members[0]
 		// Its token now says host, so that after a restart it takes the
 		// role back (see Room.reclaims); Departure.NewHostToken carries it.
+		d.NewHost.prevToken = d.NewHost.token
 		d.NewHost.token = r.issue(d.NewHost, true, r.reg.now())
 		d.NewHostToken = d.NewHost.token
 	}

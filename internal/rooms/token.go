@@ -14,9 +14,11 @@ import (
 //
 //	<id>.<issued>.<expires>.<host>.<nonce>.<mac>
 //
-// issued and expires are Unix milliseconds, host is 1 when the participant
-// was the room's host when the token was issued (else 0), nonce is 64
-// random bits (two tokens issued in one millisecond differ), and mac is the
+// issued is in Unix nanoseconds (it tells the tokens of an earlier process
+// from those of this one, see Room.reclaims), expires in Unix
+// milliseconds, host is 1 when the participant was the room's host when
+// the token was issued (else 0), nonce is 64 random bits (two tokens never
+// look alike), and mac is the
 // unpadded base64url HMAC-SHA256, under the registry's TokenKey, of a
 // domain label, the room id and everything before the last dot. The room
 // is in the MAC but not in the token: a token is good for its own room
@@ -27,7 +29,7 @@ import (
 // logged.
 type tokenClaim struct {
 	id      string
-	issued  int64 // Unix ms
+	issued  int64 // Unix ns
 	expires int64 // Unix ms
 	host    bool
 }

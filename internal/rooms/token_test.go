@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 func TestTokenRoundTrip(t *testing.T) {
 	s := newSigner(testKey)
 	now := time.UnixMilli(1_700_000_000_000)
-	c := tokenClaim{id: "abc-_1", issued: now.UnixMilli(), expires: now.Add(time.Hour).UnixMilli(), host: true}
+	c := tokenClaim{id: "abc-_1", issued: now.UnixNano(), expires: now.Add(time.Hour).UnixMilli(), host: true}
 	tok := s.sign("room", c)
 	got, ok := s.verify("room", tok, now)
 	if !ok || got != c {
@@ -273,6 +274,21 @@ func TestSuccessorGetsHostToken(t *testing.T) {
 	}
 	if got := b.Room.Token(b.Participant); got != d.NewHostToken {
 		t.Fatal("room does not hold the new token")
+	}
+	// The token b held before still resumes it (the new one may never
+	// have reached it), once.
+	b.Room.Detach(b.Participant, nil, time.Hour, func() {})
+	res, err := g.Join(JoinRequest{Room: "r", ID: "b2", Resume: b.Token})
+	if err != nil || !res.Resumed || res.Participant != b.Participant {
+		t.Fatalf("resume with the pre-host token: %+v %v", res, err)
+	}
+	if c, _ := g.tokens.verify("r", res.Token, time.Now()); !c.host {
+		t.Fatal("the host's rotated token does not say host")
+	}
+	for i, old := range []string{b.Token, d.NewHostToken} {
+		if res, _ := g.Join(JoinRequest{Room: "r", ID: fmt.Sprint("thief", i), Resume: old}); res.Resumed {
+			t.Fatal("a token from before the resume still resumes")
+		}
 	}
 }
 

@@ -53,9 +53,7 @@ func NewService(cfg Config, ice ICEFunc, log *slog.Logger, metrics Metrics) *Ser
 	}
 	return &Service{
 		cfg: cfg, ice: ice, log: log, metrics: metrics,
-		rooms: rooms.NewRegistry(rooms.Config{
-			MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
-		}),
+		rooms: newRegistry(cfg, log),
 	}
 }
 
