@@ -182,6 +182,11 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.emit("mute-request", who);
       this.emit("notice", `${who} muted you. You can turn your microphone back on.`);
     });
+    // We became host: this token says so, and after a server restart it
+    // gives the role back (the one we held still resumes too).
+    s.on("resume-token", ({ resumeToken }) => {
+      if (typeof resumeToken === "string" && resumeToken) this.resumeToken = resumeToken;
+    });
     s.on("signaling-error", (e) => {
       console.warn("signaling error", e);
       if (e?.code === "shutting-down") this.emit("notice", describeError("shutting-down"));
@@ -197,6 +202,9 @@ export class Meeting extends Emitter<MeetingEvents> {
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken });
       if (res.waiting) {
+        // The token rotates on every join, resumes included.
+        this.selfId = res.id;
+        this.resumeToken = res.resumeToken;
         this.setWaiting(true);
         return;
       }

@@ -61,6 +61,7 @@ export interface ServerEvents {
   removed: (p: { by: string }) => void;
   "mute-request": (p: { from: string }) => void;
   "signaling-error": (e: { event: string; code: string; message: string }) => void;
+  "resume-token": (p: { resumeToken: string }) => void;
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -95,6 +96,10 @@ export function describeError(code: string, fallback = ""): string {
       return "The host removed you from the meeting.";
     case "too-many-rooms":
       return "The server is busy. Try again later.";
+    case "too-many-participants":
+      return "Your network is in too many meetings at once. Leave one and try again.";
+    case "too-many-new-rooms":
+      return "Too many new meetings from your network. Try again in a minute.";
     case "rate-limited":
       return "Too many actions at once. Slow down a little.";
     case "shutting-down":
