@@ -183,12 +183,18 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 	var claim tokenClaim
 	proved := false
 	if req.Resume != "" {
-		claim, proved = g.tokens.verify(r.id, req.Resume, now)
+		claim, proved = g.tokens.verify(r.id, req.Resume)
 	}
 	if proved {
+		// A participant's current token resumes it however old it is (a
+		// meeting may outlast TokenTTL); expiry bounds only the claim on
+		// an id the registry no longer holds.
 		if p := r.byToken(req.Resume); p != nil {
 			return r.resume(p, req.Socket, now), nil
 		}
+		proved = !claim.expired(now)
+	}
+	if proved {
 		// The server restarted, the grace period ended, or the token was
 		// rotated by a resume elsewhere: come back with the proved id if
 		// it is free, so running calls keep their addresses.

@@ -71,9 +71,10 @@ func (s signer) mac(room, body string) []byte {
 	return m.Sum(nil)
 }
 
-// verify returns the claim of a token that this key signed for room and
-// that has not expired at now; ok is false for anything else.
-func (s signer) verify(room, token string, now time.Time) (c tokenClaim, ok bool) {
+// verify returns the claim of a token that this key signed for room; ok is
+// false for anything else. Whether it has expired is the caller's
+// question (see tokenClaim.expired).
+func (s signer) verify(room, token string) (c tokenClaim, ok bool) {
 	i := strings.LastIndexByte(token, '.')
 	if i <= 0 {
 		return tokenClaim{}, false
@@ -96,11 +97,11 @@ func (s signer) verify(room, token string, now time.Time) (c tokenClaim, ok bool
 	if c.expires, err = strconv.ParseInt(f[2], 10, 64); err != nil {
 		return tokenClaim{}, false
 	}
-	if now.UnixMilli() >= c.expires {
-		return tokenClaim{}, false
-	}
 	return c, true
 }
+
+// expired reports whether the claim is past its expiry at now.
+func (c tokenClaim) expired(now time.Time) bool { return now.UnixMilli() >= c.expires }
 
 // validID reports whether id is 1-64 of A-Z a-z 0-9 - _ (socket ids are).
 func validID(id string) bool {
