@@ -269,8 +269,8 @@ func (s *Service) broadcastA(r *rooms.Room, event string, v any, except *rooms.P
 	r.Broadcast(rooms.DialectA, pkt, except)
 }
 
-// resumeTokenPacket is the resume-token event: the participant's resume
-// token changed (it became host) and the one it holds no longer resumes.
+// resumeTokenPacket is the resume-token event: the participant became host
+// and this token says so (the one it held still resumes it, once).
 func resumeTokenPacket(token string) *socketio.Packet {
 	pkt, err := socketio.EncodeEvent("resume-token", map[string]string{"resumeToken": token})
 	if err != nil {
