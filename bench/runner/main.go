@@ -123,7 +123,8 @@ func startServer(ctx context.Context, o options, name string, extra ...string) (
 		have := huddleFlags(o.Huddle)
 		args = []string{"-c", "0", o.Huddle, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--turn=false", "--log-level", "warn"}
 		args = append(args, limits...)
-		want := append([]string{"--max-conns-per-ip", "1000000"}, extra...)
+		// One load generator is one address: lift the per-IP limits.
+		want := append([]string{"--max-conns-per-ip", "1000000", "--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0"}, extra...)
 		if have["pprof-addr"] {
 			pp, err := freePort()
 			if err != nil {

@@ -35,7 +35,17 @@ export async function startServer(opts = {}) {
     args.push("--turn=false");
   }
   args.push(...(opts.args ?? []));
-  const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(opts.env ?? {}) } });
+  // Every test client is on 127.0.0.1: the per-IP limits are lifted unless a
+  // test sets them, and one resume key is kept across restarts, as a real
+  // deployment must (--resume-key).
+  const env = {
+    HUDDLE_MAX_PARTICIPANTS_PER_IP: "0",
+    HUDDLE_ROOMS_PER_IP_PER_MINUTE: "0",
+    HUDDLE_RESUME_KEY: "687564646c652d6532652d726573756d652d6b6579",
+    ...process.env,
+    ...(opts.env ?? {}),
+  };
+  const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   proc.stdout.on("data", (d) => (out += d));
   proc.stderr.on("data", (d) => (out += d));

@@ -108,11 +108,14 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	fs.fs.SetOutput(out)
 	c.register(fs)
 	registerEngine(fs, &c.Engine)
-	registerSignaling(fs, &c.Signaling)
+	finishSignaling := registerSignaling(fs, &c.Signaling)
 	registerTURN(fs, &c.TURN)
 	registerMedia(fs, &c.Media)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
+		return c, err
+	}
+	if err := finishSignaling(); err != nil {
 		return c, err
 	}
 	return c, c.validate()

@@ -19,4 +19,6 @@ var (
 	ErrUnknownPeer   = &Error{"unknown-peer", "no such participant in this meeting"}
 	ErrNotInRoom     = &Error{"not-in-room", "join a meeting first"}
 	ErrNotWaiting    = &Error{"unknown-peer", "no such participant in the waiting room"}
+	ErrTooManyFromIP = &Error{"too-many-participants", "your address is in too many meetings at once; leave one first"}
+	ErrRoomRate      = &Error{"too-many-new-rooms", "your address started too many meetings in the last minute; try again soon"}
 )

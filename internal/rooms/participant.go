@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -38,13 +39,17 @@ type Participant struct {
 	// JoinedAt orders participants for the host succession.
 	JoinedAt time.Time
 
-	state   MediaState
-	token   string
-	room    *Room // nil once the participant has left
-	waiting bool
-	sock    *socketio.Socket // nil while disconnected within the grace period
-	pending []*socketio.Packet
-	grace   *time.Timer
+	state MediaState
+	token string
+	// prevToken also resumes p: the token it held before it became host,
+	// in case the new one (sent as it became host) never reached it.
+	prevToken string
+	ip        netip.Addr // counted in the registry's perIP until it leaves
+	room      *Room      // nil once the participant has left
+	waiting   bool
+	sock      *socketio.Socket // nil while disconnected within the grace period
+	pending   []*socketio.Packet
+	grace     *time.Timer
 }
 
 // PeerInfo is what others learn of a participant.

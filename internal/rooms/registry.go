@@ -5,13 +5,13 @@
 package rooms
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
-	"strings"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/socketio"
 )
 
@@ -19,28 +19,85 @@ import (
 type Config struct {
 	MaxRooms        int // default 10,000
 	MaxParticipants int // per room, waiting room included; default 8
-	ChatHistory     int // messages kept per room; default 200
+	ChatHistory     int // messages kept per room; default 200, negative: none
+	// ChatRoomBytes bounds the chat history of one room, in bytes of
+	// text, name and ids; the oldest messages go first. Default 256 KiB.
+	ChatRoomBytes int
+	// ChatServerBytes bounds the chat history of all rooms together. When
+	// it is reached a room makes space by dropping its own oldest
+	// messages, never another room's. Default 64 MiB.
+	ChatServerBytes int
+
+	// MaxPerIP is how many participants (in a room, waiting, or away
+	// within their grace period) one client address may hold at once.
+	// Default 50; negative: no limit.
+	MaxPerIP int
+	// RoomsPerIPPerMinute is how many rooms one client address may start
+	// per minute. Default 10; negative: no limit.
+	RoomsPerIPPerMinute int
+
+	// TokenKey signs resume tokens (HMAC-SHA256). Give every process of a
+	// server the same key, or tokens from before a restart prove nothing.
+	// Empty: a random key per registry.
+	TokenKey []byte
+	// TokenTTL is how long a resume token is good for. Default 24h.
+	TokenTTL time.Duration
+	// ReclaimWindow is how long after the registry starts a host of a
+	// meeting from before the restart may take the host role back. Default
+	// 2 minutes.
+	ReclaimWindow time.Duration
 }
 
 // Registry holds every room. It is safe for concurrent use.
 type Registry struct {
-	cfg   Config
+	cfg    Config
+	tokens signer
+	start  time.Time
+	now    func() time.Time // time.Now; tests move it
+	perIP  *iplimit.Counter
+	starts *iplimit.Rate
+	// chatBytes is the chat history held by all rooms.
+	chatBytes atomic.Int64
+
 	mu    sync.Mutex
 	rooms map[string]*Room
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(cfg Config) *Registry {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = 10_000
 	}
 	if cfg.MaxParticipants <= 0 {
 		cfg.MaxParticipants = 8
 	}
-	if cfg.ChatHistory == 0 {
-		cfg.ChatHistory = 200
+	def(&cfg.ChatHistory, 200)
+	if cfg.ChatRoomBytes <= 0 {
+		cfg.ChatRoomBytes = 256 << 10
 	}
-	return &Registry{cfg: cfg, rooms: map[string]*Room{}}
+	if cfg.ChatServerBytes <= 0 {
+		cfg.ChatServerBytes = 64 << 20
+	}
+	def(&cfg.MaxPerIP, 50)
+	def(&cfg.RoomsPerIPPerMinute, 10)
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 24 * time.Hour
+	}
+	if cfg.ReclaimWindow <= 0 {
+		cfg.ReclaimWindow = 2 * time.Minute
+	}
+	return &Registry{
+		cfg: cfg, tokens: newSigner(cfg.TokenKey), start: time.Now(), now: time.Now,
+		// iplimit: 0 is no limit.
+		perIP:  iplimit.NewCounter(max(cfg.MaxPerIP, 0)),
+		starts: iplimit.NewRate(max(cfg.RoomsPerIPPerMinute, 0), time.Minute),
+		rooms:  map[string]*Room{},
+	}
 }
 
 // JoinRequest asks for a place in a room.
@@ -49,12 +106,17 @@ type JoinRequest struct {
 	ID       string // the id a new participant gets (its socket id)
 	Name     string
 	Password string
-	// Resume is the token of an earlier join: the socket takes over that
-	// participant instead of joining as someone new.
+	// Resume is the token of an earlier join. When it proves the
+	// participant it names, the socket takes over that participant, or,
+	// when the participant is gone, joins under its id if that is free.
+	// Anything else is ignored and the joiner gets ID.
 	Resume  string
 	Dialect Dialect
 	Socket  *socketio.Socket
 	State   MediaState
+	// IP is the client's address, counted against Config.MaxPerIP and
+	// Config.RoomsPerIPPerMinute.
+	IP netip.Addr
 }
 
 // JoinResult says how a join went.
@@ -62,6 +124,8 @@ type JoinResult struct {
 	Room        *Room
 	Participant *Participant
 	// Token lets the participant come back after a dropped connection.
+	// It is new on every join, resumes included: the one presented no
+	// longer works.
 	Token string
 	// Resumed is true when an existing participant was taken over; the
 	// others must not be told of a join.
@@ -75,6 +139,11 @@ type JoinResult struct {
 	Pending []*socketio.Packet
 	// Created is true when this join started the meeting.
 	Created bool
+	// Reclaimed is true when the joiner took the host role back with a
+	// token from before a restart; Demoted is the host it took it from,
+	// if there was one. Everyone must be told of the new host.
+	Reclaimed bool
+	Demoted   *Participant
 }
 
 // Join puts a socket into a room, as a new participant or as a returning
@@ -88,6 +157,11 @@ func (g *Registry) Join(req JoinRequest) (JoinResult, error) {
 		if len(g.rooms) >= g.cfg.MaxRooms {
 			return JoinResult{}, ErrTooManyRooms
 		}
+		// Counted before the join is decided: a refused join still spent
+		// one of the address's starts, which only slows a flood further.
+		if !g.starts.Allow(req.IP) {
+			return JoinResult{}, ErrRoomRate
+		}
 		r = &Room{id: req.Room, reg: g}
 		g.rooms[req.Room] = r
 	}
@@ -95,44 +169,105 @@ func (g *Registry) Join(req JoinRequest) (JoinResult, error) {
 	res, err := r.join(req)
 	res.Created = created && err == nil
 	empty := len(r.members)+len(r.waiting) == 0
-	r.mu.Unlock()
 	if empty {
-		delete(g.rooms, r.id)
+		g.forgetLocked(r)
 	}
+	r.mu.Unlock()
 	return res, err
 }
 
 // join runs with the room (and registry) locked.
 func (r *Room) join(req JoinRequest) (JoinResult, error) {
+	g := r.reg
+	now := g.now()
+	var claim tokenClaim
+	proved := false
 	if req.Resume != "" {
+		claim, proved = g.tokens.verify(r.id, req.Resume)
+	}
+	if proved {
+		// A participant's current token resumes it however old it is (a
+		// meeting may outlast TokenTTL); expiry bounds only the claim on
+		// an id the registry no longer holds.
 		if p := r.byToken(req.Resume); p != nil {
-			return r.resume(p, req.Socket), nil
+			return r.resume(p, req.Socket, now), nil
 		}
-		// The server restarted (or the grace period ended): come back with
-		// the old id if it is free, so running calls keep their addresses.
-		if id, ok := tokenID(req.Resume); ok && r.member(id) == nil && !r.isWaiting(id) {
-			req.ID = id
+		proved = !claim.expired(now)
+	}
+	if proved {
+		// The server restarted, the grace period ended, or the token was
+		// rotated by a resume elsewhere: come back with the proved id if
+		// it is free, so running calls keep their addresses.
+		if r.member(claim.id) == nil && !r.isWaiting(claim.id) {
+			req.ID = claim.id
 		}
 	}
-	if err := r.checkEntry(req.Password); err != nil {
-		return JoinResult{}, err
+	reclaim := proved && req.ID == claim.id && r.reclaims(claim, now)
+	if !reclaim {
+		if err := r.checkEntry(req.Password); err != nil {
+			return JoinResult{}, err
+		}
+	} else if len(r.members)+len(r.waiting) >= g.cfg.MaxParticipants {
+		return JoinResult{}, ErrRoomFull
+	}
+	if !g.perIP.Acquire(req.IP) {
+		return JoinResult{}, ErrTooManyFromIP
 	}
 	p := &Participant{
-		ID: req.ID, Name: req.Name, Dialect: req.Dialect, JoinedAt: time.Now(),
-		state: req.State, token: newToken(req.ID), room: r, sock: req.Socket,
+		ID: req.ID, Name: req.Name, Dialect: req.Dialect, JoinedAt: now,
+		state: req.State, room: r, sock: req.Socket, ip: req.IP,
 	}
-	res := JoinResult{Room: r, Participant: p, Token: p.token}
-	if r.settings.WaitingRoom && len(r.members) > 0 {
+	res := JoinResult{Room: r, Participant: p}
+	switch {
+	case reclaim:
+		// The host of the meeting before the restart: first in line again,
+		// whoever came in first since.
+		r.hostClaim = claim.issued
+		if len(r.members) > 0 {
+			// Its token still says host, but was issued before the one
+			// the reclaimer gets now: after another restart the
+			// reclaimer's wins (see reclaims).
+			res.Demoted = r.members[0]
+		}
+		r.members = append([]*Participant{p}, r.members...)
+		res.Reclaimed = true
+	case r.settings.WaitingRoom && len(r.members) > 0:
 		p.waiting = true
 		r.waiting = append(r.waiting, p)
 		res.Waiting = true
-		return res, nil
+	default:
+		r.members = append(r.members, p)
 	}
-	r.members = append(r.members, p)
+	p.token = r.issue(p, r.hostID() == p.ID, now)
+	res.Token = p.token
 	return res, nil
 }
 
-func (r *Room) resume(p *Participant, sock *socketio.Socket) JoinResult {
+// reclaims reports whether a proved claim takes the host role back: it
+// was the host's, issued before this registry started (so by an earlier
+// process: within this one the role passes only by the succession rules),
+// the restart is recent, and no newer host token has been used since. The
+// last rule settles two host tokens from two restarts: the newer wins.
+func (r *Room) reclaims(c tokenClaim, now time.Time) bool {
+	g := r.reg
+	return c.host && c.issued <= g.start.UnixNano() && now.Sub(g.start) < g.cfg.ReclaimWindow && c.issued > r.hostClaim
+}
+
+// issue makes a new token for p. Called with the room locked.
+func (r *Room) issue(p *Participant, host bool, now time.Time) string {
+	// Tokens of this registry say they were issued after it started;
+	// those of an earlier process were issued before (or, with a clock
+	// that did not move, at the same nanosecond).
+	issued := max(now.UnixNano(), r.reg.start.UnixNano()+1)
+	return r.reg.tokens.sign(r.id, tokenClaim{
+		id: p.ID, issued: issued, expires: now.Add(r.reg.cfg.TokenTTL).UnixMilli(), host: host,
+	})
+}
+
+func (r *Room) resume(p *Participant, sock *socketio.Socket, now time.Time) JoinResult {
+	// A new token on every resume: whoever else holds the old one can no
+	// longer take the participant over.
+	p.token, p.prevToken = r.issue(p, r.hostID() == p.ID, now), ""
 	res := JoinResult{Room: r, Participant: p, Token: p.token, Resumed: true, Waiting: p.waiting}
 	if p.sock != sock {
 		res.Replaced = p.sock
@@ -149,7 +284,8 @@ func (r *Room) resume(p *Participant, sock *socketio.Socket) JoinResult {
 func (r *Room) byToken(token string) *Participant {
 	for _, list := range [][]*Participant{r.members, r.waiting} {
 		for _, p := range list {
-			if subtle.ConstantTimeCompare([]byte(p.token), []byte(token)) == 1 {
+			if subtle.ConstantTimeCompare([]byte(p.token), []byte(token)) == 1 ||
+				p.prevToken != "" && subtle.ConstantTimeCompare([]byte(p.prevToken), []byte(token)) == 1 {
 				return p
 			}
 		}
@@ -166,42 +302,29 @@ func (r *Room) isWaiting(id string) bool {
 	return false
 }
 
-// newToken makes a resume token: the participant id, a dot, and 128
-// random bits. The id part lets a participant keep its id across a
-// server restart; the random part is what proves it on the same server.
-func newToken(id string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
-	return id + "." + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func tokenID(token string) (string, bool) {
-	i := strings.LastIndexByte(token, '.')
-	if i <= 0 || i > 64 {
-		return "", false
-	}
-	id := token[:i]
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return "", false
-		}
-	}
-	return id, true
-}
-
 // dropIfEmpty forgets a room nobody is in any more, and reports whether it
 // did.
 func (g *Registry) dropIfEmpty(r *Room) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r.mu.Lock()
-	empty := len(r.members)+len(r.waiting) == 0
-	r.mu.Unlock()
-	if empty && g.rooms[r.id] == r {
-		delete(g.rooms, r.id)
+	defer r.mu.Unlock()
+	if len(r.members)+len(r.waiting) == 0 && g.rooms[r.id] == r {
+		g.forgetLocked(r)
 		return true
 	}
 	return false
+}
+
+// forgetLocked drops room r and gives back its chat bytes. Called with
+// the registry and r locked.
+func (g *Registry) forgetLocked(r *Room) {
+	if g.rooms[r.id] == r {
+		delete(g.rooms, r.id)
+	}
+	r.ended = true
+	g.chatBytes.Add(-int64(r.chatBytes))
+	r.chat, r.chatBytes = nil, 0
 }
 
 // Stats counts rooms and participants (waiting ones included).

@@ -3,7 +3,6 @@ package rooms
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,44 +203,6 @@ func TestGraceExpires(t *testing.T) {
 	}
 	if rooms, people := g.Stats(); rooms != 0 || people != 0 {
 		t.Fatalf("after expiry: %d rooms, %d participants", rooms, people)
-	}
-}
-
-func TestResumeAfterRestartKeepsID(t *testing.T) {
-	old := NewRegistry(Config{})
-	a := join(t, old, "r", "orig-id")
-	fresh := NewRegistry(Config{}) // the server restarted
-	res, err := fresh.Join(JoinRequest{Room: "r", ID: "new-socket", Resume: a.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Resumed || res.Participant.ID != "orig-id" {
-		t.Fatalf("got id %q resumed=%v, want the old id as a fresh join", res.Participant.ID, res.Resumed)
-	}
-	// A forged token for an id already present does not take it over.
-	res2, err := fresh.Join(JoinRequest{Room: "r", ID: "third", Resume: "orig-id.forged"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res2.Participant.ID != "third" || res2.Resumed {
-		t.Fatalf("forged token got id %q", res2.Participant.ID)
-	}
-}
-
-func TestTokenID(t *testing.T) {
-	cases := map[string]string{
-		"abc.def":                      "abc",
-		"a-b_c.x":                      "a-b_c",
-		".x":                           "",
-		"noDot":                        "",
-		"bad id!.x":                    "",
-		strings.Repeat("a", 65) + ".x": "",
-	}
-	for tok, want := range cases {
-		got, ok := tokenID(tok)
-		if got != want || ok != (want != "") {
-			t.Errorf("tokenID(%q) = %q,%v want %q", tok, got, ok, want)
-		}
 	}
 }
 

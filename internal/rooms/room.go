@@ -48,6 +48,14 @@ type Room struct {
 	waiting  []*Participant
 	settings Settings
 	chat     []ChatMessage // the last reg.cfg.ChatHistory messages
+	// chatBytes is the size of chat, counted in reg.chatBytes too.
+	chatBytes int
+	// hostClaim is when the newest host token used to take the host role
+	// back after a restart was issued (Unix ns); 0: none was.
+	hostClaim int64
+	// ended is set when the registry forgot the room; nothing may be
+	// stored in it any more.
+	ended bool
 }
 
 // ID is the room id.
@@ -174,20 +182,61 @@ func (r *Room) Info(p *Participant) PeerInfo {
 	return p.info()
 }
 
-// AddChat stores a message in the history and returns it.
+// AddChat stores a message in the history. The history is bounded by
+// count (ChatHistory), by bytes per room (ChatRoomBytes) and by bytes for
+// the server (ChatServerBytes); the room's oldest messages make way. A
+// message that does not fit even then is not kept (it was still sent).
 func (r *Room) AddChat(m ChatMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	max := r.reg.cfg.ChatHistory
-	if max <= 0 {
+	g := r.reg
+	size := chatSize(m)
+	if g.cfg.ChatHistory <= 0 || r.ended || size > g.cfg.ChatRoomBytes {
 		return
 	}
-	if len(r.chat) >= max {
-		copy(r.chat, r.chat[1:])
-		r.chat = r.chat[:max-1]
+	for len(r.chat) > 0 && (len(r.chat) >= g.cfg.ChatHistory || r.chatBytes+size > g.cfg.ChatRoomBytes ||
+		g.chatBytes.Load()+int64(size) > int64(g.cfg.ChatServerBytes)) {
+		r.dropOldestChat()
+	}
+	if !g.reserveChat(size) {
+		return // other rooms hold the server's whole budget
 	}
 	r.chat = append(r.chat, m)
+	r.chatBytes += size
 }
+
+// dropOldestChat forgets the oldest message. Called with the room locked.
+func (r *Room) dropOldestChat() {
+	size := chatSize(r.chat[0])
+	copy(r.chat, r.chat[1:])
+	r.chat[len(r.chat)-1] = ChatMessage{}
+	r.chat = r.chat[:len(r.chat)-1]
+	r.chatBytes -= size
+	r.reg.chatBytes.Add(-int64(size))
+}
+
+// reserveChat takes size bytes of the server's chat budget if they are
+// free.
+func (g *Registry) reserveChat(size int) bool {
+	for {
+		cur := g.chatBytes.Load()
+		if cur+int64(size) > int64(g.cfg.ChatServerBytes) {
+			return false
+		}
+		if g.chatBytes.CompareAndSwap(cur, cur+int64(size)) {
+			return true
+		}
+	}
+}
+
+// chatSize is what a message costs the budget: its strings and a little
+// for the struct around them.
+func chatSize(m ChatMessage) int {
+	return len(m.ID) + len(m.From) + len(m.Name) + len(m.Text) + 64
+}
+
+// ChatBytes returns the bytes of chat history held by all rooms.
+func (g *Registry) ChatBytes() int64 { return g.chatBytes.Load() }
 
 // MediaPatch changes some media flags; nil fields stay as they are.
 type MediaPatch struct {
@@ -281,6 +330,7 @@ func (r *Room) Deny(by *Participant, id string) (*Participant, error) {
 	p := r.takeWaiting(id)
 	if p != nil {
 		p.room = nil
+		r.reg.perIP.Release(p.ip)
 	}
 	r.mu.Unlock()
 	if p == nil {
@@ -329,6 +379,8 @@ type Departure struct {
 	WasWaiting bool
 	// NewHost is the new host when the host left, else nil.
 	NewHost *Participant
+	// NewHostToken is NewHost's new resume token, which says it is host.
+	NewHostToken string
 	// Socket is the participant's socket at that moment (nil if detached).
 	Socket *socketio.Socket
 	// Ended is true when the room is empty now and forgotten.
@@ -351,6 +403,7 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 	p.room = nil
 	p.sock = nil
 	p.pending = nil
+	r.reg.perIP.Release(p.ip)
 	if p.grace != nil {
 		p.grace.Stop()
 		p.grace = nil
@@ -369,6 +422,11 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 	d := Departure{Left: true}
 	if wasHost && len(r.members) > 0 {
 		d.NewHost = r.members[0]
+		// Its token now says host, so that after a restart it takes the
+		// role back (see Room.reclaims); Departure.NewHostToken carries it.
+		d.NewHost.prevToken = d.NewHost.token
+		d.NewHost.token = r.issue(d.NewHost, true, r.reg.now())
+		d.NewHostToken = d.NewHost.token
 	}
 	return d
 }
@@ -392,6 +450,28 @@ func (r *Room) Detached(p *Participant) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return p.room == r && p.sock == nil
+}
+
+// Token returns p's current resume token.
+func (r *Room) Token(p *Participant) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.token
+}
+
+// SendToken sends p, if it is connected, the packet mk makes of its
+// current resume token. The token is read and sent under the room's lock,
+// so a resume (which rotates the token) cannot slip in between and leave
+// the client with a stale one. Nothing is kept for a participant that is
+// away: its resume brings a new token anyway.
+func (r *Room) SendToken(p *Participant, mk func(token string) *socketio.Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.room == r && p.sock != nil {
+		if pkt := mk(p.token); pkt != nil {
+			_ = p.sock.Send(pkt)
+		}
+	}
 }
 
 // Socket returns p's current connection, nil while it is away.

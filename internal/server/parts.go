@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ func (s *Server) startParts() (parts, error) {
 	engineCfg.Logger = s.log
 	engineCfg.CheckOrigin = s.checkOrigin
 	io := socketio.NewServer(engineCfg)
-	sig := signaling.NewService(s.cfg.Signaling, turn.NewICE(turnCfg).For, s.log, s.metrics)
+	sigCfg := s.cfg.Signaling
+	sigCfg.ClientIP = s.socketIP
+	sig := signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	med, err := newMedia(s.cfg.Media, s.log)
 	if err != nil {
 		for _, c := range p.close {
@@ -82,10 +85,16 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return false
 }
 
+// socketIP is the client address of a socket, as every per-IP limit
+// counts it (X-Forwarded-For only with --trust-proxy).
+func (s *Server) socketIP(sock *socketio.Socket) netip.Addr {
+	return iplimit.ClientIP(sock.RemoteAddr(), sock.Header("X-Forwarded-For"), s.cfg.TrustProxy)
+}
+
 // admit runs on every Socket.IO CONNECT: it enforces --max-conns-per-ip and
 // times the handshake.
 func (s *Server) admit(sock *socketio.Socket, _ json.RawMessage) error {
-	ip := iplimit.ClientIP(sock.RemoteAddr(), sock.Header("X-Forwarded-For"), s.cfg.TrustProxy)
+	ip := s.socketIP(sock)
 	// The release is registered before the slot is taken, so that a socket
 	// that goes away in between still gives it back.
 	slot := &ipSlot{release: func() { s.limiter.Release(ip) }}

@@ -1,6 +1,14 @@
 package signaling
 
-import "time"
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/huddlehq/huddle/internal/iplimit"
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+)
 
 // Config holds the limits of the signaling service. The zero value of every
 // field means the default given in its comment.
@@ -15,6 +23,12 @@ type Config struct {
 	MaxChatLen int
 	// ChatHistory is how many chat messages a late joiner receives. Default 200.
 	ChatHistory int
+	// ChatRoomBytes bounds one room's chat history in bytes (oldest
+	// messages go first). Default 256 KiB.
+	ChatRoomBytes int
+	// ChatServerBytes bounds the chat history of all rooms together.
+	// Default 64 MiB.
+	ChatServerBytes int
 	// MaxEventBytes is the largest event payload accepted. Default 65,536.
 	MaxEventBytes int
 	// EventsPerSecond and EventBurst shape the per-socket token bucket.
@@ -24,4 +38,63 @@ type Config struct {
 	// ReconnectGrace is how long a participant whose connection dropped
 	// keeps its place. Default 30s.
 	ReconnectGrace time.Duration
+
+	// MaxParticipantsPerIP is how many participants one client address
+	// may hold at once, counting those in a room, in a waiting room and
+	// those whose connection dropped and who are within their grace
+	// period. Default 50; negative: no limit.
+	MaxParticipantsPerIP int
+	// RoomsPerIPPerMinute is how many meetings one client address may
+	// start per minute. Default 10; negative: no limit.
+	RoomsPerIPPerMinute int
+
+	// ResumeKey signs resume tokens (HMAC-SHA256). It must be the same
+	// across restarts for participants to keep their ids (and the host
+	// its role) through one; it is a secret. Empty: a random key per
+	// process, logged as a warning.
+	ResumeKey []byte
+
+	// ClientIP returns the address a socket is counted by. Nil: the TCP
+	// peer of the socket's connection. The server sets it to honour
+	// --trust-proxy.
+	ClientIP func(*socketio.Socket) netip.Addr
+	// OnDepart is called once a participant is gone for good (it left,
+	// its grace period ended, or the host removed it), not when its
+	// connection merely dropped. Nil: nothing. The server revokes the
+	// participant's relay credentials there. It runs on the goroutine of
+	// the departure and must not block.
+	OnDepart func(participantID string)
+}
+
+// newRegistry makes the service's room registry from its configuration.
+func newRegistry(cfg Config, log *slog.Logger) *rooms.Registry {
+	if len(cfg.ResumeKey) == 0 {
+		log.Warn("no --resume-key: resume tokens are signed with a random key, so after a restart " +
+			"participants come back with new ids and the host loses its role; set --resume-key to keep them")
+	}
+	return rooms.NewRegistry(rooms.Config{
+		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
+		ChatRoomBytes: cfg.ChatRoomBytes, ChatServerBytes: cfg.ChatServerBytes,
+		MaxPerIP: cfg.MaxParticipantsPerIP, RoomsPerIPPerMinute: cfg.RoomsPerIPPerMinute,
+		TokenKey: cfg.ResumeKey,
+		// How long after a start the host of before a restart may take its
+		// role back: clients come back within seconds of the server, but a
+		// browser tab asleep or backing off may take a while.
+		ReclaimWindow: max(2*cfg.ReconnectGrace, 2*time.Minute),
+	})
+}
+
+// clientIP is the address sock is counted by.
+func (s *Service) clientIP(sock *socketio.Socket) netip.Addr {
+	if s.cfg.ClientIP != nil {
+		return s.cfg.ClientIP(sock)
+	}
+	return iplimit.ClientIP(sock.RemoteAddr(), nil, false)
+}
+
+// departed tells OnDepart that a participant is gone for good.
+func (s *Service) departed(id string) {
+	if s.cfg.OnDepart != nil {
+		s.cfg.OnDepart(id)
+	}
 }

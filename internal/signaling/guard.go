@@ -193,13 +193,6 @@ func (g *passwordGuard) makeRoom(n int) {
 	}
 }
 
-// clientIP is the address a socket's limits are counted by.
-// TODO(coordinator): use Config.ClientIP (trusted proxy headers) once it
-// exists; behind a reverse proxy every client has the proxy's address here.
-func (s *Service) clientIP(sock *socketio.Socket) netip.Addr {
-	return iplimit.ClientIP(sock.RemoteAddr(), nil, false)
-}
-
 // guardedJoin is rooms.Join with the password guard and the host-name check
 // around it. While an address (or the room) must wait, its password is not
 // checked at all: the join is tried without it, so a participant resuming

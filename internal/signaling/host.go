@@ -70,20 +70,10 @@ func (s *Service) admit(ss *session, ev *socketio.Event) error {
 // others. A q that is away gets its welcome when it resumes.
 func (s *Service) admitted(r *rooms.Room, q *rooms.Participant) {
 	if sock := r.Socket(q); sock != nil {
-		_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: tokenOf(sock)}))
+		s.sendAdmitted(r, q, sock)
 	}
 	s.log.Info("participant admitted", "room", r.ID(), "participant", q.ID)
 	s.announceJoin(r, q)
-}
-
-// tokenOf is the resume token of a socket's participant, kept in its session.
-func tokenOf(sock *socketio.Socket) string {
-	if ss, ok := sock.Get().(*session); ok {
-		ss.mu.Lock()
-		defer ss.mu.Unlock()
-		return ss.token
-	}
-	return ""
 }
 
 func (s *Service) deny(ss *session, ev *socketio.Event) error {
@@ -110,7 +100,7 @@ func (s *Service) removeParticipant(ss *session, ev *socketio.Event) error {
 		if d.Socket != nil {
 			_ = d.Socket.Emit("removed", map[string]string{"by": by.ID, "code": ErrRemoved.Code, "message": ErrRemoved.Message})
 		}
-		s.depart(r, q, d, "removed by host")
+		s.depart(r, q, d, "removed by host", true)
 		return nil
 	})
 }

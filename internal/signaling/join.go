@@ -62,32 +62,55 @@ func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	// A lobby client does its own mesh: its room never uses the SFU.
-	s.mediaJoined(res.Room, res.Participant, ss.sock, false)
-	ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": req.Name, "room": req.Room})
-	_ = ss.sock.Emit("room:join", map[string]string{"email": req.Name, "room": req.Room})
+	if res.Waiting {
+		// Dialect B has no waiting room: the client is told in the ack and
+		// with room:waiting, and gets its room:join only when admitted.
+		ack(ev, map[string]any{"ok": true, "waiting": true, "id": res.Participant.ID, "email": req.Name, "room": req.Room})
+		_ = ss.sock.Emit("room:waiting", map[string]string{"email": req.Name, "room": req.Room})
+	} else {
+		// A lobby client does its own mesh: its room never uses the SFU.
+		s.mediaJoined(res.Room, res.Participant, ss.sock, false)
+		ack(ev, map[string]any{"ok": true, "id": res.Participant.ID, "email": req.Name, "room": req.Room})
+		_ = ss.sock.Emit("room:join", map[string]string{"email": req.Name, "room": req.Room})
+	}
 	s.afterJoin(ss, res)
 	return nil
 }
 
+// sendAdmitted tells q, just let in from the waiting room on sock, in its
+// dialect: admitted with the join ack's object, or dialect B's room:join.
+func (s *Service) sendAdmitted(r *rooms.Room, q *rooms.Participant, sock *socketio.Socket) {
+	if q.Dialect == rooms.DialectB {
+		_ = sock.Emit("room:join", map[string]string{"email": q.Name, "room": r.ID()})
+		return
+	}
+	_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: r.Token(q)}))
+}
+
 // join validates the room, leaves any previous room and joins the new one.
 func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, error) {
+	left := ""
 	if r, p := ss.member(); r != nil {
 		if r.ID() == req.Room && r.IsMember(p) && req.Resume == "" {
 			return rooms.JoinResult{}, &rooms.Error{Code: "bad-request", Message: "already in this meeting"}
 		}
-		s.leave(ss, "switched rooms")
+		ss.setMember(nil, nil)
+		s.depart(r, p, r.Leave(p), "switched rooms", false)
+		left = p.ID
 	}
 	req.ID = ss.sock.ID()
 	req.Socket = ss.sock
+	req.IP = s.clientIP(ss.sock)
 	res, err := s.guardedJoin(ss, req) // guard.go: password guessing, host's name
+	// Switching rooms under the same id is no departure for the relay:
+	// the participant's credentials stay good. Any other id is gone.
+	if left != "" && (err != nil || res.Participant.ID != left) {
+		s.departed(left)
+	}
 	if err != nil {
 		return res, err
 	}
 	ss.setMember(res.Room, res.Participant)
-	ss.mu.Lock()
-	ss.token = res.Token
-	ss.mu.Unlock()
 	return res, nil
 }
 
@@ -136,6 +159,11 @@ func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
 		}
 		s.log.Info("participant joined", "room", r.ID(), "participant", p.ID)
 		s.announceJoin(r, p)
+		if res.Reclaimed {
+			s.log.Info("host took the role back after a restart", "room", r.ID(), "participant", p.ID)
+			s.broadcastA(r, "host-changed", map[string]string{"id": p.ID}, p)
+			s.sendWaitingList(r)
+		}
 	}
 }
 
@@ -178,13 +206,18 @@ func (s *Service) leave(ss *session, why string) {
 	if r == nil {
 		return
 	}
-	s.depart(r, p, r.Leave(p), why)
+	s.depart(r, p, r.Leave(p), why, true)
 }
 
 // depart announces a departure that already happened in the registry.
-func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure, why string) {
+// forGood is false only when the same socket goes on to another room
+// (join decides then whether the participant's id is gone).
+func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure, why string, forGood bool) {
 	if !d.Left {
 		return
+	}
+	if forGood {
+		s.departed(p.ID)
 	}
 	s.log.Info("participant left", "room", r.ID(), "participant", p.ID, "why", why)
 	s.mediaLeft(r, p)
@@ -200,6 +233,10 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 	if d.NewHost != nil {
 		s.broadcastA(r, "host-changed", map[string]string{"id": d.NewHost.ID}, nil)
 		s.sendWaitingList(r)
+		if d.NewHost.Dialect == rooms.DialectA {
+			// Its token now says host: after a restart it takes the role back.
+			r.SendToken(d.NewHost, resumeTokenPacket)
+		}
 	}
 }
 
@@ -219,7 +256,7 @@ func (s *Service) disconnected(ss *session, reason string) {
 	}
 	detached := r.Detach(p, ss.sock, s.cfg.ReconnectGrace, func() {
 		if r.Detached(p) {
-			s.depart(r, p, r.Leave(p), "reconnect grace period ended")
+			s.depart(r, p, r.Leave(p), "reconnect grace period ended", true)
 		}
 	})
 	if detached {
@@ -235,4 +272,14 @@ func (s *Service) broadcastA(r *rooms.Room, event string, v any, except *rooms.P
 		return
 	}
 	r.Broadcast(rooms.DialectA, pkt, except)
+}
+
+// resumeTokenPacket is the resume-token event: the participant became host
+// and this token says so (the one it held still resumes it, once).
+func resumeTokenPacket(token string) *socketio.Packet {
+	pkt, err := socketio.EncodeEvent("resume-token", map[string]string{"resumeToken": token})
+	if err != nil {
+		return nil
+	}
+	return pkt
 }

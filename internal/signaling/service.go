@@ -58,9 +58,7 @@ func NewService(cfg Config, ice ICEFunc, log *slog.Logger, metrics Metrics) *Ser
 	}
 	return &Service{
 		cfg: cfg, ice: ice, log: log, metrics: metrics, guard: newPasswordGuard(),
-		rooms: rooms.NewRegistry(rooms.Config{
-			MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
-		}),
+		rooms: newRegistry(cfg, log),
 	}
 }
 
@@ -133,7 +131,6 @@ type session struct {
 	flood floodState
 	room  *rooms.Room
 	p     *rooms.Participant
-	token string
 	sfu   bool // the client joined with sfu: true
 }
 

@@ -207,6 +207,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
     s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
     s.on("sfu-candidate", ({ direction, candidate }) => void this.sfu?.candidate(direction, candidate));
+    // We became host: this token says so, and after a server restart it
+    // gives the role back (the one we held still resumes too).
+    s.on("resume-token", ({ resumeToken }) => {
+      if (typeof resumeToken === "string" && resumeToken) this.resumeToken = resumeToken;
+    });
     s.on("signaling-error", (e) => {
       console.warn("signaling error", e);
       if (e?.code === "shutting-down") this.emit("notice", describeError("shutting-down"));
@@ -222,6 +227,9 @@ export class Meeting extends Emitter<MeetingEvents> {
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true });
       if (res.waiting) {
+        // The token rotates on every join, resumes included.
+        this.selfId = res.id;
+        this.resumeToken = res.resumeToken;
         this.setWaiting(true);
         return;
       }

@@ -71,6 +71,7 @@ export interface ServerEvents {
   "media-mode": (p: { mode: MediaMode }) => void;
   "sfu-offer": (p: { type: string; sdp: string }) => void;
   "sfu-candidate": (p: { direction: "publish" | "subscribe"; candidate: RTCIceCandidateInit }) => void;
+  "resume-token": (p: { resumeToken: string }) => void;
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -113,6 +114,10 @@ export function describeError(code: string, fallback = "", retryAfter = 0): stri
       return "The host removed you from the meeting.";
     case "too-many-rooms":
       return "The server is busy. Try again later.";
+    case "too-many-participants":
+      return "Your network is in too many meetings at once. Leave one and try again.";
+    case "too-many-new-rooms":
+      return "Too many new meetings from your network. Try again in a minute.";
     case "rate-limited":
       return "Too many actions at once. Slow down a little.";
     case "shutting-down":
