@@ -31,7 +31,7 @@ type ledger struct {
 	live     map[string]*allocEntry   // by 5-tuple
 	byUser   map[string]map[*allocEntry]struct{}
 	relays   map[string]*relayConn // by relayed address, from AllocatePacketConn
-	revoked  map[string]time.Time  // participant → latest credential expiry refused
+	revoked  map[string]time.Time  // participant → end of its revocation
 	sweptRev time.Time
 }
 
@@ -157,7 +157,7 @@ func (l *ledger) dropRelay(addr net.Addr) {
 // returns the relay socket to close when the participant was revoked
 // meanwhile (the request was authenticated before the revocation).
 func (l *ledger) created(src, dst net.Addr, username string, relayed net.Addr) *relayConn {
-	expires, user, _ := ParseUsername(username)
+	_, user, _ := ParseUsername(username)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := &allocEntry{user: user, username: username, client: clientKey(src), ip: addrIP(src),
@@ -179,7 +179,7 @@ func (l *ledger) created(src, dst net.Addr, username string, relayed net.Addr) *
 		l.byUser[user] = map[*allocEntry]struct{}{}
 	}
 	l.byUser[user][e] = struct{}{}
-	if l.isRevoked(user, expires) {
+	if l.isRevoked(user) {
 		return e.relay
 	}
 	return nil
@@ -221,8 +221,12 @@ func (l *ledger) holds(client net.Addr, username string) bool {
 	return false
 }
 
-// revoke refuses user's credentials minted until now and returns the
-// relay sockets of its allocations, to close.
+// revoke refuses user's credentials for the credential TTL and returns
+// the relay sockets of its allocations, to close. Every credential minted
+// for user so far expires within the TTL (the relay and the credentials
+// handed to clients share the Config), and a participant that left does
+// not come back under its id, so refusing the id outright for that long
+// needs no knowledge of when each credential was minted.
 func (l *ledger) revoke(user string) []*relayConn {
 	now := l.now()
 	l.mu.Lock()
@@ -230,13 +234,11 @@ func (l *ledger) revoke(user string) []*relayConn {
 	if now.Sub(l.sweptRev) >= time.Minute {
 		l.sweptRev = now
 		for u, until := range l.revoked {
-			if now.After(until) {
+			if !now.Before(until) {
 				delete(l.revoked, u)
 			}
 		}
 	}
-	// Every credential minted up to now expires by now+ttl; later ones
-	// expire after (but for the second they are truncated to).
 	l.revoked[user] = now.Add(l.ttl)
 	var out []*relayConn
 	for e := range l.byUser[user] {
@@ -247,15 +249,14 @@ func (l *ledger) revoke(user string) []*relayConn {
 	return out
 }
 
-// revokedCredential reports whether a credential of user that expires at
-// expires was revoked.
-func (l *ledger) revokedCredential(user string, expires time.Time) bool {
+// revokedUser reports whether user's credentials are refused.
+func (l *ledger) revokedUser(user string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.isRevoked(user, expires)
+	return l.isRevoked(user)
 }
 
-func (l *ledger) isRevoked(user string, expires time.Time) bool {
+func (l *ledger) isRevoked(user string) bool {
 	until, ok := l.revoked[user]
-	return ok && !expires.After(until)
+	return ok && l.now().Before(until)
 }

@@ -176,18 +176,7 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 
 // start hands the listeners to pion with Huddle's policy hooks.
 func (s *Server) start() error {
-	relay := func() *relayPorts {
-		return &relayPorts{
-			bindIP:     relayBindIP(s.cfg),
-			advertised: advertisedIP(s.cfg),
-			min:        s.cfg.RelayMinPort,
-			max:        s.cfg.RelayMaxPort,
-			limit:      int64(s.cfg.MaxAllocations),
-			peerOK:     s.peers.datagram,
-			stats:      &s.stats,
-			ledger:     s.ledger,
-		}
-	}
+	relay := s.relayPorts
 	conf := pionturn.ServerConfig{
 		Realm:         s.cfg.Realm,
 		AuthHandler:   s.authenticate,
@@ -232,6 +221,20 @@ func (s *Server) start() error {
 	return nil
 }
 
+// relayPorts is the relay address generator of one listener.
+func (s *Server) relayPorts() *relayPorts {
+	return &relayPorts{
+		bindIP:     relayBindIP(s.cfg),
+		advertised: advertisedIP(s.cfg),
+		min:        s.cfg.RelayMinPort,
+		max:        s.cfg.RelayMaxPort,
+		limit:      int64(s.cfg.MaxAllocations),
+		peerOK:     s.peers.datagram,
+		stats:      &s.stats,
+		ledger:     s.ledger,
+	}
+}
+
 // authenticate is pion's AuthHandler: it recomputes the password of a
 // REST-scheme username that has not expired and was not revoked.
 //
@@ -268,7 +271,7 @@ func (s *Server) credentialKey(username, realm string, src net.Addr) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if s.ledger.revokedCredential(user, expires) {
+	if s.ledger.revokedUser(user) {
 		return nil, errRevoked
 	}
 	if !time.Now().Before(expires) && !s.ledger.holds(src, username) {
