@@ -175,3 +175,32 @@ func TestRelayRefusesWhatPionWouldMisread(t *testing.T) {
 		t.Fatal("refused requests not counted")
 	}
 }
+
+// frameSize must cut a TCP stream where pion's STUNConn cuts it: pion
+// takes the magic cookie at bytes 4-8 for STUN whatever the first byte,
+// so frames where the two views could differ end the connection.
+func TestFrameSizeAgreesWithPion(t *testing.T) {
+	cookie := []byte{0x21, 0x12, 0xA4, 0x42}
+	stunHead := append([]byte{0x00, 0x03, 0x00, 0x08}, cookie...)
+	cases := []struct {
+		name string
+		b    []byte
+		size int
+		ok   bool
+	}{
+		{"empty", nil, -1, true},
+		{"short STUN", stunHead[:6], -1, true},
+		{"STUN", stunHead, 28, true},
+		{"ChannelData padded", []byte{0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4}, 12, true},
+		{"STUN without cookie", []byte{0x00, 0x03, 0x00, 0x08, 1, 2, 3, 4}, 0, false},
+		{"ChannelData with a cookie", append([]byte{0x40, 0x03, 0x00, 0x08}, cookie...), 0, false},
+		{"top bit set", []byte{0x80}, 0, false},
+		{"top bits set with a cookie", append([]byte{0xC0, 0x03, 0x00, 0x08}, cookie...), 0, false},
+	}
+	for _, c := range cases {
+		size, ok := frameSize(c.b)
+		if ok != c.ok || ok && size != c.size {
+			t.Errorf("%s: frameSize = %d, %v; want %d, %v", c.name, size, ok, c.size, c.ok)
+		}
+	}
+}
