@@ -38,7 +38,11 @@ type Config struct {
 	// Secret is the shared secret of the TURN REST API scheme (coturn's
 	// static-auth-secret). Empty means a random secret per process.
 	Secret string
-	// CredentialTTL is how long minted credentials are valid. Default 1h.
+	// CredentialTTL is how long minted credentials can create allocations.
+	// Default 10m. An allocation made in time lives on with its credential
+	// (see Server.authenticate); clients fetch fresh credentials for new
+	// connections (signaling's ice-servers event), so the TTL only has to
+	// cover the time from minting to allocating.
 	CredentialTTL time.Duration
 	// ExternalURLs are stun:/turn:/turns: URLs of an external relay that
 	// shares Secret, handed to clients instead of (or beside) the embedded one.
@@ -51,6 +55,10 @@ type Config struct {
 	// MaxAllocationsPerUser and MaxAllocations cap relay allocations.
 	// Defaults 10 and 1,000.
 	MaxAllocationsPerUser, MaxAllocations int
+	// MaxAllocationsPerIP caps the allocations of one client IP (IPv6: its
+	// /64), whatever participants it claims to be. Default 20: two
+	// participants' worth, so a few people behind one NAT still relay.
+	MaxAllocationsPerIP int
 	// MaxLifetime caps the lifetime an allocation may ask for. Default 10m.
 	MaxLifetime time.Duration
 	// UDPSockets is how many UDP sockets share the relay's port (Linux
@@ -74,10 +82,11 @@ var (
 const (
 	defaultListen      = "0.0.0.0:3478"
 	defaultRealm       = "huddle"
-	defaultTTL         = time.Hour
+	defaultTTL         = 10 * time.Minute
 	defaultMinPort     = 49152
 	defaultMaxPort     = 65535
 	defaultPerUser     = 10
+	defaultPerIP       = 20
 	defaultMaxAllocs   = 1000
 	defaultMaxLifetime = 10 * time.Minute
 )
@@ -102,6 +111,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxAllocationsPerUser == 0 {
 		c.MaxAllocationsPerUser = defaultPerUser
 	}
+	if c.MaxAllocationsPerIP == 0 {
+		c.MaxAllocationsPerIP = defaultPerIP
+	}
 	if c.MaxAllocations == 0 {
 		c.MaxAllocations = defaultMaxAllocs
 	}
@@ -123,7 +135,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %q", ErrBadExternal, u)
 		}
 	}
-	if c.CredentialTTL < 0 || c.MaxLifetime < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 || c.UDPSockets < 0 {
+	if c.CredentialTTL < 0 || c.MaxLifetime < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 ||
+		c.MaxAllocationsPerIP < 0 || c.UDPSockets < 0 {
 		return ErrNegative
 	}
 	if c.PublicIP != "" {

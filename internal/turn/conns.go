@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -17,8 +18,9 @@ const (
 	idleTimeout         = 5 * time.Minute
 )
 
-// cappedPacketConn is the relay's UDP socket as pion sees it: Allocate and
-// Refresh requests come out of ReadFrom with their lifetime capped. On
+// cappedPacketConn is the relay's UDP socket as pion sees it: requests
+// come out of ReadFrom screened (see screenRequest), Allocate and Refresh
+// with their lifetime capped. On
 // IPv4 sockets it reads datagrams in batches (recvmmsg), so under load one
 // wake-up of pion's read loop serves many packets, and it sends with a raw
 // sendto (see batchReader and sender for why raw).
@@ -32,6 +34,10 @@ type cappedPacketConn struct {
 
 const readBatch = 32
 
+// errBadFrame ends a TCP or TLS connection whose stream is not STUN and
+// ChannelData frames.
+var errBadFrame = errors.New("turn: stream is not STUN or ChannelData")
+
 func newCappedPacketConn(c net.PacketConn, s *Server) *cappedPacketConn {
 	cc := &cappedPacketConn{PacketConn: c, s: s, batch: newBatchReader(c, readBatch, 2048)}
 	if uc, ok := c.(*net.UDPConn); ok && cc.batch != nil {
@@ -41,14 +47,30 @@ func newCappedPacketConn(c net.PacketConn, s *Server) *cappedPacketConn {
 }
 
 func (c *cappedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, addr, err := c.read(p)
-	if err == nil && n >= stunHeaderLen && p[0] == 0 && (p[1] == typeAllocateRequest || p[1] == typeRefreshRequest) {
-		out := capLifetime(p[:n], c.s.maxLifetimeSeconds(), c.s.longTermKey)
-		if len(out) <= len(p) {
-			n = copy(p, out)
+	for {
+		n, addr, err := c.read(p)
+		if err != nil || n < stunHeaderLen || n >= len(p) || p[0]&0xC0 == 0x40 {
+			// ChannelData (0x40-0x7F: pion takes every such datagram that
+			// fits its length for ChannelData), or too short or long for
+			// pion to read: the fast path, nothing to screen.
+			return n, addr, err
 		}
+		if p[0] >= 0x80 {
+			// Not STUN (RFC 5389: the top bits are zero), but pion drops
+			// those bits and would read the rest as a message.
+			c.s.stats.refusedRequests.Add(1)
+			continue
+		}
+		if !isRequest(p) {
+			return n, addr, nil
+		}
+		out, ok := screenRequest(p[:n], c.s.maxLifetimeSeconds(), c.s.anyKey)
+		if ok && len(out) < len(p) {
+			return copy(p, out), addr, nil
+		}
+		c.s.refuseRequest(addr)
+		c.WriteTo(badRequest(p[:n]), addr)
 	}
-	return n, addr, err
 }
 
 // read returns the next datagram. pion reads from one goroutine per
@@ -128,7 +150,7 @@ func (l *trackedListener) forget(c *framedConn) {
 
 // framedConn is a client's TCP or TLS connection. It cuts the stream into
 // STUN messages and ChannelData frames (RFC 6062 framing: ChannelData
-// padded to 4 bytes) so it can cap lifetimes like cappedPacketConn, and it
+// padded to 4 bytes) so it can screen requests like cappedPacketConn, and it
 // closes connections that stay idle or never finish the TLS handshake.
 type framedConn struct {
 	net.Conn
@@ -136,6 +158,7 @@ type framedConn struct {
 	l *trackedListener
 
 	handshaken bool
+	bad        bool   // raw holds no frame: the connection ends after ready
 	raw        []byte // received, not yet a whole frame
 	ready      []byte // whole frames not yet read by pion
 	buf        [16384]byte
@@ -154,11 +177,14 @@ func (c *framedConn) Read(p []byte) (int, error) {
 		}
 	}
 	for len(c.ready) == 0 {
+		if c.bad {
+			return 0, errBadFrame
+		}
 		c.Conn.SetReadDeadline(time.Now().Add(idleTimeout))
 		n, err := c.Conn.Read(c.buf[:])
 		if n > 0 {
 			c.raw = append(c.raw, c.buf[:n]...)
-			c.cut()
+			c.bad = !c.cut()
 		}
 		if err != nil && len(c.ready) == 0 {
 			return 0, err
@@ -169,23 +195,28 @@ func (c *framedConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// cut moves every whole frame from raw to ready, capping lifetimes on the
-// way. Bytes that are no frame at all are passed on as they are: pion then
-// rejects them and drops the connection.
-func (c *framedConn) cut() {
+// cut moves every whole frame from raw to ready, screening requests on
+// the way (see screenRequest). It reports false when raw does not start
+// with a frame that pion would cut the same way: the connection must end.
+func (c *framedConn) cut() bool {
 	for {
 		size, ok := frameSize(c.raw)
 		if !ok {
-			c.ready = append(c.ready, c.raw...)
-			c.raw = c.raw[:0]
-			return
+			c.s.refuseRequest(c.RemoteAddr())
+			return false
 		}
 		if size < 0 || size > len(c.raw) {
-			return // partial frame: wait for more
+			return true // partial frame: wait for more
 		}
 		frame := c.raw[:size]
-		if frame[0] == 0 && (frame[1] == typeAllocateRequest || frame[1] == typeRefreshRequest) {
-			frame = capLifetime(frame, c.s.maxLifetimeSeconds(), c.s.longTermKey)
+		if frame[0] < 0x40 && isRequest(frame) {
+			out, ok := screenRequest(frame, c.s.maxLifetimeSeconds(), c.s.anyKey)
+			if !ok {
+				c.s.refuseRequest(c.RemoteAddr())
+				c.Conn.Write(badRequest(frame)) // whole-message writes do not interleave with pion's
+				out = nil
+			}
+			frame = out
 		}
 		c.ready = append(c.ready, frame...)
 		c.raw = append(c.raw[:0], c.raw[size:]...)
@@ -193,19 +224,27 @@ func (c *framedConn) cut() {
 }
 
 // frameSize returns the size of the frame at the head of b, -1 when b is
-// too short to tell, and false when b does not start with a frame.
+// too short to tell, and false when b does not start with a frame that
+// pion's STUNConn cuts the same way. pion takes anything with the magic
+// cookie at bytes 4-8 for STUN (ignoring the type's top bits), and else a
+// valid channel number for ChannelData: a STUN message must therefore
+// start with 0b00 and have the cookie, ChannelData start with 0b01 and
+// not have it. Deciding on 8 bytes is safe: pion needs 9 to decide.
 func frameSize(b []byte) (int, bool) {
-	if len(b) < 4 {
-		return -1, len(b) == 0 || b[0] < 0x80
+	switch {
+	case len(b) == 0:
+		return -1, true
+	case b[0] >= 0x80:
+		return 0, false
+	case len(b) < 8:
+		return -1, true
 	}
 	n := int(binary.BigEndian.Uint16(b[2:4]))
-	switch {
-	case b[0]&0xC0 == 0: // STUN
-		return stunHeaderLen + n, true
-	case b[0] >= 0x40 && b[0] < 0x80: // ChannelData, padded over streams
-		return 4 + (n+3)&^3, true
+	cookie := binary.BigEndian.Uint32(b[4:8]) == stunMagicCookie
+	if b[0] < 0x40 {
+		return stunHeaderLen + n, cookie
 	}
-	return 0, false
+	return 4 + (n+3)&^3, !cookie // ChannelData, padded over streams
 }
 
 func (c *framedConn) Close() error {

@@ -10,7 +10,7 @@ import (
 
 func TestICEFor(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	exp := "1700003600:pid"
+	exp := "1700000600:pid" // the default TTL: 10 minutes
 	base := Config{Enabled: true, Listen: "0.0.0.0:3478", Secret: "sec"}
 	cases := []struct {
 		name   string

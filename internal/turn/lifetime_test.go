@@ -32,7 +32,7 @@ func readLifetime(t *testing.T, m *stun.Message) uint32 {
 	return binary.BigEndian.Uint32(v)
 }
 
-func TestCapLifetimeResigns(t *testing.T) {
+func TestScreenRequestCapsAndResigns(t *testing.T) {
 	user, realm := "1:u", "huddle"
 	key := pionturn.GenerateAuthKey(user, realm, "pw")
 	keyFor := func(u, r string) ([]byte, bool) {
@@ -62,7 +62,10 @@ func TestCapLifetimeResigns(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			orig := append([]byte(nil), c.msg...)
-			out := capLifetime(c.msg, c.max, keyFor)
+			out, ok := screenRequest(c.msg, c.max, keyFor)
+			if !ok {
+				t.Fatal("refused")
+			}
 			if changed := string(out) != string(orig); changed != c.changed {
 				t.Fatalf("changed = %v, want %v", changed, c.changed)
 			}
@@ -84,15 +87,95 @@ func TestCapLifetimeResigns(t *testing.T) {
 	// An unknown user cannot be re-signed: the message stays as it came and
 	// pion refuses it on its own.
 	msg := build(allocate, udpTransport(), lifetimeAttr(3000))
-	out := capLifetime(msg, 60, func(string, string) ([]byte, bool) { return nil, false })
-	if string(out) != string(msg) {
+	out, ok := screenRequest(msg, 60, func(string, string) ([]byte, bool) { return nil, false })
+	if !ok || string(out) != string(msg) {
 		t.Fatal("message of an unknown user was changed")
 	}
-	// Garbage passes through untouched and does not panic.
+	// Garbage passes through untouched (pion drops it) or is refused; it
+	// does not panic.
 	for _, junk := range [][]byte{nil, {0, 3}, {0, 3, 0, 200, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}} {
-		if out := capLifetime(junk, 60, keyFor); string(out) != string(junk) {
+		if out, ok := screenRequest(junk, 60, keyFor); ok && string(out) != string(junk) {
 			t.Fatalf("junk %v changed to %v", junk, out)
 		}
+	}
+}
+
+// The client's own signature is checked before anything is re-signed: a
+// request signed with the wrong password must reach pion as it came, so
+// that pion refuses it. Re-signing it made the relay usable with any
+// password.
+func TestScreenRequestDoesNotSignForForgers(t *testing.T) {
+	user, realm := "1:u", "huddle"
+	right := pionturn.GenerateAuthKey(user, realm, "pw")
+	wrong := pionturn.GenerateAuthKey(user, realm, "guess")
+	keyFor := func(u, r string) ([]byte, bool) { return right, u == user && r == realm }
+	allocate := stun.NewType(stun.MethodAllocate, stun.ClassRequest)
+	for _, c := range []struct {
+		name  string
+		extra []stun.Setter
+		max   uint32
+	}{
+		{"lifetime over the cap", []stun.Setter{lifetimeAttr(3000)}, 600},
+		{"no lifetime, cap below the default", nil, 120},
+	} {
+		for _, fp := range []bool{true, false} {
+			setters := append([]stun.Setter{stun.TransactionID, allocate, udpTransport()}, c.extra...)
+			setters = append(setters, stun.NewUsername(user), stun.NewRealm(realm), stun.NewNonce("n"), stun.MessageIntegrity(wrong))
+			if fp {
+				setters = append(setters, stun.Fingerprint)
+			}
+			msg := stun.MustBuild(setters...).Raw
+			out, ok := screenRequest(append([]byte(nil), msg...), c.max, keyFor)
+			if !ok {
+				continue // refused outright is as good
+			}
+			m := &stun.Message{Raw: out}
+			if err := m.Decode(); err != nil {
+				t.Fatal(err)
+			}
+			if stun.MessageIntegrity(right).Check(m) == nil {
+				t.Fatalf("%s (fingerprint %v): a request signed with the wrong password came out signed with the right key", c.name, fp)
+			}
+		}
+	}
+}
+
+func TestScreenRequestRefusesWhatPionWouldMisread(t *testing.T) {
+	user, realm := "1:u", "huddle"
+	key := pionturn.GenerateAuthKey(user, realm, "pw")
+	keyFor := func(u, r string) ([]byte, bool) { return key, u == user && r == realm }
+	allocate := stun.NewType(stun.MethodAllocate, stun.ClassRequest)
+	permission := stun.NewType(stun.MethodCreatePermission, stun.ClassRequest)
+	head := func(typ stun.MessageType) []stun.Setter {
+		return []stun.Setter{stun.TransactionID, typ, udpTransport(), stun.NewUsername(user), stun.NewRealm(realm), stun.NewNonce("n")}
+	}
+	badFP := stun.MustBuild(append(head(allocate), lifetimeAttr(3000), stun.MessageIntegrity(key), stun.Fingerprint)...).Raw
+	badFP[len(badFP)-1] ^= 1
+	wrongSize := stun.MustBuild(append(head(allocate), stun.RawAttribute{Type: testAttrLifetime, Value: make([]byte, 8)},
+		stun.MessageIntegrity(key))...).Raw
+	refused := map[string][]byte{
+		"lifetime after integrity":                   stun.MustBuild(append(head(allocate), stun.MessageIntegrity(key), lifetimeAttr(3000))...).Raw,
+		"lifetime between integrity and fingerprint": stun.MustBuild(append(head(allocate), stun.MessageIntegrity(key), lifetimeAttr(3000), stun.Fingerprint)...).Raw,
+		"attribute after fingerprint":                stun.MustBuild(append(head(allocate), stun.MessageIntegrity(key), stun.Fingerprint, lifetimeAttr(3000))...).Raw,
+		"second integrity":                           stun.MustBuild(append(head(allocate), stun.MessageIntegrity(key), stun.MessageIntegrity(key))...).Raw,
+		"other request with trailing attribute":      stun.MustBuild(append(head(permission), stun.MessageIntegrity(key), stun.NewSoftware("x"))...).Raw,
+		"lifetime of 8 bytes":                        wrongSize,
+		"wrong fingerprint on a capped request":      badFP,
+	}
+	for name, msg := range refused {
+		if _, ok := screenRequest(msg, 60, keyFor); ok {
+			t.Errorf("%s: not refused", name)
+		}
+	}
+	// A response built from the request names it and says 400.
+	res := &stun.Message{Raw: badRequest(refused["lifetime after integrity"])}
+	if err := res.Decode(); err != nil {
+		t.Fatal(err)
+	}
+	var code stun.ErrorCodeAttribute
+	if err := code.GetFrom(res); err != nil || code.Code != stun.CodeBadRequest ||
+		res.Type != stun.NewType(stun.MethodAllocate, stun.ClassErrorResponse) {
+		t.Fatalf("refusal %v %v (%v), want Allocate error 400", res.Type, code, err)
 	}
 }
 

@@ -26,6 +26,8 @@ type counters struct {
 	refusedPeers     atomic.Uint64
 	authFailures     atomic.Uint64
 	quotaRefusals    atomic.Uint64
+	refusedRequests  atomic.Uint64
+	revoked          atomic.Uint64
 }
 
 // relayPorts implements pion's RelayAddressGenerator: it opens the relayed
@@ -38,6 +40,7 @@ type relayPorts struct {
 	limit      int64
 	peerOK     func(*net.UDPAddr) bool
 	stats      *counters
+	ledger     *ledger // tracks relay sockets, for Revoke
 }
 
 func (g *relayPorts) Validate() error {
@@ -60,8 +63,9 @@ func (g *relayPorts) AllocatePacketConn(network string, requestedPort int) (net.
 	}
 	local := conn.LocalAddr().(*net.UDPAddr)
 	relayed := &net.UDPAddr{IP: g.advertised, Port: local.Port}
-	rc := &relayConn{UDPConn: conn, g: g, send: newSender(conn)}
+	rc := &relayConn{UDPConn: conn, g: g, send: newSender(conn), relayed: relayed}
 	rc.recv = newBatchReader(conn, relayReadBatch, 2048)
+	g.ledger.addRelay(relayed, rc)
 	return rc, relayed, nil
 }
 
@@ -96,9 +100,10 @@ func (g *relayPorts) AllocateConn(string, int) (net.Conn, net.Addr, error) {
 // pion's permission check.
 type relayConn struct {
 	*net.UDPConn
-	g      *relayPorts
-	send   *sender // nil: WriteToUDP
-	closed atomic.Bool
+	g       *relayPorts
+	send    *sender // nil: WriteToUDP
+	closed  atomic.Bool
+	relayed net.Addr
 
 	recv *batchReader // nil: ReadFromUDP; read by pion's one goroutine per socket
 }
@@ -154,6 +159,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (c *relayConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
 		c.g.stats.relaySockets.Add(-1)
+		c.g.ledger.dropRelay(c.relayed)
 	}
 	return c.UDPConn.Close()
 }

@@ -32,7 +32,8 @@ type Server struct {
 	log    *slog.Logger
 	secret []byte
 	stats  counters
-	quota  *quota
+	ledger *ledger
+	peers  peerFilter
 	pion   *pionturn.Server
 
 	udp []net.PacketConn // one port, a socket per core (see listenUDPShards)
@@ -52,8 +53,10 @@ type Stats struct {
 	PacketsToPeers    uint64
 	PacketsFromPeers  uint64
 	RefusedPeers      uint64 // permissions and datagrams refused by the peer filter
-	AuthFailures      uint64 // requests with expired, malformed or wrong credentials
-	QuotaRefusals     uint64 // allocations refused by a per-user or total limit
+	AuthFailures      uint64 // requests with expired, malformed, revoked or wrong credentials
+	QuotaRefusals     uint64 // allocations refused by a per-user, per-IP or total limit
+	RefusedRequests   uint64 // malformed requests, refused before pion reads them
+	Revoked           uint64 // allocations ended by Revoke
 }
 
 // BytesRelayed is the payload relayed in both directions.
@@ -71,6 +74,8 @@ func (s *Server) Stats() Stats {
 		RefusedPeers:      s.stats.refusedPeers.Load(),
 		AuthFailures:      s.stats.authFailures.Load(),
 		QuotaRefusals:     s.stats.quotaRefusals.Load(),
+		RefusedRequests:   s.stats.refusedRequests.Load(),
+		Revoked:           s.stats.revoked.Load(),
 	}
 }
 
@@ -84,7 +89,9 @@ func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{cfg: cfg, log: log.With("component", "turn"), secret: cfg.secret(), quota: newQuota(cfg.MaxAllocationsPerUser)}
+	s := &Server{cfg: cfg, log: log.With("component", "turn"), secret: cfg.secret(),
+		ledger: newLedger(cfg.MaxAllocationsPerUser, cfg.MaxAllocationsPerIP, cfg.CredentialTTL),
+		peers:  newPeerFilter(cfg)}
 	if err := s.listen(); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -169,17 +176,7 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 
 // start hands the listeners to pion with Huddle's policy hooks.
 func (s *Server) start() error {
-	relay := func() *relayPorts {
-		return &relayPorts{
-			bindIP:     relayBindIP(s.cfg),
-			advertised: advertisedIP(s.cfg),
-			min:        s.cfg.RelayMinPort,
-			max:        s.cfg.RelayMaxPort,
-			limit:      int64(s.cfg.MaxAllocations),
-			peerOK:     newPeerFilter(s.cfg),
-			stats:      &s.stats,
-		}
-	}
+	relay := s.relayPorts
 	conf := pionturn.ServerConfig{
 		Realm:         s.cfg.Realm,
 		AuthHandler:   s.authenticate,
@@ -191,12 +188,15 @@ func (s *Server) start() error {
 					s.stats.authFailures.Add(1)
 				}
 			},
-			OnAllocationCreated: func(_, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
+			OnAllocationCreated: func(src, dst net.Addr, _, username, _ string, relayed net.Addr, _ int) {
 				s.stats.allocations.Add(1)
-				s.quota.created(quotaUser(username))
+				if revoked := s.ledger.created(src, dst, username, relayed); revoked != nil {
+					s.stats.revoked.Add(1)
+					revoked.Close() // pion then deletes the allocation
+				}
 			},
-			OnAllocationDeleted: func(_, _ net.Addr, _, username, _ string) {
-				s.quota.deleted(quotaUser(username))
+			OnAllocationDeleted: func(src, dst net.Addr, _, _, _ string) {
+				s.ledger.deleted(src, dst)
 			},
 		},
 		ListenerConfigs: []pionturn.ListenerConfig{{
@@ -221,42 +221,130 @@ func (s *Server) start() error {
 	return nil
 }
 
-// authenticate is pion's AuthHandler: it recomputes the password of a
-// REST-scheme username that has not expired.
-func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, bool) {
-	key, ok := s.longTermKey(username, realm)
-	if !ok {
-		s.stats.authFailures.Add(1)
-		s.log.Debug("credentials refused", "client", src.String(), "username", username)
+// relayPorts is the relay address generator of one listener.
+func (s *Server) relayPorts() *relayPorts {
+	return &relayPorts{
+		bindIP:     relayBindIP(s.cfg),
+		advertised: advertisedIP(s.cfg),
+		min:        s.cfg.RelayMinPort,
+		max:        s.cfg.RelayMaxPort,
+		limit:      int64(s.cfg.MaxAllocations),
+		peerOK:     s.peers.datagram,
+		stats:      &s.stats,
+		ledger:     s.ledger,
 	}
-	return key, ok
 }
 
-// longTermKey is the RFC 5389 long-term key of a valid username.
-func (s *Server) longTermKey(username, realm string) ([]byte, bool) {
+// authenticate is pion's AuthHandler: it recomputes the password of a
+// REST-scheme username that has not expired and was not revoked.
+//
+// A credential is checked on every request, Refresh, CreatePermission
+// and ChannelBind included, and a browser keeps the credentials its
+// allocation was made with for as long as it lives. Credentials short
+// enough to be worth little once leaked would then end every relayed
+// call after their TTL. So, as coturn does, expiry bounds the creation
+// of allocations, not their life: an expired credential is still good
+// for requests from the client address that holds an allocation made
+// with it. That allocation still ends when the client stops refreshing
+// it (within MaxLifetime) or when its participant is revoked.
+func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, bool) {
+	key, err := s.credentialKey(username, realm, src)
+	if err != nil {
+		s.stats.authFailures.Add(1)
+		s.log.Debug("credentials refused", "client", src.String(), "username", username, "reason", err.Error())
+		return nil, false
+	}
+	return key, true
+}
+
+// Reasons credentials are refused, for the debug log.
+var (
+	errWrongRealm = errors.New("turn: wrong realm")
+	errRevoked    = errors.New("turn: participant revoked")
+)
+
+func (s *Server) credentialKey(username, realm string, src net.Addr) ([]byte, error) {
+	if realm != s.cfg.Realm {
+		return nil, errWrongRealm
+	}
+	expires, user, err := ParseUsername(username)
+	if err != nil {
+		return nil, err
+	}
+	if s.ledger.revokedUser(user) {
+		return nil, errRevoked
+	}
+	if !time.Now().Before(expires) && !s.ledger.holds(src, username) {
+		return nil, ErrExpired
+	}
+	return s.longTermKey(username, realm), nil
+}
+
+// longTermKey is the RFC 5389 long-term key of username's password.
+func (s *Server) longTermKey(username, realm string) []byte {
+	return pionturn.GenerateAuthKey(username, realm, Password(s.secret, username))
+}
+
+// anyKey is the key screenRequest checks signatures with: that of any
+// well-formed username of the realm, expired or not (authenticate decides
+// whether the credential is still good).
+func (s *Server) anyKey(username, realm string) ([]byte, bool) {
 	if realm != s.cfg.Realm {
 		return nil, false
 	}
-	_, password, err := CheckUsername(s.secret, username, time.Now())
-	if err != nil {
+	if _, _, err := ParseUsername(username); err != nil {
 		return nil, false
 	}
-	return pionturn.GenerateAuthKey(username, realm, password), true
+	return s.longTermKey(username, realm), true
 }
 
-// allowAllocation is pion's QuotaHandler.
+// refuseRequest counts a request refused before pion read it.
+func (s *Server) refuseRequest(client net.Addr) {
+	s.stats.refusedRequests.Add(1)
+	s.log.Debug("malformed request refused", "client", client.String())
+}
+
+// allowAllocation is pion's QuotaHandler: the total, per-participant and
+// per-client-IP limits.
 func (s *Server) allowAllocation(username, _ string, src net.Addr) bool {
-	if s.stats.relaySockets.Load() >= int64(s.cfg.MaxAllocations) || !s.quota.take(quotaUser(username)) {
-		s.stats.quotaRefusals.Add(1)
-		s.log.Debug("allocation quota reached", "client", src.String(), "username", username)
-		return false
+	if s.stats.relaySockets.Load() >= int64(s.cfg.MaxAllocations) {
+		return s.refuseAllocation(src, username, "total")
+	}
+	switch s.ledger.reserve(quotaUser(username), src) {
+	case overUser:
+		return s.refuseAllocation(src, username, "per participant")
+	case overIP:
+		return s.refuseAllocation(src, username, "per IP")
 	}
 	return true
 }
 
+func (s *Server) refuseAllocation(src net.Addr, username, limit string) bool {
+	s.stats.quotaRefusals.Add(1)
+	s.log.Debug("allocation quota reached", "client", src.String(), "username", username, "limit", limit)
+	return false
+}
+
+// Revoke ends the allocations of a participant that left and refuses the
+// credentials minted for it so far (for their TTL, after which they have
+// expired anyway). It returns how many allocations it ended. Call it when
+// a participant leaves for good, not when its connection drops: a client
+// that reconnects keeps its relay.
+func (s *Server) Revoke(participantID string) int {
+	relays := s.ledger.revoke(participantID)
+	for _, r := range relays {
+		r.Close() // pion's read loop of the socket ends and deletes the allocation
+	}
+	s.stats.revoked.Add(uint64(len(relays)))
+	if len(relays) > 0 {
+		s.log.Debug("relay allocations revoked", "participant", participantID, "allocations", len(relays))
+	}
+	return len(relays)
+}
+
 // permit is pion's PermissionHandler for CreatePermission and ChannelBind.
 func (s *Server) permit(client net.Addr, peer net.IP) bool {
-	if s.cfg.AllowPrivatePeers || PublicPeer(peer) {
+	if s.peers.permission(peer) {
 		return true
 	}
 	s.stats.refusedPeers.Add(1)
@@ -303,13 +391,25 @@ func isLocalIP(ip net.IP) bool {
 	return false
 }
 
-// newPeerFilter returns the check of every relayed datagram. Besides the
-// permission filter it keeps peers off the relay host's own public
+// peerFilter decides which peers the relay may reach: permission checks
+// the peer of a CreatePermission or ChannelBind, datagram every datagram
+// relayed to or from a peer (beneath pion's permissions, so that nothing
+// reaches a refused peer even if a permission slipped through).
+type peerFilter struct {
+	permission func(net.IP) bool
+	datagram   func(*net.UDPAddr) bool
+}
+
+// newPeerFilter returns the relay's peer filter. Besides refusing
+// non-public peers, datagrams keep off the relay host's own public
 // addresses except on relay ports, where another allocation may listen:
 // otherwise a client could reach the web server or the TURN port itself.
-func newPeerFilter(c Config) func(*net.UDPAddr) bool {
+func newPeerFilter(c Config) peerFilter {
 	if c.AllowPrivatePeers {
-		return func(*net.UDPAddr) bool { return true }
+		return peerFilter{
+			permission: func(net.IP) bool { return true },
+			datagram:   func(*net.UDPAddr) bool { return true },
+		}
 	}
 	self := map[string]bool{advertisedIP(c).String(): true}
 	if addrs, err := net.InterfaceAddrs(); err == nil {
@@ -319,11 +419,14 @@ func newPeerFilter(c Config) func(*net.UDPAddr) bool {
 			}
 		}
 	}
-	return func(a *net.UDPAddr) bool {
-		if !PublicPeer(a.IP) {
-			return false
-		}
-		return !self[a.IP.String()] || (a.Port >= c.RelayMinPort && a.Port <= c.RelayMaxPort)
+	return peerFilter{
+		permission: PublicPeer,
+		datagram: func(a *net.UDPAddr) bool {
+			if !PublicPeer(a.IP) {
+				return false
+			}
+			return !self[a.IP.String()] || (a.Port >= c.RelayMinPort && a.Port <= c.RelayMaxPort)
+		},
 	}
 }
 
