@@ -16,6 +16,8 @@ var knownEvents = setOf(
 	"admit", "deny", "remove-participant", "request-mute",
 	// dialect B
 	"room:join", "user:call", "call:accepted", "peer:nego:needed", "peer:nego:done",
+	// media through the SFU
+	"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave",
 )
 
 // knownReasons are the error codes of docs/PROTOCOL.md and the refusals
@@ -24,7 +26,9 @@ var knownReasons = setOf(
 	"bad-request", "invalid-room", "invalid-name", "too-large", "rate-limited",
 	"room-full", "too-many-rooms", "not-in-room", "unknown-peer", "locked",
 	"wrong-password", "denied", "removed", "not-host", "unknown-event",
-	"shutting-down",
+	"shutting-down", "too-many-attempts", "name-taken", "flood",
+	"too-many-participants", "too-many-new-rooms",
+	"not-in-sfu", "bad-sdp", "too-many-tracks", "no-offer",
 	// connection refusals
 	"too-many-connections", "origin",
 )

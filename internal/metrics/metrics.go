@@ -25,6 +25,9 @@ type Relay struct {
 	BytesRelayed     uint64 // payload bytes both ways since start
 	RefusedPeers     uint64 // peers refused by the relay's address filter
 	AuthFailures     uint64 // requests with bad or expired credentials
+	RefusedRequests  uint64 // requests refused before pion read them (malformed, misreadable)
+	QuotaRefusals    uint64 // allocations refused by a per-user, per-IP or total cap
+	Revoked          uint64 // allocations ended because their participant left
 }
 
 // Sources are read each time /metrics is scraped. A nil field leaves its
@@ -140,6 +143,12 @@ func (m *Metrics) registerSources(src Sources) {
 				func(r Relay) uint64 { return r.RefusedPeers }),
 			counter("huddle_turn_auth_failures_total", "TURN requests with bad or expired credentials.",
 				func(r Relay) uint64 { return r.AuthFailures }),
+			counter("huddle_turn_refused_requests_total", "TURN requests refused as malformed or ambiguous before the relay read them.",
+				func(r Relay) uint64 { return r.RefusedRequests }),
+			counter("huddle_turn_quota_refusals_total", "TURN allocations refused by a per-user, per-IP or total cap.",
+				func(r Relay) uint64 { return r.QuotaRefusals }),
+			counter("huddle_turn_revoked_total", "TURN allocations ended because their participant left the meeting.",
+				func(r Relay) uint64 { return r.Revoked }),
 		)
 	}
 }

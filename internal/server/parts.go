@@ -19,6 +19,7 @@ import (
 // signaling service and the server's own connection checks.
 func (s *Server) startParts() (parts, error) {
 	var p parts
+	var onDepart func(participantID string)
 	turnCfg := s.cfg.TURN
 	if s.certs.tls != nil && turnCfg.TLSCertFile == "" {
 		// TURN over TLS presents the web server's certificate: browsers
@@ -39,8 +40,14 @@ func (s *Server) startParts() (parts, error) {
 				BytesRelayed:     st.BytesRelayed(),
 				RefusedPeers:     st.RefusedPeers,
 				AuthFailures:     st.AuthFailures,
+				RefusedRequests:  st.RefusedRequests,
+				QuotaRefusals:    st.QuotaRefusals,
+				Revoked:          st.Revoked,
 			}
 		}
+		// A participant gone for good takes its relay use with it; a
+		// dropped connection keeps it, so a reconnect keeps the call.
+		onDepart = func(id string) { relay.Revoke(id) }
 	}
 
 	engineCfg := s.cfg.Engine
@@ -49,6 +56,7 @@ func (s *Server) startParts() (parts, error) {
 	io := socketio.NewServer(engineCfg)
 	sigCfg := s.cfg.Signaling
 	sigCfg.ClientIP = s.socketIP
+	sigCfg.OnDepart = onDepart
 	sig := signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	med, err := newMedia(s.cfg.Media, s.log)
 	if err != nil {

@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -166,7 +167,8 @@ type ack struct {
 
 func (cl *client) join(room, resume string) ack {
 	cl.t.Helper()
-	return cl.request("join-room", map[string]string{"room": room, "name": "n", "resume": resume})
+	// Each client its own name: a newcomer may not take the host's.
+	return cl.request("join-room", map[string]string{"room": room, "name": fmt.Sprintf("n%p", cl), "resume": resume})
 }
 
 func (cl *client) mustJoin(room, resume string) ack {
