@@ -168,6 +168,9 @@ func (c *Config) validate() error {
 	if err := c.TLS.validate(); err != nil {
 		return err
 	}
+	if err := settleEngine(&c.Engine); err != nil {
+		return err
+	}
 	turnCfg := c.TURN
 	if c.TLS.Enabled() && turnCfg.TLSConfig == nil {
 		// The relay is handed the web server's certificate at start.

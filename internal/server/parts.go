@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ func (s *Server) startParts() (parts, error) {
 	engineCfg := s.cfg.Engine
 	engineCfg.Logger = s.log
 	engineCfg.CheckOrigin = s.checkOrigin
+	engineCfg.ClientIP = s.clientIP
 	io := socketio.NewServer(engineCfg)
 	sig := signaling.NewService(s.cfg.Signaling, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	sig.Attach(io)
@@ -62,6 +64,12 @@ func (s *Server) turnTLS() *tls.Config {
 	c := s.certs.tls.Clone()
 	c.NextProtos = nil
 	return c
+}
+
+// clientIP is socketio.Config.ClientIP: the address sessions are counted
+// by, from X-Forwarded-For only with --trust-proxy.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	return iplimit.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustProxy)
 }
 
 // checkOrigin is socketio.Config.CheckOrigin: the origin policy, counted.
