@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/netip"
@@ -88,6 +89,73 @@ func TestSessionsPerIPDefault(t *testing.T) {
 	for i := range DefaultMaxSessionsPerIP + 10 {
 		if code, _, _ := h.do("GET", "EIO=4&transport=polling", "", nil); code != 200 {
 			t.Fatalf("no limit, handshake %d: %d", i, code)
+		}
+	}
+}
+
+// TestFragmentedMessageBound: the fragments of an unfinished message are
+// bounded by MaxPayload as they arrive, in both read modes. A continuation
+// frame whose header takes the message past the limit closes the
+// connection with 1009 at once, without the server waiting for (and
+// buffering) its payload; so do many small fragments adding up.
+func TestFragmentedMessageBound(t *testing.T) {
+	const max = 100_000
+	eachReadMode(t, func(t *testing.T, mode ReadMode) {
+		t.Run("announced", func(t *testing.T) {
+			h := newHarness(t, Config{ReadMode: mode, MaxPayload: max})
+			c := h.dialRaw(nil)
+			first := bytes.Repeat([]byte("a"), 60_000)
+			first[0] = '4'
+			c.send(clientFrame(false, opText, first, testKey, 0))
+			// 60,000 more would make 120,000: only the header and a little
+			// of the payload are sent, the rest never comes.
+			cont := clientFrame(true, opContinuation, bytes.Repeat([]byte("b"), 60_000), testKey, 0)
+			c.send(cont[:14+1000])
+			c.wantClose(closeTooBig)
+			h.rec.wantClose(t, "transport error")
+		})
+		t.Run("adding up", func(t *testing.T) {
+			h := newHarness(t, Config{ReadMode: mode, MaxPayload: max})
+			c := h.dialRaw(nil)
+			piece := bytes.Repeat([]byte("c"), 1000)
+			var stream []byte
+			stream = append(stream, clientFrame(false, opBinary, piece, testKey, 0)...)
+			for range 150 { // 151,000 bytes in all
+				stream = append(stream, clientFrame(false, opContinuation, piece, testKey, 0)...)
+			}
+			// The server may close before it has all: a failed write is fine.
+			go func() { _, _ = c.conn.Write(stream) }()
+			c.wantClose(closeTooBig)
+			h.rec.wantClose(t, "transport error")
+		})
+	})
+}
+
+func TestFrameWatch(t *testing.T) {
+	// The stream in pieces of every size: the verdict does not depend on
+	// how reads cut it.
+	var ok, bad []byte
+	ok = append(ok, clientFrame(false, opText, []byte("4ab"), testKey, 0)...)
+	ok = append(ok, clientFrame(true, opPing, []byte("p"), testKey, 0)...)
+	ok = append(ok, clientFrame(false, opContinuation, make([]byte, 200), testKey, 8)...)
+	ok = append(ok, clientFrame(true, opContinuation, make([]byte, 97), testKey, 2)...)
+	ok = append(ok, clientFrame(true, opBinary, make([]byte, 300), testKey, 0)...)
+	bad = append(bad, ok...)
+	bad = append(bad, clientFrame(false, opBinary, make([]byte, 200), testKey, 0)...)
+	bad = append(bad, clientFrame(true, opContinuation, make([]byte, 101), testKey, 0)[:6]...) // header only
+	for chunk := 1; chunk <= len(bad); chunk++ {
+		for _, tc := range []struct {
+			stream []byte
+			want   error
+		}{{ok, nil}, {bad, ErrFrameTooLarge}} {
+			w := frameWatch{max: 300}
+			var err error
+			for i := 0; i < len(tc.stream) && err == nil; i += chunk {
+				err = w.feed(tc.stream[i:min(i+chunk, len(tc.stream))])
+			}
+			if err != tc.want {
+				t.Fatalf("chunk %d: %v, want %v", chunk, err, tc.want)
+			}
 		}
 	}
 }

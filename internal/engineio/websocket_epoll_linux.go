@@ -113,7 +113,7 @@ func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request, fir
 	if !ok {
 		// Not a plain socket after all (a wrapping listener): gws reads
 		// it, starting with what net/http has buffered.
-		conn, err := srv.upgrader.UpgradeFromConn(netConn, brw.Reader, r)
+		conn, err := srv.upgradeGWSFrom(netConn, brw.Reader, r)
 		if err != nil {
 			return nil, err
 		}
