@@ -24,6 +24,12 @@ type Config struct {
 	SendQueue int
 	// UpgradeTimeout bounds the polling to WebSocket upgrade. Default 10s.
 	UpgradeTimeout time.Duration
+	// PollingIOTimeout bounds reading a polling POST's body and writing a
+	// polling response, so that a client that sends a request head and
+	// never its body, or never reads the answer, holds no goroutine or
+	// connection for ever. A GET's wait for something to send is not
+	// counted: the heartbeat ends it. Default 10s, as a WebSocket write.
+	PollingIOTimeout time.Duration
 	// ReadBufferSize is the WebSocket read buffer of each connection.
 	// Default 1024: small, because most sockets are idle.
 	ReadBufferSize int
@@ -61,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.PollingIOTimeout <= 0 {
+		c.PollingIOTimeout = writeTimeout
 	}
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = 1024

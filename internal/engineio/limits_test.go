@@ -1,10 +1,15 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -158,4 +163,89 @@ func TestFrameWatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStalledPollingPOST: a POST head with a Content-Length and no body
+// holds its connection and goroutine for PollingIOTimeout at most; the
+// session ends with "transport error", and the connection is closed.
+func TestStalledPollingPOST(t *testing.T) {
+	h := newHarness(t, Config{PollingIOTimeout: 200 * time.Millisecond})
+	sid := h.open()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n4hel"
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	h.rec.wantClose(t, "transport error")
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("session closed after %v, before the timeout", d)
+	}
+	// The server closes the connection: the client reads its end.
+	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Fatalf("connection not closed by the server: %v", err)
+	}
+	// A POST whose body comes in time is served as usual, and the
+	// deadline does not outlive it: the same connection serves a later
+	// request after the timeout has passed.
+	sid = h.open()
+	c2, err := net.Dial("tcp", strings.TrimPrefix(h.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	br := bufio.NewReader(c2)
+	post := func(body string) {
+		t.Helper()
+		req := "POST /?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := c2.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c2.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || string(b) != "ok" {
+			t.Fatalf("POST: %d %q", res.StatusCode, b)
+		}
+	}
+	post("4one")
+	h.rec.wantMsg(t, msg{"one", false})
+	time.Sleep(400 * time.Millisecond)
+	post("4two")
+	h.rec.wantMsg(t, msg{"two", false})
+}
+
+// TestUnreadPollingResponse: a GET whose client never reads the answer
+// holds its goroutine for PollingIOTimeout at most; what it carried is lost,
+// so the session ends.
+func TestUnreadPollingResponse(t *testing.T) {
+	h := newHarness(t, Config{PollingIOTimeout: 200 * time.Millisecond, SendQueue: 100_000})
+	sid := h.open()
+	s := h.rec.session()
+	big := bytes.Repeat([]byte("x"), 100_000)
+	for range 80 { // 8 MB: more than the socket buffers take
+		if err := s.Send(big, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	if _, err := conn.Write([]byte("GET /?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.wantClose(t, "transport error")
 }
