@@ -200,6 +200,9 @@ func (c *Config) validate() error {
 	if err := c.Media.validate(); err != nil {
 		return err
 	}
+	if err := settleEngine(&c.Engine); err != nil {
+		return err
+	}
 	turnCfg := c.TURN
 	if c.TLS.Enabled() && turnCfg.TLSConfig == nil {
 		// The relay is handed the web server's certificate at start.

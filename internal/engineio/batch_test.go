@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -83,8 +84,8 @@ func TestBatchOneWriteInOrder(t *testing.T) {
 	srv := NewServer(Config{Logger: quietLogger()}, newRecorder().accept)
 	req := httptest.NewRequest("GET", "/?EIO=4&transport=websocket", nil)
 	conn := newCountingConn(t)
-	dst := srv.newSession(req, "dst", conn)
-	src := srv.newSession(req, "src", nil)
+	dst := srv.newSession(req, "dst", conn, netip.Addr{})
+	src := srv.newSession(req, "src", nil, netip.Addr{})
 
 	var b writeBatch
 	b.start()
@@ -120,7 +121,7 @@ func TestBatchFlushedByClose(t *testing.T) {
 	srv := NewServer(Config{Logger: quietLogger()}, newRecorder().accept)
 	req := httptest.NewRequest("GET", "/?EIO=4&transport=websocket", nil)
 	conn := newCountingConn(t)
-	dst := srv.newSession(req, "dst", conn)
+	dst := srv.newSession(req, "dst", conn, netip.Addr{})
 
 	var b writeBatch
 	b.start()

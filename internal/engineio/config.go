@@ -3,7 +3,10 @@ package engineio
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/huddlehq/huddle/internal/iplimit"
 )
 
 // Config tunes the server. The zero value of each field means the default
@@ -21,6 +24,12 @@ type Config struct {
 	SendQueue int
 	// UpgradeTimeout bounds the polling to WebSocket upgrade. Default 10s.
 	UpgradeTimeout time.Duration
+	// PollingIOTimeout bounds reading a polling POST's body and writing a
+	// polling response, so that a client that sends a request head and
+	// never its body, or never reads the answer, holds no goroutine or
+	// connection for ever. A GET's wait for something to send is not
+	// counted: the heartbeat ends it. Default 10s, as a WebSocket write.
+	PollingIOTimeout time.Duration
 	// ReadBufferSize is the WebSocket read buffer of each connection.
 	// Default 1024: small, because most sockets are idle.
 	ReadBufferSize int
@@ -29,6 +38,16 @@ type Config struct {
 	ReadMode ReadMode
 	// CheckOrigin decides whether a request may be served. Nil allows all.
 	CheckOrigin func(r *http.Request) bool
+	// MaxSessionsPerIP caps the sessions one client address (an IPv4
+	// address or an IPv6 /64, see iplimit.Key) holds at once. A session
+	// counts from its handshake on, whatever it sends or does not send
+	// afterwards; a handshake over the cap is refused with 429. Default 64;
+	// negative means no limit.
+	MaxSessionsPerIP int
+	// ClientIP is the address a request is counted by. Whether a proxy's
+	// X-Forwarded-For can be trusted is the caller's to decide. Nil means
+	// the host of RemoteAddr.
+	ClientIP func(r *http.Request) netip.Addr
 	// Logger receives connection logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -49,8 +68,20 @@ func (c Config) withDefaults() Config {
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second
 	}
+	if c.PollingIOTimeout <= 0 {
+		c.PollingIOTimeout = writeTimeout
+	}
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = 1024
+	}
+	switch {
+	case c.MaxSessionsPerIP == 0:
+		c.MaxSessionsPerIP = DefaultMaxSessionsPerIP
+	case c.MaxSessionsPerIP < 0:
+		c.MaxSessionsPerIP = 0 // iplimit.Counter: no limit
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteIP
 	}
 	if c.ReadMode == ReadDefault {
 		c.ReadMode = ReadEventDriven
@@ -60,6 +91,15 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultMaxSessionsPerIP is Config.MaxSessionsPerIP's default: a little
+// above the Socket.IO sessions a server lets one address connect by default
+// (--max-conns-per-ip, 50), so that a client reconnecting while its old
+// session times out is not refused, but far below what would let one
+// address fill the server with sessions that never connect.
+const DefaultMaxSessionsPerIP = 64
+
+func remoteIP(r *http.Request) netip.Addr { return iplimit.ClientIP(r.RemoteAddr, nil, false) }
 
 // ReadMode is how WebSocket connections are read.
 type ReadMode uint8

@@ -3,6 +3,7 @@ package engineio
 import (
 	"io"
 	"net/http"
+	"time"
 )
 
 var okBody = []byte("ok")
@@ -46,7 +47,7 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		// WebSocket now.
 		s.pollBusy = false
 		s.mu.Unlock()
-		writeText(w, http.StatusOK, []byte{byte(Noop)})
+		_ = s.srv.respond(w, http.StatusOK, []byte{byte(Noop)})
 		return
 	}
 	batch := s.queue
@@ -67,7 +68,12 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	s.noop = false
 	s.mu.Unlock()
 
-	writeText(w, http.StatusOK, EncodePayload(batch))
+	if err := s.srv.respond(w, http.StatusOK, EncodePayload(batch)); err != nil {
+		// The client did not take what was taken from the queue: the
+		// session cannot go on without a gap.
+		s.abort("transport error", true)
+		return
+	}
 	if ending {
 		s.abort("", false)
 	}
@@ -102,8 +108,9 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		s.abort("transport error", true)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := s.srv.readBody(w, r, limit+1)
 	if err != nil {
+		s.srv.cfg.Logger.Debug("engineio: polling body not read", "sid", s.id, "err", err)
 		s.abort("transport error", true)
 		return
 	}
@@ -124,5 +131,35 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		s.receive(p)
 	}
 	s.recvMu.Unlock()
-	writeText(w, http.StatusOK, okBody)
+	_ = s.srv.respond(w, http.StatusOK, okBody)
+}
+
+// readBody reads up to limit bytes of r's body within PollingIOTimeout.
+// When the whole body is read the deadline is lifted again: later requests
+// on the connection must not inherit it. Otherwise it stays, so that
+// net/http, which reads what is left of a body before the next request,
+// gives up at once and closes the connection.
+func (srv *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(srv.cfg.PollingIOTimeout)) // not every writer can: then unbounded
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	if err == nil && int64(len(body)) < limit {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return body, err
+}
+
+// respond writes a polling response and sends it within
+// PollingIOTimeout; the error says it did not leave. The write deadline
+// is lifted again afterwards: net/http does not reset it between requests
+// of a connection.
+func (srv *Server) respond(w http.ResponseWriter, status int, body []byte) error {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(srv.cfg.PollingIOTimeout))
+	writeText(w, status, body)
+	err := rc.Flush()
+	if err == nil {
+		_ = rc.SetWriteDeadline(time.Time{})
+	}
+	return err
 }

@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/lxzan/gws"
 )
 
@@ -24,6 +26,9 @@ var (
 	// ErrShutdownTimeout: Shutdown closed every session but some of the
 	// engine's goroutines did not end in time.
 	ErrShutdownTimeout = errors.New("engineio: goroutines still running after shutdown")
+	// ErrShuttingDown and ErrTooManySessions refuse a handshake.
+	ErrShuttingDown    = errors.New("engineio: server shutting down")
+	ErrTooManySessions = errors.New("engineio: too many sessions from this address")
 )
 
 // Receiver gets what happens on one session. OnMessage calls of a session
@@ -45,7 +50,8 @@ type Server struct {
 	upgrader *gws.Upgrader
 	epoch    time.Time
 	poller   poller // event-driven WebSocket reads; idle until used
-	wg       sync.WaitGroup
+	tasks    goroutines
+	perIP    *iplimit.Counter // sessions by client address
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -64,6 +70,7 @@ func NewServer(cfg Config, accept Acceptor) *Server {
 		epoch:    time.Now(),
 		sessions: make(map[string]*Session),
 		stop:     make(chan struct{}),
+		perIP:    iplimit.NewCounter(cfg.MaxSessionsPerIP),
 	}
 	srv.poller.srv = srv
 	srv.upgrader = gws.NewUpgrader(wsHandler{srv}, &gws.ServerOption{
@@ -105,6 +112,23 @@ func writeError(w http.ResponseWriter, code int) {
 	body := `{"code":` + strconv.Itoa(code) + `,"message":"` + codeMessages[code] + `"}`
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// refuse answers a handshake that admit refused.
+func refuse(w http.ResponseWriter, err error) {
+	status, msg := http.StatusServiceUnavailable, "Server shutting down"
+	if err == ErrTooManySessions {
+		// Node's engine.io answers an allowRequest refusal with code 4
+		// and the reason as message; the status says to come back later.
+		status, msg = http.StatusTooManyRequests, "Too many sessions from this address"
+	}
+	body := `{"code":` + strconv.Itoa(codeForbidden) + `,"message":"` + msg + `"}`
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
 }
@@ -282,10 +306,35 @@ func (k *keptRequest) requestURI() string {
 	return k.path + "?" + k.rawQuery
 }
 
-// newSession makes the session sid for r; ws is its WebSocket, nil for
-// polling. The receiver may send at once: the transport is ready.
-func (srv *Server) newSession(r *http.Request, sid string, ws wsConn) *Session {
-	s := &Session{srv: srv, id: sid, req: keepRequest(r), ws: ws}
+// admit lets the handshake r open a session, unless the server is shutting
+// down or the client's address holds MaxSessionsPerIP sessions already.
+// Admitted, the caller holds a slot of ip, which the session gives back
+// when it ends (or the caller with perIP.Release when it makes none), and
+// a count in srv.tasks, which it gives back with tasks.done once the
+// session is added or refused: so a Shutdown that began meanwhile waits
+// for the session's close goroutine too.
+func (srv *Server) admit(r *http.Request) (netip.Addr, error) {
+	ip := srv.cfg.ClientIP(r)
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		return ip, ErrShuttingDown
+	}
+	srv.tasks.start()
+	srv.mu.Unlock()
+	if !srv.perIP.Acquire(ip) {
+		srv.tasks.done()
+		srv.cfg.Logger.Debug("engineio: handshake refused", "reason", "too many sessions", "ip", ip.String())
+		return ip, ErrTooManySessions
+	}
+	return ip, nil
+}
+
+// newSession makes the session sid for r, from the client address ip that
+// admit counted; ws is its WebSocket, nil for polling. The receiver may
+// send at once: the transport is ready.
+func (srv *Server) newSession(r *http.Request, sid string, ws wsConn, ip netip.Addr) *Session {
+	s := &Session{srv: srv, id: sid, req: keepRequest(r), ws: ws, ip: ip}
 	if ws != nil {
 		s.transport = WebSocket
 	}
@@ -295,7 +344,13 @@ func (srv *Server) newSession(r *http.Request, sid string, ws wsConn) *Session {
 }
 
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSession(r, newID(), nil)
+	ip, err := srv.admit(r)
+	if err != nil {
+		refuse(w, err)
+		return
+	}
+	defer srv.tasks.done()
+	s := srv.newSession(r, newID(), nil, ip)
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -310,16 +365,23 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeBadRequest)
 		return
 	}
+	ip, err := srv.admit(r)
+	if err != nil {
+		refuse(w, err)
+		return
+	}
+	defer srv.tasks.done()
 	// The open packet goes out with the handshake's response, in one
 	// write, before anything the session sends.
 	sid := newID()
 	open := appendFrame(nil, Packet{Type: Open, Data: srv.openPacket(sid, false)[1:]})
 	conn, err := srv.acceptWebSocket(w, r, open)
 	if err != nil {
+		srv.perIP.Release(ip)
 		srv.cfg.Logger.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
-	s := srv.newSession(r, sid, conn)
+	s := srv.newSession(r, sid, conn, ip)
 	if !srv.add(s) {
 		s.abort("server shutting down", true)
 		return
@@ -345,7 +407,7 @@ func (srv *Server) add(s *Session) bool {
 	srv.sessions[s.id] = s
 	if !srv.beating {
 		srv.beating = true
-		srv.wg.Add(1)
+		srv.tasks.start()
 		go srv.heartbeat()
 	}
 	return true
@@ -385,7 +447,7 @@ func (srv *Server) heartbeatTick() time.Duration {
 // heartbeat is the one goroutine that pings every session; it runs while
 // there are sessions.
 func (srv *Server) heartbeat() {
-	defer srv.wg.Done()
+	defer srv.tasks.done()
 	t := time.NewTicker(srv.heartbeatTick())
 	defer t.Stop()
 	var batch []*Session
@@ -437,12 +499,10 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		close(srv.stop)
 	}
 	// Every goroutine of the engine ends once its sessions are gone; still,
-	// a shutdown must end, so the wait is bounded.
-	done := make(chan struct{})
-	go func() { srv.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(shutdownGrace):
+	// a shutdown must end, so the wait is bounded. No new session starts
+	// one now, and a handshake that was under way when srv.closed was set
+	// holds a count until its session is added or refused (see admit).
+	if !srv.tasks.wait(shutdownGrace) {
 		srv.cfg.Logger.Error(ErrShutdownTimeout.Error())
 		if err == nil {
 			err = ErrShutdownTimeout

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,7 @@ type Session struct {
 	id   string
 	req  keptRequest
 	recv Receiver
+	ip   netip.Addr // counted in srv.perIP until the session ends
 
 	// recvMu serialises the delivery of incoming packets (a POST body, a
 	// WebSocket message) and OnClose.
@@ -255,13 +257,16 @@ func (s *Session) abort(reason string, hard bool) {
 			ws.closeWith(closeNormal)
 		}
 	}
+	// Counted before the session leaves the table: once Shutdown sees the
+	// table empty, every close goroutine is counted.
+	s.srv.tasks.start()
 	s.srv.remove(s)
-	s.srv.wg.Add(1)
+	s.srv.perIP.Release(s.ip)
 	go s.notifyClose(reason)
 }
 
 func (s *Session) notifyClose(reason string) {
-	defer s.srv.wg.Done()
+	defer s.srv.tasks.done()
 	s.recvMu.Lock()
 	defer s.recvMu.Unlock()
 	defer func() {

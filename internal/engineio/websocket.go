@@ -34,7 +34,7 @@ func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, first
 	if srv.wantsEventDriven(r) {
 		return srv.acceptEventDriven(w, r, first)
 	}
-	conn, err := srv.upgrader.Upgrade(w, r)
+	conn, err := srv.upgradeGWS(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -221,16 +221,23 @@ func (s *Session) mayWriteDirect(conn wsConn) bool {
 // ReadGoroutine). It is also gws's session storage, far smaller than
 // gws's default map.
 type gwsConn struct {
-	s    *Session
-	conn *gws.Conn
-	raw  syscall.RawConn
+	s       *Session
+	conn    *gws.Conn
+	raw     syscall.RawConn
+	watched *watchedConn // nil if gws reads the connection directly
 }
 
 func newGWSConn(conn *gws.Conn) *gwsConn {
 	c := conn.Session().(*gwsConn)
 	c.conn = conn
-	if tc, ok := conn.NetConn().(syscall.Conn); ok {
-		if _, isTCP := conn.NetConn().(*net.TCPConn); isTCP {
+	nc := conn.NetConn()
+	if wc, ok := nc.(*watchedConn); ok {
+		wc.owner = c
+		c.watched = wc
+		nc = wc.Conn
+	}
+	if tc, ok := nc.(syscall.Conn); ok {
+		if _, isTCP := nc.(*net.TCPConn); isTCP {
 			if raw, err := tc.SyscallConn(); err == nil {
 				c.raw = writeLockedRaw{raw}
 			}
@@ -285,7 +292,11 @@ func (wsHandler) OnPing(conn *gws.Conn, payload []byte) {
 func (wsHandler) OnClose(conn *gws.Conn, err error) {
 	c := conn.Session().(*gwsConn)
 	if c.s != nil {
-		c.s.onWebSocketGone(c, "transport close")
+		reason := "transport close"
+		if c.watched != nil && c.watched.tooBig.Load() {
+			reason = "transport error" // as the event-driven reader's
+		}
+		c.s.onWebSocketGone(c, reason)
 	}
 }
 

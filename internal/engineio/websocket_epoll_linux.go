@@ -113,7 +113,7 @@ func (srv *Server) acceptEventDriven(w http.ResponseWriter, r *http.Request, fir
 	if !ok {
 		// Not a plain socket after all (a wrapping listener): gws reads
 		// it, starting with what net/http has buffered.
-		conn, err := srv.upgrader.UpgradeFromConn(netConn, brw.Reader, r)
+		conn, err := srv.upgradeGWSFrom(netConn, brw.Reader, r)
 		if err != nil {
 			return nil, err
 		}
@@ -200,22 +200,22 @@ func (p *poller) runLocked(c *epollConn) {
 	case p.work <- c:
 		if p.idle.Load() == 0 && p.workers.Load() < maxWorkers {
 			p.workers.Add(1)
-			p.srv.wg.Add(1)
+			p.srv.tasks.start()
 			go p.worker(p.work)
 		}
 		return
 	default:
 	}
-	p.srv.wg.Add(1)
+	p.srv.tasks.start()
 	go func() {
-		defer p.srv.wg.Done()
+		defer p.srv.tasks.done()
 		c.step()
 	}()
 }
 
 // worker runs read steps until the poller stops.
 func (p *poller) worker(work chan *epollConn) {
-	defer p.srv.wg.Done()
+	defer p.srv.tasks.done()
 	defer p.workers.Add(-1)
 	for {
 		p.idle.Add(1)
@@ -463,7 +463,7 @@ func (p *poller) startLocked() error {
 	if p.events == nil {
 		p.events = make([]syscall.EpollEvent, 128)
 	}
-	p.srv.wg.Add(1)
+	p.srv.tasks.start()
 	go p.loop(p.wake[0], newEpollWaiter(epfd, p.events))
 	return nil
 }
@@ -542,7 +542,7 @@ func (w *epollWaiter) close() {
 // goroutine of its own (a handler may take its time). It ends when no
 // connection is left.
 func (p *poller) loop(wake int, w *epollWaiter) {
-	defer p.srv.wg.Done()
+	defer p.srv.tasks.done()
 	events := w.events
 	var drain [16]byte
 	for {

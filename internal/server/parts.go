@@ -53,6 +53,7 @@ func (s *Server) startParts() (parts, error) {
 	engineCfg := s.cfg.Engine
 	engineCfg.Logger = s.log
 	engineCfg.CheckOrigin = s.checkOrigin
+	engineCfg.ClientIP = s.clientIP
 	io := socketio.NewServer(engineCfg)
 	sigCfg := s.cfg.Signaling
 	sigCfg.ClientIP = s.socketIP
@@ -81,6 +82,12 @@ func (s *Server) turnTLS() *tls.Config {
 	c := s.certs.tls.Clone()
 	c.NextProtos = nil
 	return c
+}
+
+// clientIP is socketio.Config.ClientIP: the address sessions are counted
+// by, from X-Forwarded-For only with --trust-proxy.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	return iplimit.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustProxy)
 }
 
 // checkOrigin is socketio.Config.CheckOrigin: the origin policy, counted.

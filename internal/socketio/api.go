@@ -43,6 +43,9 @@ type Server struct {
 	mu      sync.RWMutex // guards sockets and rooms; taken after Socket.mu
 	sockets map[string]*Socket
 	rooms   map[string]map[*Socket]struct{}
+
+	// pending counts sessions that have not connected yet (nor ended).
+	pending atomic.Int64
 }
 
 // NewServer returns a server; it starts no goroutine until the first request.
@@ -62,6 +65,9 @@ func NewServer(cfg Config) *Server {
 		SendQueue:    cfg.SendQueue,
 		CheckOrigin:  cfg.CheckOrigin,
 		Logger:       cfg.Logger,
+
+		MaxSessionsPerIP: cfg.MaxSessionsPerIP,
+		ClientIP:         cfg.ClientIP,
 	}, s.accept)
 	return s
 }
@@ -165,7 +171,8 @@ func (s *Server) To(room string) *Broadcast {
 	return &Broadcast{srv: s, room: room}
 }
 
-// Stats counts the sockets connected now.
+// Stats counts the sockets connected now, and the sessions not connected
+// yet.
 func (s *Server) Stats() Stats {
 	s.mu.RLock()
 	list := make([]*Socket, 0, len(s.sockets))
@@ -181,6 +188,7 @@ func (s *Server) Stats() Stats {
 			st.Polling++
 		}
 	}
+	st.Pending = int(s.pending.Load())
 	return st
 }
 
@@ -206,6 +214,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Stats is a snapshot of connection counts.
 type Stats struct {
 	Polling, WebSocket int // sockets by current transport
+	// Pending is the Engine.IO sessions that have not completed a
+	// Socket.IO CONNECT (yet): each holds memory and a slot of its
+	// address's MaxSessionsPerIP until it connects or ConnectTimeout ends
+	// it.
+	Pending int
 }
 
 // Broadcast sends to the sockets of a room, less some.

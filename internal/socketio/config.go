@@ -3,6 +3,7 @@ package socketio
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -25,12 +26,26 @@ type Config struct {
 	// CheckOrigin decides whether a request's Origin may open a session.
 	// Nil allows every origin.
 	CheckOrigin func(r *http.Request) bool
+	// ConnectTimeout closes a session that has not completed a Socket.IO
+	// CONNECT this long after its handshake (socket.io's connectTimeout).
+	// Default 10s, where Node's is 45s: the official client sends CONNECT
+	// right after the open packet, one round trip later, so a real client
+	// needs well under a second; a session that never connects only holds
+	// memory and one of its address's MaxSessionsPerIP slots.
+	ConnectTimeout time.Duration
+	// MaxSessionsPerIP caps the Engine.IO sessions one client address holds
+	// at once, connected or not (see engineio.Config). Default 64;
+	// negative means no limit.
+	MaxSessionsPerIP int
+	// ClientIP is the address a request is counted by (see
+	// engineio.Config). Nil means the host of RemoteAddr.
+	ClientIP func(r *http.Request) netip.Addr
 	// Logger receives connection-level logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// connectTimeout is how long a session may stay without CONNECT (as Node).
-const connectTimeout = 45 * time.Second
+// DefaultConnectTimeout is Config.ConnectTimeout's default.
+const DefaultConnectTimeout = 10 * time.Second
 
 func (c Config) withDefaults() Config {
 	if c.Path == "" {
@@ -41,6 +56,9 @@ func (c Config) withDefaults() Config {
 	// attachments), so it gets the engine's default here too.
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -255,6 +255,9 @@ func (s *Socket) close(reason string) {
 	}
 	s.gone = true
 	wasConnected := s.connected
+	if !wasConnected {
+		s.srv.pending.Add(-1)
+	}
 	s.connected = false
 	fns := s.onGone
 	s.onGone, s.acks, s.handlers, s.anyEvent = nil, nil, nil, nil
@@ -301,7 +304,8 @@ func (s *Socket) safely(what string, fn func()) (ok bool) {
 // accept makes the Socket of a new Engine.IO session; it waits for CONNECT.
 func (srv *Server) accept(sess *engineio.Session) engineio.Receiver {
 	s := &Socket{srv: srv, sess: sess, id: engineio.NewID()}
-	s.timer = time.AfterFunc(connectTimeout, func() {
+	srv.pending.Add(1)
+	s.timer = time.AfterFunc(srv.cfg.ConnectTimeout, func() {
 		s.mu.Lock()
 		late := !s.connected && !s.gone
 		s.mu.Unlock()
@@ -421,6 +425,7 @@ func (s *Socket) connect(auth json.RawMessage) {
 		return
 	}
 	s.connected = true
+	s.srv.pending.Add(-1)
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
