@@ -124,7 +124,8 @@ func startServer(ctx context.Context, o options, name string, extra ...string) (
 		args = []string{"-c", "0", o.Huddle, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--turn=false", "--log-level", "warn"}
 		args = append(args, limits...)
 		// One load generator is one address: lift the per-IP limits.
-		want := append([]string{"--max-conns-per-ip", "1000000", "--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0"}, extra...)
+		want := append([]string{"--max-conns-per-ip", "1000000", "--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0",
+			"--max-sessions-per-ip", "0", "--max-tcp-per-ip", "0"}, extra...)
 		if have["pprof-addr"] {
 			pp, err := freePort()
 			if err != nil {

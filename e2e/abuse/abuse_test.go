@@ -20,7 +20,8 @@ const stormWorkers = 6
 func TestStormLeavesServerHealthy(t *testing.T) {
 	// Every connection comes from 127.0.0.1: no per-IP cap here (it has its
 	// own test in e2e/compat/resilience.test.mjs).
-	h := startHuddle(t, "--max-conns-per-ip", "0", "--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0", "--log-level", "info")
+	h := startHuddle(t, "--max-conns-per-ip", "0", "--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0",
+		"--max-sessions-per-ip", "0", "--max-tcp-per-ip", "0", "--log-level", "info")
 	baseGoroutines, baseRSS := resting(t, h)
 	t.Logf("baseline: %.0f goroutines, RSS %.1f MB", baseGoroutines, baseRSS/1e6)
 

@@ -35,6 +35,9 @@ type Relay struct {
 type Sources struct {
 	// Sockets counts connected Socket.IO sockets by transport.
 	Sockets func() (polling, websocket int)
+	// PendingSessions counts Engine.IO sessions that have not sent a
+	// Socket.IO CONNECT yet.
+	PendingSessions func() int
 	// Rooms counts rooms and participants.
 	Rooms RoomStats
 	// Relay reads the embedded TURN relay's counts.
@@ -115,6 +118,12 @@ func (m *Metrics) registerSources(src Sources) {
 				ConstLabels: prometheus.Labels{"transport": t.name},
 			}, func() float64 { return float64(t.pick(src.Sockets())) }))
 		}
+	}
+	if src.PendingSessions != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "huddle_sessions_pending",
+			Help: "Engine.IO sessions open now that have not sent a Socket.IO CONNECT yet.",
+		}, func() float64 { return float64(src.PendingSessions()) }))
 	}
 	if src.Rooms != nil {
 		m.reg.MustRegister(

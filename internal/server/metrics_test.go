@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,4 +270,23 @@ func TestWholeServerRelayMetrics(t *testing.T) {
 			"huddle_turn_relayed_bytes_total": eq(0),
 		})
 	})
+}
+
+// A session that never sends CONNECT shows in huddle_sessions_pending
+// while it is open, and is gone from it after --connect-timeout.
+func TestPendingSessionsMetric(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Engine.ConnectTimeout = time.Second
+	r := startReal(t, cfg)
+	res, err := http.Get(r.url() + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("handshake: %s", res.Status)
+	}
+	wantMetrics(t, r, map[string]metricWant{"huddle_sessions_pending": eq(1)})
+	wantMetrics(t, r, map[string]metricWant{"huddle_sessions_pending": eq(0)})
 }

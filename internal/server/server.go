@@ -133,6 +133,12 @@ func (s *Server) metricSources() metrics.Sources {
 			st := s.parts.engine.Stats()
 			return st.Polling, st.WebSocket
 		},
+		PendingSessions: func() int {
+			if s.parts.engine == nil {
+				return 0
+			}
+			return s.parts.engine.Stats().Pending
+		},
 		Rooms: roomsFunc(func() (int, int) {
 			if s.parts.rooms == nil {
 				return 0, 0
