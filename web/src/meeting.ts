@@ -478,9 +478,10 @@ export class Meeting extends Emitter<MeetingEvents> {
   private leaveSfu(): void {
     for (const p of this.participants.values()) {
       if (p.self || p.peer) continue;
-      // Both sides get media-mode; the lower id offers (perfect
-      // negotiation settles a glare anyway).
-      this.createPeer(p, this.selfId < p.id);
+      // Both sides get media-mode; the lower id offers, and the other
+      // makes its connection when the offer comes, as a newcomer does (a
+      // connection made early would offer too, for its data channel).
+      if (this.selfId < p.id) this.createPeer(p, true);
     }
     clearTimeout(this.sfuLeaveTimer);
     const started = Date.now();
