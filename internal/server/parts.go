@@ -53,6 +53,9 @@ func (s *Server) startParts() (parts, error) {
 	engineCfg := s.cfg.Engine
 	engineCfg.Logger = s.log
 	engineCfg.CheckOrigin = s.checkOrigin
+	// The engine sets its own deadlines on polling bodies and answers
+	// (replacing the server's): the same --request-timeout bounds them.
+	engineCfg.PollingIOTimeout = s.requestTimeout()
 	engineCfg.ClientIP = s.clientIP
 	io := socketio.NewServer(engineCfg)
 	sigCfg := s.cfg.Signaling

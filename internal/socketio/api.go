@@ -68,6 +68,7 @@ func NewServer(cfg Config) *Server {
 
 		MaxSessionsPerIP: cfg.MaxSessionsPerIP,
 		ClientIP:         cfg.ClientIP,
+		PollingIOTimeout: cfg.PollingIOTimeout,
 	}, s.accept)
 	return s
 }

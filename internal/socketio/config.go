@@ -40,6 +40,9 @@ type Config struct {
 	// ClientIP is the address a request is counted by (see
 	// engineio.Config). Nil means the host of RemoteAddr.
 	ClientIP func(r *http.Request) netip.Addr
+	// PollingIOTimeout bounds a polling request's body read and response
+	// write (see engineio.Config). Zero means the engine's default.
+	PollingIOTimeout time.Duration
 	// Logger receives connection-level logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
