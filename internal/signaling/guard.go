@@ -15,14 +15,15 @@ import (
 
 // The limits on guessing a meeting password. A short PIN falls in well under
 // a second to an unthrottled client, so every wrong password makes the next
-// check from the same address wait, twice as long each time, and a few
-// make it wait minutes. Addresses are counted by iplimit.Key (an IPv6 /64),
+// check from the same address wait (after a couple that are free: people
+// mistype), twice as long each time, and a few make it wait minutes. Addresses are counted by iplimit.Key (an IPv6 /64),
 // so new sockets or new IPv6 addresses of one host do not start afresh. A
 // room also counts failures from every address, for guessers with many
 // addresses; its lockout is short, because it also keeps out people who know
 // the password.
 const (
-	guessBackoff     = time.Second      // wait after the first failure; doubles with each
+	guessFree        = 2                // failures that cost no wait: people mistype
+	guessBackoff     = time.Second      // wait after the first failure past guessFree; doubles with each
 	guessPerIP       = 5                // failures per address and room before the lockout
 	guessIPLockout   = 10 * time.Minute // the address's wait from then on, per failure
 	guessForget      = time.Hour        // an address's failures are forgotten this long after the last
@@ -121,10 +122,11 @@ func (g *passwordGuard) failed(ip netip.Addr, room string) (failures, total int,
 	}
 	rec.failures++
 	rec.last = now
-	if rec.failures >= guessPerIP {
+	switch {
+	case rec.failures >= guessPerIP:
 		rec.until = now.Add(guessIPLockout)
-	} else {
-		rec.until = now.Add(guessBackoff << (rec.failures - 1))
+	case rec.failures > guessFree:
+		rec.until = now.Add(guessBackoff << (rec.failures - guessFree - 1))
 	}
 
 	rg := g.byRoom[room]
@@ -146,7 +148,7 @@ func (g *passwordGuard) failed(ip netip.Addr, room string) (failures, total int,
 	if rg.until.After(until) {
 		until = rg.until
 	}
-	return rec.failures, rg.total, until.Sub(now)
+	return rec.failures, rg.total, max(0, until.Sub(now))
 }
 
 // succeeded forgets ip's failures in room: it knows the password.

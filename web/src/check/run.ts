@@ -4,7 +4,7 @@ import { gather } from "./gather";
 import { planFrom } from "./ice-urls";
 import { roundTrip } from "./round-trip";
 import { relayKinds, type CheckResults, type StepId } from "./results";
-import { fetchIceServers, probeSignaling } from "./signaling-probe";
+import { fetchIceServers, leaveCheckRoom, probeSignaling } from "./signaling-probe";
 import { relayPassed } from "./verdict";
 
 /** How long a relay may take to hand out an address before it counts as blocked. */
@@ -16,17 +16,29 @@ export type Progress = (results: CheckResults, running: StepId | null) => void;
 
 export async function runCheck(progress: Progress, signal: AbortSignal): Promise<CheckResults> {
   const r: CheckResults = { relay: {} };
+  if (!signal.aborted) progress(r, "signaling");
+  const { probe, socket } = await probeSignaling(signal);
+  try {
+    return await checkWith(r, probe, socket, progress, signal);
+  } finally {
+    // The relay credentials last as long as the check's participant.
+    if (socket) void leaveCheckRoom(socket);
+  }
+}
+
+async function checkWith(
+  r: CheckResults,
+  probe: Awaited<ReturnType<typeof probeSignaling>>["probe"],
+  socket: Awaited<ReturnType<typeof probeSignaling>>["socket"],
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<CheckResults> {
   const step = (id: StepId | null) => {
     if (!signal.aborted) progress(r, id);
   };
 
-  step("signaling");
-  const { probe, socket } = await probeSignaling(signal);
   r.signaling = probe;
-  if (signal.aborted) {
-    socket?.disconnect();
-    return r;
-  }
+  if (signal.aborted) return r;
   step("servers");
   r.servers = socket ? await fetchIceServers(socket) : { ok: false, error: "no connection to the server", servers: [], policy: "all" };
 

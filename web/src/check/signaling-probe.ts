@@ -54,7 +54,11 @@ export function checkRoomId(): string {
   return "check-" + Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
-/** fetchIceServers joins a throwaway room, reads the ICE servers and leaves. */
+/**
+ * fetchIceServers joins a throwaway room and reads the ICE servers. The
+ * caller stays in the room until its relay checks are done (leaveCheckRoom):
+ * the server ends a participant's relay credentials when it leaves.
+ */
 export async function fetchIceServers(socket: Socket): Promise<ServersProbe> {
   try {
     const ack = await socket.timeout(ackTimeoutMs).emitWithAck("join-room", { room: checkRoomId(), name: "Connection check" });
@@ -66,12 +70,14 @@ export async function fetchIceServers(socket: Socket): Promise<ServersProbe> {
     return { ok: true, error: "", servers: joined.iceServers, policy: joined.iceTransportPolicy };
   } catch {
     return { ok: false, error: "the server did not answer in time", servers: [], policy: "all" };
-  } finally {
-    // Leave explicitly so the room goes at once, not after the reconnect grace.
-    await socket
-      .timeout(ackTimeoutMs)
-      .emitWithAck("leave-room")
-      .catch(() => undefined);
-    socket.disconnect();
   }
+}
+
+/** leaveCheckRoom leaves explicitly, so the room goes at once, not after the reconnect grace. */
+export async function leaveCheckRoom(socket: Socket): Promise<void> {
+  await socket
+    .timeout(ackTimeoutMs)
+    .emitWithAck("leave-room")
+    .catch(() => undefined);
+  socket.disconnect();
 }
