@@ -52,7 +52,7 @@ func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
 			// Keyframes asked for when the senders were bound may have
 			// arrived before the connection could carry them.
 			for _, d := range p.downTracks() {
-				d.track.forceKeyframe()
+				d.forceKeyframe()
 			}
 		}
 	})
@@ -250,26 +250,54 @@ func (p *Peer) downTracks() []*downTrack {
 	return out
 }
 
-// onTrack starts forwarding a track the participant publishes.
+// onTrack starts forwarding a stream the participant publishes: a new
+// track, or another simulcast layer of one it publishes already.
 func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	p.mu.Lock()
-	if p.closed || len(p.published) >= p.room.sfu.cfg.MaxTracksPerPeer {
+	if p.closed {
 		p.mu.Unlock()
-		p.log.Warn("published track ignored", "track", remote.ID(), "closed", p.closed)
 		return
 	}
-	t := newTrack(p, remote)
-	p.published = append(p.published, t)
+	t := p.publishedTrack(remote.ID())
+	isNew := t == nil
+	if isNew {
+		if len(p.published) >= p.room.sfu.cfg.MaxTracksPerPeer {
+			p.mu.Unlock()
+			p.log.Warn("published track ignored: too many", "track", remote.ID())
+			return
+		}
+		t = newTrack(p, remote)
+		p.published = append(p.published, t)
+	}
+	l := t.addLayer(remote)
 	p.mu.Unlock()
-	p.log.Info("track published", "track", t.id, "kind", remote.Kind().String(), "codec", remote.Codec().MimeType)
-	p.room.published(t)
-	go p.forward(t)
+	p.log.Info("track published", "track", t.id, "rid", l.rid, "kind", remote.Kind().String(), "codec", remote.Codec().MimeType)
+	if isNew {
+		p.room.published(t)
+	} else {
+		t.layersChanged()
+	}
+	go p.forward(t, l)
 }
 
-// forward runs for the life of a published track, then takes it away
-// from the subscribers.
-func (p *Peer) forward(t *track) {
-	t.forward()
+// publishedTrack finds a published track by id; p.mu is held.
+func (p *Peer) publishedTrack(id string) *track {
+	for _, t := range p.published {
+		if t.id == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// forward runs for the life of one layer; when a track's last layer
+// ends, the track goes from the subscribers.
+func (p *Peer) forward(t *track, l *layer) {
+	t.forward(l)
+	if t.removeLayer(l) {
+		t.layersChanged()
+		return
+	}
 	p.mu.Lock()
 	for i, x := range p.published {
 		if x == t {
@@ -279,6 +307,19 @@ func (p *Peer) forward(t *track) {
 	}
 	p.mu.Unlock()
 	p.room.unpublished(t)
+}
+
+// SetView says how the participant shows another participant's video:
+// in a tile of this height in CSS pixels, which picks the simulcast layer
+// it receives, or not at all (0: scrolled off, hidden, tab in the
+// background), which stops that video until it is shown again. Audio
+// always flows.
+func (p *Peer) SetView(publisherID string, height int) {
+	for _, d := range p.downTracks() {
+		if d.track.owner.id == publisherID {
+			d.setView(height)
+		}
+	}
 }
 
 // subscribe starts sending t to p.

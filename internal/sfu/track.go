@@ -6,31 +6,104 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
-// track is one published track and the subscribers it is sent to.
+// track is one published track and the subscribers it is sent to. A
+// simulcast track has several layers (the same picture at several sizes,
+// each its own RTP stream); each subscriber gets one of them.
 type track struct {
-	id     string // the publisher's track id, kept for the subscribers
-	owner  *Peer
-	remote *webrtc.TrackRemote
+	id    string // the publisher's track id, kept for the subscribers
+	owner *Peer
+	kind  webrtc.RTPCodecType
+	codec webrtc.RTPCodecCapability
+	// simulcast is true when layers can be switched: VP8 only, where a
+	// switch waits for a keyframe the server can recognise.
+	simulcast bool
 
-	mu    sync.Mutex // serialises changes to downs
-	downs atomic.Pointer[[]*downTrack]
-	// lastKeyframe is when a keyframe was last asked of the publisher
-	// (Unix nanoseconds), for the throttle.
+	mu     sync.Mutex // serialises changes to downs and layers
+	layers []*layer   // by quality, lowest first
+	downs  atomic.Pointer[[]*downTrack]
+}
+
+// layer is one RTP stream of a track.
+type layer struct {
+	rid     string
+	quality int // see ridQuality
+	remote  *webrtc.TrackRemote
+	// lastKeyframe is when a keyframe was last asked of this layer (Unix
+	// nanoseconds), for the throttle.
 	lastKeyframe atomic.Int64
 	packets      atomic.Uint64
 }
 
 func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
-	t := &track{id: remote.ID(), owner: owner, remote: remote}
+	codec := remote.Codec().RTPCodecCapability
+	t := &track{
+		id: remote.ID(), owner: owner, kind: remote.Kind(), codec: codec,
+		simulcast: codec.MimeType == webrtc.MimeTypeVP8,
+	}
 	t.downs.Store(&[]*downTrack{})
 	return t
 }
 
-// attach and detach copy the list, so that the forwarding loop reads it
+// addLayer adds one of the track's RTP streams and returns it.
+func (t *track) addLayer(remote *webrtc.TrackRemote) *layer {
+	l := &layer{rid: remote.RID(), quality: ridQuality(remote.RID()), remote: remote}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := 0
+	for i < len(t.layers) && t.layers[i].quality <= l.quality {
+		i++
+	}
+	t.layers = append(t.layers[:i], append([]*layer{l}, t.layers[i:]...)...)
+	return l
+}
+
+// removeLayer forgets a layer whose stream ended; it reports whether the
+// track has layers left.
+func (t *track) removeLayer(l *layer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, x := range t.layers {
+		if x == l {
+			t.layers = append(t.layers[:i], t.layers[i+1:]...)
+			break
+		}
+	}
+	return len(t.layers) > 0
+}
+
+// layersChanged lets every subscriber choose again among the layers.
+func (t *track) layersChanged() {
+	for _, d := range *t.downs.Load() {
+		d.relayer()
+	}
+}
+
+// qualities returns the qualities of the track's layers, lowest first.
+func (t *track) qualities() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	q := make([]int, len(t.layers))
+	for i, l := range t.layers {
+		q[i] = l.quality
+	}
+	return q
+}
+
+func (t *track) layerOf(quality int) *layer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range t.layers {
+		if l.quality == quality {
+			return l
+		}
+	}
+	return nil
+}
+
+// attach and detach copy the list, so that the forwarding loops read it
 // without a lock.
 func (t *track) attach(d *downTrack) {
 	t.mu.Lock()
@@ -53,106 +126,51 @@ func (t *track) detach(d *downTrack) {
 	t.downs.Store(&next)
 }
 
-// forward reads the publisher's packets and writes each to every
-// subscriber until the track ends.
-func (t *track) forward() {
+// forward reads one layer's packets and hands each to every subscriber,
+// which keeps those of the layer it receives, until the stream ends.
+func (t *track) forward(l *layer) {
 	for {
-		pkt, _, err := t.remote.ReadRTP()
+		pkt, _, err := l.remote.ReadRTP()
 		if err != nil {
 			return
 		}
-		t.packets.Add(1)
+		l.packets.Add(1)
 		for _, d := range *t.downs.Load() {
-			d.write(pkt)
+			d.write(l.quality, pkt)
 		}
 	}
 }
 
-// requestKeyframe asks the publisher for a keyframe, at most once per
-// Config.KeyframeInterval however many subscribers ask.
-func (t *track) requestKeyframe() {
-	if t.remote.Kind() != webrtc.RTPCodecTypeVideo {
+// requestKeyframe asks a layer's publisher for a keyframe, at most once
+// per Config.KeyframeInterval however many subscribers ask.
+func (t *track) requestKeyframe(quality int) {
+	if t.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	l := t.layerOf(quality)
+	if l == nil {
 		return
 	}
 	now := time.Now().UnixNano()
-	last := t.lastKeyframe.Load()
-	if now-last < int64(t.owner.room.sfu.cfg.KeyframeInterval) || !t.lastKeyframe.CompareAndSwap(last, now) {
+	last := l.lastKeyframe.Load()
+	if now-last < int64(t.owner.room.sfu.cfg.KeyframeInterval) || !l.lastKeyframe.CompareAndSwap(last, now) {
 		return
 	}
-	_ = t.owner.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+	t.sendPLI(l)
 }
 
 // forceKeyframe asks for a keyframe now, for a subscriber whose
 // connection just came up: it has nothing to decode until one comes.
-func (t *track) forceKeyframe() {
-	if t.remote.Kind() != webrtc.RTPCodecTypeVideo {
+func (t *track) forceKeyframe(quality int) {
+	if t.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
-	t.lastKeyframe.Store(time.Now().UnixNano())
-	_ = t.owner.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
-}
-
-// downTrack is one track sent to one subscriber.
-type downTrack struct {
-	peer   *Peer
-	track  *track
-	local  *boundTrack
-	sender *webrtc.RTPSender
-}
-
-func newDownTrack(p *Peer, t *track) (*downTrack, error) {
-	local, err := webrtc.NewTrackLocalStaticRTP(t.remote.Codec().RTPCodecCapability, t.id, t.owner.id)
-	if err != nil {
-		return nil, err
-	}
-	d := &downTrack{peer: p, track: t}
-	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: t.requestKeyframe}
-	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
-		return nil, err
-	}
-	go d.readRTCP()
-	return d, nil
-}
-
-func (d *downTrack) write(pkt *rtp.Packet) {
-	// Before the subscriber's connection is up the write has nowhere to
-	// go and fails; the keyframe asked for at binding time covers it.
-	_ = d.local.WriteRTP(pkt)
-}
-
-// readRTCP passes the subscriber's keyframe requests on to the publisher
-// (throttled) until the sender stops. pion's interceptors answer NACKs
-// and read the reports on the way.
-func (d *downTrack) readRTCP() {
-	for {
-		pkts, _, err := d.sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, pkt := range pkts {
-			switch pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.track.requestKeyframe()
-			}
-		}
+	if l := t.layerOf(quality); l != nil {
+		l.lastKeyframe.Store(time.Now().UnixNano())
+		t.sendPLI(l)
 	}
 }
 
-func (d *downTrack) stop() {
-	_ = d.peer.sub.RemoveTrack(d.sender)
-}
-
-// boundTrack tells its track when a subscriber's sender starts sending,
-// so that the subscriber's decoder gets a keyframe to start from.
-type boundTrack struct {
-	*webrtc.TrackLocalStaticRTP
-	bound func()
-}
-
-func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
-	if err == nil {
-		b.bound()
-	}
-	return codec, err
+func (t *track) sendPLI(l *layer) {
+	_ = t.owner.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
 }

@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -40,6 +43,8 @@ type Client struct {
 	mu      sync.Mutex
 	pending map[sfu.Direction][]webrtc.ICECandidateInit
 	got     map[string]*atomic.Uint64 // packets by "stream/track"
+	size    map[string]*atomic.Int64  // payload size of the last packet
+	jumps   map[string]*atomic.Int64  // sequence numbers that did not follow the last one
 	ended   map[string]bool
 
 	// Offers counts the server's offers; PLIs the keyframe requests that
@@ -54,10 +59,21 @@ func New(t testing.TB, name string) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	// Default codecs and interceptors, as a browser has: NACK, reports,
+	// TWCC and the simulcast header extensions.
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
 	c := &Client{
 		Name: name, t: t, ready: make(chan struct{}), stop: make(chan struct{}),
 		pending: map[sfu.Direction][]webrtc.ICECandidateInit{}, got: map[string]*atomic.Uint64{}, ended: map[string]bool{},
+		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{},
 	}
 	var err error
 	if c.Pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -168,22 +184,50 @@ func (c *Client) errorf(format string, args ...any) {
 func (c *Client) receive(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	key := tr.StreamID() + "/" + tr.ID()
 	c.mu.Lock()
-	n := c.got[key]
+	n, size, jumps := c.got[key], c.size[key], c.jumps[key]
 	if n == nil {
-		n = &atomic.Uint64{}
-		c.got[key] = n
+		n, size, jumps = &atomic.Uint64{}, &atomic.Int64{}, &atomic.Int64{}
+		c.got[key], c.size[key], c.jumps[key] = n, size, jumps
 	}
 	delete(c.ended, key)
 	c.mu.Unlock()
-	for {
-		if _, _, err := tr.ReadRTP(); err != nil {
+	var last uint16
+	for i := 0; ; i++ {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
 			c.mu.Lock()
 			c.ended[key] = true
 			c.mu.Unlock()
 			return
 		}
+		if i > 0 && pkt.SequenceNumber != last+1 {
+			jumps.Add(1)
+		}
+		last = pkt.SequenceNumber
+		size.Store(int64(len(pkt.Payload)))
 		n.Add(1)
 	}
+}
+
+// LastSize is the payload size of the last packet received on a track.
+func (c *Client) LastSize(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.size[key]; s != nil {
+		return int(s.Load())
+	}
+	return 0
+}
+
+// Jumps counts the packets of a track whose sequence number did not
+// follow the one before: a layer switch that is not rewritten shows here.
+func (c *Client) Jumps(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if j := c.jumps[key]; j != nil {
+		return int(j.Load())
+	}
+	return 0
 }
 
 // Received is the number of RTP packets received on "stream/track" (the
@@ -230,6 +274,14 @@ func (c *Client) Publish() {
 		}
 		go c.countPLIs(sender)
 	}
+	c.negotiatePublish()
+	go c.sendMedia(video, audio)
+}
+
+// negotiatePublish offers the publishing connection to the server and
+// sets its answer.
+func (c *Client) negotiatePublish() {
+	c.t.Helper()
 	offer, err := c.Pub.CreateOffer(nil)
 	if err != nil {
 		c.t.Fatal(err)
@@ -251,7 +303,6 @@ func (c *Client) Publish() {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	go c.sendMedia(video, audio)
 }
 
 func (c *Client) sendMedia(video, audio *webrtc.TrackLocalStaticSample) {
@@ -266,6 +317,88 @@ func (c *Client) sendMedia(video, audio *webrtc.TrackLocalStaticSample) {
 		}
 		_ = video.WriteSample(media.Sample{Data: frame, Duration: 20 * time.Millisecond})
 		_ = audio.WriteSample(media.Sample{Data: frame[:80], Duration: 20 * time.Millisecond})
+	}
+}
+
+// SimulcastSizes are the VP8 payload sizes PublishSimulcast sends on its
+// layers q, h and f: a receiver tells the layer by the size.
+var SimulcastSizes = map[string]int{"q": 200, "h": 500, "f": 1000}
+
+// PublishSimulcast sends a VP8 camera ("cam") as three simulcast layers,
+// q, h and f, one packet per layer and frame every 20 ms, a keyframe
+// every 10 frames, plus an Opus microphone ("mic").
+func (c *Client) PublishSimulcast() {
+	c.t.Helper()
+	layers := map[string]*webrtc.TrackLocalStaticRTP{}
+	var sender *webrtc.RTPSender
+	for _, rid := range []string{"q", "h", "f"} {
+		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", c.Name, webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		layers[rid] = tr
+		if sender == nil {
+			if sender, err = c.Pub.AddTrack(tr); err != nil {
+				c.t.Fatal(err)
+			}
+			go c.countPLIs(sender)
+		} else if err := sender.AddEncoding(tr); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", c.Name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.Pub.AddTrack(audio); err != nil {
+		c.t.Fatal(err)
+	}
+	c.negotiatePublish()
+	// pion's sender leaves the mid and rid header extensions to the
+	// writer; the receiver needs them to tell the layers apart.
+	var midID, ridID uint8
+	for _, e := range sender.GetParameters().HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			ridID = uint8(e.ID)
+		}
+	}
+	mid := ""
+	for _, tr := range c.Pub.GetTransceivers() {
+		if tr.Sender() == sender {
+			mid = tr.Mid()
+		}
+	}
+	go c.sendSimulcast(layers, audio, mid, midID, ridID)
+}
+
+func (c *Client) sendSimulcast(layers map[string]*webrtc.TrackLocalStaticRTP, audio *webrtc.TrackLocalStaticSample, mid string, midID, ridID uint8) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	// Each layer is its own RTP stream, with its own numbering.
+	seq := map[string]uint16{"q": 100, "h": 20000, "f": 40000}
+	ts := map[string]uint32{"q": 0, "h": 1 << 30, "f": 2 << 30}
+	for frame := uint32(0); ; frame++ {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		for rid, tr := range layers {
+			payload := make([]byte, SimulcastSizes[rid])
+			payload[0] = 0x10 // VP8 descriptor: start of partition 0
+			if frame%10 != 0 {
+				payload[1] = 0x01 // an interframe (P bit set)
+			}
+			seq[rid]++
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq[rid], Timestamp: ts[rid] + frame*1800}, Payload: payload}
+			_ = pkt.Header.SetExtension(midID, []byte(mid))
+			_ = pkt.Header.SetExtension(ridID, []byte(rid))
+			_ = tr.WriteRTP(pkt)
+		}
+		_ = audio.WriteSample(media.Sample{Data: make([]byte, 80), Duration: 20 * time.Millisecond})
 	}
 }
 

@@ -1,0 +1,192 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack is one track sent to one subscriber: one layer of it at a
+// time, with sequence numbers and timestamps made continuous across layer
+// switches, so that the subscriber sees one unbroken stream.
+type downTrack struct {
+	peer   *Peer
+	track  *track
+	local  *boundTrack
+	sender *webrtc.RTPSender
+
+	mu sync.Mutex
+	// current is the quality being sent (-1: none yet); target the one
+	// wanted, switched to at its next keyframe.
+	current, target int
+	paused          bool // not shown by the subscriber: no video is sent
+	want            int  // the quality its view asks for (before what exists)
+	// The rewrite: out = in + offset. It is set at every switch so the
+	// first packet of the new layer follows the last one sent.
+	seqOffset          uint16
+	tsOffset           uint32
+	lastSeq, lastTS    uint32 // of the last packet sent (seq in the low 16 bits)
+	lastSent           time.Time
+	sentAny, rebaseNow bool
+}
+
+func newDownTrack(p *Peer, t *track) (*downTrack, error) {
+	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.id, t.owner.id)
+	if err != nil {
+		return nil, err
+	}
+	d := &downTrack{peer: p, track: t, current: -1, want: qualityMedium}
+	d.target = pickQuality(t.qualities(), d.want)
+	if !t.simulcast {
+		d.current = d.target
+	}
+	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: d.requestKeyframe}
+	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
+		return nil, err
+	}
+	go d.readRTCP()
+	return d, nil
+}
+
+// write sends a packet of the given layer if it is the one the subscriber
+// receives, and switches layers at a keyframe of the wanted one.
+func (d *downTrack) write(quality int, pkt *rtp.Packet) {
+	d.mu.Lock()
+	if d.paused {
+		d.mu.Unlock()
+		return
+	}
+	if quality != d.current {
+		if quality != d.target || !isVP8Keyframe(pkt.Payload) {
+			d.mu.Unlock()
+			return
+		}
+		d.current, d.rebaseNow = quality, true
+	}
+	out := *pkt
+	d.rewrite(&out)
+	d.mu.Unlock()
+	// Before the subscriber's connection is up the write has nowhere to
+	// go and fails; the keyframe asked for at binding time covers it.
+	_ = d.local.WriteRTP(&out)
+}
+
+// rewrite maps a packet of the current layer onto the outgoing stream;
+// d.mu is held.
+func (d *downTrack) rewrite(out *rtp.Packet) {
+	now := time.Now()
+	if d.rebaseNow {
+		d.rebaseNow = false
+		if d.sentAny {
+			// Continue where the last layer stopped: the next sequence
+			// number, and a timestamp advanced by the time that passed
+			// (video's clock is 90 kHz).
+			elapsed := uint32(max(1, now.Sub(d.lastSent).Microseconds()*90/1000))
+			d.seqOffset = uint16(d.lastSeq) + 1 - out.SequenceNumber
+			d.tsOffset = d.lastTS + elapsed - out.Timestamp
+		}
+	}
+	out.SequenceNumber += d.seqOffset
+	out.Timestamp += d.tsOffset
+	d.lastSeq, d.lastTS, d.lastSent, d.sentAny = uint32(out.SequenceNumber), out.Timestamp, now, true
+}
+
+// setView applies what the subscriber shows of the track: nothing
+// (height 0: paused), or a tile of that height, which picks the layer.
+func (d *downTrack) setView(height int) {
+	if d.track.kind != webrtc.RTPCodecTypeVideo {
+		return // audio always flows
+	}
+	d.mu.Lock()
+	wasPaused := d.paused
+	d.paused = height <= 0
+	if d.paused {
+		d.current = -1 // a resume starts at a keyframe
+		d.mu.Unlock()
+		return
+	}
+	d.want = qualityForHeight(height)
+	want := pickQuality(d.track.qualities(), d.want)
+	changed := want != d.target || wasPaused
+	d.target = want
+	if !d.track.simulcast {
+		d.current = want
+	}
+	d.mu.Unlock()
+	if changed {
+		d.track.requestKeyframe(want)
+	}
+}
+
+// relayer chooses the target again when the track's layers change (a
+// simulcast track's layers arrive one by one).
+func (d *downTrack) relayer() {
+	d.mu.Lock()
+	want := pickQuality(d.track.qualities(), d.want)
+	changed := want != d.target
+	d.target = want
+	if !d.track.simulcast && !d.paused {
+		d.current = want
+	}
+	d.mu.Unlock()
+	if changed {
+		d.track.requestKeyframe(want)
+	}
+}
+
+// requestKeyframe asks for a keyframe of the layer this subscriber wants.
+func (d *downTrack) requestKeyframe() {
+	d.mu.Lock()
+	q := d.target
+	d.mu.Unlock()
+	d.track.requestKeyframe(q)
+}
+
+// forceKeyframe is requestKeyframe without the throttle.
+func (d *downTrack) forceKeyframe() {
+	d.mu.Lock()
+	q := d.target
+	d.mu.Unlock()
+	d.track.forceKeyframe(q)
+}
+
+// readRTCP passes the subscriber's keyframe requests on to the publisher
+// (throttled) until the sender stops. pion's interceptors answer NACKs
+// and read the reports on the way.
+func (d *downTrack) readRTCP() {
+	for {
+		pkts, _, err := d.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.requestKeyframe()
+			}
+		}
+	}
+}
+
+func (d *downTrack) stop() {
+	_ = d.peer.sub.RemoveTrack(d.sender)
+}
+
+// boundTrack tells its down track when a subscriber's sender starts
+// sending, so that the subscriber's decoder gets a keyframe to start
+// from.
+type boundTrack struct {
+	*webrtc.TrackLocalStaticRTP
+	bound func()
+}
+
+func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
+	if err == nil {
+		b.bound()
+	}
+	return codec, err
+}
