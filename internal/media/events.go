@@ -23,7 +23,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
 
 // Events are the names Handle takes; signaling registers each.
-var Events = []string{"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave"}
+var Events = []string{"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave", "sfu-view"}
 
 // description is the payload of sfu-publish and sfu-answer.
 type description struct {
@@ -65,6 +65,12 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 		return ok(refusal(m.Subscribe(roomID, id)))
 	case "sfu-leave":
 		return ok(refusal(m.LeaveSFU(roomID, id)))
+	case "sfu-view":
+		v, err := decodeViews(args)
+		if err != nil {
+			return nil, err
+		}
+		return ok(refusal(m.SetViews(roomID, id, v)))
 	}
 	return nil, &Error{Code: "unknown-event", Message: "no such event"}
 }
@@ -80,6 +86,32 @@ func decodeDescription(args []json.RawMessage, want webrtc.SDPType) (webrtc.Sess
 		return webrtc.SessionDescription{}, &Error{Code: "too-large", Message: "the session description is too large"}
 	}
 	return webrtc.SessionDescription{Type: want, SDP: d.SDP}, nil
+}
+
+// View is how a member shows another member's video: in a tile of this
+// height in CSS pixels, or not at all (0).
+type View struct {
+	ID     string `json:"id"`
+	Height int    `json:"height"`
+}
+
+// maxViews bounds an sfu-view: a page shows at most a few dozen tiles.
+const maxViews = 256
+
+func decodeViews(args []json.RawMessage) ([]View, error) {
+	var v struct {
+		Views []View `json:"views"`
+	}
+	if len(args) == 0 || json.Unmarshal(args[0], &v) != nil {
+		return nil, errBadPayload
+	}
+	if len(v.Views) > maxViews {
+		return nil, &Error{Code: "too-large", Message: "too many views"}
+	}
+	for i := range v.Views {
+		v.Views[i].Height = min(max(v.Views[i].Height, 0), 4320)
+	}
+	return v.Views, nil
 }
 
 func ok(err error) (any, error) {

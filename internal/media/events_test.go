@@ -129,3 +129,32 @@ func TestHandleRefusesBadEvents(t *testing.T) {
 		t.Errorf("someone not in the room: %v", err)
 	}
 }
+
+// sfu-view picks the layer a member receives of each other member, and
+// pauses the video of a tile it does not show.
+func TestViewPicksTheLayer(t *testing.T) {
+	m := newManager(t, Config{Mode: SFU})
+	a := joinWire(t, m, "r", "alice")
+	b := joinWire(t, m, "r", "bob")
+	a.client.PublishSimulcast()
+	if _, err := b.call("sfu-subscribe", struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.client.Received("alice/cam") > 10 })
+	for _, tc := range []struct {
+		height int
+		rid    string
+	}{{180, "q"}, {1080, "f"}} {
+		if _, err := b.call("sfu-view", map[string]any{"views": []View{{ID: "alice", Height: tc.height}}}); err != nil {
+			t.Fatal(err)
+		}
+		sfutest.WaitFor(t, "layer "+tc.rid, 3*time.Second, func() bool { return b.client.LastSize("alice/cam") == sfutest.SimulcastSizes[tc.rid] })
+	}
+	many := make([]View, maxViews+1)
+	if _, err := b.call("sfu-view", map[string]any{"views": many}); err == nil || err.(*Error).Code != "too-large" {
+		t.Errorf("%d views: %v", len(many), err)
+	}
+	if _, err := b.call("sfu-view", "nonsense"); err == nil || err.(*Error).Code != "bad-request" {
+		t.Errorf("malformed view: %v", err)
+	}
+}

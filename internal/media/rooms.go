@@ -195,6 +195,19 @@ func (m *Manager) Candidate(roomID, id string, d sfu.Direction, c webrtc.ICECand
 	return p.AddCandidate(d, c)
 }
 
+// SetViews is sfu-view: how the member shows the others' video, which
+// picks the simulcast layer each sends it, or pauses it (height 0).
+func (m *Manager) SetViews(roomID, id string, views []View) error {
+	p, err := m.existingPeer(roomID, id)
+	if err != nil {
+		return err
+	}
+	for _, v := range views {
+		p.SetView(v.ID, v.Height)
+	}
+	return nil
+}
+
 // LeaveSFU is sfu-leave: the member has its mesh connections up again
 // and drops its SFU ones.
 func (m *Manager) LeaveSFU(roomID, id string) error {

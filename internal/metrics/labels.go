@@ -17,7 +17,7 @@ var knownEvents = setOf(
 	// dialect B
 	"room:join", "user:call", "call:accepted", "peer:nego:needed", "peer:nego:done",
 	// media through the SFU
-	"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave",
+	"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave", "sfu-view",
 )
 
 // knownReasons are the error codes of docs/PROTOCOL.md and the refusals

@@ -17,6 +17,7 @@ import { Emitter } from "./emitter";
 import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
 import { SfuLink } from "./sfu";
+import type { View } from "./views";
 import { isolate } from "./text";
 import {
   describeError,
@@ -88,6 +89,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   mode: MediaMode = "mesh";
   private sfu: SfuLink | undefined;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
+  private views: View[] = [];
   private unsubscribeLocal: () => void;
 
   constructor(
@@ -450,10 +452,15 @@ export class Meeting extends Emitter<MeetingEvents> {
     const audio = this.local.track("audio");
     const video = this.local.track("video");
     const link = this.sfu;
-    void link.publish(audio, video, this.local.view).catch((err) => {
-      console.warn("sfu publish", err);
-      this.emit("notice", "Could not send your media through the server.");
-    });
+    void link
+      .publish(audio, video, this.local.view)
+      .then(() => {
+        if (this.views.length > 0) this.sig.emit("sfu-view", { views: this.views });
+      })
+      .catch((err) => {
+        console.warn("sfu publish", err);
+        this.emit("notice", "Could not send your media through the server.");
+      });
   }
 
   /** sfuTrack: the SFU sends a participant's media; its direct path may go. */
@@ -505,6 +512,15 @@ export class Meeting extends Emitter<MeetingEvents> {
       }, pathOverlapMs);
     };
     check();
+  }
+
+  /**
+   * setViews tells the SFU how the page shows each participant (see
+   * views.ts); the latest report is sent again when the SFU starts.
+   */
+  setViews(views: View[]): void {
+    this.views = views;
+    if (this.sfu && this.sig.state === "connected") this.sig.emit("sfu-view", { views });
   }
 
   /** sfuConnections are the SFU's two connections while in use (tests, stats). */

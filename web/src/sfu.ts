@@ -23,6 +23,16 @@ export interface SfuOptions {
   onTrackEnded?: (participantId: string, track: MediaStreamTrack) => void;
 }
 
+/**
+ * The camera's simulcast layers: a quarter, half and full size, named as
+ * the server ranks them. Each subscriber gets the one its tile needs.
+ */
+export const simulcastLayers: RTCRtpEncodingParameters[] = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", maxBitrate: 1_500_000 },
+];
+
 export class SfuLink {
   readonly pub: RTCPeerConnection;
   readonly sub: RTCPeerConnection;
@@ -77,7 +87,9 @@ export class SfuLink {
         await sender.replaceTrack(track);
         continue;
       }
-      const t = this.pub.addTransceiver(track ?? kind, { direction: "sendonly", streams: [stream] });
+      const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [stream] };
+      if (kind === "video") init.sendEncodings = simulcastLayers;
+      const t = this.pub.addTransceiver(track ?? kind, init);
       this.senders.set(kind, t.sender);
       renegotiate = true;
     }

@@ -5,6 +5,7 @@ import { isolate } from "../text";
 import { h, icon, toast, type IconName, type View } from "./dom";
 import { ChatPanel, PeoplePanel } from "./panels";
 import { TileGrid } from "./tiles";
+import { watchViews } from "../views";
 
 interface ControlButton {
   el: HTMLButtonElement;
@@ -141,6 +142,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   // Meeting events.
   for (const p of meeting.participants.values()) grid.add(p);
   disposers.push(
+    watchViews(grid.el, (views) => meeting.setViews(views)),
     meeting.on("participant-added", (p) => {
       grid.add(p);
       people.render();
