@@ -26,6 +26,9 @@ type cycleStat struct {
 	Connected  int `json:"connected"`
 	Failed     int `json:"failed"`
 	Goroutines int `json:"goroutines"`
+	// Threads is /sched/threads/total:threads. Go never ends an OS thread
+	// it started; each new one is a few KiB of live heap for good.
+	Threads int `json:"threads"`
 	// LiveHeap is /gc/heap/live:bytes: what the heap still holds; a leak
 	// shows here.
 	LiveHeap int64 `json:"live_heap"`
@@ -60,6 +63,14 @@ func runSoak(ctx context.Context, c config, log *slog.Logger, res *result) error
 	}
 	res.Cycles = append(res.Cycles, base)
 	logCycle(log, base)
+	// The fresh server's profile too: the first heap profile served
+	// allocates for good (gzip's CRC table), which is then before the
+	// trend and not in it.
+	if c.HeapDir != "" {
+		if err := saveHeapProfile(c, 0); err != nil {
+			log.Warn("heap profile not saved", "cycle", 0, "err", err)
+		}
+	}
 	for cycle := 1; cycle <= c.Cycles && ctx.Err() == nil; cycle++ {
 		st, err := soakCycle(ctx, c, cycle)
 		if err != nil {
@@ -80,7 +91,9 @@ func runSoak(ctx context.Context, c config, log *slog.Logger, res *result) error
 // saveHeapProfile saves the server's heap profile as soak.cycleN.heap.pb.gz
 // in c.HeapDir. It follows readServer's forced collections, so its in-use
 // figures are what those left; the profiles of cycle 2 and the last, diffed
-// with go tool pprof -diff_base, show where a growing live heap grows.
+// with go tool pprof -diff_base, show where a growing live heap grows
+// (with GODEBUG=memprofilerate=512 in the server's environment to record
+// small allocations, not one per 512 KiB on average).
 func saveHeapProfile(c config, cycle int) error {
 	res, err := debugClient.Get(c.DebugURL + "/debug/pprof/heap")
 	if err != nil {
@@ -106,7 +119,7 @@ func saveHeapProfile(c config, cycle int) error {
 
 func logCycle(log *slog.Logger, st cycleStat) {
 	log.Info("soak cycle", "cycle", st.Cycle, "connected", st.Connected, "failed", st.Failed, "goroutines", st.Goroutines,
-		"live_heap_kib", st.LiveHeap>>10, "rss_mib", st.RSS>>20)
+		"threads", st.Threads, "live_heap_kib", st.LiveHeap>>10, "rss_mib", st.RSS>>20)
 }
 
 func soakCycle(ctx context.Context, c config, cycle int) (cycleStat, error) {
@@ -159,6 +172,7 @@ func readServer(c config, cycle int) (cycleStat, error) {
 		return st, err
 	}
 	st.Goroutines = int(m["/sched/goroutines:goroutines"])
+	st.Threads = int(m["/sched/threads/total:threads"])
 	st.LiveHeap = int64(m["/gc/heap/live:bytes"])
 	st.HeapObjects = int64(m["/memory/classes/heap/objects:bytes"])
 	st.HeapFree = int64(m["/memory/classes/heap/free:bytes"])

@@ -23,7 +23,7 @@ func fakeDebug(t *testing.T, gc int) *httptest.Server {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprintf(w, `{"gc":%d,"metrics":{"/sched/goroutines:goroutines":17,"/gc/heap/live:bytes":1719296,
+		fmt.Fprintf(w, `{"gc":%d,"metrics":{"/sched/goroutines:goroutines":17,"/sched/threads/total:threads":9,"/gc/heap/live:bytes":1719296,
 			"/memory/classes/heap/objects:bytes":1720000,"/memory/classes/heap/free:bytes":3000000,
 			"/memory/classes/total:bytes":40000000,"/memory/classes/heap/released:bytes":10000000}}`, gc)
 	}))
@@ -37,7 +37,7 @@ func TestReadServerAfterForcedGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cycleStat{Cycle: 4, Goroutines: 17, LiveHeap: 1719296, HeapObjects: 1720000, HeapFree: 3000000, Retained: 30000000, RSS: st.RSS}
+	want := cycleStat{Cycle: 4, Goroutines: 17, Threads: 9, LiveHeap: 1719296, HeapObjects: 1720000, HeapFree: 3000000, Retained: 30000000, RSS: st.RSS}
 	if st != want || st.RSS <= 0 {
 		t.Errorf("got %+v, want %+v", st, want)
 	}

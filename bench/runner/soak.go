@@ -18,6 +18,7 @@ type soakCycle struct {
 	Connected   int   `json:"connected"`
 	Failed      int   `json:"failed"`
 	Goroutines  int   `json:"goroutines"`
+	Threads     int   `json:"threads"`
 	LiveHeap    int64 `json:"live_heap"`
 	HeapObjects int64 `json:"heap_objects"`
 	HeapFree    int64 `json:"heap_free"`
@@ -108,6 +109,9 @@ func slope(xs, ys []float64) float64 {
 // the server's live heap after a forced GC (read from its pprof address),
 // its goroutines and the failed connections; RSS is shown, not judged.
 func soak(ctx context.Context, o options, log *slog.Logger) error {
+	if o.SoakCycles < 3 {
+		return fmt.Errorf("%w: got --soak-cycles %d", errSoakTooShort, o.SoakCycles)
+	}
 	// A short reconnect grace lets dropped participants go between cycles;
 	// the load generator waits 5 s after each cycle.
 	s, err := startServer(ctx, o, "huddle", "--reconnect-grace", "2s")
@@ -151,9 +155,9 @@ func soakReport(cycles []soakCycle, v soakVerdict, b soakBounds, n int, now time
 	var md strings.Builder
 	fmt.Fprintf(&md, "# Huddle soak\n\n%s: %d cycles of %d sockets; cycle 0 is the fresh server. Memory after two forced GCs.\n\n",
 		now.UTC().Format(time.RFC3339), len(cycles)-1, n)
-	md.WriteString("| cycle | connected | failed | goroutines | live heap KiB | heap objects KiB | heap free MiB | Go retained MiB | RSS MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	md.WriteString("| cycle | connected | failed | goroutines | threads | live heap KiB | heap objects KiB | heap free MiB | Go retained MiB | RSS MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range cycles {
-		fmt.Fprintf(&md, "| %d | %d | %d | %d | %d | %d | %.1f | %.1f | %.1f |\n", c.Cycle, c.Connected, c.Failed, c.Goroutines,
+		fmt.Fprintf(&md, "| %d | %d | %d | %d | %d | %d | %d | %.1f | %.1f | %.1f |\n", c.Cycle, c.Connected, c.Failed, c.Goroutines, c.Threads,
 			c.LiveHeap>>10, c.HeapObjects>>10, float64(c.HeapFree)/mib, float64(c.Retained)/mib, float64(c.RSS)/mib)
 	}
 	first, second, last := cycles[1], cycles[2], cycles[len(cycles)-1]

@@ -101,7 +101,7 @@ func TestSoakRSSIsNotTheVerdict(t *testing.T) {
 		t.Fatalf("%+v %v", v, err)
 	}
 	report := soakReport(cs, v, defaultSoakBounds, 10000, time.Unix(0, 0))
-	for _, want := range []string{"| 3 | 10000 | 0 | 17 | 1024 |", "RSS (not judged)", "PASS"} {
+	for _, want := range []string{"| 3 | 10000 | 0 | 17 | 0 | 1024 |", "RSS (not judged)", "PASS"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
