@@ -45,6 +45,8 @@ type config struct {
 	Warmup      time.Duration
 	Rate        float64 // relay: offered round trips/s; 0 = closed loop
 	Cycles      int     // soak: connect/exchange/disconnect cycles
+	DebugURL    string  // soak: the server's --pprof-addr as a URL, for /debug/runtime-metrics
+	HeapDir     string  // soak: where the server's heap profiles after cycle 2 and the last are saved; none when empty
 }
 
 // result is printed as JSON; zero fields are left out.
@@ -124,6 +126,8 @@ func runMain() int {
 	flag.DurationVar(&c.Warmup, "warmup", 2*time.Second, "relay, setup: unmeasured start")
 	flag.Float64Var(&c.Rate, "rate", 0, "relay: offered round trips per second (0: closed loop)")
 	flag.IntVar(&c.Cycles, "cycles", 10, "soak: cycles")
+	flag.StringVar(&c.HeapDir, "heap-dir", "", "soak: save the server's heap profiles after cycle 2 and the last cycle here, for go tool pprof -diff_base")
+	flag.StringVar(&c.DebugURL, "debug-url", "", "soak: URL of the server's --pprof-addr, read for the live heap after a forced GC (required)")
 	cpuProfile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
