@@ -1,0 +1,54 @@
+// Reads every connection's statistics every two seconds: bars on each
+// remote tile, and a banner when our own network is bad.
+import type { Meeting, Participant } from "../meeting";
+import { Banner, classify, classifySend, delta, readCounters, type Counters, type Quality } from "../quality";
+
+const intervalMs = 2000;
+
+export function watchQuality(meeting: Meeting, show: (p: Participant, q: Quality) => void, ownNetwork: (q: Quality | null) => void): () => void {
+  const prev = new Map<string, Counters>();
+  const banner = new Banner(2);
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const [pub, sub] = meeting.sfuConnections();
+      let sendLoss = -1;
+      let rtt = 0;
+      const seen = new Set<string>();
+      for (const p of meeting.participants.values()) {
+        if (p.self) continue;
+        // In the SFU a participant's media is its share of the subscribing
+        // connection; the round trip is ours to the server.
+        const viaSfu = meeting.mode === "sfu" && sub && p.sfuStream;
+        const pc = viaSfu ? sub : p.peer?.pc;
+        if (!pc || pc.connectionState !== "connected") continue;
+        const c = await readCounters(pc, viaSfu ? new Set(p.sfuStream!.getTracks().map((t) => t.id)) : undefined);
+        c.video = c.video && p.video;
+        if (!viaSfu) {
+          sendLoss = Math.max(sendLoss, c.sendLoss);
+          rtt = Math.max(rtt, c.rtt);
+        }
+        const before = prev.get(p.id);
+        prev.set(p.id, c);
+        seen.add(p.id);
+        if (before && c.packetsReceived + c.packetsLost > 0) show(p, classify(delta(before, c)));
+      }
+      if (pub?.connectionState === "connected") {
+        const c = await readCounters(pub);
+        sendLoss = Math.max(sendLoss, c.sendLoss);
+        rtt = Math.max(rtt, c.rtt);
+      }
+      for (const id of prev.keys()) if (!seen.has(id)) prev.delete(id);
+      const own = sendLoss >= 0 || rtt > 0 ? classifySend(sendLoss, rtt * 1000) : null;
+      ownNetwork(banner.update(own?.level ?? 3) ? own : null);
+    } catch (err) {
+      console.warn("stats", err);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), intervalMs);
+  return () => clearInterval(timer);
+}
