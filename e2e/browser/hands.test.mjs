@@ -1,7 +1,9 @@
 // Raised hands, reactions and keyboard shortcuts with three people: hands
 // are seen by everyone in the order they went up and the host lowers them;
 // a reaction floats over the sender's tile on the others' screens;
-// Ctrl+D mutes. Screenshots at desktop and phone size.
+// Ctrl+D mutes; connection bars come from the SFU's connection (three
+// people: the server's auto mode puts the meeting through its SFU).
+// Screenshots at desktop and phone size.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
@@ -20,7 +22,7 @@ describe("hands and reactions", () => {
   const room = "hands-room";
 
   before(async () => {
-    server = await startServer({ args: ["--media", "mesh"] });
+    server = await startServer();
     browser = await launchBrowser();
     ada = await join(browser, server.url, room, "Ada");
     bob = await join(browser, server.url, room, "Bob");
@@ -84,6 +86,16 @@ describe("hands and reactions", () => {
     // Escape closes the picker and gives the focus back.
     await bob.page.keyboard.press("Escape");
     assert.ok(await bob.page.locator("#reaction-bar").isHidden());
+  });
+
+  test("in the SFU, each tile's bars come from the participant's share of the subscribing connection", async () => {
+    await poll(async () => (await ada.page.evaluate(() => window.__huddle.mode)) === "sfu", { what: "meeting in the SFU" });
+    for (const who of [bob, cy]) {
+      const q = ada.page.locator(`.tile[data-peer-id="${who.id}"] .quality`);
+      await poll(async () => Number(await q.getAttribute("data-level")) > 0, { what: `bars on ${who.name}'s tile`, timeout: 30000 });
+      assert.match(await q.getAttribute("aria-label"), /connection/);
+    }
+    assert.equal(await ada.page.evaluate(() => window.__huddle.peers().size), 0, "no direct connections left");
   });
 
   test("Ctrl+D turns the microphone off and on, and says so", async () => {

@@ -7,15 +7,21 @@ const intervalMs = 2000;
 
 export function watchQuality(meeting: Meeting, show: (p: Participant, q: Quality) => void, ownNetwork: (q: Quality | null) => void): () => void {
   const prev = new Map<string, Counters>();
-  const banner = new Banner(2);
+  const banner = new Banner(3);
   let busy = false;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
       const [pub, sub] = meeting.sfuConnections();
-      let sendLoss = -1;
-      let rtt = 0;
+      // Our own network is at fault only when every path suffers: one bad
+      // path is more likely the other end's. So the best path counts.
+      let sendLoss = Infinity;
+      let rtt = Infinity;
+      const ours = (c: Counters) => {
+        if (c.sendLoss >= 0) sendLoss = Math.min(sendLoss, c.sendLoss);
+        if (c.rtt > 0) rtt = Math.min(rtt, c.rtt);
+      };
       const seen = new Set<string>();
       for (const p of meeting.participants.values()) {
         if (p.self) continue;
@@ -26,22 +32,17 @@ export function watchQuality(meeting: Meeting, show: (p: Participant, q: Quality
         if (!pc || pc.connectionState !== "connected") continue;
         const c = await readCounters(pc, viaSfu ? new Set(p.sfuStream!.getTracks().map((t) => t.id)) : undefined);
         c.video = c.video && p.video;
-        if (!viaSfu) {
-          sendLoss = Math.max(sendLoss, c.sendLoss);
-          rtt = Math.max(rtt, c.rtt);
-        }
+        if (!viaSfu) ours(c);
         const before = prev.get(p.id);
         prev.set(p.id, c);
         seen.add(p.id);
         if (before && c.packetsReceived + c.packetsLost > 0) show(p, classify(delta(before, c)));
       }
       if (pub?.connectionState === "connected") {
-        const c = await readCounters(pub);
-        sendLoss = Math.max(sendLoss, c.sendLoss);
-        rtt = Math.max(rtt, c.rtt);
+        ours(await readCounters(pub));
       }
       for (const id of prev.keys()) if (!seen.has(id)) prev.delete(id);
-      const own = sendLoss >= 0 || rtt > 0 ? classifySend(sendLoss, rtt * 1000) : null;
+      const own = Number.isFinite(sendLoss) || Number.isFinite(rtt) ? classifySend(Number.isFinite(sendLoss) ? sendLoss : -1, Number.isFinite(rtt) ? rtt * 1000 : 0) : null;
       ownNetwork(banner.update(own?.level ?? 3) ? own : null);
     } catch (err) {
       console.warn("stats", err);
