@@ -52,6 +52,7 @@ describe("layouts", () => {
       // The stage tile is big: wider than the strip's.
       const [big, small] = await ada.page.evaluate(() => [document.querySelector(".stage-main .tile").clientWidth, document.querySelector(".strip .tile").clientWidth]);
       assert.ok(big > 2 * small, `stage ${big}px, strip ${small}px`);
+      await poll(async () => await ada.page.evaluate(() => document.querySelector(".stage-main video").videoWidth > 0), { what: "Cy's video on the stage" });
       await ada.page.screenshot({ path: path.join(artifacts, "pinned-desktop.png") });
       await ada.page.getByRole("button", { name: "Unpin Cy" }).click();
       await poll(async () => (await layoutOf(ada)) === "grid", { what: "back to the grid" });

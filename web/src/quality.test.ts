@@ -33,6 +33,8 @@ describe("classify", () => {
   it("rates what we send from the far end's figures", () => {
     expect(classifySend(0.15, 50).text).toBe("Poor connection: 15 % of packets lost");
     expect(classifySend(-1, 50).level).toBe(3);
+    expect(classifySend(0, 800)).toEqual({ level: 2, text: "Unstable connection: 800 ms delay" });
+    expect(classifySend(0, 1200).level).toBe(1);
   });
 });
 

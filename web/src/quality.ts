@@ -63,9 +63,16 @@ export function classify(s: Sample): Quality {
   return { level: 3, text: "Good connection" };
 }
 
-/** classifySend rates what we send, from the far end's reports. */
+/**
+ * classifySend rates what we send, from the far end's reports. It drives
+ * the "your network" banner, which must not cry wolf: a busy computer
+ * alone stretches measured round trips to over half a second (seen on a
+ * loaded test machine), so delay alone makes it poor only from a second.
+ */
 export function classifySend(lossFraction: number, rttMs: number): Quality {
-  return classify({ lossPct: Math.max(0, lossFraction) * 100, rttMs, jitterMs: 0, fps: -1 });
+  const q = classify({ lossPct: Math.max(0, lossFraction) * 100, rttMs, jitterMs: 0, fps: -1 });
+  if (q.level === 1 && lossFraction * 100 < 10 && rttMs < 1000) return { level: 2, text: q.text.replace("Poor", "Unstable") };
+  return q;
 }
 
 /**
