@@ -50,6 +50,7 @@ type Room struct {
 	chat     []ChatMessage // the last reg.cfg.ChatHistory messages
 	// chatBytes is the size of chat, counted in reg.chatBytes too.
 	chatBytes int
+	hands     []Hand // raised hands, first raised first (hands.go)
 	// hostClaim is when the newest host token used to take the host role
 	// back after a restart was issued (Unix ns); 0: none was.
 	hostClaim int64
@@ -413,6 +414,7 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 		return Departure{Left: true, WasWaiting: true}
 	}
 	wasHost := r.hostID() == p.ID
+	r.dropHand(p.ID)
 	for i, m := range r.members {
 		if m == p {
 			r.members = append(r.members[:i], r.members[i+1:]...)

@@ -18,6 +18,7 @@ type joinAck struct {
 	Peers              []rooms.PeerInfo    `json:"peers"`
 	Chat               []rooms.ChatMessage `json:"chat"`
 	Settings           rooms.SettingsView  `json:"settings"`
+	Hands              []rooms.Hand        `json:"hands"` // raised, first raised first
 	ICEServers         []turn.ICEServer    `json:"iceServers"`
 	ICETransportPolicy string              `json:"iceTransportPolicy"`
 	// Media is how the room's media travels ("mesh" or "sfu"); absent
@@ -125,7 +126,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 	return joinAck{
 		OK: true, ID: p.ID, Room: res.Room.ID(), Name: p.Name, Host: snap.Host,
 		ResumeToken: res.Token, Resumed: res.Resumed,
-		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings,
+		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(),
 		ICEServers: servers, ICETransportPolicy: policy,
 		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)),
 	}

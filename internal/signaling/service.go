@@ -107,6 +107,9 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("deny", s.deny)
 	on("remove-participant", s.removeParticipant)
 	on("request-mute", s.requestMute)
+	on("raise-hand", s.raiseHand)
+	on("lower-hand", s.lowerHand)
+	on("reaction", s.reaction)
 	// Dialect B.
 	on("room:join", s.lobbyJoin)
 	on("user:call", s.relayAs("incomming:call", "offer", "offer"))
@@ -132,6 +135,8 @@ type session struct {
 	room  *rooms.Room
 	p     *rooms.Participant
 	sfu   bool // the client joined with sfu: true
+	// reactions is the reaction allowance (hands.go), on top of limit.
+	reactions tokenBucket
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {

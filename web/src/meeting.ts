@@ -29,6 +29,7 @@ import {
   type MediaMode,
   type MediaState,
   type PeerInfo,
+  type RaisedHand,
   type RoomSettings,
 } from "./signaling";
 
@@ -55,6 +56,9 @@ export interface MeetingEvents extends Record<string, unknown> {
   waiting: boolean;
   ended: { reason: EndReason; message: string };
   "mute-request": string;
+  /** The raised hands changed; by is the host when it lowered someone's. */
+  hands: { hands: RaisedHand[]; id: string; raised: boolean; by?: string };
+  reaction: { id: string; emoji: string };
 }
 
 /** How long a re-keyed peer may take to tell us its new id after a server restart. */
@@ -75,6 +79,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   settings: RoomSettings = { locked: false, hasPassword: false, waitingRoom: false };
   readonly participants = new Map<string, Participant>();
   readonly chat: ChatMessage[] = [];
+  /** Raised hands, first raised first (the server's order). */
+  hands: RaisedHand[] = [];
   recording = false;
   /** waiting is true while a waiting room holds us. */
   waiting = false;
@@ -154,6 +160,8 @@ export class Meeting extends Emitter<MeetingEvents> {
       if (known) this.update(known, p);
       else this.addParticipant(p, false);
     }
+    this.hands = j.hands;
+    this.emit("hands", { hands: this.hands, id: "", raised: false });
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
@@ -179,6 +187,10 @@ export class Meeting extends Emitter<MeetingEvents> {
       if (p) this.update(p, m);
     });
     s.on("chat-message", (m) => this.addChat(m));
+    s.on("hand", (e) => this.handChanged(e));
+    s.on("reaction", (e) => {
+      if (e && typeof e.id === "string" && typeof e.emoji === "string") this.emit("reaction", { id: e.id, emoji: e.emoji });
+    });
     s.on("host-changed", ({ id }) => {
       this.host = id;
       this.emit("host", id);
@@ -303,9 +315,32 @@ export class Meeting extends Emitter<MeetingEvents> {
     else connect();
   }
 
+  private handChanged(e: { id: string; raised: boolean; at?: number; by?: string }): void {
+    if (!e || typeof e.id !== "string") return;
+    const rest = this.hands.filter((x) => x.id !== e.id);
+    this.hands = e.raised ? [...rest, { id: e.id, at: Number(e.at) || Date.now() }] : rest;
+    this.emit("hands", { hands: this.hands, id: e.id, raised: !!e.raised, by: e.by });
+  }
+
+  /** handRaised reports whether participant id has a hand up. */
+  handRaised(id = this.selfId): boolean {
+    return this.hands.some((x) => x.id === id);
+  }
+
+  raiseHand(raised: boolean) {
+    return this.sig.request("raise-hand", { raised });
+  }
+  lowerHand(id: string) {
+    return this.sig.request("lower-hand", { id });
+  }
+  react(emoji: string) {
+    return this.sig.request("reaction", { emoji });
+  }
+
   private userLeft(id: string): void {
     const p = this.participants.get(id);
     if (!p || p.self) return;
+    if (this.handRaised(id)) this.handChanged({ id, raised: false });
     this.participants.delete(id);
     p.peer?.close();
     this.emit("participant-removed", p);

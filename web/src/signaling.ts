@@ -31,6 +31,8 @@ export interface JoinedRoom {
   peers: PeerInfo[];
   chat: ChatMessage[];
   settings: RoomSettings;
+  /** Raised hands, first raised first. */
+  hands: RaisedHand[];
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
   /** How the room's media travels now: peer to peer, or through the server. */
@@ -38,6 +40,15 @@ export interface JoinedRoom {
 }
 
 export type MediaMode = "mesh" | "sfu";
+
+export interface RaisedHand {
+  id: string;
+  /** When it went up (Unix ms). */
+  at: number;
+}
+
+/** The reactions the server takes (docs/PROTOCOL.md). */
+export const reactions = ["👍", "👏", "😂", "❤️", "🎉", "😮"] as const;
 
 export type JoinResult = ({ waiting: false } & JoinedRoom) | { waiting: true; id: string; resumeToken: string };
 
@@ -72,6 +83,8 @@ export interface ServerEvents {
   "sfu-offer": (p: { type: string; sdp: string }) => void;
   "sfu-candidate": (p: { direction: "publish" | "subscribe"; candidate: RTCIceCandidateInit }) => void;
   "resume-token": (p: { resumeToken: string }) => void;
+  hand: (p: { id: string; raised: boolean; at?: number; by?: string }) => void;
+  reaction: (p: { id: string; emoji: string }) => void;
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -118,6 +131,8 @@ export function describeError(code: string, fallback = "", retryAfter = 0): stri
       return "Your network is in too many meetings at once. Leave one and try again.";
     case "too-many-new-rooms":
       return "Too many new meetings from your network. Try again in a minute.";
+    case "not-host":
+      return "Only the host can do that.";
     case "rate-limited":
       return "Too many actions at once. Slow down a little.";
     case "shutting-down":
@@ -226,6 +241,7 @@ export function normalizeJoined(a: any): JoinedRoom {
     peers: Array.isArray(a.peers) ? a.peers : [],
     chat: Array.isArray(a.chat) ? a.chat : [],
     settings: { locked: !!a.settings?.locked, hasPassword: !!a.settings?.hasPassword, waitingRoom: !!a.settings?.waitingRoom },
+    hands: Array.isArray(a.hands) ? a.hands.filter((x: any) => typeof x?.id === "string").map((x: any) => ({ id: x.id, at: Number(x.at) || 0 })) : [],
     iceServers: Array.isArray(a.iceServers) ? a.iceServers : [],
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
     media: a.media === "sfu" ? "sfu" : "mesh",

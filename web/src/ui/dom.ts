@@ -45,6 +45,10 @@ const icons = {
   close: "M6 6l12 12 M18 6L6 18",
   send: "M4 12l16-8-6 16-2-7z",
   plus: "M12 5v14 M5 12h14",
+  hand: "M8 13V6.5a1.5 1.5 0 0 1 3 0V12 M11 11V4.5a1.5 1.5 0 0 1 3 0V12 M14 11V6a1.5 1.5 0 0 1 3 0v8c0 4-2.5 7-6.5 7-3 0-4.5-1.5-6-4l-2-3.5a1.5 1.5 0 0 1 2.5-1.5L8 13",
+  smile: "M12 12m-9 0a9 9 0 1 0 18 0a9 9 0 1 0-18 0 M8 14.5c2 2.5 6 2.5 8 0 M9 9.5h.01 M15 9.5h.01",
+  layout: "M3 4h18v12H3z M3 19h5 M10 19h4 M16 19h5",
+  pin: "M9 4h6 M10 4v6l-3 4h10l-3-4V4 M12 14v6",
 } as const;
 
 export type IconName = keyof typeof icons;

@@ -2,8 +2,10 @@
 import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
-import { h, icon, toast, type IconName, type View } from "./dom";
+import { reactions, describeError, SignalingError } from "../signaling";
+import { announce, h, icon, toast, type IconName, type View } from "./dom";
 import { ChatPanel, PeoplePanel } from "./panels";
+import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
 import { watchViews } from "../views";
 
@@ -12,14 +14,19 @@ interface ControlButton {
   set(on: boolean, label: string, iconName: IconName): void;
 }
 
-function control(id: string, onClick: () => void): ControlButton {
+const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
+
+/** control makes a round button; shortcut is in aria-keyshortcuts form ("Control+D"). */
+function control(id: string, onClick: () => void, shortcut = ""): ControlButton {
   const el = h("button", { type: "button", class: "ctl", id, onclick: onClick });
+  if (shortcut) el.setAttribute("aria-keyshortcuts", `${shortcut} ${shortcut.replace("Control", "Meta")}`);
+  const hint = shortcut ? ` (${shortcut.replace("Control+", mod)})` : "";
   return {
     el,
     set(on, label, iconName) {
       el.replaceChildren(icon(iconName));
       el.setAttribute("aria-label", label);
-      el.title = label;
+      el.title = label + hint;
       el.classList.toggle("on", on);
     },
   };
@@ -50,14 +57,14 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     } catch {
       toast("Your microphone could not be started.");
     }
-  });
+  }, "Control+D");
   const cam = control("ctl-cam", async () => {
     try {
       await local.setCamera(!local.camOn);
     } catch {
       toast("Your camera could not be started.");
     }
-  });
+  }, "Control+E");
   const share = control("ctl-share", async () => {
     if (local.sharing) return local.stopShare();
     try {
@@ -107,6 +114,54 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     }
   });
   invite.set(false, "Copy invite link", "link");
+
+  // Raised hand and reactions.
+  const failed = (err: unknown) => toast(err instanceof SignalingError ? describeError(err.code, err.message) : "That did not work.");
+  const toggleHand = () => meeting.raiseHand(!meeting.handRaised()).catch(failed);
+  const hand = control("ctl-hand", () => void toggleHand(), "Control+Alt+H");
+  const reactBar = h(
+    "div",
+    { class: "popover reaction-bar", id: "reaction-bar", role: "toolbar", "aria-label": "Send a reaction", hidden: true },
+    ...reactions.map((e) => h("button", { type: "button", class: "emoji", "aria-label": `React ${e}`, onclick: () => void meeting.react(e).catch(failed) }, e)),
+  );
+  const react = control("ctl-react", () => openPopover(reactBar, react.el));
+
+  // Layout choice.
+  const layoutItem = (label: string, pressed: () => boolean, act: () => void) => {
+    const b = h("button", { type: "button", class: "menu-item", onclick: () => (act(), renderLayoutMenu()) }, label);
+    return { b, sync: () => b.setAttribute("aria-pressed", String(pressed())) };
+  };
+  const layoutItems = [
+    layoutItem("Auto (grid)", () => grid.prefs.mode === "auto", () => grid.setPrefs({ ...grid.prefs, mode: "auto" })),
+    layoutItem("Speaker", () => grid.prefs.mode === "speaker", () => grid.setPrefs({ ...grid.prefs, mode: "speaker" })),
+    layoutItem("Hide my tile", () => grid.prefs.hideSelf, () => grid.setPrefs({ ...grid.prefs, hideSelf: !grid.prefs.hideSelf })),
+  ];
+  const renderLayoutMenu = () => layoutItems.forEach((i) => i.sync());
+  const layoutMenu = h("div", { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": "Layout", hidden: true }, h("h3", {}, "Layout"), ...layoutItems.map((i) => i.b));
+  const layoutBtn = control("ctl-layout", () => (renderLayoutMenu(), openPopover(layoutMenu, layoutBtn.el)));
+  layoutBtn.set(false, "Change layout", "layout");
+  let openPop: { el: HTMLElement; by: HTMLElement } | null = null;
+  const closePopover = (focus = false) => {
+    if (!openPop) return;
+    openPop.el.hidden = true;
+    openPop.by.setAttribute("aria-expanded", "false");
+    if (focus) openPop.by.focus();
+    openPop = null;
+  };
+  const openPopover = (el: HTMLElement, by: HTMLElement) => {
+    const same = openPop?.el === el;
+    closePopover();
+    if (same) return;
+    el.hidden = false;
+    by.setAttribute("aria-expanded", "true");
+    openPop = { el, by };
+    el.querySelector<HTMLButtonElement>("button")?.focus();
+  };
+  const onDocClick = (e: MouseEvent) => {
+    if (openPop && !openPop.el.contains(e.target as Node) && !openPop.by.contains(e.target as Node)) closePopover();
+  };
+  document.addEventListener("click", onDocClick);
+  disposers.push(() => document.removeEventListener("click", onDocClick));
   const leaveBtn = h("button", { type: "button", class: "ctl leave", id: "ctl-leave", "aria-label": "Leave meeting", title: "Leave meeting", onclick: () => void meeting.leave() }, icon("leave"));
   chatBtn.el.append(unreadBadge);
 
@@ -135,6 +190,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     rec.set(!!recorder?.active, recorder?.active ? "Stop recording" : "Start recording", "record");
     peopleBtn.set(panel === "people", panel === "people" ? "Hide participants" : `Show participants (${meeting.participants.size})`, "people");
     share.el.hidden = !navigator.mediaDevices?.getDisplayMedia;
+    const up = meeting.handRaised();
+    hand.set(up, up ? "Lower hand" : "Raise hand", "hand");
+    hand.el.setAttribute("aria-pressed", String(up));
+    react.set(false, "Send a reaction", "smile");
     const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active;
     recBadge.hidden = !anyone;
   }
@@ -170,6 +229,31 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       waitingOverlay.hidden = !w;
     }),
     meeting.on("ended", ({ message, reason }) => opts.onEnded(message, reason)),
+    meeting.on("hands", ({ hands, id, raised, by }) => {
+      grid.setHands(hands.map((x) => x.id));
+      people.render();
+      renderControls();
+      const who = meeting.participants.get(id);
+      if (!id || !who) return;
+      if (who.self) {
+        if (by) toast("The host lowered your hand");
+        else announce(raised ? "You raised your hand" : "You lowered your hand");
+      } else if (raised) toast(`${isolate(who.name)} raised a hand`);
+      else announce(by === meeting.selfId ? `You lowered ${who.name}'s hand` : `${who.name} lowered their hand`);
+    }),
+    meeting.on("reaction", ({ id, emoji }) => {
+      grid.showReaction(id, emoji);
+      const who = meeting.participants.get(id);
+      if (who && !who.self) announce(`${who.name} reacted ${emoji}`);
+    }),
+    watchQuality(
+      meeting,
+      (p, q) => grid.setQuality(p, q),
+      (q) => {
+        netBanner.hidden = !q;
+        netBanner.textContent = q ? `Your network is unstable. ${q.text}. Others may not see or hear you well.` : "";
+      },
+    ),
     local.onChange(renderControls),
   );
 
@@ -179,19 +263,49 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     h("div", { class: "overlay-card" }, h("div", { class: "spinner", "aria-hidden": "true" }), h("h2", {}, "Asking to join…"), h("p", {}, "You'll join the call when the host lets you in."), h("button", { type: "button", class: "ghost", onclick: () => void meeting.leave() }, "Cancel")),
   );
 
+  const netBanner = h("div", { class: "banner net-banner", id: "network-banner", hidden: true, role: "status" });
+  grid.setHands(meeting.hands.map((x) => x.id));
+  grid.onLayout = (l) => {
+    const p = [...meeting.participants.values()].find((x) => x.id === l.stage);
+    if (l.why === "pinned" && p) announce(`${p.self ? "You are" : `${p.name} is`} pinned`);
+    else if (l.why === "presenting" && p) announce(p.self ? "You are presenting" : `${p.name} is presenting`);
+  };
+
+  // Keyboard: the shortcuts people know from Meet.
+  const onKey = (e: KeyboardEvent) => {
+    if (!(e.ctrlKey || e.metaKey) || e.shiftKey) return;
+    if (e.code === "KeyD" && !e.altKey) {
+      e.preventDefault();
+      void local.setMic(!local.micOn).then(() => announce(local.micOn ? "Microphone on" : "Microphone off"), () => toast("Your microphone could not be started."));
+    } else if (e.code === "KeyE" && !e.altKey) {
+      e.preventDefault();
+      void local.setCamera(!local.camOn).then(() => announce(local.camOn ? "Camera on" : "Camera off"), () => toast("Your camera could not be started."));
+    } else if (e.code === "KeyH" && e.altKey) {
+      e.preventDefault();
+      void toggleHand();
+    }
+  };
+  const onEscape = (e: KeyboardEvent) => {
+    if (e.key === "Escape" && openPop) closePopover(true);
+  };
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("keydown", onEscape);
+  disposers.push(() => document.removeEventListener("keydown", onKey), () => document.removeEventListener("keydown", onEscape));
+
   const stage = h("main", { class: "stage" }, grid.el, chat.el, people.el);
   const el = h(
     "div",
     { class: "meeting", "data-room": meeting.room },
     h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, status),
     banner,
+    netBanner,
     stage,
     h(
       "footer",
       { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
       h("div", { class: "controls-left" }, h("span", { class: "clock" })),
-      h("div", { class: "controls-center" }, mic.el, cam.el, share.el, rec.el, leaveBtn),
-      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, invite.el),
+      h("div", { class: "controls-center" }, mic.el, cam.el, hand.el, h("div", { class: "pop-anchor" }, react.el, reactBar), share.el, rec.el, leaveBtn),
+      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
     ),
     waitingOverlay,
   );

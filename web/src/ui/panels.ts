@@ -3,7 +3,7 @@ import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
 import { isolate } from "../text";
-import { h, toast } from "./dom";
+import { h, icon, toast } from "./dom";
 
 function failed(err: unknown): void {
   toast(err instanceof SignalingError ? describeError(err.code, err.message) : "That did not work.");
@@ -74,6 +74,7 @@ export class PeoplePanel {
   private list = h("ul", { class: "people-list", "aria-label": "Participants" });
   private hostBox = h("div", { class: "host-box" });
   private waitingBox = h("div", { class: "waiting-box" });
+  private handsBox = h("div", { class: "hands-box", id: "raised-hands" });
   private waiting: { id: string; name: string }[] = [];
   open = false;
 
@@ -83,6 +84,7 @@ export class PeoplePanel {
       { class: "panel people-panel", id: "people-panel", "aria-label": "Participants", hidden: true },
       h("h2", {}, "People"),
       this.waitingBox,
+      this.handsBox,
       this.list,
       this.hostBox,
     );
@@ -124,8 +126,35 @@ export class PeoplePanel {
         ),
       );
     }
+    this.renderHands();
     this.hostBox.replaceChildren();
     if (m.isHost) this.hostBox.append(this.hostControls());
+  }
+
+  /** renderHands lists the raised hands in the order they went up. */
+  private renderHands(): void {
+    const m = this.meeting;
+    const raised = m.hands.map((x) => m.participants.get(x.id)).filter((p): p is Participant => !!p);
+    this.handsBox.replaceChildren();
+    if (raised.length === 0) return;
+    this.handsBox.append(
+      h("h3", {}, `Raised hands (${raised.length})`),
+      h(
+        "ol",
+        { class: "people-list hands-list", "aria-label": "Raised hands, first raised first" },
+        ...raised.map((p) =>
+          h(
+            "li",
+            { class: "person", "data-peer-id": p.id },
+            h("span", { class: "hand-icon" }, icon("hand")),
+            h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " (You)" : null),
+            m.isHost || p.self
+              ? h("button", { type: "button", class: "small ghost", "aria-label": p.self ? "Lower your hand" : `Lower ${p.name}'s hand`, onclick: () => (p.self ? m.raiseHand(false) : m.lowerHand(p.id)).catch(failed) }, "Lower")
+              : null,
+          ),
+        ),
+      ),
+    );
   }
 
   private row(p: Participant): HTMLElement {
@@ -136,6 +165,7 @@ export class PeoplePanel {
       h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " (You)" : null),
       p.id === m.host ? h("span", { class: "tag" }, "Host") : null,
       !p.audio ? h("span", { class: "tag muted" }, "Muted") : null,
+      m.handRaised(p.id) ? h("span", { class: "tag hand" }, "Hand raised") : null,
     );
     if (m.isHost && !p.self) {
       li.append(

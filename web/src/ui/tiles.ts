@@ -1,32 +1,57 @@
-// Tiles: one video per participant in a grid that fits 1-8 people, with
-// name, muted-mic and camera-off indicators and the active speaker ring.
+// Tiles: one video per participant, with name, muted-mic and camera-off
+// indicators, the active speaker ring, a raised-hand badge, connection
+// bars, a pin button and floating reactions; laid out as a grid that fits
+// the window or as a stage (pinned, presenting, speaker) over a strip.
+import { arrange, bestGrid, loadPrefs, savePrefs, SpeakerTracker, type Layout, type LayoutPrefs } from "../layout";
 import { LevelMeter } from "../media";
 import type { Participant } from "../meeting";
-import { gridFor } from "../recorder";
+import type { Quality } from "../quality";
 import { isolate } from "../text";
-import { h, icon, initials } from "./dom";
+import { h, icon, initials, toast } from "./dom";
 
 interface Tile {
   el: HTMLElement;
   video: HTMLVideoElement;
   name: HTMLElement;
   avatar: HTMLElement;
+  hand: HTMLElement;
+  pin: HTMLButtonElement;
+  quality: HTMLButtonElement;
+  reactions: HTMLElement;
   meter: LevelMeter | null;
   meterTrack: MediaStreamTrack | null;
 }
 
 const speakingThreshold = 0.08;
+const reactionMs = 3000;
+
+const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th"}`;
 
 export class TileGrid {
-  readonly el = h("div", { class: "grid", id: "grid" });
+  readonly el = h("div", { class: "grid", id: "grid", "data-layout": "grid" });
+  private stageBox = h("div", { class: "stage-main" });
+  private strip = h("div", { class: "strip", role: "list", "aria-label": "Other participants" });
   private tiles = new Map<Participant, Tile>();
   private speakerTimer: ReturnType<typeof setInterval>;
   private sinkId = "";
   private lastSpeaker: Tile | null = null;
   private holdUntil = 0;
+  private speakers = new SpeakerTracker();
+  private presenters: string[] = [];
+  private pinned = "";
+  private layoutKey = "";
+  private resize: ResizeObserver | null = null;
+  prefs: LayoutPrefs = loadPrefs(globalThis.localStorage);
+  /** The layout now; tests and the layout menu read it. */
+  current: Layout = { stage: "", why: "", rest: [], hidden: [] };
+  onLayout: (l: Layout) => void = () => {};
 
   constructor() {
     this.speakerTimer = setInterval(() => this.findSpeaker(), 200);
+    if (typeof ResizeObserver !== "undefined") {
+      this.resize = new ResizeObserver(() => this.fit());
+      this.resize.observe(this.el);
+    }
   }
 
   setSink(id: string): void {
@@ -44,6 +69,16 @@ export class TileGrid {
     if (p.self) video.muted = true; // never play our own microphone back
     const name = h("span", { class: "tile-name", dir: "auto" });
     const avatar = h("div", { class: "avatar", "aria-hidden": "true" });
+    const hand = h("span", { class: "hand-badge", role: "img", hidden: true });
+    const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === p.id ? "" : p.id) }, icon("pin"));
+    const quality = h(
+      "button",
+      { type: "button", class: "quality", "data-level": "0", hidden: true, onclick: () => toast(quality.title) },
+      h("i", {}),
+      h("i", {}),
+      h("i", {}),
+    );
+    const reactions = h("div", { class: "reactions", "aria-hidden": "true" });
     const el = h(
       "div",
       { class: "tile", role: "group" },
@@ -56,14 +91,12 @@ export class TileGrid {
         h("span", { class: "cam-off", role: "img", "aria-label": "Camera off", title: "Camera off" }, icon("camOff")),
         name,
       ),
-      h("span", { class: "presenting" }, "Presenting"),
+      h("div", { class: "tile-top" }, hand, h("span", { class: "presenting" }, "Presenting"), h("span", { class: "tile-spacer" }), pin, quality),
+      reactions,
     );
-    const tile: Tile = { el, video, name, avatar, meter: null, meterTrack: null };
+    const tile: Tile = { el, video, name, avatar, hand, pin, quality, reactions, meter: null, meterTrack: null };
     this.tiles.set(p, tile);
     if (!p.self) this.applySink(video);
-    // Self first, then in order of arrival.
-    if (p.self) this.el.prepend(el);
-    else this.el.append(el);
     this.update(p);
     this.layout();
   }
@@ -81,6 +114,11 @@ export class TileGrid {
     else t.name.textContent = p.name;
     t.avatar.textContent = initials(p.name);
     t.el.setAttribute("aria-label", p.self ? `You, ${p.name}` : p.name);
+    const pinned = this.pinned === p.id;
+    const label = pinned ? `Unpin ${p.self ? "yourself" : p.name}` : `Pin ${p.self ? "yourself" : p.name}`;
+    t.pin.setAttribute("aria-label", label);
+    t.pin.title = label;
+    t.pin.setAttribute("aria-pressed", String(pinned));
     if (t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
     // Remote streams gain tracks later; poke play() so autoplay starts.
     if (t.video.paused) void t.video.play().catch(() => {});
@@ -90,6 +128,11 @@ export class TileGrid {
       t.meterTrack = track;
       t.meter = track ? new LevelMeter(new MediaStream([track])) : null;
     }
+    // The newest screen share goes on the stage.
+    const was = this.presenters.includes(p.id);
+    if (p.screen && !was) this.presenters.push(p.id);
+    if (!p.screen && was) this.presenters = this.presenters.filter((id) => id !== p.id);
+    this.layout();
   }
 
   remove(p: Participant): void {
@@ -99,6 +142,58 @@ export class TileGrid {
     t.video.srcObject = null;
     t.el.remove();
     this.tiles.delete(p);
+    this.presenters = this.presenters.filter((id) => id !== p.id);
+    this.layout();
+  }
+
+  private byId(id: string): [Participant, Tile] | undefined {
+    for (const e of this.tiles) if (e[0].id === id) return e;
+    return undefined;
+  }
+
+  /** setHands shows a badge, with the hand's place in the queue, on each raised hand's tile. */
+  setHands(ids: string[]): void {
+    for (const [p, t] of this.tiles) {
+      const i = ids.indexOf(p.id);
+      t.hand.hidden = i < 0;
+      t.el.dataset.hand = i < 0 ? "" : String(i + 1);
+      t.hand.replaceChildren(icon("hand"), ids.length > 1 && i >= 0 ? h("b", {}, String(i + 1)) : "");
+      const label = i < 0 ? "" : `Hand raised${ids.length > 1 ? `, ${ordinal(i + 1)} in line` : ""}`;
+      t.hand.setAttribute("aria-label", label);
+      t.hand.title = label;
+    }
+  }
+
+  /** showReaction floats an emoji over id's tile for a few seconds. */
+  showReaction(id: string, emoji: string): void {
+    const t = this.byId(id)?.[1];
+    if (!t) return;
+    const e = h("span", { class: "float" }, emoji);
+    e.style.setProperty("--x", `${15 + Math.random() * 60}%`);
+    t.reactions.append(e);
+    while (t.reactions.childElementCount > 8) t.reactions.firstElementChild?.remove();
+    setTimeout(() => e.remove(), reactionMs);
+  }
+
+  setQuality(p: Participant, q: Quality): void {
+    const t = this.tiles.get(p);
+    if (!t) return;
+    t.quality.hidden = q.level === 0;
+    t.quality.dataset.level = String(q.level);
+    t.quality.title = q.text;
+    t.quality.setAttribute("aria-label", q.text);
+  }
+
+  /** pin puts id on the stage for us alone ("" unpins). */
+  pin(id: string): void {
+    this.pinned = id;
+    for (const p of this.tiles.keys()) this.update(p);
+    this.layout();
+  }
+
+  setPrefs(p: LayoutPrefs): void {
+    this.prefs = p;
+    savePrefs(globalThis.localStorage, p);
     this.layout();
   }
 
@@ -109,9 +204,43 @@ export class TileGrid {
       .map(([p, t]) => ({ video: t.video, label: p.self ? `${isolate(p.name)} (You)` : isolate(p.name), mirrored: p.self && !p.screen }));
   }
 
+  /** layout arranges the tiles; the DOM moves only when the arrangement changes. */
   private layout(): void {
-    const n = Math.max(1, this.tiles.size);
-    const { cols, rows } = gridFor(n);
+    const ps = [...this.tiles.keys()].sort((a, b) => Number(b.self) - Number(a.self));
+    const self = ps.find((p) => p.self);
+    const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, presenters: this.presenters, speaker: this.speakers.current });
+    if (this.pinned && l.why !== "pinned") this.pinned = ""; // the pinned one left
+    this.current = l;
+    const key = JSON.stringify(l);
+    if (key !== this.layoutKey) {
+      this.layoutKey = key;
+      const tile = (id: string) => this.byId(id)![1].el;
+      for (const [p, t] of this.tiles) {
+        t.el.hidden = l.hidden.includes(p.id);
+        t.el.classList.toggle("on-stage", p.id === l.stage);
+      }
+      if (l.stage) {
+        this.el.dataset.layout = "stage";
+        this.el.dataset.why = l.why;
+        this.stageBox.replaceChildren(tile(l.stage));
+        this.strip.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
+        this.strip.hidden = l.rest.length === 0;
+        this.el.replaceChildren(this.stageBox, this.strip);
+      } else {
+        this.el.dataset.layout = "grid";
+        delete this.el.dataset.why;
+        this.el.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
+      }
+      for (const t of this.tiles.values()) if (t.video.paused) void t.video.play().catch(() => {});
+      this.onLayout(l);
+    }
+    this.fit();
+  }
+
+  /** fit sizes the grid's tiles to the window. */
+  private fit(): void {
+    const n = this.current.stage ? 1 : Math.max(1, this.current.rest.length);
+    const { cols, rows } = bestGrid(n, this.el.clientWidth || 1280, this.el.clientHeight || 720);
     this.el.style.setProperty("--cols", String(cols));
     this.el.style.setProperty("--rows", String(rows));
     this.el.dataset.count = String(n);
@@ -120,11 +249,17 @@ export class TileGrid {
   private findSpeaker(): void {
     let best: Tile | null = null;
     let bestLevel = speakingThreshold;
+    let remote = "";
+    let remoteLevel = speakingThreshold;
     for (const [p, t] of this.tiles) {
       const lvl = p.audio && t.meter ? t.meter.level() : 0;
       if (lvl > bestLevel) {
         best = t;
         bestLevel = lvl;
+      }
+      if (!p.self && lvl > remoteLevel) {
+        remote = p.id;
+        remoteLevel = lvl;
       }
     }
     // Hold the ring on the last speaker a little so it does not flicker
@@ -136,10 +271,13 @@ export class TileGrid {
     }
     const lit = best ?? (now < this.holdUntil ? this.lastSpeaker : null);
     for (const t of this.tiles.values()) t.el.classList.toggle("speaking", t === lit);
+    const before = this.speakers.current;
+    if (this.speakers.update(remote, now) !== before && this.prefs.mode === "speaker") this.layout();
   }
 
   dispose(): void {
     clearInterval(this.speakerTimer);
+    this.resize?.disconnect();
     for (const p of [...this.tiles.keys()]) this.remove(p);
   }
 }
