@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -42,8 +41,7 @@ func (s *Server) accessHooks(sigCfg *signaling.Config) (*auth.Verifier, *webhook
 		sigCfg.Authorize = func(room, token string) (signaling.Grant, error) {
 			g, err := verifier.Verify(token, room)
 			if err != nil {
-				s.metrics.EventRefused("join-room", errorCode(err))
-				return signaling.Grant{}, err
+				return signaling.Grant{}, err // counted by signaling with its code
 			}
 			return signaling.Grant{Name: g.Name, Role: string(g.Role), Use: func() bool { return verifier.Consume(g) }}, nil
 		}
@@ -59,15 +57,6 @@ func (s *Server) accessHooks(sigCfg *signaling.Config) (*auth.Verifier, *webhook
 	sigCfg.OnEvent = func(ev signaling.Event) { hooks.Send(webhookEvent(ev)) }
 	s.registerWebhookMetrics(hooks)
 	return verifier, hooks, nil
-}
-
-func errorCode(err error) string {
-	var c interface{ ErrorCode() (string, string) }
-	if errors.As(err, &c) {
-		code, _ := c.ErrorCode()
-		return code
-	}
-	return "auth-invalid"
 }
 
 // webhookEvent is a signaling event as webhooks send it.
