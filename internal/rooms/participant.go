@@ -43,8 +43,8 @@ type Participant struct {
 
 	// hostRight is set for a join token's host (JoinRequest.Host).
 	hostRight bool
-	state MediaState
-	token string
+	state     MediaState
+	token     string
 	// prevToken also resumes p: the token it held before it became host,
 	// in case the new one (sent as it became host) never reached it.
 	prevToken string

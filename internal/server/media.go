@@ -32,7 +32,7 @@ func (a mediaSide) Left(room, id string) { a.m.Left(room, id) }
 
 // Mode is the room's media mode, for the server API's room views.
 func (a mediaSide) Mode(room string) string { return string(a.m.Mode(room)) }
-func (a mediaSide) Events() []string     { return media.Events }
+func (a mediaSide) Events() []string        { return media.Events }
 
 func (a mediaSide) Handle(room, id, event string, args []json.RawMessage) (any, error) {
 	return a.m.Handle(room, id, event, args)
