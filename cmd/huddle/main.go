@@ -23,6 +23,9 @@ func main() {
 // run is main with its exit code: 0 after a clean shutdown or --help, 2 for
 // bad flags, 1 when the server fails.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], nil, stdout, stderr)
+	}
 	usageOut := stderr
 	if wantsHelp(args) {
 		usageOut = stdout // asked for: it is the output, not an error

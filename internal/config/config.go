@@ -76,6 +76,8 @@ type Config struct {
 	Signaling signaling.Config
 	TURN      turn.Config
 	Media     MediaConfig
+	// Auth is join tokens, the server API and webhooks (auth.go).
+	Auth AuthConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -111,11 +113,15 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	finishSignaling := registerSignaling(fs, &c.Signaling)
 	registerTURN(fs, &c.TURN)
 	registerMedia(fs, &c.Media)
+	finishAuth := registerAuth(fs, &c.Auth)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
 	}
 	if err := finishSignaling(); err != nil {
+		return c, err
+	}
+	if err := finishAuth(); err != nil {
 		return c, err
 	}
 	return c, c.validate()
@@ -198,6 +204,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Media.validate(); err != nil {
+		return err
+	}
+	if err := c.Auth.validate(); err != nil {
 		return err
 	}
 	if err := settleEngine(&c.Engine); err != nil {

@@ -29,6 +29,8 @@ var knownReasons = setOf(
 	"shutting-down", "too-many-attempts", "name-taken", "flood",
 	"too-many-participants", "too-many-new-rooms",
 	"not-in-sfu", "bad-sdp", "too-many-tracks", "no-offer",
+	// join tokens and roles (--auth token)
+	"auth-required", "auth-invalid", "auth-expired", "auth-wrong-room", "auth-used", "viewer",
 	// connection refusals
 	"too-many-connections", "origin",
 )

@@ -9,6 +9,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// ErrorCode gives the code and message (the server API answers with them).
+func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
+
 // The refusals of the room registry.
 var (
 	ErrRoomFull      = &Error{"room-full", "the meeting is full"}

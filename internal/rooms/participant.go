@@ -38,9 +38,13 @@ type Participant struct {
 	Dialect Dialect
 	// JoinedAt orders participants for the host succession.
 	JoinedAt time.Time
+	// Role is the join token's role ("" without tokens).
+	Role string
 
-	state MediaState
-	token string
+	// hostRight is set for a join token's host (JoinRequest.Host).
+	hostRight bool
+	state     MediaState
+	token     string
 	// prevToken also resumes p: the token it held before it became host,
 	// in case the new one (sent as it became host) never reached it.
 	prevToken string
@@ -56,11 +60,13 @@ type Participant struct {
 type PeerInfo struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Role is the join token's role, absent without tokens.
+	Role string `json:"role,omitempty"`
 	MediaState
 }
 
 func (p *Participant) info() PeerInfo {
-	return PeerInfo{ID: p.ID, Name: p.Name, MediaState: p.state}
+	return PeerInfo{ID: p.ID, Name: p.Name, Role: p.Role, MediaState: p.state}
 }
 
 // deliver sends pkt now, or keeps it for when the participant is back.

@@ -117,6 +117,13 @@ type JoinRequest struct {
 	// IP is the client's address, counted against Config.MaxPerIP and
 	// Config.RoomsPerIPPerMinute.
 	IP netip.Addr
+	// Role is what a join token made the participant ("" without one);
+	// others see it in PeerInfo.
+	Role string
+	// Host is set for a join token's host: it takes the host role unless
+	// another such host holds it, and passes the lock, the password and
+	// the waiting room (the token's issuer vouches for it).
+	Host bool
 }
 
 // JoinResult says how a join went.
@@ -144,6 +151,9 @@ type JoinResult struct {
 	// if there was one. Everyone must be told of the new host.
 	Reclaimed bool
 	Demoted   *Participant
+	// Started is true when the joiner is the only member now: the meeting
+	// began (or began again, in a room created ahead by the API).
+	Started bool
 }
 
 // Join puts a socket into a room, as a new participant or as a returning
@@ -169,7 +179,7 @@ func (g *Registry) Join(req JoinRequest) (JoinResult, error) {
 	res, err := r.join(req)
 	res.Created = created && err == nil
 	empty := len(r.members)+len(r.waiting) == 0
-	if empty {
+	if empty && !r.pinned {
 		g.forgetLocked(r)
 	}
 	r.mu.Unlock()
@@ -203,26 +213,30 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 		}
 	}
 	reclaim := proved && req.ID == claim.id && r.reclaims(claim, now)
-	if !reclaim {
+	// A token's host takes the role from anyone but another token's host.
+	takeHost := req.Host && (len(r.members) == 0 || !r.members[0].hostRight)
+	if !reclaim && !req.Host {
 		if err := r.checkEntry(req.Password); err != nil {
 			return JoinResult{}, err
 		}
-	} else if len(r.members)+len(r.waiting) >= g.cfg.MaxParticipants {
+	} else if len(r.members)+len(r.waiting) >= r.capacity() {
 		return JoinResult{}, ErrRoomFull
 	}
 	if !g.perIP.Acquire(req.IP) {
 		return JoinResult{}, ErrTooManyFromIP
 	}
 	p := &Participant{
-		ID: req.ID, Name: req.Name, Dialect: req.Dialect, JoinedAt: now,
-		state: req.State, room: r, sock: req.Socket, ip: req.IP,
+		ID: req.ID, Name: req.Name, Dialect: req.Dialect, JoinedAt: now, Role: req.Role,
+		state: req.State, room: r, sock: req.Socket, ip: req.IP, hostRight: req.Host,
 	}
 	res := JoinResult{Room: r, Participant: p}
 	switch {
-	case reclaim:
+	case reclaim || takeHost:
 		// The host of the meeting before the restart: first in line again,
 		// whoever came in first since.
-		r.hostClaim = claim.issued
+		if reclaim {
+			r.hostClaim = claim.issued
+		}
 		if len(r.members) > 0 {
 			// Its token still says host, but was issued before the one
 			// the reclaimer gets now: after another restart the
@@ -231,7 +245,7 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 		}
 		r.members = append([]*Participant{p}, r.members...)
 		res.Reclaimed = true
-	case r.settings.WaitingRoom && len(r.members) > 0:
+	case r.settings.WaitingRoom && len(r.members) > 0 && !req.Host:
 		p.waiting = true
 		r.waiting = append(r.waiting, p)
 		res.Waiting = true
@@ -240,6 +254,7 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 	}
 	p.token = r.issue(p, r.hostID() == p.ID, now)
 	res.Token = p.token
+	res.Started = len(r.members) == 1 && r.members[0] == p
 	return res, nil
 }
 
@@ -309,7 +324,7 @@ func (g *Registry) dropIfEmpty(r *Room) bool {
 	defer g.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.members)+len(r.waiting) == 0 && g.rooms[r.id] == r {
+	if len(r.members)+len(r.waiting) == 0 && g.rooms[r.id] == r && !r.pinned {
 		g.forgetLocked(r)
 		return true
 	}

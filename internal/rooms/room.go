@@ -22,6 +22,9 @@ type Settings struct {
 	Locked      bool
 	Password    string
 	WaitingRoom bool
+	// MaxParticipants lowers the server's limit for this room; 0: the
+	// server's.
+	MaxParticipants int
 }
 
 // SettingsView is what participants see of the settings (never the password).
@@ -57,6 +60,11 @@ type Room struct {
 	// ended is set when the registry forgot the room; nothing may be
 	// stored in it any more.
 	ended bool
+	// pinned keeps an empty room: it was created ahead (Registry.Create)
+	// and lasts until it is ended.
+	pinned bool
+	// created and expires are set for a room created ahead.
+	created, expires time.Time
 }
 
 // ID is the room id.
@@ -288,10 +296,19 @@ func (r *Room) checkEntry(password string) error {
 	if r.settings.Password != "" && subtle.ConstantTimeCompare([]byte(password), []byte(r.settings.Password)) != 1 {
 		return ErrWrongPassword
 	}
-	if len(r.members)+len(r.waiting) >= r.reg.cfg.MaxParticipants {
+	if len(r.members)+len(r.waiting) >= r.capacity() {
 		return ErrRoomFull
 	}
 	return nil
+}
+
+// capacity is how many participants the room holds, waiting room
+// included. Called with the room locked.
+func (r *Room) capacity() int {
+	if m := r.settings.MaxParticipants; m > 0 && m < r.reg.cfg.MaxParticipants {
+		return m
+	}
+	return r.reg.cfg.MaxParticipants
 }
 
 // Waiting lists the participants in the waiting room.
@@ -386,6 +403,10 @@ type Departure struct {
 	Socket *socketio.Socket
 	// Ended is true when the room is empty now and forgotten.
 	Ended bool
+	// Emptied is true when a member left and no member is left: the
+	// meeting is over (the room may remain, created ahead, or hold a
+	// waiting room nobody can admit).
+	Emptied bool
 }
 
 // Leave takes p out of the room.
@@ -421,7 +442,7 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 			break
 		}
 	}
-	d := Departure{Left: true}
+	d := Departure{Left: true, Emptied: len(r.members) == 0}
 	if wasHost && len(r.members) > 0 {
 		d.NewHost = r.members[0]
 		// Its token now says host, so that after a restart it takes the

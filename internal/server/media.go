@@ -29,7 +29,10 @@ func (a mediaSide) Joined(room, id string, conn signaling.MediaConn, capable boo
 }
 
 func (a mediaSide) Left(room, id string) { a.m.Left(room, id) }
-func (a mediaSide) Events() []string     { return media.Events }
+
+// Mode is the room's media mode, for the server API's room views.
+func (a mediaSide) Mode(room string) string { return string(a.m.Mode(room)) }
+func (a mediaSide) Events() []string        { return media.Events }
 
 func (a mediaSide) Handle(room, id, event string, args []json.RawMessage) (any, error) {
 	return a.m.Handle(room, id, event, args)

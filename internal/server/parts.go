@@ -61,6 +61,16 @@ func (s *Server) startParts() (parts, error) {
 	sigCfg := s.cfg.Signaling
 	sigCfg.ClientIP = s.socketIP
 	sigCfg.OnDepart = onDepart
+	verifier, hooks, err := s.accessHooks(&sigCfg) // api.go: tokens, webhooks
+	if err != nil {
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
+	if hooks != nil {
+		p.close = append(p.close, closeHooks(hooks))
+	}
 	sig := signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	med, err := newMedia(s.cfg.Media, s.log)
 	if err != nil {
@@ -77,6 +87,7 @@ func (s *Server) startParts() (parts, error) {
 
 	p.engine = io
 	p.rooms = sig
+	p.api = s.newAPI(sig, verifier)
 	return p, nil
 }
 

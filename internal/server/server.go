@@ -55,6 +55,7 @@ type parts struct {
 	engine engine
 	rooms  metrics.RoomStats    // nil until signaling exposes its counts
 	relay  func() metrics.Relay // nil without the relay
+	api    http.Handler         // /api/v1/; nil: not served (tests' own parts)
 	close  []func() error       // run last at shutdown (the relay)
 }
 
@@ -206,6 +207,9 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.parts.api != nil {
+		mux.Handle("/api/v1/", s.parts.api)
+	}
 	// The web app answers every other path with the page; /debug/ must
 	// not look like it exists here (pprof lives on --pprof-addr only).
 	mux.Handle("/debug/", http.NotFoundHandler())

@@ -64,6 +64,16 @@ type Config struct {
 	// participant's relay credentials there. It runs on the goroutine of
 	// the departure and must not block.
 	OnDepart func(participantID string)
+
+	// Authorize, when set, checks every join's token (--auth token; see
+	// access.go): a join it refuses is answered with its error's code
+	// (auth-required, auth-invalid, auth-expired, auth-wrong-room), and
+	// roles are enforced. Nil: anyone may join (--auth open).
+	Authorize Authorizer
+	// OnEvent is told of meetings starting and ending and of participants
+	// joining and leaving (webhooks). Nil: nobody is. It runs on the
+	// goroutine of the join or departure and must not block.
+	OnEvent func(Event)
 }
 
 // newRegistry makes the service's room registry from its configuration.

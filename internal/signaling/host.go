@@ -73,6 +73,7 @@ func (s *Service) admitted(r *rooms.Room, q *rooms.Participant) {
 		s.sendAdmitted(r, q, sock)
 	}
 	s.log.Info("participant admitted", "room", r.ID(), "participant", q.ID)
+	s.joinedEvents(r, q, false)
 	s.announceJoin(r, q)
 }
 

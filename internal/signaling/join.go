@@ -24,6 +24,9 @@ type joinAck struct {
 	// Media is how the room's media travels ("mesh" or "sfu"); absent
 	// without a media side.
 	Media string `json:"media,omitempty"`
+	// Role is the join token's role (host, guest, viewer); absent
+	// without tokens.
+	Role string `json:"role,omitempty"`
 }
 
 type waitingAck struct {
@@ -40,7 +43,7 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 		return err
 	}
 	ss.setSFU(wantsSFU(ev.Args))
-	res, err := s.join(ss, req)
+	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {
 		return err
 	}
@@ -59,7 +62,7 @@ func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.join(ss, req)
+	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {
 		return err
 	}
@@ -89,7 +92,8 @@ func (s *Service) sendAdmitted(r *rooms.Room, q *rooms.Participant, sock *socket
 }
 
 // join validates the room, leaves any previous room and joins the new one.
-func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, error) {
+// token is the payload's join token ("": the CONNECT's, if any).
+func (s *Service) join(ss *session, req rooms.JoinRequest, token string) (rooms.JoinResult, error) {
 	left := ""
 	if r, p := ss.member(); r != nil {
 		if r.ID() == req.Room && r.IsMember(p) && req.Resume == "" {
@@ -102,7 +106,7 @@ func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, er
 	req.ID = ss.sock.ID()
 	req.Socket = ss.sock
 	req.IP = s.clientIP(ss.sock)
-	res, err := s.guardedJoin(ss, req) // guard.go: password guessing, host's name
+	res, err := s.tokenJoin(ss, req, token) // access.go: tokens; guard.go: password guessing, host's name
 	// Switching rooms under the same id is no departure for the relay:
 	// the participant's credentials stay good. Any other id is gone.
 	if left != "" && (err != nil || res.Participant.ID != left) {
@@ -112,6 +116,11 @@ func (s *Service) join(ss *session, req rooms.JoinRequest) (rooms.JoinResult, er
 		return res, err
 	}
 	ss.setMember(res.Room, res.Participant)
+	if !res.Resumed && !res.Waiting {
+		// Told now, before the ack: a client that joins after this one
+		// was answered is reported after it.
+		s.joinedEvents(res.Room, res.Participant, res.Created || res.Started)
+	}
 	return res, nil
 }
 
@@ -128,7 +137,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 		ResumeToken: res.Token, Resumed: res.Resumed,
 		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(),
 		ICEServers: servers, ICETransportPolicy: policy,
-		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)),
+		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)), Role: p.Role,
 	}
 }
 
@@ -222,6 +231,7 @@ func (s *Service) depart(r *rooms.Room, p *rooms.Participant, d rooms.Departure,
 	}
 	s.log.Info("participant left", "room", r.ID(), "participant", p.ID, "why", why)
 	s.mediaLeft(r, p)
+	s.leftEvents(r, p, d, why)
 	if d.Ended {
 		s.log.Info("meeting ended", "room", r.ID())
 		return

@@ -91,6 +91,7 @@ func (s *Service) Stats() (rooms, participants int) { return s.rooms.Stats() }
 // registered once for the server, not per socket: a connected socket costs
 // only its session.
 func (s *Service) Attach(io *socketio.Server) {
+	io.Use(s.connectAuth)
 	io.OnConnection(s.connect)
 	on := func(name string, h handler) { io.On(name, s.wrap(h)) }
 	// Dialect A.
@@ -137,6 +138,8 @@ type session struct {
 	sfu   bool // the client joined with sfu: true
 	// reactions is the reaction allowance (hands.go), on top of limit.
 	reactions tokenBucket
+	// connectToken is the join token of the CONNECT auth payload.
+	connectToken string
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {
@@ -164,7 +167,9 @@ type handler func(ss *session, ev *socketio.Event) error
 
 // connect gives a new socket its session; events find it with sessionOf.
 func (s *Service) connect(sock *socketio.Socket) {
-	sock.Set(&session{sock: sock})
+	if sessionOf(sock) == nil { // connectAuth made it, with the CONNECT's token
+		sock.Set(&session{sock: sock})
+	}
 }
 
 // sessionOf is the session connect gave sock, or nil.
@@ -191,7 +196,9 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			s.floodDisconnect(ss, ev)
 			return
 		case nil:
-			err = h(ss, ev)
+			if err = s.checkRole(ss, ev); err == nil {
+				err = h(ss, ev)
+			}
 		}
 		if err != nil {
 			s.refuse(sock, ev, err)

@@ -5,7 +5,7 @@ import { isRoomId } from "./meeting-code";
 import { LocalMedia } from "./local";
 import { Meeting } from "./meeting";
 import { stopStream } from "./media";
-import { describeError, SignalingError } from "./signaling";
+import { describeError, isAuthError, SignalingError } from "./signaling";
 import { type View } from "./ui/dom";
 import { endedView } from "./ui/ended";
 import { homeView } from "./ui/home";
@@ -16,6 +16,23 @@ import { prejoinView, type JoinChoice } from "./ui/prejoin";
 const app = document.getElementById("app")!;
 let current: View | null = null;
 let meeting: Meeting | null = null;
+/** Join tokens from meeting links (?token=), by room, kept out of the address bar. */
+const joinTokens = new Map<string, string>();
+
+/**
+ * takeToken moves ?token= from the address into joinTokens: the token is
+ * sent with the join, and a link copied from the address bar or a
+ * screenshot of it does not hand the invitation on.
+ */
+function takeToken(room: string): void {
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token");
+  if (token === null) return;
+  if (token) joinTokens.set(room, token);
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+}
 
 function show(view: View, theme: "light" | "dark"): void {
   current?.dispose();
@@ -50,6 +67,7 @@ function route(notice = ""): void {
     return show(homeView(navigate, "That link does not point to a meeting. Check the code and try again."), "light");
   }
   document.title = `${path} · Huddle`;
+  takeToken(path);
   showPrejoin(path);
 }
 
@@ -61,6 +79,7 @@ function showPrejoin(room: string, message = ""): void {
 async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof prejoinView>): Promise<void> {
   const local = new LocalMedia(choice.stream, { audioDeviceId: choice.audioDeviceId, videoDeviceId: choice.videoDeviceId }, choice.micOn, choice.camOn);
   const m = new Meeting(room, choice.name, local);
+  m.token = joinTokens.get(room) ?? "";
   meeting = m;
   exposeTestHook();
   try {
@@ -69,6 +88,13 @@ async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof
     meeting = null;
     const code = err instanceof SignalingError ? err.code : "error";
     m.abandon();
+    if (isAuthError(code)) {
+      // No retry helps: only a new invitation link does. A clear screen,
+      // never a half-joined meeting.
+      stopStream(choice.stream);
+      show(endedView(describeError(code, err instanceof Error ? err.message : ""), null, () => navigate("/")), "light");
+      return;
+    }
     const retryAfter = err instanceof SignalingError ? err.retryAfter : 0;
     prejoin.fail(describeError(code, err instanceof Error ? err.message : "", retryAfter), code === "wrong-password" || code === "too-many-attempts");
     return;

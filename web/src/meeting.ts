@@ -110,6 +110,15 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.unsubscribeLocal = local.onChange(() => this.localChanged());
   }
 
+  /** The join token of the meeting link (?token=), sent with every join. */
+  token = "";
+  /** The role the token gave us (host, guest, viewer); "" without one. */
+  role = "";
+
+  private tokenField(): { token?: string } {
+    return this.token ? { token: this.token } : {};
+  }
+
   get isHost(): boolean {
     return this.selfId !== "" && this.host === this.selfId;
   }
@@ -128,7 +137,7 @@ export class Meeting extends Emitter<MeetingEvents> {
    */
   async join(password = ""): Promise<"joined" | "waiting"> {
     this.password = password;
-    const res = await this.sig.join({ room: this.room, name: this.name, password, sfu: true });
+    const res = await this.sig.join({ room: this.room, name: this.name, password, sfu: true, ...this.tokenField() });
     if (res.waiting) {
       this.selfId = res.id;
       this.resumeToken = res.resumeToken;
@@ -147,6 +156,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.host = j.host;
     this.resumeToken = j.resumeToken;
     this.name = j.name || this.name;
+    this.role = j.role ?? "";
     this.settings = j.settings;
     this.setIce(j.iceServers, j.iceTransportPolicy);
     if (!rejoin) {
@@ -206,7 +216,8 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.entered(normalizeJoined(j));
     });
     s.on("denied", (e) => this.end("denied", describeError("denied", e?.message)));
-    s.on("removed", () => this.end("removed", describeError("removed")));
+    // The server's API removes with a code of its own (meeting-ended, ...).
+    s.on("removed", (p) => this.end("removed", describeError(typeof p?.code === "string" && p.code !== "removed" ? p.code : "removed", p?.message)));
     s.on("mute-request", ({ from }) => {
       const who = this.participants.get(from)?.name ?? "The host";
       void this.local.setMic(false);
@@ -239,7 +250,7 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   private async rejoin(): Promise<void> {
     try {
-      const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true });
+      const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
       if (res.waiting) {
         // The token rotates on every join, resumes included.
         this.selfId = res.id;

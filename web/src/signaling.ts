@@ -37,6 +37,8 @@ export interface JoinedRoom {
   iceTransportPolicy: RTCIceTransportPolicy;
   /** How the room's media travels now: peer to peer, or through the server. */
   media: MediaMode;
+  /** The join token's role (host, guest, viewer); absent without tokens. */
+  role?: string;
 }
 
 export type MediaMode = "mesh" | "sfu";
@@ -59,6 +61,8 @@ export interface JoinRequest {
   resume?: string;
   /** We speak the sfu-* events: the server may move the room to its SFU. */
   sfu?: boolean;
+  /** The join token from the meeting link (?token=), on servers that want one. */
+  token?: string;
 }
 
 /** Events the server sends, with their payloads. */
@@ -75,7 +79,7 @@ export interface ServerEvents {
   "waiting-list": (p: { waiting: { id: string; name: string }[] }) => void;
   admitted: (j: JoinedRoom & { ok?: boolean }) => void;
   denied: (e: { code: string; message: string }) => void;
-  removed: (p: { by: string }) => void;
+  removed: (p: { by: string; code?: string; message?: string }) => void;
   "mute-request": (p: { from: string }) => void;
   "signaling-error": (e: { event: string; code: string; message: string; retryAfter?: number }) => void;
   "password-failures": (p: { count: number }) => void;
@@ -102,6 +106,11 @@ export class SignalingError extends Error {
   }
 }
 
+/** Codes of a join token refused: no retry helps, only a new link. */
+export function isAuthError(code: string): boolean {
+  return code.startsWith("auth-");
+}
+
 /** Messages people see for the server's error codes. */
 export function describeError(code: string, fallback = "", retryAfter = 0): string {
   switch (code) {
@@ -125,6 +134,22 @@ export function describeError(code: string, fallback = "", retryAfter = 0): stri
       return "The host did not let you in.";
     case "removed":
       return "The host removed you from the meeting.";
+    case "meeting-ended":
+      return "The meeting has been ended.";
+    case "meeting-expired":
+      return "The meeting has reached its end time.";
+    case "auth-required":
+      return "This meeting needs an invitation link. Ask the organiser for yours.";
+    case "auth-invalid":
+      return "This invitation link is not valid. Ask the organiser for a new one.";
+    case "auth-expired":
+      return "This invitation link has expired. Ask the organiser for a new one.";
+    case "auth-wrong-room":
+      return "This invitation link is for another meeting.";
+    case "auth-used":
+      return "This invitation link has already been used. Ask the organiser for a new one.";
+    case "viewer":
+      return "You are in this meeting as a viewer: you can watch and listen, not speak or chat.";
     case "too-many-rooms":
       return "The server is busy. Try again later.";
     case "too-many-participants":
@@ -218,6 +243,7 @@ export class Signaling {
     if (req.password) payload.password = req.password;
     if (req.resume) payload.resume = req.resume;
     if (req.sfu) payload.sfu = true;
+    if (req.token) payload.token = req.token;
     const ack = await this.request<any>("join-room", payload);
     if (ack.waiting === true) return { waiting: true, id: String(ack.id), resumeToken: String(ack.resumeToken ?? "") };
     return { waiting: false, ...normalizeJoined(ack) };
@@ -245,5 +271,6 @@ export function normalizeJoined(a: any): JoinedRoom {
     iceServers: Array.isArray(a.iceServers) ? a.iceServers : [],
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
     media: a.media === "sfu" ? "sfu" : "mesh",
+    role: typeof a.role === "string" ? a.role : undefined,
   };
 }
