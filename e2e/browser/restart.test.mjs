@@ -34,7 +34,7 @@ describe("server restart mid-call", () => {
     const port = server.port;
     await server.stop();
     await poll(async () => (await status(ada)) === "reconnecting" && (await status(bob)) === "reconnecting", { what: "reconnecting shown" });
-    assert.ok(await ada.page.locator(".banner").isVisible());
+    assert.ok(await ada.page.locator("#connection-banner").isVisible());
 
     // While the server is down, media still flows peer to peer.
     const down = await expectMediaFrom(ada.page, [bob.id]);
@@ -46,7 +46,7 @@ describe("server restart mid-call", () => {
       console.log(dumpLogs(ada, bob), server.logs());
       throw err;
     }
-    assert.ok(await ada.page.locator(".banner").isHidden());
+    assert.ok(await ada.page.locator("#connection-banner").isHidden());
 
     const after = await expectMediaFrom(ada.page, [bob.id]);
     assert.ok(after.second[bob.id].framesDecoded > down.second[bob.id].framesDecoded);

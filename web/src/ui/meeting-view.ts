@@ -39,7 +39,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const status = h("span", { class: "conn", id: "connection-status", role: "status" });
   const recBadge = h("span", { class: "rec-badge", id: "recording-indicator", hidden: true }, h("span", { class: "rec-dot" }), "Recording");
-  const banner = h("div", { class: "banner", hidden: true, role: "alert" });
+  const banner = h("div", { class: "banner", id: "connection-banner", hidden: true, role: "alert" });
   const setConn = (s: string) => {
     status.dataset.state = s;
     status.textContent = s === "connected" ? "Connected" : s === "reconnecting" ? "Reconnecting…" : "Connecting…";
