@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -307,11 +308,16 @@ func (p *pool) closeAll() {
 	wg.Wait()
 }
 
+// joiners numbers the load's participants: each needs its own name (a
+// newcomer may not take the host's).
+var joiners atomic.Uint64
+
 // joinAck asks to join room and checks the ack says ok.
 func joinAck(ctx context.Context, c *sioclient.Client, room string) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	args, err := c.EmitWithAck(ctx, "join-room", map[string]string{"room": room, "name": "bench"})
+	name := "bench " + strconv.FormatUint(joiners.Add(1), 10)
+	args, err := c.EmitWithAck(ctx, "join-room", map[string]string{"room": room, "name": name})
 	if err != nil {
 		return fmt.Errorf("join-room: %w", err)
 	}

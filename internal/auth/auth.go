@@ -13,6 +13,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/huddlehq/huddle/internal/refusal"
 	"strings"
 	"sync"
 	"time"
@@ -70,24 +71,16 @@ type Grant struct {
 	Expires time.Time
 }
 
-// Error is a refusal with a stable code, the one the join ack carries.
-type Error struct {
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// ErrorCode gives the code and message to answer with.
-func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
+// Error is a refusal with a stable code (see internal/refusal).
+type Error = refusal.Error
 
 // The refusals of Verify and Consume.
 var (
-	ErrRequired  = &Error{"auth-required", "this server admits only participants with a join token"}
-	ErrInvalid   = &Error{"auth-invalid", "the join token is not valid (wrong signature, malformed or not valid yet)"}
-	ErrExpired   = &Error{"auth-expired", "the join token has expired; ask for a new link"}
-	ErrWrongRoom = &Error{"auth-wrong-room", "the join token is for another meeting"}
-	ErrUsed      = &Error{"auth-used", "the join token admits once and has been used"}
+	ErrRequired  = &Error{Code: "auth-required", Message: "this server admits only participants with a join token"}
+	ErrInvalid   = &Error{Code: "auth-invalid", Message: "the join token is not valid (wrong signature, malformed or not valid yet)"}
+	ErrExpired   = &Error{Code: "auth-expired", Message: "the join token has expired; ask for a new link"}
+	ErrWrongRoom = &Error{Code: "auth-wrong-room", Message: "the join token is for another meeting"}
+	ErrUsed      = &Error{Code: "auth-used", Message: "the join token admits once and has been used"}
 )
 
 // Config sets up a Verifier. At least one key is needed.

@@ -3,24 +3,14 @@ package media
 import (
 	"encoding/json"
 	"errors"
+	"github.com/huddlehq/huddle/internal/refusal"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/webrtc/v4"
 )
 
-// Error is a refusal of an sfu-* event, with the code the client sees
-// (docs/PROTOCOL.md).
-type Error struct {
-	Code    string
-	Message string
-	Err     error // the cause, for logs
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-func (e *Error) Unwrap() error { return e.Err }
-
-// ErrorCode gives signaling the code and message to answer with.
-func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
+// Error is a refusal with a stable code (see internal/refusal).
+type Error = refusal.Error
 
 // Events are the names Handle takes; signaling registers each.
 var Events = []string{"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave", "sfu-view"}
@@ -46,7 +36,7 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 		}
 		answer, err := m.Publish(roomID, id, sd)
 		if err != nil {
-			return nil, refusal(err)
+			return nil, toRefusal(err)
 		}
 		return map[string]any{"ok": true, "type": "answer", "sdp": answer.SDP}, nil
 	case "sfu-answer":
@@ -54,23 +44,23 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 		if err != nil {
 			return nil, err
 		}
-		return ok(refusal(m.Answer(roomID, id, sd)))
+		return ok(toRefusal(m.Answer(roomID, id, sd)))
 	case "sfu-candidate":
 		var c candidateMsg
 		if len(args) == 0 || json.Unmarshal(args[0], &c) != nil || (c.Direction != sfu.Publish && c.Direction != sfu.Subscribe) {
 			return nil, errBadPayload
 		}
-		return ok(refusal(m.Candidate(roomID, id, c.Direction, c.Candidate)))
+		return ok(toRefusal(m.Candidate(roomID, id, c.Direction, c.Candidate)))
 	case "sfu-subscribe":
-		return ok(refusal(m.Subscribe(roomID, id)))
+		return ok(toRefusal(m.Subscribe(roomID, id)))
 	case "sfu-leave":
-		return ok(refusal(m.LeaveSFU(roomID, id)))
+		return ok(toRefusal(m.LeaveSFU(roomID, id)))
 	case "sfu-view":
 		v, err := decodeViews(args)
 		if err != nil {
 			return nil, err
 		}
-		return ok(refusal(m.SetViews(roomID, id, v)))
+		return ok(toRefusal(m.SetViews(roomID, id, v)))
 	}
 	return nil, &Error{Code: "unknown-event", Message: "no such event"}
 }
@@ -121,8 +111,8 @@ func ok(err error) (any, error) {
 	return map[string]bool{"ok": true}, nil
 }
 
-// refusal turns the media errors into the codes of docs/PROTOCOL.md.
-func refusal(err error) error {
+// toRefusal turns the media errors into the codes of docs/PROTOCOL.md.
+func toRefusal(err error) error {
 	switch {
 	case err == nil:
 		return nil

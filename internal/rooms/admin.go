@@ -10,7 +10,7 @@ import (
 // one, take someone out, change settings, all without a host asking.
 
 // ErrRoomExists refuses to create a room that exists.
-var ErrRoomExists = &Error{"room-exists", "a meeting with this id exists"}
+var ErrRoomExists = &Error{Code: "room-exists", Message: "a meeting with this id exists"}
 
 // Rooms returns every room, sorted by id.
 func (g *Registry) Rooms() []*Room {

@@ -1,27 +1,20 @@
 package rooms
 
-// Error is a refusal with a stable code (the codes of docs/PROTOCOL.md) and
-// a message meant for people.
-type Error struct {
-	Code    string
-	Message string
-}
+import "github.com/huddlehq/huddle/internal/refusal"
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// ErrorCode gives the code and message (the server API answers with them).
-func (e *Error) ErrorCode() (code, message string) { return e.Code, e.Message }
+// Error is a refusal with a stable code (see internal/refusal).
+type Error = refusal.Error
 
 // The refusals of the room registry.
 var (
-	ErrRoomFull      = &Error{"room-full", "the meeting is full"}
-	ErrTooManyRooms  = &Error{"too-many-rooms", "the server has too many meetings; try again later"}
-	ErrLocked        = &Error{"locked", "the meeting is locked by its host"}
-	ErrWrongPassword = &Error{"wrong-password", "the meeting password is missing or wrong"}
-	ErrNotHost       = &Error{"not-host", "only the host can do that"}
-	ErrUnknownPeer   = &Error{"unknown-peer", "no such participant in this meeting"}
-	ErrNotInRoom     = &Error{"not-in-room", "join a meeting first"}
-	ErrNotWaiting    = &Error{"unknown-peer", "no such participant in the waiting room"}
-	ErrTooManyFromIP = &Error{"too-many-participants", "your address is in too many meetings at once; leave one first"}
-	ErrRoomRate      = &Error{"too-many-new-rooms", "your address started too many meetings in the last minute; try again soon"}
+	ErrRoomFull      = &Error{Code: "room-full", Message: "the meeting is full"}
+	ErrTooManyRooms  = &Error{Code: "too-many-rooms", Message: "the server has too many meetings; try again later"}
+	ErrLocked        = &Error{Code: "locked", Message: "the meeting is locked by its host"}
+	ErrWrongPassword = &Error{Code: "wrong-password", Message: "the meeting password is missing or wrong"}
+	ErrNotHost       = &Error{Code: "not-host", Message: "only the host can do that"}
+	ErrUnknownPeer   = &Error{Code: "unknown-peer", Message: "no such participant in this meeting"}
+	ErrNotInRoom     = &Error{Code: "not-in-room", Message: "join a meeting first"}
+	ErrNotWaiting    = &Error{Code: "unknown-peer", Message: "no such participant in the waiting room"}
+	ErrTooManyFromIP = &Error{Code: "too-many-participants", Message: "your address is in too many meetings at once; leave one first"}
+	ErrRoomRate      = &Error{Code: "too-many-new-rooms", Message: "your address started too many meetings in the last minute; try again soon"}
 )

@@ -20,6 +20,7 @@ type Peer struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 
+	subMu     sync.Mutex // serialises subscribe
 	mu        sync.Mutex
 	closed    bool
 	published []*track
@@ -324,6 +325,10 @@ func (p *Peer) SetView(publisherID string, height int) {
 
 // subscribe starts sending t to p.
 func (p *Peer) subscribe(t *track) {
+	// A track can be offered twice at once (the participant joins while
+	// the track is published): one subscription at a time per peer.
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
 	p.mu.Lock()
 	if p.closed || p.downs[t] != nil {
 		p.mu.Unlock()

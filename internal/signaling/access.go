@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"github.com/huddlehq/huddle/internal/refusal"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
@@ -33,7 +34,7 @@ type Grant struct {
 
 // Authorizer checks a join's token (from the join payload's token, else
 // the Socket.IO CONNECT auth's token; "" when neither has one) for room.
-// Its errors should implement ErrorCode() (code, message), as
+// Its errors should be *refusal.Error, as
 // internal/auth's do, so that the client learns why.
 type Authorizer func(room, token string) (Grant, error)
 
@@ -102,10 +103,9 @@ func (s *Service) authorize(ss *session, req *rooms.JoinRequest, token string) (
 	}
 	g, err := s.cfg.Authorize(req.Room, token)
 	if err != nil {
-		var c codedError
-		if errors.As(err, &c) {
-			code, msg := c.ErrorCode()
-			return nil, &rooms.Error{Code: code, Message: msg}
+		var r *refusal.Error
+		if errors.As(err, &r) {
+			return nil, r
 		}
 		return nil, ErrAuthRequired
 	}

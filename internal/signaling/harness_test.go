@@ -88,27 +88,7 @@ type testClient struct {
 
 func (ts *testServer) dial() *testClient {
 	ts.t.Helper()
-	tc := &testClient{t: ts.t, events: map[string][]json.RawMessage{}, gone: make(chan error, 1)}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := sioclient.Dial(ctx, ts.url, sioclient.Options{
-		OnEvent: func(_ *sioclient.Client, event string, args []json.RawMessage) {
-			var arg json.RawMessage
-			if len(args) > 0 {
-				arg = args[0]
-			}
-			tc.mu.Lock()
-			tc.events[event] = append(tc.events[event], arg)
-			tc.mu.Unlock()
-		},
-		OnDisconnect: func(_ *sioclient.Client, err error) { tc.gone <- err },
-	})
-	if err != nil {
-		ts.t.Fatalf("dial: %v", err)
-	}
-	tc.c = c
-	ts.t.Cleanup(func() { _ = c.Close() })
-	return tc
+	return ts.dialWith(nil)
 }
 
 // reply is an ack as the tests read it.

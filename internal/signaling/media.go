@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"encoding/json"
-	"errors"
 
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/socketio"
@@ -20,20 +19,14 @@ type Media interface {
 	Left(room, id string)
 	// Events are the event names Handle takes.
 	Events() []string
-	// Handle runs one of them and returns the ack's body; its errors
-	// implement ErrorCode.
+	// Handle runs one of them and returns the ack's body; its refusals
+	// are *refusal.Error.
 	Handle(room, id, event string, args []json.RawMessage) (any, error)
 }
 
 // MediaConn is how the media side reaches a member's client.
 type MediaConn interface {
 	Emit(event string, args ...any) error
-}
-
-// codedError is an error that carries the code and message to answer
-// with, from a part of the server other than signaling.
-type codedError interface {
-	ErrorCode() (code, message string)
 }
 
 // attachMedia registers the media side's events.
@@ -58,21 +51,11 @@ func (s *Service) mediaEvent(name string) handler {
 		}
 		reply, err := s.media.Handle(r.ID(), p.ID, name, ev.Args)
 		if err != nil {
-			return mediaRefusal(err)
+			return err // a *refusal.Error, answered with its code
 		}
 		ack(ev, reply)
 		return nil
 	}
-}
-
-// mediaRefusal turns the media side's error into a signaling refusal.
-func mediaRefusal(err error) error {
-	var c codedError
-	if errors.As(err, &c) {
-		code, msg := c.ErrorCode()
-		return &rooms.Error{Code: code, Message: msg}
-	}
-	return err
 }
 
 // mediaJoined tells the media side of a new member and returns the mode
