@@ -61,9 +61,11 @@ async function checkWith(
   if (signal.aborted) return r;
 
   step("media");
-  // Only the relays that worked: a blocked one would just slow ICE down.
-  const working = relayKinds.flatMap((k) => (r.relay[k] && relayPassed(r.relay[k]!) ? [plan.relays[k]!.server] : []));
-  r.roundTrip = working.length > 0 ? await roundTrip(working, { pings: 5, connectTimeoutMs: 10000, echoTimeoutMs: 3000, signal }) : null;
+  // The first relay that worked, in order of preference (UDP, TCP, TLS):
+  // the round trip then says how media would travel, and a busy machine
+  // cannot make ICE settle on a slower pair when UDP works.
+  const best = relayKinds.find((k) => r.relay[k] && relayPassed(r.relay[k]!));
+  r.roundTrip = best ? await roundTrip([plan.relays[best]!.server], { pings: 5, connectTimeoutMs: 10000, echoTimeoutMs: 3000, signal }) : null;
   step(null);
   return r;
 }
