@@ -57,7 +57,7 @@ type Session struct {
 	noop         bool // the next GET answers at least a noop
 	probed       bool // the upgrade probe was answered
 	awaitingPong bool
-	clientClosed bool // the client sent its close packet
+	clientClosed bool  // the client sent its close packet
 	due          int64 // next ping, or pong deadline, in Server.now units
 	queue        []Packet
 	// step is the batch of the frames of this session's WebSocket being
