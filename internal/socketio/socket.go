@@ -326,14 +326,19 @@ type conn struct {
 	partial *pendingBinary
 
 	mu sync.Mutex
-	// main is the socket of "/", nil before its CONNECT; written under mu
-	// by OnMessage, which alone reads it without mu.
-	main          *Socket
-	others        map[string]*Socket // the sockets of other namespaces, by name
-	live          int                // connected sockets
-	timer         *time.Timer        // connect timeout, until a first CONNECT succeeds
+	// others are the sockets of the other namespaces, by name, and of "/"
+	// when it is not first (mainMoved).
+	others        map[string]*Socket
+	timer         *time.Timer // connect timeout, until a first CONNECT succeeds
+	live          int32       // connected sockets
 	connectedOnce bool
 	closed        bool
+	// mainMoved says the socket of "/" is in others: the client left "/"
+	// and connected it again. Written under mu by OnMessage, which alone
+	// reads it without mu. (No pointer to the socket of "/" here: conn
+	// keeps the size class of the Socket that was a connection before
+	// namespaces, 208 bytes.)
+	mainMoved bool
 }
 
 type pendingBinary struct {
@@ -367,8 +372,11 @@ func (c *conn) connectTimeout() {
 // socketFor is the socket of namespace name on this connection, or nil.
 // Only OnMessage calls it.
 func (c *conn) socketFor(name string) *Socket {
-	if name == "/" {
-		return c.main
+	if name == "/" && !c.mainMoved {
+		if c.first.id == "" {
+			return nil // no CONNECT yet
+		}
+		return &c.first
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -382,15 +390,17 @@ func (c *conn) newSocket(n *Namespace) *Socket {
 		s = &Socket{nsp: n, conn: c, sess: c.first.sess}
 	}
 	s.id = engineio.NewID()
+	if s == &c.first {
+		return s
+	}
 	c.mu.Lock()
 	if n.name == "/" {
-		c.main = s
-	} else {
-		if c.others == nil {
-			c.others = make(map[string]*Socket, 1)
-		}
-		c.others[n.name] = s
+		c.mainMoved = true
 	}
+	if c.others == nil {
+		c.others = make(map[string]*Socket, 1)
+	}
+	c.others[n.name] = s
 	c.mu.Unlock()
 	return s
 }
@@ -416,7 +426,7 @@ func (c *conn) forget(s *Socket, wasConnected bool) {
 	if wasConnected {
 		c.live--
 	}
-	if s.nsp.name != "/" && c.others[s.nsp.name] == s {
+	if c.others[s.nsp.name] == s {
 		delete(c.others, s.nsp.name)
 	}
 	c.mu.Unlock()
@@ -440,14 +450,16 @@ func (c *conn) OnClose(_ *engineio.Session, reason string) {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	main := c.main
-	others := make([]*Socket, 0, len(c.others))
-	for _, s := range c.others {
-		others = append(others, s)
+	var others []*Socket
+	if len(c.others) > 0 {
+		others = make([]*Socket, 0, len(c.others))
+		for _, s := range c.others {
+			others = append(others, s)
+		}
 	}
 	c.mu.Unlock()
-	if main != nil {
-		main.close(reason)
+	if c.first.id != "" {
+		c.first.close(reason) // a no-op if gone already (mainMoved)
 	}
 	for _, s := range others {
 		s.close(reason)
