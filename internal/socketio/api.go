@@ -3,9 +3,11 @@
 //
 // Layering: package engineio moves whole messages over a session and knows
 // nothing of events; this package parses those messages into CONNECT,
-// EVENT, ACK... packets, dispatches events to handlers and keeps rooms as
-// plain sets of sockets, knowing nothing of what a room means to the
-// application (internal/signaling gives rooms their meaning).
+// EVENT, ACK... packets, hands each to the socket of its namespace (a
+// client multiplexes the namespaces it connects over one session, see
+// Server.Of), dispatches events to handlers and keeps each namespace's
+// rooms as plain sets of sockets, knowing nothing of what a room means to
+// the application (internal/signaling gives rooms their meaning).
 //
 // CONTRACT: the exported names and signatures are used by internal/signaling
 // and internal/server.
