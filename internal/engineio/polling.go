@@ -30,24 +30,33 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 		s.wake = make(chan struct{}, 1)
 	}
 	for len(s.queue) == 0 && !s.noop && s.state == stateOpen && s.transport == Polling {
-		s.mu.Unlock()
-		select {
-		case <-s.wake:
-		case <-r.Context().Done():
-			s.mu.Lock()
-			s.pollBusy = false
-			s.mu.Unlock()
-			s.abort("transport close", true)
+		if !s.waitLocked(r, nil) {
 			return
 		}
-		s.mu.Lock()
+	}
+	if s.noop && len(s.queue) == 0 && s.probe != nil && s.state == stateOpen {
+		// The probe was answered. A GET the client had waiting is what it
+		// waits for before it sends the upgrade packet, so it gets its
+		// noop; but a client that sent its GET with the upgrade packet
+		// (the protocol's suite does) is upgraded before the GET is
+		// answered, whichever of the two connections was read first. As
+		// Node's engine.io, the noop waits a moment (its first check
+		// comes after 100 ms).
+		t := time.NewTimer(probeNoopDelay)
+		ok := s.waitLocked(r, t.C)
+		t.Stop()
+		if !ok {
+			return
+		}
 	}
 	if s.transport != Polling {
-		// Upgraded while this GET waited: the queue belongs to the
-		// WebSocket now.
+		// Upgraded while this GET waited: the session is on its
+		// WebSocket, and a polling request gets 400 as after the upgrade
+		// (a client that follows the protocol has no GET waiting when it
+		// sends the upgrade packet).
 		s.pollBusy = false
 		s.mu.Unlock()
-		_ = s.srv.respond(w, http.StatusOK, []byte{byte(Noop)})
+		writeError(w, codeBadRequest)
 		return
 	}
 	batch := s.queue
@@ -59,7 +68,7 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	// instead of, say, the DISCONNECT just before.
 	ending := s.state != stateOpen && len(batch) == 0
 	if len(batch) == 0 {
-		if ending {
+		if ending && !s.clientClosed {
 			batch = []Packet{{Type: Close}}
 		} else {
 			batch = []Packet{{Type: Noop}}
@@ -77,6 +86,29 @@ func (s *Session) poll(w http.ResponseWriter, r *http.Request) {
 	if ending {
 		s.abort("", false)
 	}
+}
+
+// probeNoopDelay is how long a GET waits for the upgrade packet once the
+// probe is answered, before it gets its noop.
+const probeNoopDelay = 100 * time.Millisecond
+
+// waitLocked waits, with s.mu unlocked meanwhile, for a wake of the GET r
+// or for timeout (nil: none). False means the client went away: the
+// session is closed and s.mu no longer held.
+func (s *Session) waitLocked(r *http.Request, timeout <-chan time.Time) bool {
+	s.mu.Unlock()
+	select {
+	case <-s.wake:
+	case <-timeout:
+	case <-r.Context().Done():
+		s.mu.Lock()
+		s.pollBusy = false
+		s.mu.Unlock()
+		s.abort("transport close", true)
+		return false
+	}
+	s.mu.Lock()
+	return true
 }
 
 // post reads packets sent by the client and delivers them in order.

@@ -196,6 +196,15 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeUnknownSID)
 		return
 	}
+	if s.pongOverdue(srv.now()) {
+		// The heartbeat checks sessions once a tick; a request must not
+		// find alive a session whose client has let its pong deadline
+		// pass (the protocol's suite asks for 400 right at interval +
+		// timeout).
+		s.abort("ping timeout", true)
+		writeError(w, codeUnknownSID)
+		return
+	}
 	switch {
 	case isWS:
 		s.upgrade(w, r)

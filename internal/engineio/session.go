@@ -57,6 +57,7 @@ type Session struct {
 	noop         bool // the next GET answers at least a noop
 	probed       bool // the upgrade probe was answered
 	awaitingPong bool
+	clientClosed bool  // the client sent its close packet
 	due          int64 // next ping, or pong deadline, in Server.now units
 	queue        []Packet
 	// step is the batch of the frames of this session's WebSocket being
@@ -292,12 +293,32 @@ func (s *Session) beat(now int64) {
 		return
 	}
 	s.awaitingPong = true
-	s.due = now + int64(s.srv.cfg.PingTimeout)
+	// The pong is due PingTimeout after the ping was due, as with Node's
+	// timers, not after the tick that sent it: the client was told
+	// interval + timeout. A ping sent very late (a stalled process) still
+	// leaves the client half the timeout.
+	timeout := int64(s.srv.cfg.PingTimeout)
+	s.due = max(s.due+timeout, now+timeout/2)
 	err := s.enqueueLocked(nil, Packet{Type: Ping})
 	s.mu.Unlock()
 	if err == ErrQueueFull {
 		s.abort("send queue full", true)
 	}
+}
+
+// pongOverdue reports whether s waits for a pong whose deadline has passed,
+// or for a ping that the heartbeat has not sent yet although the pong
+// would be overdue already.
+func (s *Session) pongOverdue(now int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return false
+	}
+	if s.awaitingPong {
+		return now >= s.due
+	}
+	return now >= s.due+int64(s.srv.cfg.PingTimeout)
 }
 
 // receive handles one packet from the client; the caller holds recvMu.
@@ -306,7 +327,7 @@ func (s *Session) receive(p Packet) {
 		// Closing: only the client's close packet still matters, ending
 		// the session without waiting for the close timer.
 		if p.Type == Close {
-			s.abort("transport close", false)
+			s.closeByClient()
 		}
 		return
 	}
@@ -319,13 +340,23 @@ func (s *Session) receive(p Packet) {
 		s.due = s.srv.now() + int64(s.srv.cfg.PingInterval)
 		s.mu.Unlock()
 	case Close:
-		s.abort("transport close", false)
+		s.closeByClient()
 	case Noop:
 	default:
 		// A v4 client never sends open, ping or upgrade here.
 		s.srv.cfg.Logger.Debug("engineio: unexpected packet", "sid", s.id, "type", string(rune(p.Type)))
 		s.abort("transport error", true)
 	}
+}
+
+// closeByClient ends the session on the client's close packet. A GET the
+// client has waiting gets a noop, as from Node's engine.io: the client is
+// closing and needs no close packet of ours.
+func (s *Session) closeByClient() {
+	s.mu.Lock()
+	s.clientClosed = true
+	s.mu.Unlock()
+	s.abort("transport close", false)
 }
 
 // writeLocked moves packets to the WebSocket on the caller's goroutine

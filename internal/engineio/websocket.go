@@ -55,14 +55,12 @@ func acceptedGWS(conn *gws.Conn, first []byte) (wsConn, error) {
 }
 
 // upgrade starts the probe of a polling session's WebSocket.
+//
+// A session has one WebSocket at most: "should [a client open another],
+// the server MUST close the WebSocket connection", so a WebSocket with
+// the sid of a session that is upgraded, probing or closing is opened and
+// closed at once, as by Node's engine.io, and the session is not touched.
 func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	ok := s.state == stateOpen && s.transport == Polling && s.probe == nil
-	s.mu.Unlock()
-	if !ok {
-		writeError(w, codeBadRequest)
-		return
-	}
 	if err := s.srv.checkHandshake(r); err != nil {
 		s.srv.cfg.Logger.Debug("engineio: websocket upgrade refused", "sid", s.id, "err", err)
 		writeError(w, codeBadRequest)
@@ -76,7 +74,8 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state != stateOpen || s.transport != Polling || s.probe != nil {
 		s.mu.Unlock()
-		conn.close()
+		s.srv.cfg.Logger.Debug("engineio: extra websocket closed", "sid", s.id)
+		conn.closeWith(closeNormal)
 		return
 	}
 	s.probe = conn

@@ -3,9 +3,11 @@
 //
 // Layering: package engineio moves whole messages over a session and knows
 // nothing of events; this package parses those messages into CONNECT,
-// EVENT, ACK... packets, dispatches events to handlers and keeps rooms as
-// plain sets of sockets, knowing nothing of what a room means to the
-// application (internal/signaling gives rooms their meaning).
+// EVENT, ACK... packets, hands each to the socket of its namespace (a
+// client multiplexes the namespaces it connects over one session, see
+// Server.Of), dispatches events to handlers and keeps each namespace's
+// rooms as plain sets of sockets, knowing nothing of what a room means to
+// the application (internal/signaling gives rooms their meaning).
 //
 // CONTRACT: the exported names and signatures are used by internal/signaling
 // and internal/server.
@@ -18,6 +20,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,12 +28,33 @@ import (
 	"github.com/huddlehq/huddle/internal/engineio"
 )
 
-// Server accepts Socket.IO connections on the main namespace "/". Other
-// namespaces are refused with CONNECT_ERROR.
+// Server accepts Socket.IO connections. Its own On, OnAny, OnConnection,
+// OnDisconnect, Use, To and Socket are those of the main namespace "/";
+// Of gives the others. A CONNECT to a namespace that was never made with
+// Of is refused with CONNECT_ERROR {"message":"Invalid namespace"}.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	engine *engineio.Server
+	main   Namespace
+
+	nmu  sync.RWMutex
+	nsps map[string]*Namespace // the namespaces made by Of, "/" aside
+
+	// pending counts sessions that have not connected a namespace yet
+	// (nor ended).
+	pending atomic.Int64
+}
+
+// Namespace is one Socket.IO namespace: its own handlers, middleware,
+// sockets and rooms. A client multiplexes the namespaces it connects over
+// one Engine.IO session, with one Socket (and socket id) in each.
+type Namespace struct {
+	srv  *Server
+	name string
+	// head is what leads the namespace's packets after their type and
+	// attachment count: "" for "/", name otherwise (then a comma follows).
+	head string
 
 	hmu          sync.RWMutex // guards the handlers below
 	middlewares  []func(sock *Socket, auth json.RawMessage) error
@@ -43,21 +67,23 @@ type Server struct {
 	mu      sync.RWMutex // guards sockets and rooms; taken after Socket.mu
 	sockets map[string]*Socket
 	rooms   map[string]map[*Socket]struct{}
+}
 
-	// pending counts sessions that have not connected yet (nor ended).
-	pending atomic.Int64
+func (n *Namespace) init(srv *Server, name string) {
+	n.srv, n.name = srv, name
+	if name != "/" {
+		n.head = name
+	}
+	n.sockets = make(map[string]*Socket)
+	n.rooms = make(map[string]map[*Socket]struct{})
+	n.handlers.Store(&handlerTable{})
 }
 
 // NewServer returns a server; it starts no goroutine until the first request.
 func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		sockets: make(map[string]*Socket),
-		rooms:   make(map[string]map[*Socket]struct{}),
-	}
-	s.handlers.Store(&handlerTable{})
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.main.init(s, "/")
 	s.engine = engineio.NewServer(engineio.Config{
 		PingInterval: cfg.PingInterval,
 		PingTimeout:  cfg.PingTimeout,
@@ -82,24 +108,77 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.engine.ServeHTTP(w, r)
 }
 
+// Of returns the namespace name, made on first use, as io.of(name) in
+// Node: "/" (or "") is the main namespace, and a name without its leading
+// slash gets one. A namespace's name is in every packet of it, up to a
+// comma, so a name with a comma panics.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	if name == "/" {
+		return &s.main
+	}
+	if strings.IndexByte(name, ',') >= 0 {
+		panic("socketio: namespace name with a comma: " + strconv.Quote(name))
+	}
+	s.nmu.Lock()
+	defer s.nmu.Unlock()
+	if n := s.nsps[name]; n != nil {
+		return n
+	}
+	n := new(Namespace)
+	n.init(s, name)
+	if s.nsps == nil {
+		s.nsps = make(map[string]*Namespace)
+	}
+	s.nsps[name] = n
+	return n
+}
+
+// namespace finds the namespace a CONNECT names, nil if none was made.
+func (s *Server) namespace(name string) *Namespace {
+	if name == "/" {
+		return &s.main
+	}
+	s.nmu.RLock()
+	defer s.nmu.RUnlock()
+	return s.nsps[name]
+}
+
+// namespaces lists every namespace, "/" first.
+func (s *Server) namespaces() []*Namespace {
+	s.nmu.RLock()
+	defer s.nmu.RUnlock()
+	list := make([]*Namespace, 0, 1+len(s.nsps))
+	list = append(list, &s.main)
+	for _, n := range s.nsps {
+		list = append(list, n)
+	}
+	return list
+}
+
+// Name is the namespace's name, "/" for the main one.
+func (n *Namespace) Name() string { return n.name }
+
 // Use adds a check run on every CONNECT before OnConnection; a non-nil
 // error refuses the connection with CONNECT_ERROR {"message": err.Error()}.
 // auth is the CONNECT packet's payload (nil when absent).
-func (s *Server) Use(fn func(sock *Socket, auth json.RawMessage) error) {
-	s.hmu.Lock()
-	s.middlewares = append(s.middlewares, fn)
-	s.hmu.Unlock()
+func (n *Namespace) Use(fn func(sock *Socket, auth json.RawMessage) error) {
+	n.hmu.Lock()
+	n.middlewares = append(n.middlewares, fn)
+	n.hmu.Unlock()
 }
 
 // OnConnection registers the handler run for each connected socket. It runs
 // before any event of that socket is dispatched, so it can call On.
-func (s *Server) OnConnection(fn func(sock *Socket)) {
-	s.hmu.Lock()
-	s.onConnection = fn
-	s.hmu.Unlock()
+func (n *Namespace) OnConnection(fn func(sock *Socket)) {
+	n.hmu.Lock()
+	n.onConnection = fn
+	n.hmu.Unlock()
 }
 
-// handlerTable is the server-wide handlers; never changed once published.
+// handlerTable is a namespace's handlers; never changed once published.
 type handlerTable struct {
 	named    map[string]EventHandler
 	any      EventHandler
@@ -108,43 +187,43 @@ type handlerTable struct {
 }
 
 // change publishes a modified copy of the handler table.
-func (s *Server) change(fn func(t *handlerTable)) {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	old := s.handlers.Load()
+func (n *Namespace) change(fn func(t *handlerTable)) {
+	n.hmu.Lock()
+	defer n.hmu.Unlock()
+	old := n.handlers.Load()
 	t := &handlerTable{named: maps.Clone(old.named), any: old.any, onGone: slices.Clone(old.onGone)}
 	if t.named == nil {
 		t.named = make(map[string]EventHandler)
 	}
 	fn(t)
 	t.hasNamed = len(t.named) > 0
-	s.handlers.Store(t)
+	n.handlers.Store(t)
 }
 
-// On registers the handler of an event for every socket: one table for the
-// server instead of a closure per socket and event. A handler a socket
-// registers itself with Socket.On for the same event wins.
-func (s *Server) On(event string, h EventHandler) {
-	s.change(func(t *handlerTable) { t.named[event] = h })
+// On registers the handler of an event for every socket of the
+// namespace: one table instead of a closure per socket and event. A
+// handler a socket registers itself with Socket.On for the same event wins.
+func (n *Namespace) On(event string, h EventHandler) {
+	n.change(func(t *handlerTable) { t.named[event] = h })
 }
 
 // OnAny registers the handler for events that have no handler of their
-// own, neither the socket's nor the server's; a socket's own OnAny wins.
-func (s *Server) OnAny(h EventHandler) {
-	s.change(func(t *handlerTable) { t.any = h })
+// own, neither the socket's nor the namespace's; a socket's own OnAny wins.
+func (n *Namespace) OnAny(h EventHandler) {
+	n.change(func(t *handlerTable) { t.any = h })
 }
 
-// OnDisconnect registers fn, called once for every connected socket when it
-// is gone, after the socket's own OnDisconnect functions, with the same
-// reason.
-func (s *Server) OnDisconnect(fn func(sock *Socket, reason string)) {
-	s.change(func(t *handlerTable) { t.onGone = append(t.onGone, fn) })
+// OnDisconnect registers fn, called once for every connected socket of the
+// namespace when it is gone, after the socket's own OnDisconnect
+// functions, with the same reason.
+func (n *Namespace) OnDisconnect(fn func(sock *Socket, reason string)) {
+	n.change(func(t *handlerTable) { t.onGone = append(t.onGone, fn) })
 }
 
-// handler finds the handler of event: the socket's own, then the server's,
-// then the socket's catch-all, then the server's.
-func (s *Server) handler(sock *Socket, event string) EventHandler {
-	t := s.handlers.Load()
+// handler finds the handler of event: the socket's own, then the
+// namespace's, then the socket's catch-all, then the namespace's.
+func (n *Namespace) handler(sock *Socket, event string) EventHandler {
+	t := n.handlers.Load()
 	h, own := sock.handlerLocked(event)
 	if own != nil {
 		return own
@@ -160,29 +239,60 @@ func (s *Server) handler(sock *Socket, event string) EventHandler {
 	return t.any
 }
 
-// Socket returns the connected socket with this id, or nil.
-func (s *Server) Socket(id string) *Socket {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.sockets[id]
+// Socket returns the connected socket of the namespace with this id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
 }
 
-// To starts a broadcast to every socket in room.
-func (s *Server) To(room string) *Broadcast {
-	return &Broadcast{srv: s, room: room}
+// To starts a broadcast to every socket of the namespace in room.
+func (n *Namespace) To(room string) *Broadcast {
+	return &Broadcast{nsp: n, room: room}
 }
 
-// Stats counts the sockets connected now, and the sessions not connected
-// yet.
-func (s *Server) Stats() Stats {
-	s.mu.RLock()
-	list := make([]*Socket, 0, len(s.sockets))
-	for _, sock := range s.sockets {
-		list = append(list, sock)
+// Use, OnConnection, On, OnAny, OnDisconnect, Socket and To of the server
+// are those of the main namespace.
+
+// Use is Of("/").Use.
+func (s *Server) Use(fn func(sock *Socket, auth json.RawMessage) error) { s.main.Use(fn) }
+
+// OnConnection is Of("/").OnConnection.
+func (s *Server) OnConnection(fn func(sock *Socket)) { s.main.OnConnection(fn) }
+
+// On is Of("/").On.
+func (s *Server) On(event string, h EventHandler) { s.main.On(event, h) }
+
+// OnAny is Of("/").OnAny.
+func (s *Server) OnAny(h EventHandler) { s.main.OnAny(h) }
+
+// OnDisconnect is Of("/").OnDisconnect.
+func (s *Server) OnDisconnect(fn func(sock *Socket, reason string)) { s.main.OnDisconnect(fn) }
+
+// Socket is Of("/").Socket.
+func (s *Server) Socket(id string) *Socket { return s.main.Socket(id) }
+
+// To is Of("/").To.
+func (s *Server) To(room string) *Broadcast { return s.main.To(room) }
+
+// sockets lists the connected sockets of every namespace.
+func (s *Server) sockets() []*Socket {
+	var list []*Socket
+	for _, n := range s.namespaces() {
+		n.mu.RLock()
+		for _, sock := range n.sockets {
+			list = append(list, sock)
+		}
+		n.mu.RUnlock()
 	}
-	s.mu.RUnlock()
+	return list
+}
+
+// Stats counts the sockets connected now, in every namespace, and the
+// sessions that have connected none yet.
+func (s *Server) Stats() Stats {
 	var st Stats
-	for _, sock := range list {
+	for _, sock := range s.sockets() {
 		if sock.sess.Transport() == engineio.WebSocket {
 			st.WebSocket++
 		} else {
@@ -200,13 +310,7 @@ func (s *Server) Stats() Stats {
 // client sees its transport close and reconnects by itself, to this address
 // once a server answers there again.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.RLock()
-	list := make([]*Socket, 0, len(s.sockets))
-	for _, sock := range s.sockets {
-		list = append(list, sock)
-	}
-	s.mu.RUnlock()
-	for _, sock := range list {
+	for _, sock := range s.sockets() {
 		sock.close("server shutting down")
 	}
 	return s.engine.Shutdown(ctx)
@@ -222,9 +326,9 @@ type Stats struct {
 	Pending int
 }
 
-// Broadcast sends to the sockets of a room, less some.
+// Broadcast sends to the sockets of a namespace's room, less some.
 type Broadcast struct {
-	srv    *Server
+	nsp    *Namespace
 	room   string
 	except []string
 }
@@ -238,26 +342,27 @@ func (b *Broadcast) Except(ids ...string) *Broadcast {
 // Emit encodes once and queues to each socket. Sockets that are gone or
 // whose queue is full are skipped (the latter get disconnected).
 func (b *Broadcast) Emit(event string, args ...any) error {
-	p, err := EncodeEvent(event, args...)
+	p, err := encode(typeEvent, -1, &event, args, b.nsp.head)
 	if err != nil {
 		return err
 	}
-	b.srv.mu.RLock()
-	members := b.srv.rooms[b.room]
+	n := b.nsp
+	n.mu.RLock()
+	members := n.rooms[b.room]
 	list := make([]*Socket, 0, len(members)+1)
 	for sock := range members {
 		if !b.excluded(sock.id) {
 			list = append(list, sock)
 		}
 	}
-	if own := b.srv.sockets[b.room]; own != nil && !b.excluded(own.id) {
+	if own := n.sockets[b.room]; own != nil && !b.excluded(own.id) {
 		if _, dup := members[own]; !dup {
 			list = append(list, own) // every socket is in the room of its own id
 		}
 	}
-	b.srv.mu.RUnlock()
+	n.mu.RUnlock()
 	for _, sock := range list {
-		_ = sock.Send(p)
+		_ = sock.sendFrom(sock, p) // as Send, but p has the namespace already
 	}
 	return nil
 }
@@ -271,7 +376,8 @@ func (b *Broadcast) excluded(id string) bool {
 	return false
 }
 
-// Packet is an event encoded once, to be sent to many sockets.
+// Packet is an event encoded once, to be sent to many sockets. It names
+// no namespace: Socket.Send puts it on the socket's.
 type Packet struct {
 	data        []byte // the Socket.IO packet, without the Engine.IO type
 	attachments [][]byte
@@ -281,7 +387,7 @@ type Packet struct {
 // with encoding/json, except json.RawMessage args, copied as they are: they
 // must be valid JSON (an Event's Args are).
 func EncodeEvent(event string, args ...any) (*Packet, error) {
-	return encode(typeEvent, -1, &event, args)
+	return encode(typeEvent, -1, &event, args, "")
 }
 
 // StartEvent begins the packet of event with one argument that the caller
@@ -326,9 +432,9 @@ func (e *Event) Ack(args ...any) error {
 	if e.ackID < 0 || e.acked.Swap(true) {
 		return nil
 	}
-	p, err := encode(typeAck, e.ackID, nil, args)
+	p, err := encode(typeAck, e.ackID, nil, args, e.sock.nsp.head)
 	if err != nil {
 		return err
 	}
-	return e.sock.Send(p)
+	return e.sock.sendFrom(e.sock, p)
 }

@@ -132,6 +132,30 @@ func newEchoServer(t *testing.T, cfg Config) *Server {
 			_ = e.Ack(map[string]any{"id": s.ID(), "auth": s.Get()})
 		})
 		s.On("kick", func(s *Socket, e *Event) { s.Disconnect() })
+		s.On("where", func(s *Socket, e *Event) { _ = e.Ack("/", s.ID()) })
+	})
+	// A second namespace, with handlers of its own, registered once for
+	// the namespace rather than per socket.
+	custom := srv.Of("/custom")
+	custom.On("where", func(s *Socket, e *Event) { _ = e.Ack("/custom", s.ID()) })
+	custom.On("echo", func(s *Socket, e *Event) {
+		if e.HasAck() {
+			_ = e.Ack(rawArgs(e.Args)...)
+			return
+		}
+		_ = s.Emit("echo", rawArgs(e.Args)...)
+	})
+	custom.On("binary", func(s *Socket, e *Event) {
+		var args []any
+		for _, a := range e.Attachments {
+			args = append(args, a)
+		}
+		_ = e.Ack(args...)
+	})
+	custom.On("ask", func(s *Socket, e *Event) {
+		_ = s.EmitWithAck(func(reply []json.RawMessage) {
+			_ = s.Emit("answer", rawArgs(reply)...)
+		}, "question", rawArgs(e.Args)...)
 	})
 	return srv
 }
@@ -182,7 +206,7 @@ func TestOfficialClient(t *testing.T) {
 	cases := []string{
 		"websocket", "polling", "upgrade", "acks", "binary", "unicode-polling",
 		"order-websocket", "order-polling", "room", "auth", "namespace",
-		"server-disconnect", "reconnect",
+		"namespaces", "namespaces-polling", "server-disconnect", "reconnect",
 	}
 	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -54,7 +54,8 @@ func rawWSConnect(b *testing.B, addr string) net.Conn {
 // connected WebSocket socket (server and the tiny raw clients together).
 func BenchmarkIdleWebSocketMemory(b *testing.B) {
 	const n = 2000
-	srv := NewServer(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// One address opens them all: no per-address cap.
+	srv := NewServer(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSessionsPerIP: -1})
 	srv.OnConnection(func(s *Socket) { s.On("x", func(*Socket, *Event) {}) })
 	ts := httptest.NewServer(srv)
 	defer ts.Close()

@@ -223,13 +223,14 @@ func appendArgs(dst []byte, name *string, args []any) ([]byte, [][]byte, error) 
 }
 
 // encode builds a packet of type plain (or its binary twin when an arg is
-// []byte) with an optional ack id (id < 0: none).
-func encode(plain byte, id int64, name *string, args []any) (*Packet, error) {
+// []byte) with an optional ack id (id < 0: none), in the namespace nsp
+// ("" for "/").
+func encode(plain byte, id int64, name *string, args []any, nsp string) (*Packet, error) {
 	body, attachments, err := appendArgs(make([]byte, 0, 64), name, args)
 	if err != nil {
 		return nil, err
 	}
-	head := make([]byte, 0, len(body)+24)
+	head := make([]byte, 0, len(body)+len(nsp)+24)
 	if len(attachments) == 0 {
 		head = append(head, plain)
 	} else {
@@ -237,8 +238,38 @@ func encode(plain byte, id int64, name *string, args []any) (*Packet, error) {
 		head = strconv.AppendInt(head, int64(len(attachments)), 10)
 		head = append(head, '-')
 	}
+	head = appendNamespace(head, nsp)
 	if id >= 0 {
 		head = strconv.AppendInt(head, id, 10)
 	}
 	return &Packet{data: append(head, body...), attachments: attachments}, nil
+}
+
+// appendNamespace appends the namespace part of a packet's head: nothing
+// for "/" (nsp ""), else the name and a comma.
+func appendNamespace(dst []byte, nsp string) []byte {
+	if nsp == "" {
+		return dst
+	}
+	dst = append(dst, nsp...)
+	return append(dst, ',')
+}
+
+// inNamespace returns a copy of data, a packet of no namespace, in nsp
+// ("" for "/": data itself). The namespace goes after the type and, in a
+// binary packet, the attachment count.
+func inNamespace(data []byte, nsp string) []byte {
+	if nsp == "" || len(data) == 0 {
+		return data
+	}
+	i := 1
+	if data[0] == typeBinaryEvent || data[0] == typeBinaryAck {
+		if j := bytes.IndexByte(data, '-'); j > 0 {
+			i = j + 1
+		}
+	}
+	out := make([]byte, 0, len(data)+len(nsp)+1)
+	out = append(out, data[:i]...)
+	out = appendNamespace(out, nsp)
+	return append(out, data[i:]...)
 }

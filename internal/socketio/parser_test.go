@@ -92,10 +92,10 @@ func TestEncode(t *testing.T) {
 		}, `2["r",{"a": [1, "é"]},null,7]`, 0},
 		{"binary", func() (*Packet, error) { return EncodeEvent("bin", []byte{1}, "m", []byte{2, 3}) },
 			`52-["bin",{"_placeholder":true,"num":0},"m",{"_placeholder":true,"num":1}]`, 2},
-		{"ack", func() (*Packet, error) { return encode(typeAck, 5, nil, []any{true}) }, `35[true]`, 0},
-		{"empty ack", func() (*Packet, error) { return encode(typeAck, 0, nil, nil) }, `30[]`, 0},
-		{"binary ack", func() (*Packet, error) { return encode(typeAck, 9, nil, []any{[]byte{1}}) }, `61-9[{"_placeholder":true,"num":0}]`, 1},
-		{"event with ack id", func() (*Packet, error) { name := "q"; return encode(typeEvent, 3, &name, []any{1}) }, `23["q",1]`, 0},
+		{"ack", func() (*Packet, error) { return encode(typeAck, 5, nil, []any{true}, "") }, `35[true]`, 0},
+		{"empty ack", func() (*Packet, error) { return encode(typeAck, 0, nil, nil, "") }, `30[]`, 0},
+		{"binary ack", func() (*Packet, error) { return encode(typeAck, 9, nil, []any{[]byte{1}}, "") }, `61-9[{"_placeholder":true,"num":0}]`, 1},
+		{"event with ack id", func() (*Packet, error) { name := "q"; return encode(typeEvent, 3, &name, []any{1}, "") }, `23["q",1]`, 0},
 	}
 	for _, tt := range tests {
 		p, err := tt.p()
@@ -147,7 +147,7 @@ func FuzzDecodePacket(f *testing.F) {
 		for i, a := range p.args {
 			args[i] = a
 		}
-		enc, err := encode(typeEvent, p.id, &p.name, args)
+		enc, err := encode(typeEvent, p.id, &p.name, args, "")
 		if err != nil {
 			t.Fatalf("re-encode of %q: %v", b, err)
 		}

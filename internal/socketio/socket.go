@@ -11,10 +11,11 @@ import (
 	"github.com/huddlehq/huddle/internal/engineio"
 )
 
-// Socket is one client connected on the main namespace. Its methods are
-// safe for concurrent use.
+// Socket is one client connected on one namespace. Its methods are safe
+// for concurrent use.
 type Socket struct {
-	srv  *Server
+	nsp  *Namespace
+	conn *conn
 	sess *engineio.Session
 	id   string
 
@@ -28,13 +29,6 @@ type Socket struct {
 	nextAck   int64
 	rooms     []string
 	value     any
-	timer     *time.Timer // connect timeout
-
-	// A binary packet waiting for its attachments; only the goroutine
-	// delivering this session's messages touches these.
-	partial   *packet
-	parts     [][]byte
-	partBytes int
 }
 
 type namedHandler struct {
@@ -42,8 +36,12 @@ type namedHandler struct {
 	h    EventHandler
 }
 
-// ID is the Socket.IO socket id (not the Engine.IO session id).
+// ID is the Socket.IO socket id (not the Engine.IO session id). A client
+// has one per namespace it connects.
 func (s *Socket) ID() string { return s.id }
+
+// Namespace is the namespace the socket is connected to.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Request is the HTTP request that opened the session (headers, remote
 // address, query). Do not read its body.
@@ -96,11 +94,11 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // is sent as a binary attachment. An error means the socket is closed or its
 // send queue is full (then it is being disconnected).
 func (s *Socket) Emit(event string, args ...any) error {
-	p, err := EncodeEvent(event, args...)
+	p, err := encode(typeEvent, -1, &event, args, s.nsp.head)
 	if err != nil {
 		return err
 	}
-	return s.Send(p)
+	return s.sendFrom(s, p)
 }
 
 // EmitWithAck sends an event and calls ack with the client's reply. ack is
@@ -118,9 +116,9 @@ func (s *Socket) EmitWithAck(ack func(args []json.RawMessage), event string, arg
 	}
 	s.acks[id] = ack
 	s.mu.Unlock()
-	p, err := encode(typeEvent, id, &event, args)
+	p, err := encode(typeEvent, id, &event, args, s.nsp.head)
 	if err == nil {
-		err = s.Send(p)
+		err = s.sendFrom(s, p)
 	}
 	if err != nil {
 		s.mu.Lock()
@@ -141,6 +139,15 @@ func (s *Socket) Send(p *Packet) error { return s.SendFrom(s, p) }
 // handlers sent s. Handlers send and return: one that waits for a reply
 // to what it sent could wait for ever.
 func (s *Socket) SendFrom(from *Socket, p *Packet) error {
+	if s.nsp.head != "" {
+		// Not the main namespace: a copy that names it.
+		p = &Packet{data: inNamespace(p.data, s.nsp.head), attachments: p.attachments}
+	}
+	return s.sendFrom(from, p)
+}
+
+// sendFrom is SendFrom for a packet in s's namespace already.
+func (s *Socket) sendFrom(from *Socket, p *Packet) error {
 	if s.sess.Closed() {
 		return ErrSocketClosed
 	}
@@ -180,14 +187,15 @@ func (s *Socket) Join(room string) {
 		}
 	}
 	s.rooms = append(s.rooms, room)
-	s.srv.mu.Lock()
-	members := s.srv.rooms[room]
+	n := s.nsp
+	n.mu.Lock()
+	members := n.rooms[room]
 	if members == nil {
 		members = make(map[*Socket]struct{})
-		s.srv.rooms[room] = members
+		n.rooms[room] = members
 	}
 	members[s] = struct{}{}
-	s.srv.mu.Unlock()
+	n.mu.Unlock()
 }
 
 // Leave removes the socket from room.
@@ -197,38 +205,45 @@ func (s *Socket) Leave(room string) {
 	for i, r := range s.rooms {
 		if r == room {
 			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
-			s.srv.mu.Lock()
-			s.srv.leaveLocked(s, room)
-			s.srv.mu.Unlock()
+			s.nsp.mu.Lock()
+			s.nsp.leaveLocked(s, room)
+			s.nsp.mu.Unlock()
 			return
 		}
 	}
 }
 
-func (srv *Server) leaveLocked(s *Socket, room string) {
-	members := srv.rooms[room]
+func (n *Namespace) leaveLocked(s *Socket, room string) {
+	members := n.rooms[room]
 	delete(members, s)
 	if len(members) == 0 {
-		delete(srv.rooms, room)
+		delete(n.rooms, room)
 	}
 }
 
 // Disconnect sends DISCONNECT to the client and closes the socket. The
 // OnDisconnect functions run before it returns, with the reason
-// "server namespace disconnect".
+// "server namespace disconnect". The client's other namespaces stay
+// connected; with none left, the session closes too.
 func (s *Socket) Disconnect() { s.disconnect("server namespace disconnect") }
 
-var disconnectPacket = []byte{typeDisconnect}
+var disconnectPacket = &Packet{data: []byte{typeDisconnect}}
 
 func (s *Socket) disconnect(reason string) {
 	s.mu.Lock()
 	connected := s.connected
 	s.mu.Unlock()
 	if connected {
-		_ = s.sess.Send(disconnectPacket, false)
+		p := disconnectPacket
+		if s.nsp.head != "" {
+			p = &Packet{data: appendNamespace([]byte{typeDisconnect}, s.nsp.head)}
+		}
+		_ = s.sendFrom(s, p)
 	}
 	s.close(reason)
-	s.sess.Close(reason)
+	if s.conn.idle() {
+		s.sess.Close(reason)
+	}
 }
 
 // Set and Get keep one application value with the socket.
@@ -255,33 +270,28 @@ func (s *Socket) close(reason string) {
 	}
 	s.gone = true
 	wasConnected := s.connected
-	if !wasConnected {
-		s.srv.pending.Add(-1)
-	}
 	s.connected = false
 	fns := s.onGone
 	s.onGone, s.acks, s.handlers, s.anyEvent = nil, nil, nil, nil
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
 	if wasConnected {
-		s.srv.mu.Lock()
+		n := s.nsp
+		n.mu.Lock()
 		for _, room := range s.rooms {
-			s.srv.leaveLocked(s, room)
+			n.leaveLocked(s, room)
 		}
-		if s.srv.sockets[s.id] == s {
-			delete(s.srv.sockets, s.id)
+		if n.sockets[s.id] == s {
+			delete(n.sockets, s.id)
 		}
-		s.srv.mu.Unlock()
+		n.mu.Unlock()
 	}
 	s.rooms = nil
 	s.mu.Unlock()
+	s.conn.forget(s, wasConnected)
 	for _, fn := range fns {
 		s.safely("disconnect handler", func() { fn(reason) })
 	}
 	if wasConnected {
-		for _, fn := range s.srv.handlers.Load().onGone {
+		for _, fn := range s.nsp.handlers.Load().onGone {
 			s.safely("disconnect handler", func() { fn(s, reason) })
 		}
 	}
@@ -292,7 +302,7 @@ func (s *Socket) close(reason string) {
 func (s *Socket) safely(what string, fn func()) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.srv.log.Error("socketio: handler panicked", "in", what, "socket", s.id, "panic", v, "stack", string(debug.Stack()))
+			s.nsp.srv.log.Error("socketio: handler panicked", "in", what, "socket", s.id, "nsp", s.nsp.name, "panic", v, "stack", string(debug.Stack()))
 			s.sess.Abort("server error")
 			ok = false
 		}
@@ -301,79 +311,234 @@ func (s *Socket) safely(what string, fn func()) (ok bool) {
 	return true
 }
 
-// accept makes the Socket of a new Engine.IO session; it waits for CONNECT.
+// conn is one Engine.IO session: the sockets of the namespaces its client
+// connects over it. The engine delivers a session's messages and its close
+// one at a time, so what only OnMessage and OnClose touch needs no lock.
+type conn struct {
+	// first is the first socket of "/", made with the connection: the
+	// usual client connects "/" alone, and then costs one allocation.
+	// Its nsp and sess are set from the start: conn reads the server and
+	// the session there.
+	first Socket
+
+	// partial is a binary packet waiting for its attachments (OnMessage
+	// only).
+	partial *pendingBinary
+
+	mu sync.Mutex
+	// others are the sockets of the other namespaces, by name, and of "/"
+	// when it is not first (mainMoved).
+	others        map[string]*Socket
+	timer         *time.Timer // connect timeout, until a first CONNECT succeeds
+	live          int32       // connected sockets
+	connectedOnce bool
+	closed        bool
+	// mainMoved says the socket of "/" is in others: the client left "/"
+	// and connected it again. Written under mu by OnMessage, which alone
+	// reads it without mu. (No pointer to the socket of "/" here: conn
+	// keeps the size class of the Socket that was a connection before
+	// namespaces, 208 bytes.)
+	mainMoved bool
+}
+
+type pendingBinary struct {
+	p     packet
+	parts [][]byte
+	size  int
+}
+
+func (c *conn) srv() *Server { return c.first.nsp.srv }
+
+// accept makes the conn of a new Engine.IO session; it waits for CONNECT.
+// ConnectTimeout counts for the session, not per namespace: as in Node,
+// the first namespace connected ends it.
 func (srv *Server) accept(sess *engineio.Session) engineio.Receiver {
-	s := &Socket{srv: srv, sess: sess, id: engineio.NewID()}
+	c := &conn{}
+	c.first.nsp, c.first.conn, c.first.sess = &srv.main, c, sess
 	srv.pending.Add(1)
-	s.timer = time.AfterFunc(srv.cfg.ConnectTimeout, func() {
-		s.mu.Lock()
-		late := !s.connected && !s.gone
-		s.mu.Unlock()
-		if late {
-			sess.Abort("connect timeout")
-		}
-	})
-	return (*receiver)(s)
+	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
+	return c
 }
 
-// receiver is the engineio side of a Socket, kept off Socket's method set.
-type receiver Socket
-
-func (r *receiver) OnClose(_ *engineio.Session, reason string) {
-	s := (*Socket)(r)
-	s.partial, s.parts = nil, nil
-	s.close(reason)
-}
-
-func (r *receiver) OnMessage(_ *engineio.Session, data []byte, binary bool) {
-	s := (*Socket)(r)
-	if err := s.onMessage(data, binary); err != nil {
-		s.srv.log.Debug("socketio: closing on bad packet", "socket", s.id, "err", err)
-		s.sess.Abort("parse error")
+func (c *conn) connectTimeout() {
+	c.mu.Lock()
+	late := !c.connectedOnce && !c.closed
+	c.mu.Unlock()
+	if late {
+		c.first.sess.Abort("connect timeout")
 	}
 }
 
-func (s *Socket) onMessage(data []byte, binary bool) error {
+// socketFor is the socket of namespace name on this connection, or nil.
+// Only OnMessage calls it.
+func (c *conn) socketFor(name string) *Socket {
+	if name == "/" && !c.mainMoved {
+		if c.first.id == "" {
+			return nil // no CONNECT yet
+		}
+		return &c.first
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.others[name]
+}
+
+// newSocket makes the socket of n on this connection (OnMessage only).
+func (c *conn) newSocket(n *Namespace) *Socket {
+	s := &c.first
+	if n.name != "/" || s.id != "" {
+		s = &Socket{nsp: n, conn: c, sess: c.first.sess}
+	}
+	s.id = engineio.NewID()
+	if s == &c.first {
+		return s
+	}
+	c.mu.Lock()
+	if n.name == "/" {
+		c.mainMoved = true
+	}
+	if c.others == nil {
+		c.others = make(map[string]*Socket, 1)
+	}
+	c.others[n.name] = s
+	c.mu.Unlock()
+	return s
+}
+
+// connected counts a socket that has just connected.
+func (c *conn) connected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live++
+	if !c.connectedOnce && !c.closed {
+		c.connectedOnce = true
+		c.srv().pending.Add(-1)
+		if c.timer != nil {
+			c.timer.Stop()
+			c.timer = nil
+		}
+	}
+}
+
+// forget takes a socket that has ended off the connection.
+func (c *conn) forget(s *Socket, wasConnected bool) {
+	c.mu.Lock()
+	if wasConnected {
+		c.live--
+	}
+	if c.others[s.nsp.name] == s {
+		delete(c.others, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// idle reports whether no socket is connected on the connection.
+func (c *conn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live == 0
+}
+
+func (c *conn) OnClose(_ *engineio.Session, reason string) {
+	c.partial = nil
+	c.mu.Lock()
+	c.closed = true
+	if !c.connectedOnce {
+		c.srv().pending.Add(-1)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	var others []*Socket
+	if len(c.others) > 0 {
+		others = make([]*Socket, 0, len(c.others))
+		for _, s := range c.others {
+			others = append(others, s)
+		}
+	}
+	c.mu.Unlock()
+	if c.first.id != "" {
+		c.first.close(reason) // a no-op if gone already (mainMoved)
+	}
+	for _, s := range others {
+		s.close(reason)
+	}
+}
+
+func (c *conn) OnMessage(_ *engineio.Session, data []byte, binary bool) {
+	if err := c.onMessage(data, binary); err != nil {
+		c.srv().log.Debug("socketio: closing on bad packet", "session", c.first.sess.ID(), "err", err)
+		c.first.sess.Abort("parse error")
+	}
+}
+
+func (c *conn) onMessage(data []byte, binary bool) error {
 	if binary {
-		if s.partial == nil {
+		b := c.partial
+		if b == nil {
 			return ErrUnexpectedData
 		}
-		s.partBytes += len(data)
-		if s.partBytes > s.srv.cfg.MaxPayload {
+		b.size += len(data)
+		if b.size > c.srv().cfg.MaxPayload {
 			return ErrTooMuchData
 		}
-		s.parts = append(s.parts, data)
-		if len(s.parts) == s.partial.attachments {
-			p, parts := s.partial, s.parts
-			s.partial, s.parts, s.partBytes = nil, nil, 0
-			s.dispatch(p, parts)
+		b.parts = append(b.parts, data)
+		if len(b.parts) == b.p.attachments {
+			c.partial = nil
+			c.dispatch(&b.p, b.parts)
 		}
 		return nil
 	}
-	if s.partial != nil {
+	if c.partial != nil {
 		return ErrAttachments // text while attachments were expected
 	}
 	p, err := decodePacket(data)
 	if err != nil {
 		return err
 	}
-	if p.nsp != "/" {
-		if p.typ == typeConnect {
-			msg := append([]byte{typeConnectError}, p.nsp...)
-			msg = append(msg, `,{"message":"Invalid namespace"}`...)
-			_ = s.sess.Send(msg, false)
-		} else {
-			s.srv.log.Debug("socketio: packet for an unknown namespace", "socket", s.id, "nsp", p.nsp)
-		}
-		return nil
-	}
 	if (p.typ == typeBinaryEvent || p.typ == typeBinaryAck) && p.attachments > 0 {
-		pending := p // a copy: p itself stays off the heap
-		s.partial = &pending
+		c.partial = &pendingBinary{p: p} // a copy: p itself stays off the heap
 		return nil
 	}
-	s.dispatch(&p, nil)
+	c.dispatch(&p, nil)
 	return nil
+}
+
+// dispatch hands a whole packet to the socket of its namespace.
+func (c *conn) dispatch(p *packet, attachments [][]byte) {
+	s := c.socketFor(p.nsp)
+	if p.typ == typeConnect {
+		c.connect(s, p)
+		return
+	}
+	if s == nil {
+		c.srv().log.Debug("socketio: packet for a namespace not connected", "session", c.first.sess.ID(), "nsp", p.nsp)
+		return
+	}
+	s.dispatch(p, attachments)
+}
+
+// connect handles a CONNECT for the namespace whose socket is s (nil if
+// none yet).
+func (c *conn) connect(s *Socket, p *packet) {
+	n := c.srv().namespace(p.nsp)
+	if n == nil {
+		msg := appendNamespace([]byte{typeConnectError}, p.nsp)
+		msg = append(msg, `{"message":"Invalid namespace"}`...)
+		_ = c.first.sess.Send(msg, false)
+		return
+	}
+	if s == nil || s.isGone() {
+		s = c.newSocket(n)
+	}
+	s.connect(p.data)
+}
+
+func (s *Socket) isGone() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gone
 }
 
 func (s *Socket) dispatch(p *packet, attachments [][]byte) {
@@ -390,7 +555,7 @@ func (s *Socket) dispatch(p *packet, attachments [][]byte) {
 		delete(s.acks, p.id)
 		s.mu.Unlock()
 		if fn == nil {
-			s.srv.log.Debug("socketio: ack with unknown id", "socket", s.id, "id", p.id)
+			s.nsp.srv.log.Debug("socketio: ack with unknown id", "socket", s.id, "id", p.id)
 			return
 		}
 		s.safely("ack handler", func() { fn(p.args) })
@@ -401,13 +566,14 @@ func (s *Socket) connect(auth json.RawMessage) {
 	s.mu.Lock()
 	skip := s.connected || s.gone
 	s.mu.Unlock()
+	n := s.nsp
 	if skip {
-		s.srv.log.Debug("socketio: CONNECT again ignored", "socket", s.id)
+		n.srv.log.Debug("socketio: CONNECT again ignored", "socket", s.id, "nsp", n.name)
 		return
 	}
-	s.srv.hmu.RLock()
-	mws, onConn := s.srv.middlewares, s.srv.onConnection
-	s.srv.hmu.RUnlock()
+	n.hmu.RLock()
+	mws, onConn := n.middlewares, n.onConnection
+	n.hmu.RUnlock()
 	for _, mw := range mws {
 		var err error
 		if !s.safely("middleware", func() { err = mw(s, auth) }) {
@@ -415,7 +581,8 @@ func (s *Socket) connect(auth json.RawMessage) {
 		}
 		if err != nil {
 			msg, _ := json.Marshal(map[string]string{"message": err.Error()})
-			_ = s.sess.Send(append([]byte{typeConnectError}, msg...), false)
+			reply := appendNamespace([]byte{typeConnectError}, n.head)
+			_ = s.sess.Send(append(reply, msg...), false)
 			return
 		}
 	}
@@ -425,19 +592,16 @@ func (s *Socket) connect(auth json.RawMessage) {
 		return
 	}
 	s.connected = true
-	s.srv.pending.Add(-1)
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
-	s.srv.mu.Lock()
-	s.srv.sockets[s.id] = s
-	s.srv.mu.Unlock()
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
 	s.mu.Unlock()
+	s.conn.connected()
 	// The socket's own room (its id) is implicit: Broadcast finds it in
-	// srv.sockets, so no room set is kept per socket for it.
-	reply := make([]byte, 0, 40)
+	// the namespace's sockets, so no room set is kept per socket for it.
+	reply := make([]byte, 0, 40+len(n.head))
 	reply = append(reply, typeConnect)
+	reply = appendNamespace(reply, n.head)
 	reply = append(reply, `{"sid":`...)
 	reply = strconv.AppendQuote(reply, s.id)
 	_ = s.sess.Send(append(reply, '}'), false)
@@ -461,13 +625,13 @@ func (s *Socket) event(p *packet, attachments [][]byte) {
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()
-		s.srv.log.Debug("socketio: event before CONNECT ignored", "socket", s.id)
+		s.nsp.srv.log.Debug("socketio: event before CONNECT ignored", "socket", s.id)
 		return
 	}
-	h := s.srv.handler(s, p.name)
+	h := s.nsp.handler(s, p.name)
 	s.mu.Unlock()
 	if h == nil {
-		s.srv.log.Debug("socketio: no handler", "socket", s.id, "event", p.name)
+		s.nsp.srv.log.Debug("socketio: no handler", "socket", s.id, "event", p.name)
 		return
 	}
 	e := &Event{Name: p.name, Args: p.args, Attachments: attachments, sock: s, ackID: p.id}

@@ -257,10 +257,10 @@ func TestBinaryEventFromRawClient(t *testing.T) {
 }
 
 func (s *Server) socketIDs() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.main.mu.RLock()
+	defer s.main.mu.RUnlock()
 	var ids []string
-	for id := range s.sockets {
+	for id := range s.main.sockets {
 		ids = append(ids, id)
 	}
 	return ids

@@ -1,7 +1,7 @@
 // Runs one compatibility case of the official socket.io-client against the
 // Go echo server of compat_test.go: node compat.mjs <url> <case>.
 // Prints "PASS <case>" and exits 0, or prints the failure and exits 1.
-import { io } from "socket.io-client";
+import { io, Manager } from "socket.io-client";
 
 const [url, name] = process.argv.slice(2);
 const clients = [];
@@ -46,6 +46,42 @@ async function echo(s) {
   const got = once(s, "echo");
   s.emit("echo", "no-ack", 7);
   eq(await got, ["no-ack", 7], "echo without ack");
+}
+
+async function namespacesBoth(main, custom) {
+  const engine = main.io.engine;
+  assert(custom.id !== main.id, "one socket id per namespace");
+  const [w1, id1] = await ack(main, "where");
+  const [w2, id2] = await ack(custom, "where");
+  eq([w1, w2], ["/", "/custom"], "each namespace's own handler");
+  eq([id1, id2], [main.id, custom.id], "socket ids seen by the server");
+  await echo(main);
+  await echo(custom);
+  // Server to client with an ack, in /custom.
+  custom.on("question", (q, cb) => cb({ answer: q.n * 2 }));
+  const answer = once(custom, "answer");
+  custom.emit("ask", { n: 21 });
+  eq(await answer, [{ answer: 42 }], "server->client ack in /custom");
+  const [bin] = await ack(custom, "binary", Buffer.from([1, 2, 255]));
+  eq([...bin], [1, 2, 255], "binary attachment in /custom");
+  // The client leaves /custom: "/" and the session go on.
+  const gone = once(custom, "disconnect");
+  custom.disconnect();
+  eq((await gone)[0], "io client disconnect", "custom disconnect reason");
+  await sleep(100);
+  assert(main.connected, "main disconnected with /custom");
+  assert(main.io.engine === engine, "a new session after leaving /custom");
+  await echo(main);
+  // Back in /custom on the same session; the server then disconnects "/"
+  // and /custom goes on.
+  custom.connect();
+  await connected(custom);
+  const mainGone = once(main, "disconnect");
+  main.emit("kick");
+  eq((await mainGone)[0], "io server disconnect", "main disconnect reason");
+  const [w3] = await ack(custom, "where");
+  eq(w3, "/custom", "custom after main left");
+  assert(custom.io.engine === engine, "a new session after the server disconnected /");
 }
 
 async function order(opts) {
@@ -166,6 +202,25 @@ const cases = {
     const s = connect({}, "/admin");
     const [err] = await once(s, "connect_error");
     eq(err.message, "Invalid namespace", "unknown namespace refused");
+  },
+  // io(url + "/custom") and io(url) share one Manager, so one Engine.IO
+  // session: events, acks and binary attachments in both namespaces, then
+  // each leaves without the other.
+  async namespaces() {
+    const custom = io(url + "/custom", { reconnection: false, timeout: 5000 });
+    const main = io(url, { reconnection: false, timeout: 5000 });
+    clients.push(custom, main);
+    assert(custom.io === main.io, "the two sockets share one Manager");
+    await Promise.all([connected(custom), connected(main)]);
+    await namespacesBoth(main, custom);
+  },
+  async "namespaces-polling"() {
+    const m = new Manager(url, { reconnection: false, timeout: 5000, transports: ["polling"] });
+    const custom = m.socket("/custom"), main = m.socket("/");
+    clients.push(custom, main);
+    await Promise.all([connected(custom), connected(main)]);
+    await namespacesBoth(main, custom);
+    eq(m.engine.transport.name, "polling", "transport");
   },
   async "server-disconnect"() {
     const s = await connected(connect({ reconnection: true }));
