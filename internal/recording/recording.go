@@ -40,7 +40,7 @@ var (
 
 // Why a recording stopped (Manifest.Reason, Stats.Stopped keys).
 const (
-	ReasonStopped     = "stopped"      // the host stopped it
+	ReasonStopped     = "stopped"       // the host stopped it
 	ReasonMeetingEnd  = "meeting-ended" // everybody left
 	ReasonMaxDuration = "max-duration"
 	ReasonDiskFull    = "disk-full"
@@ -127,8 +127,8 @@ type Source interface {
 
 // Stats are the counters for /metrics.
 type Stats struct {
-	Active  int              // recordings running now
-	Started uint64           // recordings started
+	Active  int               // recordings running now
+	Started uint64            // recordings started
 	Stopped map[string]uint64 // recordings stopped, by reason
 	// DroppedPackets were not written because a track's queue was full
 	// (the disk too slow).
