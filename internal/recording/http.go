@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,6 +42,9 @@ var fileName = regexp.MustCompile(`^(manifest\.json|composed\.mp4|track-[0-9]{1,
 // caller has checked that the asker is the room's host.
 func (m *Manager) List(room string) ([]Listing, error) {
 	entries, err := os.ReadDir(m.cfg.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Listing{}, nil // nothing recorded yet
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,12 +163,10 @@ type Manager struct {
 	used   map[string]time.Time  // download signatures spent, until expiry
 }
 
-// New returns a Manager writing under cfg.Dir, which it makes.
+// New returns a Manager writing under cfg.Dir, which the first recording
+// makes (a server that never records leaves no folder behind).
 func New(cfg Config, src Source) (*Manager, error) {
 	cfg = cfg.withDefaults()
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, err
-	}
 	key := cfg.URLKey
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -189,6 +187,9 @@ func New(cfg Config, src Source) (*Manager, error) {
 // Start starts recording a room for the participant by (its host). The
 // room moves to the SFU if it is a mesh.
 func (m *Manager) Start(room, by string) (Manifest, error) {
+	if err := os.MkdirAll(m.cfg.Dir, 0o700); err != nil {
+		return Manifest{}, err
+	}
 	if err := m.checkDisk(); err != nil {
 		return Manifest{}, err
 	}
