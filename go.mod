@@ -25,6 +25,7 @@ require (
 )
 
 require (
+	github.com/at-wat/ebml-go v0.17.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.0.4 // indirect

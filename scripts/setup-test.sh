@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, idempotently: Debian packages as root
 # (Chromium for browser tests, coturn for relay interop, iproute2/nftables for
-# the NAT test) and the Node packages from package-lock.json.
+# the NAT test, ffmpeg for server recording) and the Node packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ command -v turnserver >/dev/null || need+=(coturn)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 command -v iptables >/dev/null || need+=(iptables)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-test: need root to install: ${need[*]}" >&2

@@ -13,6 +13,8 @@ type MediaConfig struct {
 	PublicIPs []string
 	// MinPort and MaxPort bound the SFU's UDP ports; 0: any.
 	MinPort, MaxPort int
+	// Recording is server recording, which needs the SFU (recording.go).
+	Recording RecordingConfig
 }
 
 func registerMedia(fs *flagSet, c *MediaConfig) {
@@ -20,6 +22,7 @@ func registerMedia(fs *flagSet, c *MediaConfig) {
 	fs.List(&c.PublicIPs, "sfu-public-ip", nil, "IP addresses advertised in the SFU's candidates (behind 1:1 NAT)")
 	fs.Int(&c.MinPort, "sfu-min-port", 0, "lowest UDP port of the SFU's media (0: any)")
 	fs.Int(&c.MaxPort, "sfu-max-port", 0, "highest UDP port of the SFU's media (0: any)")
+	registerRecording(fs, &c.Recording)
 }
 
 func (c MediaConfig) validate() error {
@@ -32,7 +35,7 @@ func (c MediaConfig) validate() error {
 	if (c.MinPort == 0) != (c.MaxPort == 0) {
 		return invalid("--sfu-min-port and --sfu-max-port go together")
 	}
-	return nil
+	return c.Recording.validate()
 }
 
 // Media returns the media package's configuration.

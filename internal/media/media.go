@@ -129,6 +129,9 @@ type room struct {
 	// meshTimer moves an Auto room back to a mesh once it has been small
 	// for MeshAfter.
 	meshTimer *time.Timer
+	// required counts the Require(on) not yet undone: while above zero
+	// the room stays in the SFU (require.go).
+	required int
 }
 
 // member is one participant as the media side sees it.

@@ -83,6 +83,9 @@ func (m *Manager) want(r *room) Mode {
 			return Mesh // a client that cannot follow keeps everyone in the mesh
 		}
 	}
+	if r.required > 0 {
+		return SFU // a recording needs every track through the server
+	}
 	switch m.cfg.Mode {
 	case SFU:
 		return SFU

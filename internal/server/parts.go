@@ -10,6 +10,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
+	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
@@ -71,15 +72,24 @@ func (s *Server) startParts() (parts, error) {
 	if hooks != nil {
 		p.close = append(p.close, closeHooks(hooks))
 	}
-	sig := signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	med, err := newMedia(s.cfg.Media, s.log)
+	var sig *signaling.Service
+	var rec *recording.Manager
+	if err == nil {
+		rec, err = s.newRecorder(med, &sigCfg, &sig) // recording.go: --recording
+	}
 	if err != nil {
 		for _, c := range p.close {
 			_ = c()
 		}
 		return parts{}, err
 	}
+	sig = signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	sig.UseMedia(med)
+	if rec != nil {
+		p.recordings = rec.Handler()
+		p.close = append([]func() error{closeRecorder(rec)}, p.close...)
+	}
 	sig.Attach(io)
 	// Registered after signaling's checks, so that a session that passes
 	// this one is connected and its OnDisconnect gives the slot back.

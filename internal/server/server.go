@@ -56,7 +56,9 @@ type parts struct {
 	rooms  metrics.RoomStats    // nil until signaling exposes its counts
 	relay  func() metrics.Relay // nil without the relay
 	api    http.Handler         // /api/v1/; nil: not served (tests' own parts)
-	close  []func() error       // run last at shutdown (the relay)
+	// recordings serves signed recording downloads; nil: recording off.
+	recordings http.Handler
+	close      []func() error // run last at shutdown (the relay)
 }
 
 // Server is one running Huddle: its listeners, parts and readiness.
@@ -212,6 +214,9 @@ func (s *Server) routes() http.Handler {
 	}
 	// The web app answers every other path with the page; /debug/ must
 	// not look like it exists here (pprof lives on --pprof-addr only).
+	if s.parts.recordings != nil {
+		mux.Handle("/recordings/", s.parts.recordings) // recording.URLPrefix
+	}
 	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("/", webApp)
 	return boundRequests(securityHeaders(accessLog(s.log, mux)), s.requestTimeout())

@@ -36,6 +36,7 @@ type Room struct {
 
 	mu    sync.Mutex
 	peers map[string]*Peer
+	sinks []Sink // see sink.go
 }
 
 // ID returns the room's id.
@@ -84,6 +85,7 @@ func (r *Room) published(t *track) {
 	for _, p := range r.others(t.owner) {
 		p.subscribe(t)
 	}
+	r.sinksPublished(t)
 }
 
 // unpublished takes a track away from every other participant.
@@ -91,6 +93,7 @@ func (r *Room) unpublished(t *track) {
 	for _, p := range r.others(t.owner) {
 		p.unsubscribe(t)
 	}
+	t.endSinks()
 }
 
 func (r *Room) others(of *Peer) []*Peer {

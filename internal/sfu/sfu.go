@@ -144,12 +144,12 @@ func (s *SFU) Rooms() int {
 	return len(s.rooms)
 }
 
-// forget drops r once it is empty.
+// forget drops r once it is empty: no participant and no sink.
 func (s *SFU) forget(r *Room) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.mu.Lock()
-	empty := len(r.peers) == 0
+	empty := len(r.peers) == 0 && len(r.sinks) == 0
 	r.mu.Unlock()
 	if empty && s.rooms[r.id] == r {
 		delete(s.rooms, r.id)

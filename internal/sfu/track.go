@@ -24,6 +24,11 @@ type track struct {
 	mu     sync.Mutex // serialises changes to downs and layers
 	layers []*layer   // by quality, lowest first
 	downs  atomic.Pointer[[]*downTrack]
+	// sinks are the room's sinks that take this track (sink.go); nil
+	// when none, so a room without one pays a single load per packet.
+	sinks      atomic.Pointer[[]*sinkTrack]
+	sinkMu     sync.Mutex // serialises changes to sinks
+	sinksEnded bool       // the track ended: no sink is added
 }
 
 // layer is one RTP stream of a track.
@@ -79,6 +84,7 @@ func (t *track) layersChanged() {
 	for _, d := range *t.downs.Load() {
 		d.relayer()
 	}
+	t.sinksRelayer()
 }
 
 // qualities returns the qualities of the track's layers, lowest first.
@@ -137,6 +143,11 @@ func (t *track) forward(l *layer) {
 		l.packets.Add(1)
 		for _, d := range *t.downs.Load() {
 			d.write(l.quality, pkt)
+		}
+		if s := t.sinks.Load(); s != nil {
+			for _, st := range *s {
+				st.write(l.quality, pkt)
+			}
 		}
 	}
 }

@@ -74,6 +74,10 @@ type Config struct {
 	// joining and leaving (webhooks). Nil: nobody is. It runs on the
 	// goroutine of the join or departure and must not block.
 	OnEvent func(Event)
+	// Recorder records meetings on the server (recording.go): the host's
+	// recording-start, recording-stop and recording-list. Nil: those
+	// events are refused with recording-off.
+	Recorder Recorder
 }
 
 // newRegistry makes the service's room registry from its configuration.

@@ -51,6 +51,7 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 		ack(ev, waitingAck{OK: true, Waiting: true, ID: res.Participant.ID, ResumeToken: res.Token})
 	} else {
 		ack(ev, s.welcome(ss.sock, res))
+		s.recordingNotice(res.Room, res.Participant, ss.sock)
 	}
 	s.afterJoin(ss, res)
 	return nil
@@ -89,6 +90,7 @@ func (s *Service) sendAdmitted(r *rooms.Room, q *rooms.Participant, sock *socket
 		return
 	}
 	_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: r.Token(q)}))
+	s.recordingNotice(r, q, sock)
 }
 
 // join validates the room, leaves any previous room and joins the new one.

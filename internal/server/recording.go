@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/huddlehq/huddle/internal/media"
+	"github.com/huddlehq/huddle/internal/recording"
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/signaling"
+)
+
+// newRecorder starts server recording (--recording) over the media side,
+// and sets sigCfg's Recorder and OnEvent (a meeting that ends stops its
+// recording). sig is read only once a recording stops or names a
+// participant, after the service exists. It returns nil when recording
+// is off.
+func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig **signaling.Service) (*recording.Manager, error) {
+	side, ok := med.(mediaSide)
+	if !s.cfg.Media.Recording.Enabled || !ok {
+		return nil, nil
+	}
+	rc := s.cfg.Media.Recording.Recording()
+	rc.Logger = s.log
+	rc.Names = func(room, id string) string {
+		if info, err := (*sig).GetRoom(room); err == nil {
+			for _, p := range info.Members {
+				if p.ID == id {
+					return p.Name
+				}
+			}
+		}
+		return ""
+	}
+	rc.OnStop = func(room string, m recording.Manifest) { (*sig).RecordingStopped(room, m.Reason) }
+	rec, err := recording.New(rc, side.m)
+	if err != nil {
+		return nil, err
+	}
+	sigCfg.Recorder = recorderSide{rec}
+	next := sigCfg.OnEvent
+	sigCfg.OnEvent = func(ev signaling.Event) {
+		if ev.Type == signaling.EventMeetingEnded {
+			go rec.MeetingEnded(ev.Room) // waits for the files: not on the departure's goroutine
+		}
+		if next != nil {
+			next(ev)
+		}
+	}
+	return rec, nil
+}
+
+// closeRecorder stops the recordings at shutdown, waiting a while for
+// their compositions.
+func closeRecorder(rec *recording.Manager) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30_000_000_000) // 30 s
+		defer cancel()
+		return rec.Close(ctx)
+	}
+}
+
+// recorderSide is a recording.Manager as signaling sees it.
+type recorderSide struct{ m *recording.Manager }
+
+// Refusals with their codes, for the host's client.
+var (
+	errRecordingActive   = &rooms.Error{Code: "recording-active", Message: "the meeting is being recorded already"}
+	errRecordingInactive = &rooms.Error{Code: "recording-inactive", Message: "the meeting is not being recorded"}
+	errRecordingDisk     = &rooms.Error{Code: "recording-disk-full", Message: "the server has not enough free disk space to record"}
+	errRecordingNoSFU    = &rooms.Error{Code: "recording-needs-sfu", Message: "a participant's app cannot send its media through the server, which recording needs"}
+)
+
+func recorderError(err error) error {
+	switch {
+	case errors.Is(err, recording.ErrActive):
+		return errRecordingActive
+	case errors.Is(err, recording.ErrNotActive):
+		return errRecordingInactive
+	case errors.Is(err, recording.ErrDiskFull):
+		return errRecordingDisk
+	case errors.Is(err, media.ErrNotCapable), errors.Is(err, media.ErrNotInSFU):
+		return errRecordingNoSFU
+	}
+	return err
+}
+
+func (a recorderSide) Start(room, by string) error {
+	_, err := a.m.Start(room, by)
+	return recorderError(err)
+}
+
+func (a recorderSide) Stop(room string) error {
+	_, err := a.m.Stop(room)
+	return recorderError(err)
+}
+
+func (a recorderSide) Active(room string) bool {
+	_, ok := a.m.Active(room)
+	return ok
+}
+
+func (a recorderSide) List(room string) (any, error) { return a.m.List(room) }

@@ -1,0 +1,137 @@
+package sfutest
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+)
+
+// PublishFiles publishes real media, as Publish does fake media: a VP8
+// camera ("cam") read from an IVF file and an Opus microphone ("mic")
+// read from an Ogg file made with one packet per page (ffmpeg's
+// -page_duration 20000), each sent at its own pace and looped, until
+// Close. Either path may be empty.
+func (c *Client) PublishFiles(ivfPath, oggPath string) {
+	c.t.Helper()
+	var video, audio *webrtc.TrackLocalStaticSample
+	var err error
+	if ivfPath != "" {
+		if video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", c.Name); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	if oggPath != "" {
+		if audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", c.Name); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	for _, tr := range []*webrtc.TrackLocalStaticSample{video, audio} {
+		if tr == nil {
+			continue
+		}
+		sender, err := c.Pub.AddTrack(tr)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		go c.countPLIs(sender)
+	}
+	c.negotiatePublish()
+	if video != nil {
+		go c.loop(func() error { return c.sendIVF(ivfPath, video) })
+	}
+	if audio != nil {
+		go c.loop(func() error { return c.sendOgg(oggPath, audio) })
+	}
+}
+
+// loop sends a file again and again until Close or an error.
+func (c *Client) loop(send func() error) {
+	for !c.stopped() {
+		if err := send(); err != nil {
+			if !errors.Is(err, errStopped) {
+				c.errorf("%s: send file: %v", c.Name, err)
+			}
+			return
+		}
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// pace sleeps until the next frame is due; errStopped after Close.
+func (c *Client) pace(next time.Time) error {
+	select {
+	case <-c.stop:
+		return errStopped
+	case <-time.After(time.Until(next)):
+		return nil
+	}
+}
+
+func (c *Client) sendIVF(path string, track *webrtc.TrackLocalStaticSample) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, h, err := ivfreader.NewWith(f)
+	if err != nil {
+		return err
+	}
+	frameDur := time.Second * time.Duration(h.TimebaseNumerator) / time.Duration(h.TimebaseDenominator)
+	next := time.Now()
+	for {
+		frame, _, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.pace(next); err != nil {
+			return err
+		}
+		next = next.Add(frameDur)
+		_ = track.WriteSample(media.Sample{Data: frame, Duration: frameDur})
+	}
+}
+
+func (c *Client) sendOgg(path string, track *webrtc.TrackLocalStaticSample) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		return err
+	}
+	var lastGranule uint64
+	next := time.Now()
+	for {
+		page, header, err := r.ParseNextPage()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		samples := header.GranulePosition - lastGranule
+		lastGranule = header.GranulePosition
+		if samples == 0 || samples > 48000 {
+			continue // the header pages
+		}
+		dur := time.Duration(samples) * time.Second / 48000
+		if err := c.pace(next); err != nil {
+			return err
+		}
+		next = next.Add(dur)
+		_ = track.WriteSample(media.Sample{Data: page, Duration: dur})
+	}
+}

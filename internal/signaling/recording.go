@@ -1,0 +1,135 @@
+package signaling
+
+import (
+	"errors"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/socketio"
+)
+
+// Recorder is the server recording of meetings (internal/recording,
+// adapted by the server). Its refusals are *rooms.Error where they carry
+// a code; any other error is answered as recording-failed with its text.
+type Recorder interface {
+	// Start starts recording a room for the participant by.
+	Start(room, by string) error
+	// Stop stops a room's recording.
+	Stop(room string) error
+	// Active reports whether a room is being recorded.
+	Active(room string) bool
+	// List describes a room's recordings for its host, with download URLs.
+	List(room string) (any, error)
+}
+
+// Refusals of the recording events.
+var (
+	ErrRecordingOff    = &rooms.Error{Code: "recording-off", Message: "server recording is not enabled on this server"}
+	ErrRecordingFailed = &rooms.Error{Code: "recording-failed", Message: "the recording could not be started or stopped"}
+)
+
+// recordingMsg is the recording event: whether the meeting is recorded
+// now, who changed it, and why it stopped when it stopped by itself.
+type recordingMsg struct {
+	Active bool   `json:"active"`
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// attachRecording registers the recording events.
+func (s *Service) attachRecording(on func(string, handler)) {
+	on("recording-start", s.recordingStart)
+	on("recording-stop", s.recordingStop)
+	on("recording-list", s.recordingList)
+}
+
+// recordingHost returns the sender's room when it may control the
+// recording: the host (with tokens, a participant of role host).
+func (s *Service) recordingHost(ss *session) (*rooms.Room, *rooms.Participant, error) {
+	if s.cfg.Recorder == nil {
+		return nil, nil, ErrRecordingOff
+	}
+	r, p, err := ss.joined()
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Dialect != rooms.DialectA {
+		return nil, nil, ErrUnknownEvent
+	}
+	host := r.Host() == p.ID
+	if s.cfg.Authorize != nil {
+		host = p.Role == RoleHost
+	}
+	if !host {
+		return nil, nil, rooms.ErrNotHost
+	}
+	return r, p, nil
+}
+
+func (s *Service) recordingStart(ss *session, ev *socketio.Event) error {
+	r, p, err := s.recordingHost(ss)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Recorder.Start(r.ID(), p.ID); err != nil {
+		return recordingRefusal(err)
+	}
+	s.log.Info("recording started", "room", r.ID(), "by", p.ID)
+	s.broadcastA(r, "recording", recordingMsg{Active: true, By: p.ID}, nil)
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+func (s *Service) recordingStop(ss *session, ev *socketio.Event) error {
+	r, p, err := s.recordingHost(ss)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Recorder.Stop(r.ID()); err != nil {
+		return recordingRefusal(err)
+	}
+	s.broadcastA(r, "recording", recordingMsg{Active: false, By: p.ID}, nil)
+	ack(ev, ackOK{OK: true})
+	return nil
+}
+
+func (s *Service) recordingList(ss *session, ev *socketio.Event) error {
+	r, _, err := s.recordingHost(ss)
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Recorder.List(r.ID())
+	if err != nil {
+		return recordingRefusal(err)
+	}
+	ack(ev, map[string]any{"ok": true, "recordings": list})
+	return nil
+}
+
+// recordingRefusal answers a recorder's error with its code, or as
+// recording-failed with its text (the recorder's messages are for people).
+func recordingRefusal(err error) error {
+	var re *rooms.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	return &rooms.Error{Code: ErrRecordingFailed.Code, Message: err.Error()}
+}
+
+// RecordingStopped tells a meeting that its recording stopped by itself
+// (its maximum length, the disk, an error): the server calls it from
+// recording.Config.OnStop.
+func (s *Service) RecordingStopped(room, reason string) {
+	if r := s.rooms.Lookup(room); r != nil {
+		s.log.Info("recording stopped", "room", room, "reason", reason)
+		s.broadcastA(r, "recording", recordingMsg{Active: false, Reason: reason}, nil)
+	}
+}
+
+// recordingNotice tells a participant who just joined that the meeting is
+// being recorded.
+func (s *Service) recordingNotice(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
+	if s.cfg.Recorder == nil || sock == nil || p.Dialect != rooms.DialectA || !s.cfg.Recorder.Active(r.ID()) {
+		return
+	}
+	_ = sock.Emit("recording", recordingMsg{Active: true})
+}

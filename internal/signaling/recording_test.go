@@ -1,0 +1,124 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+)
+
+// fakeRecorder records what signaling asks of the recorder.
+type fakeRecorder struct {
+	mu     sync.Mutex
+	active map[string]bool
+	calls  []string
+	fail   error
+}
+
+func (f *fakeRecorder) Start(room, by string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "start "+room+" "+by)
+	if f.fail != nil {
+		return f.fail
+	}
+	f.active[room] = true
+	return nil
+}
+
+func (f *fakeRecorder) Stop(room string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "stop "+room)
+	if !f.active[room] {
+		return errors.New("recording: the meeting is not being recorded")
+	}
+	delete(f.active, room)
+	return nil
+}
+
+func (f *fakeRecorder) Active(room string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.active[room]
+}
+
+func (f *fakeRecorder) List(room string) (any, error) {
+	return []map[string]string{{"id": "rec-of-" + room}}, nil
+}
+
+func (f *fakeRecorder) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func recordingOf(t *testing.T, raw json.RawMessage) recordingMsg {
+	t.Helper()
+	var m recordingMsg
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The host starts and stops the recording; everyone is told; a late
+// joiner hears of it; a guest may not start, stop or list.
+func TestRecordingHostOnly(t *testing.T) {
+	rec := &fakeRecorder{active: map[string]bool{}}
+	ts := newTestServer(t, Config{Recorder: rec})
+	host, guest := ts.dial(), ts.dial()
+	hostID := host.join("r1", "Host", "").ID
+	guest.join("r1", "Guest", "")
+
+	for _, ev := range []string{"recording-start", "recording-stop", "recording-list"} {
+		if r := guest.ask(ev, map[string]any{}); r.OK || r.Error.Code != "not-host" {
+			t.Errorf("guest %s: %s, want not-host", ev, r.raw)
+		}
+	}
+	if n := rec.callCount(); n != 0 {
+		t.Fatalf("a guest's events reached the recorder %d times", n)
+	}
+	if r := host.ask("recording-start", map[string]any{}); !r.OK {
+		t.Fatalf("host start: %s", r.raw)
+	}
+	for _, c := range []*testClient{host, guest} {
+		if m := recordingOf(t, c.waitFor("recording", 1)[0]); !m.Active || m.By != hostID {
+			t.Errorf("recording event %+v", m)
+		}
+	}
+	late := ts.dial()
+	late.join("r1", "Late", "")
+	if m := recordingOf(t, late.waitFor("recording", 1)[0]); !m.Active {
+		t.Errorf("late joiner told %+v", m)
+	}
+	r := host.ask("recording-list", map[string]any{})
+	if !r.OK || !json.Valid(r.raw) || string(r.raw) == "" {
+		t.Errorf("list: %s", r.raw)
+	}
+	if r := host.ask("recording-stop", map[string]any{}); !r.OK {
+		t.Fatalf("host stop: %s", r.raw)
+	}
+	if m := recordingOf(t, guest.waitFor("recording", 2)[1]); m.Active {
+		t.Errorf("stop told as %+v", m)
+	}
+	// A second stop: the recorder's error, with its text.
+	if r := host.ask("recording-stop", map[string]any{}); r.OK || r.Error.Code != "recording-failed" || r.Error.Message == "" {
+		t.Errorf("second stop: %s", r.raw)
+	}
+	// A recording that stops by itself is told with its reason.
+	ts.svc.RecordingStopped("r1", "disk-full")
+	if m := recordingOf(t, guest.waitFor("recording", 3)[2]); m.Active || m.Reason != "disk-full" {
+		t.Errorf("stopped by itself told as %+v", m)
+	}
+}
+
+// Without a recorder the events are refused as recording-off.
+func TestRecordingOff(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	host := ts.dial()
+	host.join("r1", "Host", "")
+	if r := host.ask("recording-start", map[string]any{}); r.OK || r.Error.Code != "recording-off" {
+		t.Errorf("start without a recorder: %s", r.raw)
+	}
+}
