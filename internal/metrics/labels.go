@@ -18,6 +18,8 @@ var knownEvents = setOf(
 	"room:join", "user:call", "call:accepted", "peer:nego:needed", "peer:nego:done",
 	// media through the SFU
 	"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave", "sfu-view",
+	// hands, reactions and server recording
+	"raise-hand", "lower-hand", "reaction", "recording-start", "recording-stop", "recording-list",
 )
 
 // knownReasons are the error codes of docs/PROTOCOL.md and the refusals
@@ -29,6 +31,7 @@ var knownReasons = setOf(
 	"shutting-down", "too-many-attempts", "name-taken", "flood",
 	"too-many-participants", "too-many-new-rooms",
 	"not-in-sfu", "bad-sdp", "too-many-tracks", "no-offer",
+	"recording-off", "recording-active", "recording-inactive", "recording-disk-full", "recording-needs-sfu",
 	// join tokens and roles (--auth token)
 	"auth-required", "auth-invalid", "auth-expired", "auth-wrong-room", "auth-used", "viewer",
 	// connection refusals

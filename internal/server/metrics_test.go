@@ -290,3 +290,24 @@ func TestPendingSessionsMetric(t *testing.T) {
 	wantMetrics(t, r, map[string]metricWant{"huddle_sessions_pending": eq(1)})
 	wantMetrics(t, r, map[string]metricWant{"huddle_sessions_pending": eq(0)})
 }
+
+// The recorder's counts are on /metrics, every stop reason as its own
+// series from the start, and none of them without --recording.
+func TestRecordingMetrics(t *testing.T) {
+	dir := t.TempDir()
+	r := startReal(t, testConfig(t, "--recordings-dir", dir))
+	body := scrapeMetrics(t, r.Handler())
+	for _, series := range []string{
+		"huddle_recordings_active 0", "huddle_recordings_started_total 0",
+		`huddle_recordings_stopped_total{reason="disk-full"} 0`, `huddle_recordings_stopped_total{reason="max-duration"} 0`,
+		"huddle_recordings_compose_failed_total 0",
+	} {
+		if !strings.Contains(body, series) {
+			t.Errorf("/metrics lacks %q", series)
+		}
+	}
+	off := startReal(t, testConfig(t, "--recording=false"))
+	if body := scrapeMetrics(t, off.Handler()); strings.Contains(body, "huddle_recordings_") {
+		t.Error("recording metrics without --recording")
+	}
+}

@@ -87,6 +87,7 @@ func (s *Server) startParts() (parts, error) {
 	sig = signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	sig.UseMedia(med)
 	if rec != nil {
+		s.registerRecordingMetrics(rec)
 		p.recordings = rec.Handler()
 		p.close = append([]func() error{closeRecorder(rec)}, p.close...)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // newRecorder starts server recording (--recording) over the media side,
@@ -101,3 +102,37 @@ func (a recorderSide) Active(room string) bool {
 }
 
 func (a recorderSide) List(room string) (any, error) { return a.m.List(room) }
+
+// recordingStops are the reasons a recording ends, each a series of
+// huddle_recordings_stopped_total.
+var recordingStops = []string{
+	recording.ReasonStopped, recording.ReasonMeetingEnd, recording.ReasonMaxDuration,
+	recording.ReasonDiskFull, recording.ReasonWriteError, recording.ReasonShutdown,
+}
+
+// registerRecordingMetrics exports the recorder's counts on /metrics.
+func (s *Server) registerRecordingMetrics(rec *recording.Manager) {
+	counter := func(name, help string, pick func(recording.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(pick(rec.Stats())) })
+	}
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "huddle_recordings_active", Help: "Server recordings running now."},
+			func() float64 { return float64(rec.Stats().Active) }),
+		counter("huddle_recordings_started_total", "Server recordings started.",
+			func(st recording.Stats) uint64 { return st.Started }),
+		counter("huddle_recordings_dropped_packets_total", "Media packets a recording could not write in time (disk too slow).",
+			func(st recording.Stats) uint64 { return st.DroppedPackets }),
+		counter("huddle_recordings_composed_total", "Recordings composed into one playable file.",
+			func(st recording.Stats) uint64 { return st.Composed }),
+		counter("huddle_recordings_compose_failed_total", "Compositions by ffmpeg that failed.",
+			func(st recording.Stats) uint64 { return st.ComposeFailed }),
+	}
+	for _, reason := range recordingStops {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "huddle_recordings_stopped_total", Help: "Server recordings stopped, by reason.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(rec.Stats().Stopped[reason]) }))
+	}
+	s.metrics.Registry().MustRegister(cs...)
+}
