@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/signaling"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
 

@@ -3,8 +3,8 @@ package config
 import (
 	"time"
 
-	"github.com/huddlehq/huddle/internal/engineio"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/engineio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 func registerEngine(fs *flagSet, c *socketio.Config) {

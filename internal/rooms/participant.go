@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Dialect is the event vocabulary a participant joined with; it decides how

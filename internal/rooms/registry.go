@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/iplimit"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Config limits the registry. Zero values mean the defaults in comments.

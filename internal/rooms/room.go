@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // ChatMessage is one message of a room's chat, as clients receive it.

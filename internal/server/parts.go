@@ -12,7 +12,7 @@ import (
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/signaling"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/web"
 )
 

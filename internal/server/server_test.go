@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/config"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // fakeEngine stands in for the Socket.IO engine: every request is a

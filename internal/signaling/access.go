@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Who may join, in what role, and who hears of meetings starting and

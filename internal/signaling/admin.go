@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // The server's own control of meetings, for the REST API (internal/api):

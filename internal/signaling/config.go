@@ -7,7 +7,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Config holds the limits of the signaling service. The zero value of every

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // A socket over its event rate gets one rate-limited answer; what it sends

@@ -10,7 +10,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // The limits on guessing a meeting password. A short PIN falls in well under

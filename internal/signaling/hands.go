@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Reactions are a small fixed set, so that a reaction is a picture and

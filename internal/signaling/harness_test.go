@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sioclient"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // testServer is a signaling service on a real Socket.IO server, for tests

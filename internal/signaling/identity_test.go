@@ -17,7 +17,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/sioclient"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 var resumeKey = []byte("the same key before and after a restart")

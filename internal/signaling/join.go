@@ -2,7 +2,7 @@ package signaling
 
 import (
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
 

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Media is the media side of meetings (internal/media implements it):

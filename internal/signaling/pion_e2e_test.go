@@ -14,7 +14,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/sioclient"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // TestPionPeersCallThroughServer is the seeds' ten steps with real WebRTC

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Recorder is the server recording of meetings (internal/recording,

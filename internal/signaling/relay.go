@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // relay forwards {to, field} as the same event {from, field}.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // chat handles chat-message {text}: stored in the history and sent to every

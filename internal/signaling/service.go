@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/internal/socketio"
+	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
 )
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/huddlehq/huddle/internal/engineio"
+	"github.com/huddlehq/huddle/engineio"
 )
 
 // Socket is one client connected on one namespace. Its methods are safe

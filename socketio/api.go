@@ -9,8 +9,9 @@
 // rooms as plain sets of sockets, knowing nothing of what a room means to
 // the application (internal/signaling gives rooms their meaning).
 //
-// CONTRACT: the exported names and signatures are used by internal/signaling
-// and internal/server.
+// The package is importable on its own (Huddle's signaling imports it like
+// any user would); the examples show a chat server, rooms, acks and
+// namespaces.
 package socketio
 
 import (
@@ -25,7 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/huddlehq/huddle/internal/engineio"
+	"github.com/huddlehq/huddle/engineio"
 )
 
 // Server accepts Socket.IO connections. Its own On, OnAny, OnConnection,
