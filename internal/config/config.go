@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/signaling"
-	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // ErrHelp is returned by Parse when --help was asked for; usage has been

@@ -12,8 +12,8 @@ import (
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/signaling"
-	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // startParts starts the relay, then the Socket.IO engine with the

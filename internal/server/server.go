@@ -17,8 +17,8 @@ import (
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
-	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/web"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // NewLogger builds the process logger from the config.

@@ -2,8 +2,8 @@ package signaling
 
 import (
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // joinAck is the successful answer to join-room (and the admitted event).

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
-	"github.com/huddlehq/huddle/socketio"
 	"github.com/huddlehq/huddle/internal/turn"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // ICEFunc returns the ICE servers (with fresh credentials) and the ICE
