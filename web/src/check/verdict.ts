@@ -34,8 +34,9 @@ function title(id: StepId): string {
   }
 }
 
-function row(id: StepId, status: Status, detail: string, label: Key = `check.status.${status}`): Row {
-  return { id, title: title(id), status, label: t(label), detail };
+/** row is one step's line; label overrides the status's own word. */
+function row(id: StepId, status: Status, detail: string, label?: Key): Row {
+  return { id, title: title(id), status, label: t(label ?? `check.status.${status}`), detail };
 }
 
 /** rows describes every step; running names the step under way. */
