@@ -1,6 +1,7 @@
 // Chat messages are data from other people: they are rendered with text
 // nodes only, never parsed as HTML. Links are recognised so they can be
 // styled, but stay plain text (no anchor a stranger could point anywhere).
+import { currentLanguage, t } from "./i18n";
 
 export interface ChatMessage {
   id: string;
@@ -52,11 +53,11 @@ export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfI
   // bidi override, keeps its direction to itself (see text.ts).
   const who = doc.createElement("bdi");
   who.className = "chat-name";
-  who.textContent = msg.from === selfId ? "You" : msg.name;
+  who.textContent = msg.from === selfId ? t("common.you") : msg.name;
   const when = doc.createElement("time");
   when.className = "chat-time";
   when.setAttribute("datetime", new Date(msg.ts).toISOString());
-  when.textContent = formatTime(msg.ts);
+  when.textContent = formatTime(msg.ts, currentLanguage());
   head.append(who, when);
   const body = doc.createElement("p");
   body.className = "chat-text";

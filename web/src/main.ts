@@ -1,6 +1,7 @@
 // The router: "/" home, "/check" connectivity check, "/{room}" pre-join and
 // meeting. Views are plain DOM; each one is disposed when replaced.
 import "./style.css";
+import { initLanguage, msg, onLanguageChange, text, type Msg } from "./i18n";
 import { isRoomId } from "./meeting-code";
 import { LocalMedia } from "./local";
 import { Meeting } from "./meeting";
@@ -34,6 +35,14 @@ function takeToken(room: string): void {
   history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
 }
 
+/** The page title, kept in the current language. */
+let title: Msg = msg("app.name");
+function setTitle(m: Msg): void {
+  title = m;
+  document.title = text(m);
+}
+onLanguageChange(() => setTitle(title));
+
 function show(view: View, theme: "light" | "dark"): void {
   current?.dispose();
   current = view;
@@ -48,30 +57,30 @@ function navigate(path: string): void {
   route();
 }
 
-function route(notice = ""): void {
+function route(notice: Msg | null = null): void {
   if (meeting) {
     void meeting.leave();
     meeting = null;
   }
   const path = decodeURIComponent(location.pathname.replace(/^\/+|\/+$/g, ""));
   if (path === "") {
-    document.title = "Huddle";
+    setTitle(msg("app.name"));
     return show(homeView(navigate, notice), "light");
   }
   if (path === "check") {
-    document.title = "Connectivity check · Huddle";
+    setTitle(msg("title.check"));
     return show(checkView(), "light");
   }
   if (!isRoomId(path)) {
     history.replaceState(null, "", "/");
-    return show(homeView(navigate, "That link does not point to a meeting. Check the code and try again."), "light");
+    return show(homeView(navigate, msg("home.badLink")), "light");
   }
-  document.title = `${path} · Huddle`;
+  setTitle(msg("title.room", { room: path }));
   takeToken(path);
   showPrejoin(path);
 }
 
-function showPrejoin(room: string, message = ""): void {
+function showPrejoin(room: string, message: Msg | null = null): void {
   const view = prejoinView(room, (choice) => void join(room, choice, view), message);
   show(view, "dark");
 }
@@ -174,4 +183,6 @@ window.addEventListener("pagehide", () => {
 });
 
 exposeTestHook();
-route();
+// The first page waits for its language (a small download for languages
+// other than English), so it never flashes English first.
+void initLanguage().finally(() => route());

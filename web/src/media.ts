@@ -1,5 +1,6 @@
 // Local media: asking for the camera and microphone with graceful
 // fallbacks, listing devices, and measuring audio levels with WebAudio.
+import { msg, type Msg } from "./i18n";
 
 export interface MediaChoice {
   audio: boolean;
@@ -11,7 +12,7 @@ export interface MediaChoice {
 export interface LocalMediaResult {
   stream: MediaStream;
   /** Why a requested kind is missing, for the person to read. */
-  problems: string[];
+  problems: Msg[];
 }
 
 // 640x360: in a mesh every participant uploads one copy per peer, so 720p
@@ -37,19 +38,19 @@ function errorName(err: unknown): string {
 }
 
 /** explainMediaError turns getUserMedia failures into sentences. */
-export function explainMediaError(kind: "camera" | "microphone" | "camera and microphone", err: unknown): string {
+export function explainMediaError(kind: "camera" | "microphone" | "both", err: unknown): Msg {
   switch (errorName(err)) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Permission to use your ${kind} was denied. You can still join and see and hear the others; allow it in the browser's site settings to take part with it.`;
+      return msg(`media.denied.${kind}`);
     case "NotFoundError":
     case "OverconstrainedError":
-      return `No ${kind} was found.`;
+      return msg(`media.notFound.${kind}`);
     case "NotReadableError":
     case "AbortError":
-      return `Your ${kind} is in use by another application.`;
+      return msg(`media.inUse.${kind}`);
     default:
-      return `Your ${kind} could not be started.`;
+      return msg(`media.failed.${kind}`);
   }
 }
 
@@ -58,10 +59,10 @@ export function explainMediaError(kind: "camera" | "microphone" | "camera and mi
  * retries each alone, so a missing camera does not cost the microphone.
  */
 export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResult> {
-  const problems: string[] = [];
+  const problems: Msg[] = [];
   const stream = new MediaStream();
   if (!navigator.mediaDevices?.getUserMedia) {
-    if (choice.audio || choice.video) problems.push("This browser cannot use a camera or microphone here (a secure https:// connection is needed).");
+    if (choice.audio || choice.video) problems.push(msg("media.insecure"));
     return { stream, problems };
   }
   const want = (audio: boolean, video: boolean): MediaStreamConstraints => ({
@@ -86,7 +87,7 @@ export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResu
     }
   }
   const sameCause = failures.length === 2 && errorName(failures[0].err) === errorName(failures[1].err);
-  if (sameCause) problems.push(explainMediaError("camera and microphone", failures[0].err));
+  if (sameCause) problems.push(explainMediaError("both", failures[0].err));
   else for (const f of failures) problems.push(explainMediaError(f.kind, f.err));
   return { stream, problems };
 }

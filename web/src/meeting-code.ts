@@ -1,6 +1,7 @@
 // Meeting codes look like "abc-defg-hij": ten lowercase letters drawn from
 // crypto.getRandomValues, about 47 bits, so codes cannot be guessed by
 // walking through them.
+import { t } from "./i18n";
 
 const letters = "abcdefghijklmnopqrstuvwxyz";
 const groups = [3, 4, 3];
@@ -56,21 +57,21 @@ export type ParsedCode = { ok: true; code: string } | { ok: false; error: string
  */
 export function parseMeetingInput(input: string): ParsedCode {
   let s = input.trim();
-  if (s === "") return { ok: false, error: "Enter a meeting code or link." };
+  if (s === "") return { ok: false, error: t("code.empty") };
   if (s.includes("/")) {
     let url: URL;
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `https://${s}`);
     } catch {
-      return { ok: false, error: "That link is not valid." };
+      return { ok: false, error: t("code.invalidLink") };
     }
     const parts = url.pathname.split("/").filter(Boolean);
-    if (parts.length !== 1) return { ok: false, error: "That link does not point to a meeting." };
+    if (parts.length !== 1) return { ok: false, error: t("code.notMeeting") };
     s = decodeURIComponent(parts[0]);
   }
   const compact = s.toLowerCase().replace(/[\s-]/g, "");
   if (!/^[a-z]{10}$/.test(compact)) {
-    return { ok: false, error: "Meeting codes look like abc-defg-hij (10 letters)." };
+    return { ok: false, error: t("code.format") };
   }
   return { ok: true, code: `${compact.slice(0, 3)}-${compact.slice(3, 7)}-${compact.slice(7)}` };
 }

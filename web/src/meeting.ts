@@ -19,6 +19,7 @@ import { Peer } from "./peer";
 import { SfuLink } from "./sfu";
 import type { View } from "./views";
 import { isolate } from "./text";
+import { msg, t, type Msg } from "./i18n";
 import {
   describeError,
   normalizeJoined,
@@ -48,13 +49,13 @@ export interface MeetingEvents extends Record<string, unknown> {
   "participant-removed": Participant;
   "participant-updated": Participant;
   chat: ChatMessage;
-  notice: string;
+  notice: Msg;
   connection: ConnectionState;
   host: string;
   settings: RoomSettings;
   "waiting-list": { id: string; name: string }[];
   waiting: boolean;
-  ended: { reason: EndReason; message: string };
+  ended: { reason: EndReason; message: Msg };
   "mute-request": string;
   /** The raised hands changed; by is the host when it lowered someone's. */
   hands: { hands: RaisedHand[]; id: string; raised: boolean; by?: string };
@@ -185,7 +186,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       if (state === "connected" && reconnected && (this.joined || this.waiting) && !this.ended) void this.rejoin();
     });
     s.socket.on("connect_error", (err) => {
-      if (!this.joined) this.emit("notice", `Cannot reach the server (${err.message}). Retrying…`);
+      if (!this.joined) this.emit("notice", msg("notice.cannotReach", { detail: err.message }));
     });
     s.on("user-joined", (p) => this.userJoined(p));
     s.on("user-left", ({ id }) => this.userLeft(id));
@@ -204,7 +205,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("host-changed", ({ id }) => {
       this.host = id;
       this.emit("host", id);
-      if (id === this.selfId) this.emit("notice", "You are now the host.");
+      if (id === this.selfId) this.emit("notice", msg("notice.nowHost"));
     });
     s.on("room-settings", (st) => {
       this.settings = st;
@@ -219,15 +220,15 @@ export class Meeting extends Emitter<MeetingEvents> {
     // The server's API removes with a code of its own (meeting-ended, ...).
     s.on("removed", (p) => this.end("removed", describeError(typeof p?.code === "string" && p.code !== "removed" ? p.code : "removed", p?.message)));
     s.on("mute-request", ({ from }) => {
-      const who = this.participants.get(from)?.name ?? "The host";
+      const who = this.participants.get(from)?.name;
       void this.local.setMic(false);
-      this.emit("mute-request", who);
-      this.emit("notice", `${isolate(who)} muted you. You can turn your microphone back on.`);
+      this.emit("mute-request", who ?? "");
+      this.emit("notice", who === undefined ? msg("notice.mutedByHost") : msg("notice.mutedBy", { name: isolate(who) }));
     });
     s.on("password-failures", ({ count }) => {
       // Only the host is told: someone is trying passwords on the meeting.
       const n = Number(count) || 1;
-      this.emit("notice", `Someone entered a wrong meeting password (${n} ${n === 1 ? "time" : "times"} so far). Further attempts are slowed down.`);
+      this.emit("notice", msg("notice.passwordFailures", { count: n }));
     });
     s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
     s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
@@ -259,7 +260,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       this.entered(res);
-      this.emit("notice", "Reconnected.");
+      this.emit("notice", msg("notice.reconnected"));
     } catch (err) {
       const code = err instanceof SignalingError ? err.code : "error";
       if (code === "timeout") return; // the next reconnect tries again
@@ -314,7 +315,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       return;
     }
     const p = this.addParticipant(info, false);
-    this.emit("notice", `${isolate(String(info.name))} joined`);
+    this.emit("notice", msg("notice.joined", { name: isolate(String(info.name)) }));
     const connect = () => {
       // In the SFU the newcomer's media comes through the server.
       if (this.mode === "sfu") return;
@@ -355,13 +356,13 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.participants.delete(id);
     p.peer?.close();
     this.emit("participant-removed", p);
-    this.emit("notice", `${isolate(p.name)} left`);
+    this.emit("notice", msg("notice.left", { name: isolate(p.name) }));
   }
 
   private addParticipant(info: PeerInfo, self: boolean): Participant {
     const p: Participant = {
       id: info.id,
-      name: String(info.name ?? "Guest"),
+      name: String(info.name ?? t("common.guest")),
       audio: info.audio !== false,
       video: info.video !== false,
       screen: !!info.screen,
@@ -385,7 +386,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   /** peerFor returns the connection to id, creating it to answer an offer. */
   private peerFor(id: string): Peer {
     let p = this.participants.get(id);
-    if (!p) p = this.addParticipant({ id, name: "Guest", audio: true, video: true, screen: false, recording: false }, false);
+    if (!p) p = this.addParticipant({ id, name: t("common.guest"), audio: true, video: true, screen: false, recording: false }, false);
     return p.peer ?? this.createPeer(p, false);
   }
 
@@ -505,7 +506,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       })
       .catch((err) => {
         console.warn("sfu publish", err);
-        this.emit("notice", "Could not send your media through the server.");
+        this.emit("notice", msg("notice.sfuFailed"));
       });
   }
 
@@ -603,7 +604,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     if (this.joined && this.sig.state === "connected") {
       await Promise.race([this.sig.request("leave-room").catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
     }
-    this.end("left", "You left the meeting");
+    this.end("left", msg("ended.left"));
   }
 
   /** abandon drops a join that failed, keeping the local tracks for a retry. */
@@ -616,7 +617,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.clear();
   }
 
-  private end(reason: EndReason, message: string): void {
+  private end(reason: EndReason, message: Msg): void {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.iceTimer);

@@ -2,6 +2,7 @@
 // good, 2 fair, 1 poor, 0 unknown) and a sentence people understand.
 // classify and delta are pure (quality.test.ts); readCounters talks to
 // the browser.
+import { t } from "./i18n";
 
 /** Cumulative counters of one direction of one connection (or one participant's share of it). */
 export interface Counters {
@@ -44,8 +45,6 @@ export function delta(prev: Counters, cur: Counters): Sample {
   };
 }
 
-const pct = (x: number) => `${Math.round(x)} %`;
-
 /**
  * classify rates a sample. The thresholds are those where calls start to
  * sound or look broken: a few percent of loss, a quarter of a second of
@@ -53,14 +52,17 @@ const pct = (x: number) => `${Math.round(x)} %`;
  * second.
  */
 export function classify(s: Sample): Quality {
-  if (s.lossPct >= 10) return { level: 1, text: `Poor connection: ${pct(s.lossPct)} of packets lost` };
-  if (s.rttMs >= 500) return { level: 1, text: `Poor connection: ${Math.round(s.rttMs)} ms delay` };
-  if (s.fps >= 0 && s.fps < 5) return { level: 1, text: `Poor connection: video at ${Math.round(s.fps)} frames a second` };
-  if (s.lossPct >= 3) return { level: 2, text: `Unstable connection: ${pct(s.lossPct)} of packets lost` };
-  if (s.rttMs >= 250) return { level: 2, text: `Unstable connection: ${Math.round(s.rttMs)} ms delay` };
-  if (s.jitterMs >= 50) return { level: 2, text: `Unstable connection: uneven delivery (${Math.round(s.jitterMs)} ms jitter)` };
-  if (s.fps >= 0 && s.fps < 10) return { level: 2, text: `Unstable connection: video at ${Math.round(s.fps)} frames a second` };
-  return { level: 3, text: "Good connection" };
+  const loss = { percent: Math.round(s.lossPct) };
+  const delay = { ms: Math.round(s.rttMs) };
+  const fps = { fps: Math.round(s.fps) };
+  if (s.lossPct >= 10) return { level: 1, text: t("quality.poorLoss", loss) };
+  if (s.rttMs >= 500) return { level: 1, text: t("quality.poorDelay", delay) };
+  if (s.fps >= 0 && s.fps < 5) return { level: 1, text: t("quality.poorFps", fps) };
+  if (s.lossPct >= 3) return { level: 2, text: t("quality.unstableLoss", loss) };
+  if (s.rttMs >= 250) return { level: 2, text: t("quality.unstableDelay", delay) };
+  if (s.jitterMs >= 50) return { level: 2, text: t("quality.unstableJitter", { ms: Math.round(s.jitterMs) }) };
+  if (s.fps >= 0 && s.fps < 10) return { level: 2, text: t("quality.unstableFps", fps) };
+  return { level: 3, text: t("quality.good") };
 }
 
 /**
@@ -70,8 +72,10 @@ export function classify(s: Sample): Quality {
  * loaded test machine), so delay alone makes it poor only from a second.
  */
 export function classifySend(lossFraction: number, rttMs: number): Quality {
-  const q = classify({ lossPct: Math.max(0, lossFraction) * 100, rttMs, jitterMs: 0, fps: -1 });
-  if (q.level === 1 && lossFraction * 100 < 10 && rttMs < 1000) return { level: 2, text: q.text.replace("Poor", "Unstable") };
+  const lossPct = Math.max(0, lossFraction) * 100;
+  const q = classify({ lossPct, rttMs, jitterMs: 0, fps: -1 });
+  // Loss under 10 % leaves delay as the reason it was rated poor.
+  if (q.level === 1 && lossPct < 10 && rttMs < 1000) return { level: 2, text: t("quality.unstableDelay", { ms: Math.round(rttMs) }) };
   return q;
 }
 

@@ -1,6 +1,7 @@
 // MeetingRecorder records the meeting in the browser: every tile is drawn
 // onto a canvas in a grid, every audio stream is mixed with WebAudio, and
 // MediaRecorder writes WebM. Nothing leaves the browser.
+import { t } from "./i18n";
 import { audioContext } from "./media";
 
 export interface RecordingSource {
@@ -65,7 +66,7 @@ export class MeetingRecorder {
 
   start(): void {
     if (this.active) return;
-    if (!this.mimeType) throw new Error("This browser cannot record video.");
+    if (!this.mimeType) throw new Error(t("rec.unsupported"));
     const ac = audioContext();
     this.mixDest = ac.createMediaStreamDestination();
     this.mixAudio();

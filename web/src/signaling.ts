@@ -3,6 +3,7 @@
 // only reports the connection state and lets the meeting re-join.
 import { io, type Socket } from "socket.io-client";
 import type { ChatMessage } from "./chat";
+import { msg, t, type Key, type Msg } from "./i18n";
 
 export interface MediaState {
   audio: boolean;
@@ -111,62 +112,46 @@ export function isAuthError(code: string): boolean {
   return code.startsWith("auth-");
 }
 
-/** Messages people see for the server's error codes. */
-export function describeError(code: string, fallback = "", retryAfter = 0): string {
-  switch (code) {
-    case "room-full":
-      return "This meeting is full.";
-    case "invalid-room":
-      return "That meeting code is not valid.";
-    case "invalid-name":
-      return "Please use a shorter name, with letters, digits or symbols, and no invisible or control characters.";
-    case "name-taken":
-      return "That is the host's name. Please choose another.";
-    case "too-many-attempts":
-      return retryAfter > 0
-        ? `Too many wrong passwords. Try again in ${retryAfter < 90 ? `${retryAfter} seconds` : `${Math.ceil(retryAfter / 60)} minutes`}.`
-        : "Too many wrong passwords. Try again later.";
-    case "locked":
-      return "The host has locked this meeting.";
-    case "wrong-password":
-      return "This meeting needs a password.";
-    case "denied":
-      return "The host did not let you in.";
-    case "removed":
-      return "The host removed you from the meeting.";
-    case "meeting-ended":
-      return "The meeting has been ended.";
-    case "meeting-expired":
-      return "The meeting has reached its end time.";
-    case "auth-required":
-      return "This meeting needs an invitation link. Ask the organiser for yours.";
-    case "auth-invalid":
-      return "This invitation link is not valid. Ask the organiser for a new one.";
-    case "auth-expired":
-      return "This invitation link has expired. Ask the organiser for a new one.";
-    case "auth-wrong-room":
-      return "This invitation link is for another meeting.";
-    case "auth-used":
-      return "This invitation link has already been used. Ask the organiser for a new one.";
-    case "viewer":
-      return "You are in this meeting as a viewer: you can watch and listen, not speak or chat.";
-    case "too-many-rooms":
-      return "The server is busy. Try again later.";
-    case "too-many-participants":
-      return "Your network is in too many meetings at once. Leave one and try again.";
-    case "too-many-new-rooms":
-      return "Too many new meetings from your network. Try again in a minute.";
-    case "not-host":
-      return "Only the host can do that.";
-    case "rate-limited":
-      return "Too many actions at once. Slow down a little.";
-    case "shutting-down":
-      return "The server is restarting. Reconnecting…";
-    case "timeout":
-      return "The server did not answer. Check your connection.";
-    default:
-      return fallback || "Something went wrong.";
+/** The message for each of the server's error codes (docs/PROTOCOL.md). */
+const errorKeys: Record<string, Key> = {
+  "room-full": "error.roomFull",
+  "invalid-room": "error.invalidRoom",
+  "invalid-name": "error.invalidName",
+  "name-taken": "error.nameTaken",
+  locked: "error.locked",
+  "wrong-password": "error.wrongPassword",
+  denied: "error.denied",
+  removed: "error.removed",
+  "meeting-ended": "error.meetingEnded",
+  "meeting-expired": "error.meetingExpired",
+  "auth-required": "error.authRequired",
+  "auth-invalid": "error.authInvalid",
+  "auth-expired": "error.authExpired",
+  "auth-wrong-room": "error.authWrongRoom",
+  "auth-used": "error.authUsed",
+  viewer: "error.viewer",
+  "too-many-rooms": "error.tooManyRooms",
+  "too-many-participants": "error.tooManyParticipants",
+  "too-many-new-rooms": "error.tooManyNewRooms",
+  "not-host": "error.notHost",
+  "rate-limited": "error.rateLimited",
+  "shutting-down": "error.shuttingDown",
+  timeout: "error.timeout",
+  "bad-response": "error.badResponse",
+};
+
+/**
+ * describeError is the message people see for a server error code. An
+ * unknown code shows the server's own (English) message, or a generic one.
+ */
+export function describeError(code: string, fallback = "", retryAfter = 0): Msg {
+  if (code === "too-many-attempts") {
+    if (retryAfter <= 0) return msg("error.tooManyAttempts");
+    return retryAfter < 90 ? msg("error.tooManyAttemptsSeconds", { count: retryAfter }) : msg("error.tooManyAttemptsMinutes", { count: Math.ceil(retryAfter / 60) });
   }
+  const key = Object.hasOwn(errorKeys, code) ? errorKeys[code] : undefined;
+  if (key) return msg(key);
+  return fallback ? msg("error.server", { detail: fallback }) : msg("error.generic");
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting";
@@ -228,9 +213,9 @@ export class Signaling {
       const s = this.socket.timeout(requestTimeoutMs);
       ack = payload === undefined ? await s.emitWithAck(event) : await s.emitWithAck(event, payload);
     } catch {
-      throw new SignalingError("timeout", describeError("timeout"));
+      throw new SignalingError("timeout", "timeout");
     }
-    if (!ack || typeof ack !== "object") throw new SignalingError("bad-response", "The server sent an unexpected answer.");
+    if (!ack || typeof ack !== "object") throw new SignalingError("bad-response", "bad-response");
     if (ack.ok !== true) {
       const code = String(ack.error?.code ?? "error");
       throw new SignalingError(code, String(ack.error?.message ?? code), Number(ack.error?.retryAfter) || 0);
@@ -261,7 +246,7 @@ export function normalizeJoined(a: any): JoinedRoom {
   return {
     id: String(a.id),
     room: String(a.room ?? ""),
-    name: String(a.name ?? "Guest"),
+    name: String(a.name ?? t("common.guest")),
     host: String(a.host ?? ""),
     resumeToken: String(a.resumeToken ?? ""),
     peers: Array.isArray(a.peers) ? a.peers : [],

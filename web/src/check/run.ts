@@ -1,5 +1,6 @@
 // run performs the checks in order and reports after each step, so the
 // page fills in row by row.
+import { t } from "../i18n";
 import { gather } from "./gather";
 import { planFrom } from "./ice-urls";
 import { roundTrip } from "./round-trip";
@@ -40,7 +41,7 @@ async function checkWith(
   r.signaling = probe;
   if (signal.aborted) return r;
   step("servers");
-  r.servers = socket ? await fetchIceServers(socket) : { ok: false, error: "no connection to the server", servers: [], policy: "all" };
+  r.servers = socket ? await fetchIceServers(socket) : { ok: false, error: t("check.error.noConnection"), servers: [], policy: "all" };
 
   step("host");
   r.host = await gather({ iceServers: [] }, "", { timeoutMs: hostTimeoutMs, signal });

@@ -2,6 +2,7 @@
 // WebSocket first and long-polling second, and reads the ICE servers from
 // the ack of a throwaway join. Nothing secret is in the page: the relay
 // credentials are minted by the server for this one join.
+import { t } from "../i18n";
 import { io, type Socket } from "socket.io-client";
 import { normalizeJoined } from "../signaling";
 import type { ServersProbe, SignalingProbe } from "./results";
@@ -11,7 +12,7 @@ const ackTimeoutMs = 5000;
 
 /** connectWith opens a socket over the given transport, or says why not. */
 async function connectWith(transport: "websocket" | "polling", signal: AbortSignal): Promise<{ socket: Socket | null; error: string }> {
-  if (signal.aborted) return { socket: null, error: "cancelled" };
+  if (signal.aborted) return { socket: null, error: t("check.error.cancelled") };
   const socket = io(window.location.origin, {
     transports: [transport],
     forceNew: true,
@@ -25,7 +26,7 @@ async function connectWith(transport: "websocket" | "polling", signal: AbortSign
     stop = () => resolve("cancelled");
     signal.addEventListener("abort", stop, { once: true });
     socket.once("connect", () => resolve(""));
-    socket.once("connect_error", (err) => resolve(err?.message || "connection refused"));
+    socket.once("connect_error", (err) => resolve(err?.message || t("check.error.refused")));
     // A proxy may accept the upgrade and then hang up before the handshake;
     // the client would only notice at its timeout.
     socket.io.engine?.once("close", (reason: string) => resolve(reason || "connection closed"));
@@ -63,13 +64,13 @@ export async function fetchIceServers(socket: Socket): Promise<ServersProbe> {
   try {
     const ack = await socket.timeout(ackTimeoutMs).emitWithAck("join-room", { room: checkRoomId(), name: "Connection check" });
     if (!ack || ack.ok !== true) {
-      return { ok: false, error: String(ack?.error?.message ?? ack?.error?.code ?? "the server refused the join"), servers: [], policy: "all" };
+      return { ok: false, error: String(ack?.error?.message ?? ack?.error?.code ?? t("check.error.joinRefused")), servers: [], policy: "all" };
     }
-    if (ack.waiting === true) return { ok: false, error: "the check room unexpectedly has a waiting room", servers: [], policy: "all" };
+    if (ack.waiting === true) return { ok: false, error: t("check.error.waitingRoom"), servers: [], policy: "all" };
     const joined = normalizeJoined(ack);
     return { ok: true, error: "", servers: joined.iceServers, policy: joined.iceTransportPolicy };
   } catch {
-    return { ok: false, error: "the server did not answer in time", servers: [], policy: "all" };
+    return { ok: false, error: t("check.error.noAnswer"), servers: [], policy: "all" };
   }
 }
 

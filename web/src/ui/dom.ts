@@ -1,10 +1,59 @@
 // DOM helpers. Everything user-provided becomes a text node: h() turns
 // string children into text and there is no innerHTML anywhere in the app.
+//
+// Interface text is a Msg (i18n.ts), given to h() as a child or an
+// attribute, or set with setText / setAttr. The page remembers which
+// message each text node and attribute shows, and re-words them all when
+// the language changes, without rebuilding views (a call, a camera preview
+// or a running check keep going).
 
+import { isMsg, onLanguageChange, text, type Msg } from "../i18n";
 import { isolatedParts, plainText } from "../text";
 
-type Child = Node | string | null | undefined | false;
-type Attrs = Record<string, string | number | boolean | null | undefined | ((e: any) => void)>;
+type Child = Node | string | Msg | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | Msg | null | undefined | ((e: any) => void)>;
+
+const textMsgs = new WeakMap<Text, Msg>();
+const attrMsgs = new WeakMap<Element, Map<string, Msg>>();
+
+/** msgNode is a text node showing m, kept in the current language. */
+export function msgNode(m: Msg): Text {
+  const node = document.createTextNode(text(m));
+  textMsgs.set(node, m);
+  return node;
+}
+
+/** setText replaces el's content with m (a Msg follows the language; a string is shown as is). */
+export function setText(el: Element, m: Msg | string): void {
+  el.replaceChildren(typeof m === "string" ? document.createTextNode(m) : msgNode(m));
+}
+
+/** setAttr sets an attribute to m; a Msg follows the language. */
+export function setAttr(el: Element, name: string, m: Msg | string): void {
+  let map = attrMsgs.get(el);
+  if (typeof m === "string") map?.delete(name);
+  else {
+    if (!map) attrMsgs.set(el, (map = new Map()));
+    map.set(name, m);
+  }
+  el.setAttribute(name, text(m));
+}
+
+/** relabel re-words every message shown under root (after a change of language). */
+export function relabel(root: Node = document.body): void {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const m = textMsgs.get(n as Text);
+    if (m) n.nodeValue = text(m);
+  }
+  const els = root instanceof Element ? [root, ...root.querySelectorAll("*")] : (root as ParentNode).querySelectorAll("*");
+  for (const el of els) {
+    const map = attrMsgs.get(el);
+    if (map) for (const [name, m] of map) el.setAttribute(name, text(m));
+  }
+}
+
+if (typeof document !== "undefined") onLanguageChange(() => relabel(document.body));
 
 /** h creates an element; on* attributes become listeners, strings text. */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
@@ -12,6 +61,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
     if (typeof v === "function") el.addEventListener(k.slice(2).toLowerCase(), v);
+    else if (isMsg(v)) setAttr(el, k, v);
     else if (k === "class") el.className = String(v);
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
@@ -23,7 +73,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 export function append(el: Element, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    el.append(typeof c === "string" ? document.createTextNode(c) : c);
+    el.append(typeof c === "string" ? document.createTextNode(c) : isMsg(c) ? msgNode(c) : c);
   }
 }
 
@@ -49,6 +99,7 @@ const icons = {
   smile: "M12 12m-9 0a9 9 0 1 0 18 0a9 9 0 1 0-18 0 M8 14.5c2 2.5 6 2.5 8 0 M9 9.5h.01 M15 9.5h.01",
   layout: "M3 4h18v12H3z M3 19h5 M10 19h4 M16 19h5",
   pin: "M9 4h6 M10 4v6l-3 4h10l-3-4V4 M12 14v6",
+  globe: "M12 12m-9 0a9 9 0 1 0 18 0a9 9 0 1 0-18 0 M3 12h18 M12 3c2.5 2.7 3.8 5.7 3.8 9s-1.3 6.3-3.8 9 M12 3c-2.5 2.7-3.8 5.7-3.8 9s1.3 6.3 3.8 9",
 } as const;
 
 export type IconName = keyof typeof icons;
@@ -65,11 +116,11 @@ export function icon(name: IconName): SVGSVGElement {
 }
 
 /** announce speaks a message through the page's aria-live region. */
-export function announce(text: string): void {
+export function announce(m: Msg | string): void {
   const region = document.getElementById("announcer");
   if (!region) return;
   const line = document.createElement("div");
-  line.textContent = text;
+  line.textContent = plainText(text(m));
   region.append(line);
   while (region.childElementCount > 5) region.firstElementChild?.remove();
 }
@@ -78,16 +129,17 @@ export function announce(text: string): void {
  * toast shows a short notice and announces it. Names in it marked with
  * isolate() are shown in <bdi> elements and read without the marks.
  */
-export function toast(text: string, ms = 4000): void {
+export function toast(m: Msg | string, ms = 4000): void {
+  const words = text(m);
   let box = document.getElementById("toasts");
   if (!box) {
     box = h("div", { id: "toasts", class: "toasts" });
     document.body.append(box);
   }
-  const parts = isolatedParts(text).map((p) => (p.isolated ? h("bdi", {}, p.text) : p.text));
+  const parts = isolatedParts(words).map((p) => (p.isolated ? h("bdi", {}, p.text) : p.text));
   const t = h("div", { class: "toast" }, ...parts);
   box.append(t);
-  announce(plainText(text));
+  announce(words);
   setTimeout(() => {
     t.classList.add("leaving");
     setTimeout(() => t.remove(), 300);

@@ -1,7 +1,8 @@
 // The screen after a call: rejoin or go home.
+import { msg, type Msg } from "../i18n";
 import { h, type View } from "./dom";
 
-export function endedView(message: string, onRejoin: (() => void) | null, onHome: () => void): View {
+export function endedView(message: Msg, onRejoin: (() => void) | null, onHome: () => void): View {
   const el = h(
     "div",
     { class: "ended" },
@@ -9,8 +10,8 @@ export function endedView(message: string, onRejoin: (() => void) | null, onHome
     h(
       "div",
       { class: "ended-actions" },
-      onRejoin ? h("button", { type: "button", class: "ghost", id: "rejoin", onclick: onRejoin }, "Rejoin") : null,
-      h("button", { type: "button", class: "primary", id: "home", onclick: onHome }, "Return to home screen"),
+      onRejoin ? h("button", { type: "button", class: "ghost", id: "rejoin", onclick: onRejoin }, msg("ended.rejoin")) : null,
+      h("button", { type: "button", class: "primary", id: "home", onclick: onHome }, msg("ended.home")),
     ),
   );
   return { el, dispose() {} };

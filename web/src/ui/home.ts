@@ -1,19 +1,21 @@
 // The home page: start a new meeting or join one by code or link.
 import { newMeetingCode, parseMeetingInput } from "../meeting-code";
+import { msg, type Msg } from "../i18n";
 import { h, icon, type View } from "./dom";
+import { languagePicker } from "./language";
 
-export function homeView(navigate: (path: string) => void, notice = ""): View {
+export function homeView(navigate: (path: string) => void, notice: Msg | null = null): View {
   const error = h("p", { class: "form-error", role: "alert", id: "join-error" }, notice);
   const input = h("input", {
     id: "join-code",
     type: "text",
-    placeholder: "Enter a code or link",
+    placeholder: msg("home.codePlaceholder"),
     autocomplete: "off",
     spellcheck: "false",
-    "aria-label": "Meeting code or link",
+    "aria-label": msg("home.codeLabel"),
     "aria-describedby": "join-error",
   });
-  const joinBtn = h("button", { type: "submit", class: "text-button", disabled: true }, "Join");
+  const joinBtn = h("button", { type: "submit", class: "text-button", disabled: true }, msg("home.join"));
   input.addEventListener("input", () => {
     joinBtn.disabled = input.value.trim() === "";
     error.textContent = "";
@@ -41,20 +43,20 @@ export function homeView(navigate: (path: string) => void, notice = ""): View {
     "button",
     { class: "primary", type: "button", id: "new-meeting", onclick: () => navigate(`/${newMeetingCode()}`) },
     icon("plus"),
-    "New meeting",
+    msg("home.newMeeting"),
   );
   const el = h(
     "div",
     { class: "home" },
-    h("header", { class: "home-header" }, h("span", { class: "brand" }, h("span", { class: "brand-mark" }, icon("cam")), "Huddle")),
+    h("header", { class: "home-header" }, h("span", { class: "brand" }, h("span", { class: "brand-mark" }, icon("cam")), msg("app.name")), languagePicker("lang-home")),
     h(
       "main",
       { class: "home-main" },
-      h("h1", {}, "Video meetings for your team, on your own server"),
-      h("p", { class: "lead" }, "Up to 8 people, peer to peer, no account needed. Share the link and talk."),
+      h("h1", {}, msg("home.headline")),
+      h("p", { class: "lead" }, msg("home.lead")),
       h("div", { class: "home-actions" }, newBtn, form),
       error,
-      h("p", { class: "home-foot" }, h("a", { href: "/check" }, "Check your connection")),
+      h("p", { class: "home-foot" }, h("a", { href: "/check" }, msg("home.checkConnection"))),
     ),
   );
   return { el, dispose() {} };

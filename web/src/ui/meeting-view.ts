@@ -3,7 +3,9 @@ import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
 import { reactions, describeError, SignalingError } from "../signaling";
-import { announce, h, icon, toast, type IconName, type View } from "./dom";
+import { currentLanguage, msg, onLanguageChange, type Msg } from "../i18n";
+import { announce, h, icon, setAttr, setText, toast, type IconName, type View } from "./dom";
+import { languagePicker } from "./language";
 import { ChatPanel, PeoplePanel } from "./panels";
 import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
@@ -11,7 +13,7 @@ import { watchViews } from "../views";
 
 interface ControlButton {
   el: HTMLButtonElement;
-  set(on: boolean, label: string, iconName: IconName): void;
+  set(on: boolean, label: Msg, iconName: IconName): void;
 }
 
 const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
@@ -20,31 +22,31 @@ const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl+";
 function control(id: string, onClick: () => void, shortcut = ""): ControlButton {
   const el = h("button", { type: "button", class: "ctl", id, onclick: onClick });
   if (shortcut) el.setAttribute("aria-keyshortcuts", `${shortcut} ${shortcut.replace("Control", "Meta")}`);
-  const hint = shortcut ? ` (${shortcut.replace("Control+", mod)})` : "";
+  const keys = shortcut.replace("Control+", mod);
   return {
     el,
     set(on, label, iconName) {
       el.replaceChildren(icon(iconName));
-      el.setAttribute("aria-label", label);
-      el.title = label + hint;
+      setAttr(el, "aria-label", label);
+      setAttr(el, "title", shortcut ? msg("control.withShortcut", { label, keys }) : label);
       el.classList.toggle("on", on);
     },
   };
 }
 
-export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnded: (message: string, reason: string) => void }): View {
+export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnded: (message: Msg, reason: string) => void }): View {
   const grid = new TileGrid();
   if (opts.speakerId) grid.setSink(opts.speakerId);
   const disposers: (() => void)[] = [];
 
   const status = h("span", { class: "conn", id: "connection-status", role: "status" });
-  const recBadge = h("span", { class: "rec-badge", id: "recording-indicator", hidden: true }, h("span", { class: "rec-dot" }), "Recording");
+  const recBadge = h("span", { class: "rec-badge", id: "recording-indicator", hidden: true }, h("span", { class: "rec-dot" }), msg("meeting.recording"));
   const banner = h("div", { class: "banner", id: "connection-banner", hidden: true, role: "alert" });
   const setConn = (s: string) => {
     status.dataset.state = s;
-    status.textContent = s === "connected" ? "Connected" : s === "reconnecting" ? "Reconnecting…" : "Connecting…";
+    setText(status, msg(s === "connected" ? "conn.connected" : s === "reconnecting" ? "conn.reconnecting" : "conn.connecting"));
     banner.hidden = s === "connected";
-    banner.textContent = s === "connected" ? "" : "Connection to the server lost. Reconnecting… Your call continues.";
+    setText(banner, s === "connected" ? "" : msg("conn.lost"));
   };
   setConn(meeting.connection);
 
@@ -55,24 +57,24 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     try {
       await local.setMic(!local.micOn);
     } catch {
-      toast("Your microphone could not be started.");
+      toast(msg("media.micFailed"));
     }
   }, "Control+D");
   const cam = control("ctl-cam", async () => {
     try {
       await local.setCamera(!local.camOn);
     } catch {
-      toast("Your camera could not be started.");
+      toast(msg("media.camFailed"));
     }
   }, "Control+E");
   const share = control("ctl-share", async () => {
     if (local.sharing) return local.stopShare();
     try {
       await local.startShare();
-      toast("You are presenting to everyone");
+      toast(msg("share.started"));
     } catch (err) {
       if (err instanceof DOMException && err.name === "NotAllowedError") return;
-      toast("Screen sharing is not available.");
+      toast(msg("share.unavailable"));
     }
   });
   const chatBtn = control("ctl-chat", () => togglePanel("chat"));
@@ -85,7 +87,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       const blob = await r.stop();
       const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
       downloadBlob(blob, `huddle-${meeting.room}-${stamp}.webm`);
-      toast("Recording saved to your downloads");
+      toast(msg("rec.saved"));
       renderControls();
       return;
     }
@@ -96,10 +98,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       });
       recorder.start();
       meeting.setRecording(true);
-      toast("Recording started. Everyone is told.");
+      toast(msg("rec.started"));
     } catch (err) {
       recorder = null;
-      toast(err instanceof Error ? err.message : "Recording is not available.");
+      toast(err instanceof Error ? err.message : msg("rec.unavailable"));
     }
     renderControls();
   });
@@ -108,38 +110,46 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     const link = `${location.origin}/${meeting.room}`;
     try {
       await navigator.clipboard.writeText(link);
-      toast("Invite link copied");
+      toast(msg("invite.copied"));
     } catch {
-      toast(`Share this link: ${link}`, 8000);
+      toast(msg("invite.share", { link }), 8000);
     }
   });
-  invite.set(false, "Copy invite link", "link");
+  invite.set(false, msg("invite.copy"), "link");
 
   // Raised hand and reactions.
-  const failed = (err: unknown) => toast(err instanceof SignalingError ? describeError(err.code, err.message) : "That did not work.");
+  const failed = (err: unknown) => toast(err instanceof SignalingError ? describeError(err.code, err.message) : msg("common.failed"));
   const toggleHand = () => meeting.raiseHand(!meeting.handRaised()).catch(failed);
   const hand = control("ctl-hand", () => void toggleHand(), "Control+Alt+H");
   const reactBar = h(
     "div",
-    { class: "popover reaction-bar", id: "reaction-bar", role: "toolbar", "aria-label": "Send a reaction", hidden: true },
-    ...reactions.map((e) => h("button", { type: "button", class: "emoji", "aria-label": `React ${e}`, onclick: () => void meeting.react(e).catch(failed) }, e)),
+    { class: "popover reaction-bar", id: "reaction-bar", role: "toolbar", "aria-label": msg("reactions.send"), hidden: true },
+    ...reactions.map((e) => h("button", { type: "button", class: "emoji", "aria-label": msg("reactions.react", { emoji: e }), onclick: () => void meeting.react(e).catch(failed) }, e)),
   );
   const react = control("ctl-react", () => openPopover(reactBar, react.el));
 
   // Layout choice.
-  const layoutItem = (label: string, pressed: () => boolean, act: () => void) => {
+  const layoutItem = (label: Msg, pressed: () => boolean, act: () => void) => {
     const b = h("button", { type: "button", class: "menu-item", onclick: () => (act(), renderLayoutMenu()) }, label);
     return { b, sync: () => b.setAttribute("aria-pressed", String(pressed())) };
   };
   const layoutItems = [
-    layoutItem("Auto (grid)", () => grid.prefs.mode === "auto", () => grid.setPrefs({ ...grid.prefs, mode: "auto" })),
-    layoutItem("Speaker", () => grid.prefs.mode === "speaker", () => grid.setPrefs({ ...grid.prefs, mode: "speaker" })),
-    layoutItem("Hide my tile", () => grid.prefs.hideSelf, () => grid.setPrefs({ ...grid.prefs, hideSelf: !grid.prefs.hideSelf })),
+    layoutItem(msg("layout.auto"), () => grid.prefs.mode === "auto", () => grid.setPrefs({ ...grid.prefs, mode: "auto" })),
+    layoutItem(msg("layout.speaker"), () => grid.prefs.mode === "speaker", () => grid.setPrefs({ ...grid.prefs, mode: "speaker" })),
+    layoutItem(msg("layout.hideSelf"), () => grid.prefs.hideSelf, () => grid.setPrefs({ ...grid.prefs, hideSelf: !grid.prefs.hideSelf })),
   ];
   const renderLayoutMenu = () => layoutItems.forEach((i) => i.sync());
-  const layoutMenu = h("div", { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": "Layout", hidden: true }, h("h3", {}, "Layout"), ...layoutItems.map((i) => i.b));
+  // The layout menu is also where the language is changed during a call.
+  const layoutMenu = h(
+    "div",
+    { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": msg("layout.title"), hidden: true },
+    h("h3", {}, msg("layout.title")),
+    ...layoutItems.map((i) => i.b),
+    h("h3", {}, msg("lang.label")),
+    languagePicker("lang-meeting", "in-menu"),
+  );
   const layoutBtn = control("ctl-layout", () => (renderLayoutMenu(), openPopover(layoutMenu, layoutBtn.el)));
-  layoutBtn.set(false, "Change layout", "layout");
+  layoutBtn.set(false, msg("layout.change"), "layout");
   let openPop: { el: HTMLElement; by: HTMLElement } | null = null;
   const closePopover = (focus = false) => {
     if (!openPop) return;
@@ -162,7 +172,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   };
   document.addEventListener("click", onDocClick);
   disposers.push(() => document.removeEventListener("click", onDocClick));
-  const leaveBtn = h("button", { type: "button", class: "ctl leave", id: "ctl-leave", "aria-label": "Leave meeting", title: "Leave meeting", onclick: () => void meeting.leave() }, icon("leave"));
+  const leaveBtn = h("button", { type: "button", class: "ctl leave", id: "ctl-leave", "aria-label": msg("meeting.leave"), title: msg("meeting.leave"), onclick: () => void meeting.leave() }, icon("leave"));
   chatBtn.el.append(unreadBadge);
 
   const chat = new ChatPanel(meeting, (n) => {
@@ -181,19 +191,19 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   };
 
   function renderControls() {
-    mic.set(!local.micOn, local.micOn ? "Turn off microphone" : "Turn on microphone", local.micOn ? "mic" : "micOff");
-    cam.set(!local.camOn, local.camOn ? "Turn off camera" : "Turn on camera", local.camOn ? "cam" : "camOff");
-    share.set(local.sharing, local.sharing ? "Stop presenting" : "Share screen", "screen");
+    mic.set(!local.micOn, msg(local.micOn ? "media.micTurnOff" : "media.micTurnOn"), local.micOn ? "mic" : "micOff");
+    cam.set(!local.camOn, msg(local.camOn ? "media.camTurnOff" : "media.camTurnOn"), local.camOn ? "cam" : "camOff");
+    share.set(local.sharing, msg(local.sharing ? "share.stop" : "share.start"), "screen");
     const n = chat.unread.count;
-    chatBtn.set(panel === "chat", panel === "chat" ? "Close chat" : n > 0 ? `Open chat (${n} unread)` : "Open chat", "chat");
+    chatBtn.set(panel === "chat", panel === "chat" ? msg("chat.close") : n > 0 ? msg("chat.openUnread", { count: n }) : msg("chat.open"), "chat");
     chatBtn.el.append(unreadBadge);
-    rec.set(!!recorder?.active, recorder?.active ? "Stop recording" : "Start recording", "record");
-    peopleBtn.set(panel === "people", panel === "people" ? "Hide participants" : `Show participants (${meeting.participants.size})`, "people");
+    rec.set(!!recorder?.active, msg(recorder?.active ? "rec.stop" : "rec.start"), "record");
+    peopleBtn.set(panel === "people", panel === "people" ? msg("people.hide") : msg("people.show", { count: meeting.participants.size }), "people");
     share.el.hidden = !navigator.mediaDevices?.getDisplayMedia;
     const up = meeting.handRaised();
-    hand.set(up, up ? "Lower hand" : "Raise hand", "hand");
+    hand.set(up, msg(up ? "hand.lower" : "hand.raise"), "hand");
     hand.el.setAttribute("aria-pressed", String(up));
-    react.set(false, "Send a reaction", "smile");
+    react.set(false, msg("reactions.send"), "smile");
     const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active;
     recBadge.hidden = !anyone;
   }
@@ -217,7 +227,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       grid.update(p);
       people.render();
       renderControls();
-      if (before && !recBadge.hidden && !p.self && p.recording) toast(`${isolate(p.name)} started recording`);
+      if (before && !recBadge.hidden && !p.self && p.recording) toast(msg("rec.someone", { name: isolate(p.name) }));
     }),
     meeting.on("chat", (m) => chat.add(m)),
     meeting.on("notice", (text) => toast(text)),
@@ -236,22 +246,22 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       const who = meeting.participants.get(id);
       if (!id || !who) return;
       if (who.self) {
-        if (by) toast("The host lowered your hand");
-        else announce(raised ? "You raised your hand" : "You lowered your hand");
-      } else if (raised) toast(`${isolate(who.name)} raised a hand`);
-      else announce(by === meeting.selfId ? `You lowered ${who.name}'s hand` : `${who.name} lowered their hand`);
+        if (by) toast(msg("hand.loweredByHost"));
+        else announce(msg(raised ? "hand.youRaised" : "hand.youLowered"));
+      } else if (raised) toast(msg("hand.raised", { name: isolate(who.name) }));
+      else announce(msg(by === meeting.selfId ? "hand.youLoweredTheirs" : "hand.theyLowered", { name: who.name }));
     }),
     meeting.on("reaction", ({ id, emoji }) => {
       grid.showReaction(id, emoji);
       const who = meeting.participants.get(id);
-      if (who && !who.self) announce(`${who.name} reacted ${emoji}`);
+      if (who && !who.self) announce(msg("reactions.reacted", { name: who.name, emoji }));
     }),
     watchQuality(
       meeting,
       (p, q) => grid.setQuality(p, q),
       (q) => {
         netBanner.hidden = !q;
-        netBanner.textContent = q ? `Your network is unstable. ${q.text}. Others may not see or hear you well.` : "";
+        setText(netBanner, q ? msg("net.banner", { detail: q.text }) : "");
       },
     ),
     local.onChange(renderControls),
@@ -259,16 +269,23 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const waitingOverlay = h(
     "div",
-    { class: "overlay", id: "waiting", hidden: true, role: "dialog", "aria-label": "Waiting to be let in" },
-    h("div", { class: "overlay-card" }, h("div", { class: "spinner", "aria-hidden": "true" }), h("h2", {}, "Asking to join…"), h("p", {}, "You'll join the call when the host lets you in."), h("button", { type: "button", class: "ghost", onclick: () => void meeting.leave() }, "Cancel")),
+    { class: "overlay", id: "waiting", hidden: true, role: "dialog", "aria-label": msg("waiting.label") },
+    h(
+      "div",
+      { class: "overlay-card" },
+      h("div", { class: "spinner", "aria-hidden": "true" }),
+      h("h2", {}, msg("waiting.title")),
+      h("p", {}, msg("waiting.text")),
+      h("button", { type: "button", class: "ghost", onclick: () => void meeting.leave() }, msg("common.cancel")),
+    ),
   );
 
   const netBanner = h("div", { class: "banner net-banner", id: "network-banner", hidden: true, role: "status" });
   grid.setHands(meeting.hands.map((x) => x.id));
   grid.onLayout = (l) => {
     const p = [...meeting.participants.values()].find((x) => x.id === l.stage);
-    if (l.why === "pinned" && p) announce(`${p.self ? "You are" : `${p.name} is`} pinned`);
-    else if (l.why === "presenting" && p) announce(p.self ? "You are presenting" : `${p.name} is presenting`);
+    if (l.why === "pinned" && p) announce(p.self ? msg("layout.youPinned") : msg("layout.pinned", { name: p.name }));
+    else if (l.why === "presenting" && p) announce(p.self ? msg("layout.youPresenting") : msg("layout.presenting", { name: p.name }));
   };
 
   // Keyboard: the shortcuts people know from Meet.
@@ -276,10 +293,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     if (!(e.ctrlKey || e.metaKey) || e.shiftKey) return;
     if (e.code === "KeyD" && !e.altKey) {
       e.preventDefault();
-      void local.setMic(!local.micOn).then(() => announce(local.micOn ? "Microphone on" : "Microphone off"), () => toast("Your microphone could not be started."));
+      void local.setMic(!local.micOn).then(() => announce(msg(local.micOn ? "media.micIsOn" : "media.micIsOff")), () => toast(msg("media.micFailed")));
     } else if (e.code === "KeyE" && !e.altKey) {
       e.preventDefault();
-      void local.setCamera(!local.camOn).then(() => announce(local.camOn ? "Camera on" : "Camera off"), () => toast("Your camera could not be started."));
+      void local.setCamera(!local.camOn).then(() => announce(msg(local.camOn ? "media.camIsOn" : "media.camIsOff")), () => toast(msg("media.camFailed")));
     } else if (e.code === "KeyH" && e.altKey) {
       e.preventDefault();
       void toggleHand();
@@ -302,7 +319,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     stage,
     h(
       "footer",
-      { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
+      { class: "controls", role: "toolbar", "aria-label": msg("meeting.controls") },
       h("div", { class: "controls-left" }, h("span", { class: "clock" })),
       h("div", { class: "controls-center" }, mic.el, cam.el, hand.el, h("div", { class: "pop-anchor" }, react.el, reactBar), share.el, rec.el, leaveBtn),
       h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
@@ -311,9 +328,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   );
   waitingOverlay.hidden = !meeting.waiting;
   const clock = el.querySelector<HTMLElement>(".clock")!;
-  const tick = () => (clock.textContent = `${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
+  const tick = () => (clock.textContent = `${new Date().toLocaleTimeString(currentLanguage(), { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
   tick();
   const clockTimer = setInterval(tick, 10_000);
+  disposers.push(onLanguageChange(tick));
   renderControls();
 
   return {

@@ -3,17 +3,18 @@ import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
 import { isolate } from "../text";
+import { msg } from "../i18n";
 import { h, icon, toast } from "./dom";
 
 function failed(err: unknown): void {
-  toast(err instanceof SignalingError ? describeError(err.code, err.message) : "That did not work.");
+  toast(err instanceof SignalingError ? describeError(err.code, err.message) : msg("common.failed"));
 }
 
 export class ChatPanel {
   readonly el: HTMLElement;
   readonly unread: UnreadCounter;
-  private list = h("ol", { class: "chat-list", "aria-label": "Messages" });
-  private input = h("input", { id: "chat-input", type: "text", placeholder: "Send a message", autocomplete: "off", "aria-label": "Message" });
+  private list = h("ol", { class: "chat-list", "aria-label": msg("chat.messages") });
+  private input = h("input", { id: "chat-input", type: "text", placeholder: msg("chat.placeholder"), autocomplete: "off", "aria-label": msg("chat.inputLabel") });
   open = false;
 
   constructor(
@@ -21,7 +22,7 @@ export class ChatPanel {
     onUnread: (n: number) => void,
   ) {
     this.unread = new UnreadCounter(onUnread);
-    const sendBtn = h("button", { type: "submit", class: "icon-button", "aria-label": "Send message" }, "Send");
+    const sendBtn = h("button", { type: "submit", class: "icon-button", "aria-label": msg("chat.sendLabel") }, msg("chat.send"));
     const form = h(
       "form",
       {
@@ -44,9 +45,9 @@ export class ChatPanel {
     );
     this.el = h(
       "section",
-      { class: "panel chat-panel", id: "chat-panel", "aria-label": "Chat", hidden: true },
-      h("h2", {}, "In-call messages"),
-      h("p", { class: "panel-note" }, "Messages are seen by everyone in the call and by people who join later."),
+      { class: "panel chat-panel", id: "chat-panel", "aria-label": msg("chat.label"), hidden: true },
+      h("h2", {}, msg("chat.title")),
+      h("p", { class: "panel-note" }, msg("chat.note")),
       this.list,
       form,
     );
@@ -71,7 +72,7 @@ export class ChatPanel {
 
 export class PeoplePanel {
   readonly el: HTMLElement;
-  private list = h("ul", { class: "people-list", "aria-label": "Participants" });
+  private list = h("ul", { class: "people-list", "aria-label": msg("people.label") });
   private hostBox = h("div", { class: "host-box" });
   private waitingBox = h("div", { class: "waiting-box" });
   private handsBox = h("div", { class: "hands-box", id: "raised-hands" });
@@ -81,8 +82,8 @@ export class PeoplePanel {
   constructor(private readonly meeting: Meeting) {
     this.el = h(
       "section",
-      { class: "panel people-panel", id: "people-panel", "aria-label": "Participants", hidden: true },
-      h("h2", {}, "People"),
+      { class: "panel people-panel", id: "people-panel", "aria-label": msg("people.label"), hidden: true },
+      h("h2", {}, msg("people.title")),
       this.waitingBox,
       this.handsBox,
       this.list,
@@ -94,7 +95,7 @@ export class PeoplePanel {
   setWaiting(w: { id: string; name: string }[]): void {
     const before = new Set(this.waiting.map((x) => x.id));
     this.waiting = w;
-    for (const x of w) if (!before.has(x.id)) toast(`${isolate(x.name)} is asking to join`);
+    for (const x of w) if (!before.has(x.id)) toast(msg("people.asking", { name: isolate(x.name) }));
     this.render();
   }
 
@@ -110,7 +111,7 @@ export class PeoplePanel {
     this.waitingBox.replaceChildren();
     if (m.isHost && this.waiting.length > 0) {
       this.waitingBox.append(
-        h("h3", {}, "Waiting to join"),
+        h("h3", {}, msg("people.waiting")),
         h(
           "ul",
           { class: "people-list" },
@@ -119,8 +120,8 @@ export class PeoplePanel {
               "li",
               { class: "person" },
               h("bdi", { class: "person-name" }, w.name),
-              h("button", { type: "button", class: "small", "aria-label": `Admit ${w.name}`, onclick: () => m.admit(w.id).catch(failed) }, "Admit"),
-              h("button", { type: "button", class: "small ghost", "aria-label": `Deny ${w.name}`, onclick: () => m.deny(w.id).catch(failed) }, "Deny"),
+              h("button", { type: "button", class: "small", "aria-label": msg("people.admitName", { name: w.name }), onclick: () => m.admit(w.id).catch(failed) }, msg("people.admit")),
+              h("button", { type: "button", class: "small ghost", "aria-label": msg("people.denyName", { name: w.name }), onclick: () => m.deny(w.id).catch(failed) }, msg("people.deny")),
             ),
           ),
         ),
@@ -138,18 +139,27 @@ export class PeoplePanel {
     this.handsBox.replaceChildren();
     if (raised.length === 0) return;
     this.handsBox.append(
-      h("h3", {}, `Raised hands (${raised.length})`),
+      h("h3", {}, msg("hands.title", { count: raised.length })),
       h(
         "ol",
-        { class: "people-list hands-list", "aria-label": "Raised hands, first raised first" },
+        { class: "people-list hands-list", "aria-label": msg("hands.list") },
         ...raised.map((p) =>
           h(
             "li",
             { class: "person", "data-peer-id": p.id },
             h("span", { class: "hand-icon" }, icon("hand")),
-            h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " (You)" : null),
+            h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " " : null, p.self ? msg("common.youTag") : null),
             m.isHost || p.self
-              ? h("button", { type: "button", class: "small ghost", "aria-label": p.self ? "Lower your hand" : `Lower ${p.name}'s hand`, onclick: () => (p.self ? m.raiseHand(false) : m.lowerHand(p.id)).catch(failed) }, "Lower")
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "small ghost",
+                    "aria-label": p.self ? msg("hands.lowerYours") : msg("hands.lowerName", { name: p.name }),
+                    onclick: () => (p.self ? m.raiseHand(false) : m.lowerHand(p.id)).catch(failed),
+                  },
+                  msg("hands.lower"),
+                )
               : null,
           ),
         ),
@@ -162,15 +172,15 @@ export class PeoplePanel {
     const li = h(
       "li",
       { class: "person", "data-peer-id": p.id },
-      h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " (You)" : null),
-      p.id === m.host ? h("span", { class: "tag" }, "Host") : null,
-      !p.audio ? h("span", { class: "tag muted" }, "Muted") : null,
-      m.handRaised(p.id) ? h("span", { class: "tag hand" }, "Hand raised") : null,
+      h("span", { class: "person-name" }, h("bdi", {}, p.name), p.self ? " " : null, p.self ? msg("common.youTag") : null),
+      p.id === m.host ? h("span", { class: "tag" }, msg("people.host")) : null,
+      !p.audio ? h("span", { class: "tag muted" }, msg("people.muted")) : null,
+      m.handRaised(p.id) ? h("span", { class: "tag hand" }, msg("tile.handRaised")) : null,
     );
     if (m.isHost && !p.self) {
       li.append(
-        h("button", { type: "button", class: "small ghost", "aria-label": `Ask ${p.name} to mute`, disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(`Asked ${isolate(p.name)} to mute`), failed) }, "Mute"),
-        h("button", { type: "button", class: "small danger", "aria-label": `Remove ${p.name} from the meeting`, onclick: () => m.removeParticipant(p.id).catch(failed) }, "Remove"),
+        h("button", { type: "button", class: "small ghost", "aria-label": msg("people.askMuteName", { name: p.name }), disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(msg("people.askedMute", { name: isolate(p.name) })), failed) }, msg("people.mute")),
+        h("button", { type: "button", class: "small danger", "aria-label": msg("people.removeName", { name: p.name }), onclick: () => m.removeParticipant(p.id).catch(failed) }, msg("people.remove")),
       );
     }
     return li;
@@ -179,20 +189,20 @@ export class PeoplePanel {
   private hostControls(): HTMLElement {
     const m = this.meeting;
     const s = m.settings;
-    const pw = h("input", { type: "password", id: "meeting-password", placeholder: s.hasPassword ? "Password set" : "No password", autocomplete: "new-password", "aria-label": "Meeting password" });
+    const pw = h("input", { type: "password", id: "meeting-password", placeholder: msg(s.hasPassword ? "host.passwordSet" : "host.noPassword"), autocomplete: "new-password", "aria-label": msg("prejoin.password") });
     return h(
       "div",
       { class: "host-controls" },
-      h("h3", {}, "Host controls"),
+      h("h3", {}, msg("host.title")),
       h(
         "button",
-        { type: "button", class: "toggle", "aria-pressed": String(s.locked), "aria-label": s.locked ? "Unlock meeting" : "Lock meeting", onclick: () => m.updateSettings({ locked: !s.locked }).catch(failed) },
-        s.locked ? "Meeting locked" : "Meeting open",
+        { type: "button", class: "toggle", "aria-pressed": String(s.locked), "aria-label": msg(s.locked ? "host.unlock" : "host.lock"), onclick: () => m.updateSettings({ locked: !s.locked }).catch(failed) },
+        msg(s.locked ? "host.locked" : "host.open"),
       ),
       h(
         "button",
-        { type: "button", class: "toggle", "aria-pressed": String(s.waitingRoom), "aria-label": s.waitingRoom ? "Turn off waiting room" : "Turn on waiting room", onclick: () => m.updateSettings({ waitingRoom: !s.waitingRoom }).catch(failed) },
-        s.waitingRoom ? "Waiting room on" : "Waiting room off",
+        { type: "button", class: "toggle", "aria-pressed": String(s.waitingRoom), "aria-label": msg(s.waitingRoom ? "host.waitingTurnOff" : "host.waitingTurnOn"), onclick: () => m.updateSettings({ waitingRoom: !s.waitingRoom }).catch(failed) },
+        msg(s.waitingRoom ? "host.waitingOn" : "host.waitingOff"),
       ),
       h(
         "form",
@@ -200,13 +210,15 @@ export class PeoplePanel {
           class: "pw-form",
           onsubmit: (e: Event) => {
             e.preventDefault();
-            m.updateSettings({ password: pw.value }).then(() => toast(pw.value ? "Password set" : "Password removed"), failed);
+            // Read before clearing: the toast comes after the field is empty.
+            const password = pw.value;
+            m.updateSettings({ password }).then(() => toast(msg(password ? "host.passwordSet" : "host.passwordRemoved")), failed);
             pw.value = "";
           },
         },
         pw,
-        h("button", { type: "submit", class: "small" }, "Set password"),
-        s.hasPassword ? h("button", { type: "button", class: "small ghost", onclick: () => m.updateSettings({ password: "" }).then(() => toast("Password removed"), failed) }, "Remove password") : null,
+        h("button", { type: "submit", class: "small" }, msg("host.setPassword")),
+        s.hasPassword ? h("button", { type: "button", class: "small ghost", onclick: () => m.updateSettings({ password: "" }).then(() => toast(msg("host.passwordRemoved")), failed) }, msg("host.removePassword")) : null,
       ),
     );
   }

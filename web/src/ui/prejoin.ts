@@ -1,6 +1,8 @@
 // The pre-join page: preview, level meter, device choice, name, Join.
 import { canChooseSpeaker, getLocalMedia, LevelMeter, listDevices, stopStream } from "../media";
-import { h, icon, type View } from "./dom";
+import { msg, type Key, type Msg } from "../i18n";
+import { h, icon, setAttr, setText, type View } from "./dom";
+import { languagePicker } from "./language";
 
 const nameKey = "huddle.name";
 
@@ -17,7 +19,7 @@ export interface JoinChoice {
 
 export interface PrejoinHandle extends View {
   /** fail shows why joining did not work and lets the person try again. */
-  fail(message: string, needPassword?: boolean): void;
+  fail(message: Msg, needPassword?: boolean): void;
 }
 
 export function rememberedName(): string {
@@ -36,7 +38,7 @@ function rememberName(name: string): void {
   }
 }
 
-export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, message = ""): PrejoinHandle {
+export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, message: Msg | null = null): PrejoinHandle {
   let stream = new MediaStream();
   let micOn = true;
   let camOn = true;
@@ -46,57 +48,57 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
 
   const video = h("video", { class: "preview-video mirrored", autoplay: true, playsinline: true, muted: true });
   video.muted = true;
-  const offNote = h("div", { class: "preview-off" }, "Camera is off");
+  const offNote = h("div", { class: "preview-off" });
   const meterFill = h("div", { class: "meter-fill" });
-  const meterEl = h("div", { class: "meter", role: "meter", "aria-label": "Microphone level", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 }, meterFill);
+  const meterEl = h("div", { class: "meter", role: "meter", "aria-label": msg("prejoin.micLevel"), "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 }, meterFill);
   const micBtn = h("button", { class: "round", type: "button", id: "prejoin-mic" });
   const camBtn = h("button", { class: "round", type: "button", id: "prejoin-cam" });
-  const camSel = h("select", { id: "camera-select", "aria-label": "Camera" });
-  const micSel = h("select", { id: "mic-select", "aria-label": "Microphone" });
-  const spkSel = h("select", { id: "speaker-select", "aria-label": "Speaker" });
+  const camSel = h("select", { id: "camera-select", "aria-label": msg("devices.camera") });
+  const micSel = h("select", { id: "mic-select", "aria-label": msg("devices.microphone") });
+  const spkSel = h("select", { id: "speaker-select", "aria-label": msg("devices.speaker") });
   const problems = h("div", { class: "problems", role: "status", "aria-live": "polite" });
   const errorEl = h("p", { class: "form-error", role: "alert" }, message);
-  const nameInput = h("input", { id: "name", type: "text", maxlength: 64, autocomplete: "name", placeholder: "Your name", required: true });
+  const nameInput = h("input", { id: "name", type: "text", maxlength: 64, autocomplete: "name", placeholder: msg("prejoin.name"), required: true });
   nameInput.value = rememberedName();
-  const pwInput = h("input", { id: "password", type: "password", autocomplete: "off", placeholder: "Meeting password" });
-  const pwRow = h("label", { class: "field", hidden: true }, h("span", {}, "Meeting password"), pwInput);
-  const joinBtn = h("button", { type: "submit", class: "primary big", id: "join", "aria-label": "Join now" }, "Join now");
+  const pwInput = h("input", { id: "password", type: "password", autocomplete: "off", placeholder: msg("prejoin.password") });
+  const pwRow = h("label", { class: "field", hidden: true }, h("span", {}, msg("prejoin.password")), pwInput);
+  const joinBtn = h("button", { type: "submit", class: "primary big", id: "join", "aria-label": msg("prejoin.joinNow") }, msg("prejoin.joinNow"));
 
   const render = () => {
     const hasMic = stream.getAudioTracks().length > 0;
     const hasCam = stream.getVideoTracks().some((t) => t.readyState === "live");
     micBtn.replaceChildren(icon(micOn && hasMic ? "mic" : "micOff"));
-    micBtn.setAttribute("aria-label", micOn ? "Turn off microphone" : "Turn on microphone");
+    setAttr(micBtn, "aria-label", msg(micOn ? "media.micTurnOff" : "media.micTurnOn"));
     micBtn.classList.toggle("off", !micOn || !hasMic);
     camBtn.replaceChildren(icon(camOn && hasCam ? "cam" : "camOff"));
-    camBtn.setAttribute("aria-label", camOn ? "Turn off camera" : "Turn on camera");
+    setAttr(camBtn, "aria-label", msg(camOn ? "media.camTurnOff" : "media.camTurnOn"));
     camBtn.classList.toggle("off", !camOn || !hasCam);
     offNote.hidden = camOn && hasCam;
-    offNote.textContent = camOn ? "Camera is starting…" : "Camera is off";
-    if (camOn && !hasCam) offNote.textContent = "No camera";
+    setText(offNote, msg(!camOn ? "prejoin.cameraOff" : hasCam ? "prejoin.cameraStarting" : "prejoin.noCamera"));
   };
 
-  const fillSelect = (sel: HTMLSelectElement, devices: MediaDeviceInfo[], current: string | undefined, label: string) => {
+  // Devices without a label (no permission yet) are numbered; none at all says so.
+  const fillSelect = (sel: HTMLSelectElement, devices: MediaDeviceInfo[], current: string | undefined, numbered: Key, none: Key) => {
     sel.replaceChildren(
       ...devices.map((d, i) => {
-        const o = h("option", { value: d.deviceId }, d.label || `${label} ${i + 1}`);
+        const o = h("option", { value: d.deviceId }, d.label || msg(numbered, { n: i + 1 }));
         o.selected = d.deviceId === current;
         return o;
       }),
     );
     sel.disabled = devices.length === 0;
-    if (devices.length === 0) sel.append(h("option", {}, `No ${label.toLowerCase()} found`));
+    if (devices.length === 0) sel.append(h("option", {}, msg(none)));
   };
 
   const refreshDevices = async () => {
     const d = await listDevices();
     const aId = stream.getAudioTracks()[0]?.getSettings().deviceId;
     const vId = stream.getVideoTracks()[0]?.getSettings().deviceId;
-    fillSelect(camSel, d.cameras, vId, "Camera");
-    fillSelect(micSel, d.microphones, aId, "Microphone");
-    if (canChooseSpeaker()) fillSelect(spkSel, d.speakers, spkSel.value || undefined, "Speaker");
+    fillSelect(camSel, d.cameras, vId, "devices.cameraN", "devices.noCamera");
+    fillSelect(micSel, d.microphones, aId, "devices.microphoneN", "devices.noMicrophone");
+    if (canChooseSpeaker()) fillSelect(spkSel, d.speakers, spkSel.value || undefined, "devices.speakerN", "devices.noSpeaker");
     else {
-      spkSel.replaceChildren(h("option", {}, "System default"));
+      spkSel.replaceChildren(h("option", {}, msg("devices.systemDefault")));
       spkSel.disabled = true;
     }
   };
@@ -190,14 +192,14 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
         e.preventDefault();
         const name = nameInput.value.trim();
         if (!name) {
-          errorEl.textContent = "Please enter your name.";
+          setText(errorEl, msg("prejoin.enterName"));
           nameInput.focus();
           return;
         }
         rememberName(name);
         errorEl.textContent = "";
         joinBtn.disabled = true;
-        joinBtn.textContent = "Joining…";
+        setText(joinBtn, msg("prejoin.joining"));
         handedOver = true;
         onJoin({
           stream,
@@ -211,13 +213,14 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
         });
       },
     },
-    h("h1", {}, "Ready to join?"),
+    h("h1", {}, msg("prejoin.ready")),
     h("p", { class: "meeting-code" }, code),
-    h("label", { class: "field" }, h("span", {}, "Your name"), nameInput),
+    h("label", { class: "field" }, h("span", {}, msg("prejoin.name")), nameInput),
     pwRow,
     errorEl,
     joinBtn,
-    h("p", { class: "small-links" }, h("a", { href: "/check" }, "Check your connection"), " · ", h("a", { href: "/" }, "Back to home")),
+    h("p", { class: "small-links" }, h("a", { href: "/check" }, msg("home.checkConnection")), " · ", h("a", { href: "/" }, msg("common.backHome"))),
+    languagePicker("lang-prejoin", "on-dark"),
   );
 
   const el = h(
@@ -230,9 +233,9 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
       h(
         "div",
         { class: "devices" },
-        h("label", { class: "field" }, h("span", {}, "Camera"), camSel),
-        h("label", { class: "field" }, h("span", {}, "Microphone"), micSel),
-        h("label", { class: "field" }, h("span", {}, "Speaker"), spkSel),
+        h("label", { class: "field" }, h("span", {}, msg("devices.camera")), camSel),
+        h("label", { class: "field" }, h("span", {}, msg("devices.microphone")), micSel),
+        h("label", { class: "field" }, h("span", {}, msg("devices.speaker")), spkSel),
       ),
       problems,
     ),
@@ -244,11 +247,11 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
 
   return {
     el,
-    fail(msg: string, needPassword = false) {
+    fail(message: Msg, needPassword = false) {
       handedOver = false;
-      errorEl.textContent = msg;
+      setText(errorEl, message);
       joinBtn.disabled = false;
-      joinBtn.textContent = "Join now";
+      setText(joinBtn, msg("prejoin.joinNow"));
       if (needPassword) {
         pwRow.hidden = false;
         pwInput.focus();

@@ -7,7 +7,8 @@ import { LevelMeter } from "../media";
 import type { Participant } from "../meeting";
 import type { Quality } from "../quality";
 import { isolate } from "../text";
-import { h, icon, initials, toast } from "./dom";
+import { msg, t } from "../i18n";
+import { h, icon, initials, msgNode, setAttr, toast } from "./dom";
 
 interface Tile {
   el: HTMLElement;
@@ -25,12 +26,10 @@ interface Tile {
 const speakingThreshold = 0.08;
 const reactionMs = 3000;
 
-const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th"}`;
-
 export class TileGrid {
   readonly el = h("div", { class: "grid", id: "grid", "data-layout": "grid" });
   private stageBox = h("div", { class: "stage-main" });
-  private strip = h("div", { class: "strip", role: "list", "aria-label": "Other participants" });
+  private strip = h("div", { class: "strip", role: "list", "aria-label": msg("tiles.others") });
   private tiles = new Map<Participant, Tile>();
   private speakerTimer: ReturnType<typeof setInterval>;
   private sinkId = "";
@@ -87,11 +86,11 @@ export class TileGrid {
       h(
         "div",
         { class: "tile-label" },
-        h("span", { class: "mic-off", role: "img", "aria-label": "Microphone off", title: "Microphone off" }, icon("micOff")),
-        h("span", { class: "cam-off", role: "img", "aria-label": "Camera off", title: "Camera off" }, icon("camOff")),
+        h("span", { class: "mic-off", role: "img", "aria-label": msg("media.micIsOff"), title: msg("media.micIsOff") }, icon("micOff")),
+        h("span", { class: "cam-off", role: "img", "aria-label": msg("media.camIsOff"), title: msg("media.camIsOff") }, icon("camOff")),
         name,
       ),
-      h("div", { class: "tile-top" }, hand, h("span", { class: "presenting" }, "Presenting"), h("span", { class: "tile-spacer" }), pin, quality),
+      h("div", { class: "tile-top" }, hand, h("span", { class: "presenting" }, msg("tile.presenting")), h("span", { class: "tile-spacer" }), pin, quality),
       reactions,
     );
     const tile: Tile = { el, video, name, avatar, hand, pin, quality, reactions, meter: null, meterTrack: null };
@@ -110,14 +109,14 @@ export class TileGrid {
     t.el.dataset.screen = p.screen ? "on" : "off";
     t.el.dataset.self = p.self ? "true" : "false";
     t.el.classList.toggle("mirrored", p.self && !p.screen);
-    if (p.self) t.name.replaceChildren(h("bdi", {}, p.name), " (You)");
+    if (p.self) t.name.replaceChildren(h("bdi", {}, p.name), " ", msgNode(msg("common.youTag")));
     else t.name.textContent = p.name;
     t.avatar.textContent = initials(p.name);
-    t.el.setAttribute("aria-label", p.self ? `You, ${p.name}` : p.name);
+    setAttr(t.el, "aria-label", p.self ? msg("tile.selfLabel", { name: p.name }) : p.name);
     const pinned = this.pinned === p.id;
-    const label = pinned ? `Unpin ${p.self ? "yourself" : p.name}` : `Pin ${p.self ? "yourself" : p.name}`;
-    t.pin.setAttribute("aria-label", label);
-    t.pin.title = label;
+    const label = p.self ? msg(pinned ? "tile.unpinSelf" : "tile.pinSelf") : msg(pinned ? "tile.unpin" : "tile.pin", { name: p.name });
+    setAttr(t.pin, "aria-label", label);
+    setAttr(t.pin, "title", label);
     t.pin.setAttribute("aria-pressed", String(pinned));
     if (t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
     // Remote streams gain tracks later; poke play() so autoplay starts.
@@ -158,9 +157,9 @@ export class TileGrid {
       t.hand.hidden = i < 0;
       t.el.dataset.hand = i < 0 ? "" : String(i + 1);
       t.hand.replaceChildren(icon("hand"), ids.length > 1 && i >= 0 ? h("b", {}, String(i + 1)) : "");
-      const label = i < 0 ? "" : `Hand raised${ids.length > 1 ? `, ${ordinal(i + 1)} in line` : ""}`;
-      t.hand.setAttribute("aria-label", label);
-      t.hand.title = label;
+      const label = i < 0 ? "" : ids.length > 1 ? msg("tile.handInLine", { count: i + 1 }) : msg("tile.handRaised");
+      setAttr(t.hand, "aria-label", label);
+      setAttr(t.hand, "title", label);
     }
   }
 
@@ -180,8 +179,8 @@ export class TileGrid {
     if (!t) return;
     t.quality.hidden = q.level === 0;
     t.quality.dataset.level = String(q.level);
-    t.quality.title = q.text;
-    t.quality.setAttribute("aria-label", q.text);
+    setAttr(t.quality, "title", q.text);
+    setAttr(t.quality, "aria-label", q.text);
   }
 
   /** pin puts id on the stage for us alone ("" unpins). */
@@ -201,7 +200,7 @@ export class TileGrid {
   videos(): { video: HTMLVideoElement; label: string; mirrored: boolean }[] {
     return [...this.tiles.entries()]
       .sort(([a], [b]) => Number(b.self) - Number(a.self))
-      .map(([p, t]) => ({ video: t.video, label: p.self ? `${isolate(p.name)} (You)` : isolate(p.name), mirrored: p.self && !p.screen }));
+      .map(([p, tile]) => ({ video: tile.video, label: p.self ? `${isolate(p.name)} ${t("common.youTag")}` : isolate(p.name), mirrored: p.self && !p.screen }));
   }
 
   /** layout arranges the tiles; the DOM moves only when the arrangement changes. */
