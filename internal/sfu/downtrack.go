@@ -24,6 +24,7 @@ type downTrack struct {
 	current, target int
 	paused          bool // not shown by the subscriber: no video is sent
 	want            int  // the quality its view asks for (before what exists)
+	cap             int  // the highest quality the bandwidth allows
 	// The rewrite: out = in + offset. It is set at every switch so the
 	// first packet of the new layer follows the last one sent.
 	seqOffset          uint16
@@ -38,7 +39,7 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &downTrack{peer: p, track: t, current: -1, want: qualityMedium}
+	d := &downTrack{peer: p, track: t, current: -1, want: qualityMedium, cap: maxQuality}
 	d.target = pickQuality(t.qualities(), d.want)
 	if !t.simulcast {
 		d.current = d.target
@@ -109,7 +110,7 @@ func (d *downTrack) setView(height int) {
 		return
 	}
 	d.want = qualityForHeight(height)
-	want := pickQuality(d.track.qualities(), d.want)
+	want := pickQuality(d.track.qualities(), min(d.want, d.cap))
 	changed := want != d.target || wasPaused
 	d.target = want
 	if !d.track.simulcast {
@@ -124,11 +125,37 @@ func (d *downTrack) setView(height int) {
 // relayer chooses the target again when the track's layers change (a
 // simulcast track's layers arrive one by one).
 func (d *downTrack) relayer() {
+	d.retarget()
+}
+
+// setCap is the bandwidth's say: at most this quality.
+func (d *downTrack) setCap(q int) {
 	d.mu.Lock()
-	want := pickQuality(d.track.qualities(), d.want)
+	d.cap = q
+	d.mu.Unlock()
+	d.retarget()
+}
+
+// wanted returns the quality the view asks for, and whether the video is
+// paused.
+func (d *downTrack) wanted() (int, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.want, d.paused
+}
+
+// retarget chooses the layer again from what exists, what the view wants
+// and what the bandwidth allows.
+func (d *downTrack) retarget() {
+	d.mu.Lock()
+	if d.paused {
+		d.mu.Unlock()
+		return
+	}
+	want := pickQuality(d.track.qualities(), min(d.want, d.cap))
 	changed := want != d.target
 	d.target = want
-	if !d.track.simulcast && !d.paused {
+	if !d.track.simulcast {
 		d.current = want
 	}
 	d.mu.Unlock()

@@ -10,6 +10,7 @@ const (
 	qualityLow    = 0 // "q"
 	qualityMedium = 1 // "h"
 	qualityHigh   = 2 // "f"
+	maxQuality    = 1 << 30
 )
 
 // ridQuality ranks a layer by its RTP stream id; a track without

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -20,7 +21,9 @@ type Peer struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 
-	subMu     sync.Mutex // serialises subscribe
+	subMu     sync.Mutex     // serialises subscribe
+	done      chan struct{}  // closed by Close
+	views     map[string]int // the last SetView height by publisher
 	mu        sync.Mutex
 	closed    bool
 	published []*track
@@ -36,14 +39,19 @@ func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
 	p := &Peer{
 		id: id, room: r, sig: sig, log: r.sfu.log.With("room", r.id, "participant", id),
 		downs: map[*track]*downTrack{}, early: map[Direction][]webrtc.ICECandidateInit{},
+		done: make(chan struct{}), views: map[string]int{},
 	}
 	var err error
-	if p.pub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.pub, _, err = r.sfu.newConnection(); err != nil {
 		return nil, err
 	}
-	if p.sub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	var estimate cc.BandwidthEstimator
+	if p.sub, estimate, err = r.sfu.newConnection(); err != nil {
 		_ = p.pub.Close()
 		return nil, err
+	}
+	if estimate != nil {
+		go p.allocate(estimate)
 	}
 	p.trickle(p.pub, Publish)
 	p.trickle(p.sub, Subscribe)
@@ -217,6 +225,7 @@ func (p *Peer) Close() {
 		return
 	}
 	p.closed = true
+	close(p.done)
 	published := p.published
 	p.published = nil
 	p.mu.Unlock()
@@ -316,6 +325,9 @@ func (p *Peer) forward(t *track, l *layer) {
 // background), which stops that video until it is shown again. Audio
 // always flows.
 func (p *Peer) SetView(publisherID string, height int) {
+	p.mu.Lock()
+	p.views[publisherID] = height // for tracks it publishes later
+	p.mu.Unlock()
 	for _, d := range p.downTracks() {
 		if d.track.owner.id == publisherID {
 			d.setView(height)
@@ -347,7 +359,11 @@ func (p *Peer) subscribe(t *track) {
 		return
 	}
 	p.downs[t] = d
+	height, viewed := p.views[t.owner.id]
 	p.mu.Unlock()
+	if viewed {
+		d.setView(height)
+	}
 	t.attach(d)
 	p.negotiate()
 }

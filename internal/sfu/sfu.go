@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 	Interfaces []string
 	// IncludeLoopback offers loopback candidates (single-host tests).
 	IncludeLoopback bool
+	// BandwidthEstimator makes the estimator of each subscriber's
+	// connection, whose estimate caps the simulcast layers it gets. Nil:
+	// GCC over transport-wide congestion control feedback.
+	BandwidthEstimator cc.BandwidthEstimatorFactory
 	// Logger receives the SFU's logs. Nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -77,6 +82,11 @@ type SFU struct {
 	api *webrtc.API
 	log *slog.Logger
 
+	// Connections are made one at a time, so that the estimator the
+	// interceptor hands out as a connection is made is that connection's.
+	pcMu      sync.Mutex
+	estimator cc.BandwidthEstimator
+
 	mu    sync.Mutex
 	rooms map[string]*Room
 }
@@ -85,19 +95,35 @@ type SFU struct {
 // and interceptors (NACK responder and generator, RTCP reports, TWCC).
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
-	api, err := newAPI(cfg)
+	s := &SFU{cfg: cfg, log: cfg.Logger, rooms: map[string]*Room{}}
+	api, err := newAPI(cfg, func(e cc.BandwidthEstimator) { s.estimator = e })
 	if err != nil {
 		return nil, err
 	}
-	return &SFU{cfg: cfg, api: api, log: cfg.Logger, rooms: map[string]*Room{}}, nil
+	s.api = api
+	return s, nil
 }
 
-func newAPI(cfg Config) (*webrtc.API, error) {
+// newConnection makes a peer connection and returns its bandwidth
+// estimator.
+func (s *SFU) newConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	s.pcMu.Lock()
+	defer s.pcMu.Unlock()
+	s.estimator = nil
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	return pc, s.estimator, err
+}
+
+func newAPI(cfg Config, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	// The estimator goes first, before the NACK responder, as pion asks.
+	if err := registerBandwidth(m, ir, cfg, gotEstimator); err != nil {
+		return nil, err
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, err
 	}

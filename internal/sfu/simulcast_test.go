@@ -8,6 +8,19 @@ import (
 	"github.com/huddlehq/huddle/internal/sfu/sfutest"
 )
 
+// A view given before the publisher's track exists applies once it does.
+func TestViewBeforeTheTrack(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{KeyframeInterval: 50 * time.Millisecond})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, bp := join(t, room, "bob")
+	bp.SetView("alice", 120)
+	a.PublishSimulcast()
+	sfutest.WaitFor(t, "the low layer the early view asked for", 10*time.Second, func() bool {
+		return b.LastSize("alice/cam") == sfutest.SimulcastSizes["q"]
+	})
+}
+
 // A subscriber gets one simulcast layer, chosen by the height of the tile
 // it shows the publisher in; a hidden tile gets no video (audio goes on);
 // the stream it receives stays continuous across every switch.

@@ -21,9 +21,10 @@ type track struct {
 	// switch waits for a keyframe the server can recognise.
 	simulcast bool
 
-	mu     sync.Mutex // serialises changes to downs and layers
-	layers []*layer   // by quality, lowest first
-	downs  atomic.Pointer[[]*downTrack]
+	mu       sync.Mutex // serialises changes to downs and layers
+	layers   []*layer   // by quality, lowest first
+	measured layerRates
+	downs    atomic.Pointer[[]*downTrack]
 	// sinks are the room's sinks that take this track (sink.go); nil
 	// when none, so a room without one pays a single load per packet.
 	sinks      atomic.Pointer[[]*sinkTrack]
@@ -40,6 +41,7 @@ type layer struct {
 	// nanoseconds), for the throttle.
 	lastKeyframe atomic.Int64
 	packets      atomic.Uint64
+	bytes        atomic.Uint64 // RTP payload and header, for its bitrate
 }
 
 func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
@@ -141,6 +143,7 @@ func (t *track) forward(l *layer) {
 			return
 		}
 		l.packets.Add(1)
+		l.bytes.Add(uint64(len(pkt.Payload) + 12))
 		for _, d := range *t.downs.Load() {
 			d.write(l.quality, pkt)
 		}

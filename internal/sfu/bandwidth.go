@@ -1,0 +1,157 @@
+package sfu
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/webrtc/v4"
+)
+
+// Bandwidth: each subscriber's connection has a send-side estimate (GCC
+// over transport-wide congestion control feedback, pion/interceptor), and
+// every allocationInterval the subscriber's videos share it: each gets the
+// lowest layer first, then the biggest tiles are raised towards the layer
+// their view asks for while the estimate allows. Audio is not counted
+// against it: it is small and always flows.
+
+// allocationInterval is how often a subscriber's layers are chosen again.
+const allocationInterval = 500 * time.Millisecond
+
+// registerBandwidth adds the estimator to the interceptors: TWCC sequence
+// numbers on what the server sends, and one estimator per connection,
+// handed to got as the connection is made.
+func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Config, got func(cc.BandwidthEstimator)) error {
+	factory := cfg.BandwidthEstimator
+	if factory == nil {
+		factory = func() (cc.BandwidthEstimator, error) {
+			// No pacer: the server forwards as packets come, and the
+			// estimate only chooses layers.
+			return gcc.NewSendSideBWE(
+				gcc.SendSideBWEInitialBitrate(1_000_000),
+				gcc.SendSideBWEMaxBitrate(50_000_000),
+				gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			)
+		}
+	}
+	f, err := cc.NewInterceptor(factory)
+	if err != nil {
+		return err
+	}
+	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { got(e) })
+	ir.Add(f)
+	return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir)
+}
+
+// layerRates measures each layer's bitrate from its byte count, at most
+// once per allocationInterval however many subscribers ask.
+type layerRates struct {
+	mu    sync.Mutex
+	at    time.Time
+	bytes map[*layer]uint64
+	rates map[int]int // bits per second by quality
+}
+
+// rates returns the bitrate of each of t's layers by quality.
+func (t *track) rates() map[int]int {
+	r := &t.measured
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if now.Sub(r.at) < allocationInterval && r.rates != nil {
+		return r.rates
+	}
+	t.mu.Lock()
+	layers := append([]*layer(nil), t.layers...)
+	t.mu.Unlock()
+	elapsed := now.Sub(r.at).Seconds()
+	rates := make(map[int]int, len(layers))
+	bytes := make(map[*layer]uint64, len(layers))
+	for _, l := range layers {
+		b := l.bytes.Load()
+		bytes[l] = b
+		if prev, ok := r.bytes[l]; ok && elapsed > 0 {
+			rates[l.quality] = int(float64(b-prev) * 8 / elapsed)
+		}
+	}
+	r.at, r.bytes, r.rates = now, bytes, rates
+	return rates
+}
+
+// allocate runs for the life of the subscribing connection.
+func (p *Peer) allocate(e cc.BandwidthEstimator) {
+	tick := time.NewTicker(allocationInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		p.shareBandwidth(e.GetTargetBitrate())
+	}
+}
+
+// shareBandwidth caps each video's layer so that together they fit in
+// budget (bits per second).
+func (p *Peer) shareBandwidth(budget int) {
+	var videos []*downTrack
+	for _, d := range p.downTracks() {
+		if d.track.kind == webrtc.RTPCodecTypeVideo && d.track.simulcast {
+			videos = append(videos, d)
+		}
+	}
+	caps := shareLayers(budget, videos)
+	for d, q := range caps {
+		d.setCap(q)
+	}
+}
+
+// shareLayers picks a quality for each video: the lowest for all, then
+// the videos that want the most are raised one layer at a time while the
+// sum of the chosen layers' rates stays within budget.
+func shareLayers(budget int, videos []*downTrack) map[*downTrack]int {
+	type choice struct {
+		d     *downTrack
+		have  []int
+		rates map[int]int
+		want  int
+		i     int // index in have
+	}
+	var cs []*choice
+	used := 0
+	for _, d := range videos {
+		want, paused := d.wanted()
+		have := d.track.qualities()
+		if paused || len(have) == 0 {
+			continue
+		}
+		c := &choice{d: d, have: have, rates: d.track.rates(), want: want}
+		used += c.rates[have[0]]
+		cs = append(cs, c)
+	}
+	sort.SliceStable(cs, func(a, b int) bool { return cs[a].want > cs[b].want })
+	for raised := true; raised; {
+		raised = false
+		for _, c := range cs {
+			if c.i+1 >= len(c.have) || c.have[c.i+1] > c.want {
+				continue
+			}
+			extra := c.rates[c.have[c.i+1]] - c.rates[c.have[c.i]]
+			if used+extra > budget {
+				continue
+			}
+			used += extra
+			c.i++
+			raised = true
+		}
+	}
+	out := make(map[*downTrack]int, len(cs))
+	for _, c := range cs {
+		out[c.d] = c.have[c.i]
+	}
+	return out
+}
