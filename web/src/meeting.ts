@@ -493,7 +493,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.sfu = new SfuLink({
         config: this.rtcConfig,
         signal: { request: (e, p) => this.sig.request(e, p), send: (e, p) => this.sig.emit(e, p) },
-        onTrack: (id, _track, stream) => this.sfuTrack(id, stream),
+        onTrack: (id, track, stream) => this.sfuTrack(id, track, stream),
       });
     }
     const audio = this.local.track("audio");
@@ -511,11 +511,22 @@ export class Meeting extends Emitter<MeetingEvents> {
   }
 
   /** sfuTrack: the SFU sends a participant's media; its direct path may go. */
-  private sfuTrack(id: string, stream: MediaStream): void {
+  private sfuTrack(id: string, track: MediaStreamTrack, stream: MediaStream): void {
     const p = this.participants.get(id);
     if (!p || p.self) return;
     p.sfuStream = stream;
     if (this.mode !== "sfu") return;
+    // Switch the tile once the new path shows a picture: a direct
+    // connection still carries this participant meanwhile, so the tile
+    // never waits on a black frame. A participant without video switches
+    // on its audio.
+    if (track.kind === "video") void firstFrame(track).then(() => this.useSfuStream(p, stream));
+    else if (!p.video) this.useSfuStream(p, stream);
+  }
+
+  /** useSfuStream shows what the SFU sends of p, then lets its direct path go. */
+  private useSfuStream(p: Participant, stream: MediaStream): void {
+    if (this.mode !== "sfu" || p.sfuStream !== stream || p.stream === stream) return;
     p.stream = stream;
     this.emit("participant-updated", p);
     const peer = p.peer;
@@ -628,6 +639,30 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.sig.close();
     this.emit("ended", { reason, message });
   }
+}
+
+/**
+ * firstFrame resolves when a video track has a decoded frame to show (or
+ * after 3 s, so that a track that stays black still takes over).
+ */
+export function firstFrame(track: MediaStreamTrack, timeoutMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const v = document.createElement("video");
+    v.muted = true;
+    v.playsInline = true;
+    v.srcObject = new MediaStream([track]);
+    const done = () => {
+      clearTimeout(timer);
+      v.srcObject = null;
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    // Browsers without requestVideoFrameCallback say "loadeddata" when
+    // the first frame is there.
+    v.addEventListener("loadeddata", done, { once: true });
+    v.requestVideoFrameCallback?.(() => done());
+    void v.play().catch(() => {});
+  });
 }
 
 /**
