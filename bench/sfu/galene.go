@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -182,6 +183,9 @@ func (c *galeneClient) OnMessage(_ *gws.Conn, msg *gws.Message) {
 			c.signalJoined(fmt.Errorf("refused: %s %v", m.Error, m.Value))
 		}
 	case "offer":
+		if os.Getenv("SFUBENCH_DEBUG") != "" {
+			fmt.Fprintln(os.Stderr, m.SDP)
+		}
 		go c.answer(m.ID, m.SDP)
 	case "answer":
 		go c.setAnswer(m.ID, m.SDP)

@@ -190,6 +190,7 @@ type result struct {
 	firstP50, firstP95          time.Duration
 	keyP50, keyP95              time.Duration
 	joins                       int
+	srvDrops, genDrops          uint64 // UDP receive-buffer drops in the window
 }
 
 func runScenario(ctx context.Context, o options, sc scenario, name string, log *slog.Logger) (*result, error) {
@@ -325,6 +326,8 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, log *
 	if err != nil {
 		return nil, err
 	}
+	srvDrops0, _ := udpDrops(srv.pid())
+	genDrops0, _ := udpDrops(os.Getpid())
 	g.st.win.open(time.Now().UnixNano())
 	select {
 	case <-time.After(o.Duration):
@@ -336,13 +339,16 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, log *
 	if err != nil {
 		return nil, err
 	}
+	srvDrops1, _ := udpDrops(srv.pid())
+	genDrops1, _ := udpDrops(os.Getpid())
 	time.Sleep(time.Second) // packets of the window still in flight
 	if profDone != nil {
 		<-profDone
 	}
 	w := s1.Since(s0)
 
-	r := &result{participants: len(parts), pairs: have(), pairsWanted: want}
+	r := &result{participants: len(parts), pairs: have(), pairsWanted: want,
+		srvDrops: srvDrops1 - srvDrops0, genDrops: genDrops1 - genDrops0}
 	var expected uint64
 	for ri := range pubs {
 		members := 0
@@ -424,6 +430,7 @@ type server struct {
 	url   string
 	pprof string
 	dir   string
+	logs  tailBuffer
 	join  func(ctx context.Context, g *gen, room, name string, publish bool, rcv *receiver) (participant, error)
 }
 
@@ -512,7 +519,9 @@ func startServer(ctx context.Context, o options, name string, sc scenario) (*ser
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
 	s.cmd = exec.Command("taskset", args...)
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
+	// The servers' logs (Galène's say every closed socket) are shown only
+	// when the start fails.
+	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -527,7 +536,7 @@ func startServer(ctx context.Context, o options, name string, sc scenario) (*ser
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			s.stop()
-			return nil, fmt.Errorf("%s did not start: %v", name, err)
+			return nil, fmt.Errorf("%s did not start: %v\n%s", name, err, s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -546,4 +555,26 @@ func saveProfile(base, path string, d time.Duration) {
 	}
 	defer f.Close()
 	_, _ = io.Copy(f, res.Body)
+}
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 8<<10 {
+		t.b = append(t.b[:0], t.b[len(t.b)-8<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }

@@ -67,6 +67,8 @@ func writeTable(md *strings.Builder, sc scenario, res map[string]*result) {
 		"≥ 200,000", func(h, _ float64) bool { return h >= targetPktPerCPU })
 	row("server memory per receiving participant", num(func(r *result) float64 { return r.rssPerSub / 1024 }, "%.0f KiB"), "", nil)
 	row("packet loss", num(func(r *result) float64 { return r.loss }, "%.2f %%"), "", nil)
+	row("UDP drops at full receive buffers: server's sockets", num(func(r *result) float64 { return float64(r.srvDrops) }, "%.0f"), "", nil)
+	row("UDP drops at full receive buffers: generator's sockets", num(func(r *result) float64 { return float64(r.genDrops) }, "%.0f"), "", nil)
 	row("latency through the server p50", ms(func(r *result) time.Duration { return r.latP50 }), "", nil)
 	row("latency through the server p99", ms(func(r *result) time.Duration { return r.latP99 }), "", nil)
 	row("join to first forwarded packet p50", ms(func(r *result) time.Duration { return r.firstP50 }), "", nil)
