@@ -32,6 +32,9 @@ type galeneClient struct {
 	pcs   map[string]*webrtc.PeerConnection // by stream id
 	early map[string][]webrtc.ICECandidateInit
 	pubr  *publisher
+	// work runs the SDP and ICE messages in the order they came, off the
+	// socket's reader: a close must not overtake the offer it closes.
+	work *queue
 }
 
 // galeneMsg is the subset of Galène's message fields the generator uses.
@@ -64,7 +67,8 @@ func newGaleneID(prefix string) string {
 
 func joinGalene(ctx context.Context, g *gen, base, group, name string, publish bool, rcv *receiver) (participant, error) {
 	c := &galeneClient{api: g.api, rcv: rcv, id: newGaleneID("c"), user: name, joined: make(chan error, 1),
-		pcs: map[string]*webrtc.PeerConnection{}, early: map[string][]webrtc.ICECandidateInit{}}
+		pcs: map[string]*webrtc.PeerConnection{}, early: map[string][]webrtc.ICECandidateInit{},
+		work: newQueue()}
 	endpoint, err := galeneEndpoint(ctx, base, group)
 	if err != nil {
 		return nil, err
@@ -172,6 +176,9 @@ func (c *galeneClient) OnMessage(_ *gws.Conn, msg *gws.Message) {
 	if err := json.Unmarshal(msg.Bytes(), &m); err != nil {
 		return
 	}
+	if os.Getenv("SFUBENCH_DEBUG") != "" && m.Type != "ice" && m.Type != "offer" && m.Type != "answer" {
+		fmt.Fprintf(os.Stderr, "galene %s: %s\n", c.user, msg.Bytes())
+	}
 	switch m.Type {
 	case "ping":
 		c.send(galeneMsg{Type: "pong"})
@@ -183,24 +190,25 @@ func (c *galeneClient) OnMessage(_ *gws.Conn, msg *gws.Message) {
 			c.signalJoined(fmt.Errorf("refused: %s %v", m.Error, m.Value))
 		}
 	case "offer":
-		if os.Getenv("SFUBENCH_DEBUG") != "" {
-			fmt.Fprintln(os.Stderr, m.SDP)
-		}
-		go c.answer(m.ID, m.SDP)
+		debugf("galene %s: offer %s", c.user, m.ID)
+		c.work.push(func() { c.answer(m.ID, m.SDP) })
 	case "answer":
-		go c.setAnswer(m.ID, m.SDP)
+		c.work.push(func() { c.setAnswer(m.ID, m.SDP) })
 	case "ice":
 		if m.Candidate != nil {
-			go c.candidate(m.ID, *m.Candidate)
+			c.work.push(func() { c.candidate(m.ID, *m.Candidate) })
 		}
 	case "close":
-		c.mu.Lock()
-		pc := c.pcs[m.ID]
-		delete(c.pcs, m.ID)
-		c.mu.Unlock()
-		if pc != nil {
-			_ = pc.Close()
-		}
+		c.work.push(func() {
+			c.mu.Lock()
+			pc := c.pcs[m.ID]
+			delete(c.pcs, m.ID)
+			delete(c.early, m.ID)
+			c.mu.Unlock()
+			if pc != nil {
+				_ = pc.Close()
+			}
+		})
 	}
 }
 
@@ -226,7 +234,11 @@ func (c *galeneClient) answer(id, sdp string) {
 		}
 		c.pcs[id] = pc
 		p := pc
-		pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) { c.rcv.read(p, tr, rx) })
+		pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+			debugf("galene %s: %s track %s", c.user, id, tr.Kind())
+			c.rcv.read(p, tr, rx)
+		})
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { debugf("galene %s: %s %s", c.user, id, s) })
 	}
 	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
 	c.flush(id, pc)
@@ -240,6 +252,9 @@ func (c *galeneClient) answer(id, sdp string) {
 		<-gathered
 	}
 	if err != nil {
+		if os.Getenv("SFUBENCH_DEBUG") != "" {
+			fmt.Fprintf(os.Stderr, "galene %s: answer %s: %v\n", c.user, id, err)
+		}
 		c.send(galeneMsg{Type: "abort", ID: id})
 		return
 	}
@@ -288,6 +303,7 @@ func (c *galeneClient) close() {
 	pcs := c.pcs
 	c.pcs = map[string]*webrtc.PeerConnection{}
 	c.mu.Unlock()
+	c.work.stop()
 	for _, pc := range pcs {
 		_ = pc.Close()
 	}
@@ -297,4 +313,10 @@ func (c *galeneClient) close() {
 // "lt" (any name, any password, everyone may publish).
 func galeneGroupFile(name string) (string, []byte) {
 	return strings.TrimSuffix(name, ".json") + ".json", []byte(`{"wildcard-user":{"password":{"type":"wildcard"},"permissions":"present"}}`)
+}
+
+func debugf(format string, args ...any) {
+	if os.Getenv("SFUBENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	}
 }

@@ -24,10 +24,13 @@ type huddleClient struct {
 	early    map[string][]webrtc.ICECandidateInit
 	pubr     *publisher
 	errc     chan error
+	// work runs the server's offers and candidates in the order they
+	// came, off the socket's reader.
+	work *queue
 }
 
 func joinHuddle(ctx context.Context, g *gen, url, room, name string, publish bool, rcv *receiver) (participant, error) {
-	c := &huddleClient{api: g.api, rcv: rcv, early: map[string][]webrtc.ICECandidateInit{}, errc: make(chan error, 1)}
+	c := &huddleClient{api: g.api, rcv: rcv, early: map[string][]webrtc.ICECandidateInit{}, errc: make(chan error, 1), work: newQueue()}
 	var err error
 	if c.sub, err = g.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, err
@@ -133,7 +136,7 @@ func (c *huddleClient) onEvent(ev string, args []json.RawMessage) {
 		if json.Unmarshal(args[0], &d) != nil {
 			return
 		}
-		go c.answer(d.SDP)
+		c.work.push(func() { c.answer(d.SDP) })
 	case "sfu-candidate":
 		var m struct {
 			Direction string                  `json:"direction"`
@@ -142,7 +145,7 @@ func (c *huddleClient) onEvent(ev string, args []json.RawMessage) {
 		if json.Unmarshal(args[0], &m) != nil {
 			return
 		}
-		go c.candidate(m.Direction, m.Candidate)
+		c.work.push(func() { c.candidate(m.Direction, m.Candidate) })
 	}
 }
 
@@ -211,6 +214,7 @@ func (c *huddleClient) close() {
 	if c.sock != nil {
 		_ = c.sock.Close()
 	}
+	c.work.stop()
 	for _, pc := range []*webrtc.PeerConnection{c.pub, c.sub} {
 		if pc != nil {
 			_ = pc.Close()

@@ -439,3 +439,36 @@ func isKeyframe(b []byte) bool {
 	}
 	return len(p) > i && p[i]&0x01 == 0
 }
+
+// queue runs functions one at a time, in the order pushed, on a
+// goroutine of its own: signaling messages are handled in order without
+// holding up the socket's reader.
+type queue struct {
+	ch   chan func()
+	done chan struct{}
+	once sync.Once
+}
+
+func newQueue() *queue {
+	q := &queue{ch: make(chan func(), 4096), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case f := <-q.ch:
+				f()
+			case <-q.done:
+				return
+			}
+		}
+	}()
+	return q
+}
+
+func (q *queue) push(f func()) {
+	select {
+	case q.ch <- f:
+	case <-q.done:
+	}
+}
+
+func (q *queue) stop() { q.once.Do(func() { close(q.done) }) }
