@@ -53,7 +53,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.Huddle, "huddle", "bin/huddle", "Huddle binary")
-	flag.StringVar(&o.Galene, "galene", "../shared/anchors/galene", "Galène's folder (binary galene, static/)")
+	flag.StringVar(&o.Galene, "galene", "", "Galène's folder (binary galene, static/); empty: $SFUBENCH_GALENE, else ../shared/anchors/galene or ../../shared/anchors/galene")
 	flag.StringVar(&o.Servers, "servers", "huddle,galene", "servers to measure")
 	flag.StringVar(&o.Scenarios, "scenarios", "fanout,meetings,meeting", "scenarios to run")
 	flag.IntVar(&o.FanoutN, "fanout-n", 100, "subscribers of the one publisher in the fanout scenario")
@@ -66,6 +66,9 @@ func main() {
 	flag.StringVar(&o.Out, "out", "", "also write the tables to this file")
 	flag.Parse()
 	pinToCore1()
+	if o.Galene == "" {
+		o.Galene = findGalene()
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -93,6 +96,20 @@ func pinToCore1() {
 	env := append(os.Environ(), "SFUBENCH_PINNED=1")
 	err = syscall.Exec(ts, append([]string{"taskset", "-c", "1", exe}, os.Args[1:]...), env)
 	fmt.Fprintln(os.Stderr, "sfu bench: cannot pin:", err)
+}
+
+// findGalene looks for the anchor beside the checkout (../shared from
+// /work/main, ../../shared from a worktree in /work/wt).
+func findGalene() string {
+	for _, d := range []string{os.Getenv("SFUBENCH_GALENE"), "../shared/anchors/galene", "../../shared/anchors/galene"} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "galene")); err == nil {
+			return d
+		}
+	}
+	return "../shared/anchors/galene"
 }
 
 // gen is the generator's shared state.

@@ -254,36 +254,45 @@ func (p *publisher) run() {
 // a 4-byte payload descriptor with a 15-bit picture id, the frame
 // header in the first packet, the marker bit on the last.
 func (p *publisher) sendFrame(buf []byte, size int, key bool, pid, seq uint16, ts uint32) uint16 {
-	const desc = 4
-	room := videoMaxPayload - desc - trailerSize
+	room := videoMaxPayload - vp8Desc - trailerSize
 	for off := 0; off < size; off += room {
 		n := min(room, size-off)
-		payload := buf[:desc+n+trailerSize]
-		clear(payload)
-		payload[0] = 0x80 // X
-		if off == 0 {
-			payload[0] |= 0x10 // S: start of partition 0
-		}
-		payload[1] = 0x80 // I: picture id present
-		payload[2] = 0x80 | byte(pid>>8)
-		payload[3] = byte(pid)
-		if off == 0 {
-			// Frame tag: bit 0 clear on a keyframe, show_frame set, the
-			// first partition's size; a keyframe's start code and 1280x720.
-			tag := uint32(size/4)<<5 | 1<<4
-			if !key {
-				tag |= 1
-			}
-			payload[desc], payload[desc+1], payload[desc+2] = byte(tag), byte(tag>>8), byte(tag>>16)
-			if key {
-				copy(payload[desc+3:], []byte{0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02})
-			}
-		}
+		payload := vp8Payload(buf, size, off, n, key, pid)
 		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, Marker: off+n >= size}, Payload: payload}
 		p.send(p.video, pkt, p.id)
 		seq++
 	}
 	return seq
+}
+
+const vp8Desc = 4 // payload descriptor: X, S, I and a 15-bit picture id
+
+// vp8Payload writes into buf the payload of the packet carrying bytes
+// [off, off+n) of a frame of size bytes, trailer space included.
+func vp8Payload(buf []byte, size, off, n int, key bool, pid uint16) []byte {
+	const desc = vp8Desc
+	payload := buf[:desc+n+trailerSize]
+	clear(payload)
+	payload[0] = 0x80 // X
+	if off == 0 {
+		payload[0] |= 0x10 // S: start of partition 0
+	}
+	payload[1] = 0x80 // I: picture id present
+	payload[2] = 0x80 | byte(pid>>8)
+	payload[3] = byte(pid)
+	if off == 0 {
+		// Frame tag: bit 0 clear on a keyframe, show_frame set, the
+		// first partition's size; a keyframe's start code and 1280x720.
+		tag := uint32(size/4)<<5 | 1<<4
+		if !key {
+			tag |= 1
+		}
+		payload[desc], payload[desc+1], payload[desc+2] = byte(tag), byte(tag>>8), byte(tag>>16)
+		if key {
+			copy(payload[desc+3:], []byte{0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02})
+		}
+	}
+	return payload
 }
 
 func (p *publisher) send(tr *webrtc.TrackLocalStaticRTP, pkt *rtp.Packet, id uint32) {
