@@ -26,7 +26,9 @@ func sfuStep(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 		fmt.Fprintf(md, "\n## %s\n\nbuild failed: %v\n%s\n", title, err, out)
 		return
 	}
-	cmd := exec.CommandContext(ctx, "bench/out/sfu")
+	// Three runs per server, alternating: the machine is shared, and a
+	// neighbour's burst in one window moves one run's figures.
+	cmd := exec.CommandContext(ctx, "bench/out/sfu", "-repeats", "3", "-pprof-dir", "bench/out/pprof/sfu")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	fmt.Fprintf(md, "\n## %s\n\n%s", title, out)

@@ -16,6 +16,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -47,6 +48,7 @@ type options struct {
 	Duration, Warmup time.Duration
 	Concurrency      int
 	PprofDir         string
+	Repeats          int
 	Out              string
 }
 
@@ -62,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 10*time.Second, "measured window per scenario and server")
 	flag.DurationVar(&o.Warmup, "warmup", 3*time.Second, "time between the last join and the window")
 	flag.IntVar(&o.Concurrency, "concurrency", 8, "joins in flight")
+	flag.IntVar(&o.Repeats, "repeats", 1, "runs per scenario and server, servers alternating; the table shows each server's run with the median CPU per forwarded packet")
 	flag.StringVar(&o.PprofDir, "pprof-dir", "", "if set, save a CPU profile of Huddle over each window here")
 	flag.StringVar(&o.Out, "out", "", "also write the tables to this file")
 	flag.Parse()
@@ -167,22 +170,31 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		time.Now().UTC().Format(time.RFC3339), o.Duration, o.Warmup)
 	fmt.Fprintf(&md, "Media per publisher: VP8 30 fps, 2.8-3.8 KB delta frames in <=1150-byte packets, a 15 KB keyframe every 2 s (~850 kbit/s, ~97 packets/s), Opus 20 ms frames of 100-140 bytes (50 packets/s).\n")
 	for _, sc := range scenarios(o) {
+		runs := map[string][]*result{}
+		for rep := range max(o.Repeats, 1) {
+			for _, name := range servers {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				log.Info("scenario", "scenario", sc.name, "server", name, "run", rep+1)
+				r, err := runScenario(ctx, o, sc, name, log)
+				if err != nil {
+					log.Warn("scenario failed", "scenario", sc.name, "server", name, "err", err)
+					r = &result{err: err.Error()}
+				}
+				runs[name] = append(runs[name], r)
+				// Let the last server's sockets and goroutines go.
+				time.Sleep(2 * time.Second)
+			}
+		}
 		res := map[string]*result{}
-		for _, name := range servers {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			log.Info("scenario", "scenario", sc.name, "server", name)
-			r, err := runScenario(ctx, o, sc, name, log)
-			if err != nil {
-				log.Warn("scenario failed", "scenario", sc.name, "server", name, "err", err)
-				r = &result{err: err.Error()}
-			}
-			res[name] = r
-			// Let the last server's sockets and goroutines go.
-			time.Sleep(2 * time.Second)
+		for name, rs := range runs {
+			res[name] = medianRun(rs)
 		}
 		writeTable(&md, sc, res)
+		if o.Repeats > 1 {
+			writeRuns(&md, servers, runs)
+		}
 	}
 	fmt.Print(md.String())
 	if o.Out != "" {
@@ -369,6 +381,7 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, log *
 	time.Sleep(time.Second) // packets of the window still in flight
 	if profDone != nil {
 		<-profDone
+		saveHeap(srv.pprof, filepath.Join(o.PprofDir, sc.name+".heap.pb.gz"))
 	}
 	w := s1.Since(s0)
 
@@ -432,6 +445,17 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, log *
 		r.err = fmt.Sprintf("%d joins failed, first: %v", len(errs), errs[0])
 	}
 	return r, nil
+}
+
+// medianRun is the run with the median CPU per forwarded packet (the
+// lower middle of an even count); runs that failed to measure sort last.
+func medianRun(rs []*result) *result {
+	ok := slices.DeleteFunc(slices.Clone(rs), func(r *result) bool { return r.cpuPerPkt == 0 })
+	if len(ok) == 0 {
+		return rs[0]
+	}
+	slices.SortStableFunc(ok, func(a, b *result) int { return cmp.Compare(a.cpuPerPkt, b.cpuPerPkt) })
+	return ok[(len(ok)-1)/2]
 }
 
 // pct is the q-quantile of the join times over n joiners; joiners that
@@ -568,8 +592,15 @@ func startServer(ctx context.Context, o options, name string, sc scenario) (*ser
 }
 
 func saveProfile(base, path string, d time.Duration) {
+	fetchTo(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), path)
+}
+
+// saveHeap saves the server's heap profile, for its memory per subscriber.
+func saveHeap(base, path string) { fetchTo(base+"/debug/pprof/heap", path) }
+
+func fetchTo(url, path string) {
 	_ = os.MkdirAll(filepath.Dir(path), 0o755)
-	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
+	res, err := http.Get(url)
 	if err != nil {
 		return
 	}

@@ -99,3 +99,13 @@ func TestDropsIn(t *testing.T) {
 		t.Errorf("udpDrops of this process: %v", err)
 	}
 }
+
+func TestMedianRun(t *testing.T) {
+	rs := []*result{{cpuPerPkt: 9}, {cpuPerPkt: 0, err: "failed"}, {cpuPerPkt: 3}, {cpuPerPkt: 5}}
+	if got := medianRun(rs).cpuPerPkt; got != 5 {
+		t.Errorf("median of 9, 3, 5 and a failed run = %v, want 5", got)
+	}
+	if got := medianRun(rs[1:2]); got != rs[1] {
+		t.Error("all failed: want the failed run")
+	}
+}

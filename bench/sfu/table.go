@@ -83,3 +83,17 @@ func writeTable(md *strings.Builder, sc scenario, res map[string]*result) {
 		}
 	}
 }
+
+// writeRuns lists every run's CPU per forwarded packet and loss under a
+// repeated scenario's table.
+func writeRuns(md *strings.Builder, servers []string, runs map[string][]*result) {
+	md.WriteString("\nEvery run (servers alternating), CPU per forwarded packet / loss:")
+	for _, name := range servers {
+		var v []string
+		for _, r := range runs[name] {
+			v = append(v, fmt.Sprintf("%.2f µs / %.2f %%", r.cpuPerPkt, r.loss))
+		}
+		fmt.Fprintf(md, " %s %s;", name, strings.Join(v, ", "))
+	}
+	md.WriteString(" the table shows each server's median run.\n")
+}
