@@ -65,7 +65,7 @@ func main() {
 	flag.DurationVar(&o.Warmup, "warmup", 3*time.Second, "time between the last join and the window")
 	flag.IntVar(&o.Concurrency, "concurrency", 8, "joins in flight")
 	flag.IntVar(&o.Repeats, "repeats", 1, "runs per scenario and server, servers alternating; the table shows each server's run with the median CPU per forwarded packet")
-	flag.StringVar(&o.PprofDir, "pprof-dir", "", "if set, save a CPU profile of Huddle over each window here")
+	flag.StringVar(&o.PprofDir, "pprof-dir", "", "if set, run each scenario once more on Huddle and save its CPU profile over the window and its heap after it here")
 	flag.StringVar(&o.Out, "out", "", "also write the tables to this file")
 	flag.Parse()
 	pinToCore1()
@@ -177,7 +177,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 					return ctx.Err()
 				}
 				log.Info("scenario", "scenario", sc.name, "server", name, "run", rep+1)
-				r, err := runScenario(ctx, o, sc, name, log)
+				r, err := runScenario(ctx, o, sc, name, false, log)
 				if err != nil {
 					log.Warn("scenario failed", "scenario", sc.name, "server", name, "err", err)
 					r = &result{err: err.Error()}
@@ -185,6 +185,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 				runs[name] = append(runs[name], r)
 				// Let the last server's sockets and goroutines go.
 				time.Sleep(2 * time.Second)
+			}
+		}
+		if o.PprofDir != "" && slices.Contains(servers, "huddle") {
+			// A run of its own: the profiler's signals cost Huddle CPU
+			// that Galène, unprofiled, would not pay.
+			log.Info("profiling", "scenario", sc.name, "server", "huddle")
+			if _, err := runScenario(ctx, o, sc, "huddle", true, log); err != nil {
+				log.Warn("profiling run failed", "err", err)
 			}
 		}
 		res := map[string]*result{}
@@ -222,8 +230,8 @@ type result struct {
 	srvDrops, genDrops          uint64 // UDP receive-buffer drops in the window
 }
 
-func runScenario(ctx context.Context, o options, sc scenario, name string, log *slog.Logger) (*result, error) {
-	srv, err := startServer(ctx, o, name, sc)
+func runScenario(ctx context.Context, o options, sc scenario, name string, profile bool, log *slog.Logger) (*result, error) {
+	srv, err := startServer(ctx, o, name, sc, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -517,7 +525,7 @@ func freePort(network string) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startServer(ctx context.Context, o options, name string, sc scenario) (*server, error) {
+func startServer(ctx context.Context, o options, name string, sc scenario, profile bool) (*server, error) {
 	port, err := freePort("tcp")
 	if err != nil {
 		return nil, err
@@ -531,7 +539,7 @@ func startServer(ctx context.Context, o options, name string, sc scenario) (*ser
 		args = []string{"-c", "0", o.Huddle, "--addr", addr, "--turn=false", "--media", "sfu", "--log-level", "warn",
 			"--max-conns-per-ip", "0", "--max-sessions-per-ip", "0", "--max-tcp-per-ip", "0", "--max-participants-per-ip", "0",
 			"--rooms-per-ip-per-minute", "0", "--max-participants", "1000", "--events-per-second", "1000000", "--event-burst", "1000000"}
-		if o.PprofDir != "" {
+		if profile {
 			pp, err := freePort("tcp")
 			if err != nil {
 				return nil, err
