@@ -230,12 +230,18 @@ type result struct {
 	srvDrops, genDrops          uint64 // UDP receive-buffer drops in the window
 }
 
-func runScenario(ctx context.Context, o options, sc scenario, name string, profile bool, log *slog.Logger) (*result, error) {
+func runScenario(ctx context.Context, o options, sc scenario, name string, profile bool, log *slog.Logger) (r *result, err error) {
 	srv, err := startServer(ctx, o, name, sc, profile)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
+	defer func() {
+		if err != nil && !srv.alive() {
+			// The server died: say how, with the end of its log.
+			err = fmt.Errorf("%w; %s exited: %s\n%s", err, name, srv.exit(), srv.logs.String())
+		}
+		srv.stop()
+	}()
 	api, err := newAPI()
 	if err != nil {
 		return nil, err
@@ -393,7 +399,7 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	}
 	w := s1.Since(s0)
 
-	r := &result{participants: len(parts), pairs: have(), pairsWanted: want,
+	r = &result{participants: len(parts), pairs: have(), pairsWanted: want,
 		srvDrops: srvDrops1 - srvDrops0, genDrops: genDrops1 - genDrops0}
 	var expected uint64
 	for ri := range pubs {
@@ -493,7 +499,35 @@ type server struct {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
+// alive reports whether the server process still runs (not a zombie).
+func (s *server) alive() bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid()))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// exit waits for a dead server and returns how it ended.
+func (s *server) exit() string {
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return s.cmd.ProcessState.String()
+	case <-time.After(2 * time.Second):
+		return "unknown"
+	}
+}
+
 func (s *server) stop() {
+	if s.cmd.ProcessState != nil { // already waited for
+		if s.dir != "" {
+			_ = os.RemoveAll(s.dir)
+		}
+		return
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
