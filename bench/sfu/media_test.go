@@ -108,4 +108,12 @@ func TestMedianRun(t *testing.T) {
 	if got := medianRun(rs[1:2]); got != rs[1] {
 		t.Error("all failed: want the failed run")
 	}
+	lossy := []*result{{cpuPerPkt: 30, loss: 80}, {cpuPerPkt: 12, loss: 0}, {cpuPerPkt: 14, loss: 0.5}}
+	if got := medianRun(lossy).cpuPerPkt; got != 12 {
+		t.Errorf("median with a disturbed run = %v, want 12 (of the two clean runs, the lower middle)", got)
+	}
+	allLossy := []*result{{cpuPerPkt: 30, loss: 80}, {cpuPerPkt: 12, loss: 5}, {cpuPerPkt: 20, loss: 3}}
+	if got := medianRun(allLossy).cpuPerPkt; got != 20 {
+		t.Errorf("median when every run lost = %v, want 20", got)
+	}
 }

@@ -95,5 +95,5 @@ func writeRuns(md *strings.Builder, servers []string, runs map[string][]*result)
 		}
 		fmt.Fprintf(md, " %s %s;", name, strings.Join(v, ", "))
 	}
-	md.WriteString(" the table shows each server's median run.\n")
+	md.WriteString(" the table shows each server's median run, leaving out runs that lost more than 1 % when one did not.\n")
 }
