@@ -228,6 +228,10 @@ type result struct {
 	keyP50, keyP95              time.Duration
 	joins                       int
 	srvDrops, genDrops          uint64 // UDP receive-buffer drops in the window
+	// sendsPerPkt: the server's send system calls per forwarded packet;
+	// mallocsPerPkt: its heap allocations per forwarded packet (Huddle
+	// only). -1: not measured.
+	sendsPerPkt, mallocsPerPkt float64
 }
 
 func runScenario(ctx context.Context, o options, sc scenario, name string, profile bool, log *slog.Logger) (r *result, err error) {
@@ -367,6 +371,9 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 
 	var profDone chan struct{}
 	if o.PprofDir != "" && srv.pprof != "" {
+		// Heap before and after the window: go tool pprof -base
+		// .heap0 .heap shows what the window's forwarding allocated.
+		saveHeap(srv.pprof, filepath.Join(o.PprofDir, sc.name+".heap0.pb.gz"))
 		profDone = make(chan struct{})
 		go func() {
 			defer close(profDone)
@@ -379,6 +386,11 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	}
 	srvDrops0, _ := udpDrops(srv.pid())
 	genDrops0, _ := udpDrops(os.Getpid())
+	malloc0 := int64(-1)
+	if name == "huddle" {
+		malloc0 = mallocs(srv.url)
+	}
+	sends := countSends(ctx, srv.pid(), o.Duration)
 	g.st.win.open(time.Now().UnixNano())
 	select {
 	case <-time.After(o.Duration):
@@ -392,6 +404,11 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	}
 	srvDrops1, _ := udpDrops(srv.pid())
 	genDrops1, _ := udpDrops(os.Getpid())
+	malloc1 := int64(-1)
+	if malloc0 >= 0 {
+		malloc1 = mallocs(srv.url)
+	}
+	nsends := sends()
 	time.Sleep(time.Second) // packets of the window still in flight
 	if profDone != nil {
 		<-profDone
@@ -430,6 +447,13 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	}
 	if w.Server > 0 {
 		r.pktPerCPUs = float64(got) / w.Server.Seconds()
+	}
+	r.sendsPerPkt, r.mallocsPerPkt = -1, -1
+	if got > 0 && nsends >= 0 {
+		r.sendsPerPkt = float64(nsends) / float64(got)
+	}
+	if got > 0 && malloc0 >= 0 && malloc1 >= malloc0 {
+		r.mallocsPerPkt = float64(malloc1-malloc0) / float64(got)
 	}
 	if r.subscribers > 0 {
 		r.rssPerSub = float64(s1.ServerRSS-base.ServerRSS) / float64(r.subscribers)

@@ -117,3 +117,16 @@ func TestMedianRun(t *testing.T) {
 		t.Errorf("median when every run lost = %v, want 20", got)
 	}
 }
+
+func TestParsePerfCounts(t *testing.T) {
+	out := "\n1234,,syscalls:sys_enter_sendto,10002345,100.00,,\n0,,syscalls:sys_enter_sendmsg,10002345,100.00,,\n6,,syscalls:sys_enter_sendmmsg,10002345,100.00,,\n"
+	if got := parsePerfCounts(out); got != 1240 {
+		t.Errorf("sum = %d, want 1240", got)
+	}
+	if got := parsePerfCounts("<not counted>,,syscalls:sys_enter_sendto,0,100.00,,\n"); got != -1 {
+		t.Errorf("not counted = %d, want -1", got)
+	}
+	if got := parsePerfCounts("perf: permission denied\n"); got != -1 {
+		t.Errorf("no events = %d, want -1", got)
+	}
+}

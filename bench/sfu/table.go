@@ -65,6 +65,17 @@ func writeTable(md *strings.Builder, sc scenario, res map[string]*result) {
 		"≤ 0.5x", func(h, g float64) bool { return g > 0 && h <= targetCPURatio*g })
 	row("**forwarded packets per server CPU-second**", num(func(r *result) float64 { return r.pktPerCPUs }, "%.0f"),
 		"≥ 200,000", func(h, _ float64) bool { return h >= targetPktPerCPU })
+	opt := func(f func(r *result) float64, format string) getter {
+		return func(r *result) (float64, string) {
+			v := f(r)
+			if v < 0 {
+				return 0, "–"
+			}
+			return v, fmt.Sprintf(format, v)
+		}
+	}
+	row("server send system calls per forwarded packet", opt(func(r *result) float64 { return r.sendsPerPkt }, "%.2f"), "< 0.2 at fan-out ≥ 16", nil)
+	row("server heap allocations per forwarded packet", opt(func(r *result) float64 { return r.mallocsPerPkt }, "%.2f"), "0", nil)
 	row("server memory per receiving participant", num(func(r *result) float64 { return r.rssPerSub / 1024 }, "%.0f KiB"), "", nil)
 	row("packet loss", num(func(r *result) float64 { return r.loss }, "%.2f %%"), "", nil)
 	row("UDP drops at full receive buffers: server's sockets", num(func(r *result) float64 { return float64(r.srvDrops) }, "%.0f"), "", nil)
