@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
@@ -124,6 +126,13 @@ func newAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	se.SetNet(bigBufNet{n})
+	if os.Getenv("SFUBENCH_DEBUG") == "" {
+		// pion logs every packet that comes before its track is known
+		// (a renegotiation under way): noise in make bench's output.
+		lf := logging.NewDefaultLoggerFactory()
+		lf.DefaultLogLevel = logging.LogLevelDisabled
+		se.LoggerFactory = lf
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)), nil
 }
 
