@@ -307,7 +307,7 @@ func writeTable(md *strings.Builder, o options, res results) {
 	md.WriteString("\nRatios are Huddle/reference. \"per server CPU-second\" divides a rate by the server's measured CPU share, so it does not depend on how busy the machine was; \"noise\" is the CPU other processes used during the measured window (from /proc/stat, less the server and the load generator).\n")
 }
 
-// extraSteps runs the TURN and browser benchmarks when their owners have
+// extraSteps runs the TURN, SFU and browser benchmarks when their owners have
 // written them, and appends what they print.
 func extraSteps(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 	run := func(title string, timeout time.Duration, name string, args ...string) []byte {
@@ -331,6 +331,7 @@ func extraSteps(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 	default:
 		md.WriteString("\n## TURN relay\n\nbench/turn is not there yet: skipped.\n")
 	}
+	sfuStep(ctx, md, log)
 	// The browser step prints its figure as a test diagnostic line; the
 	// README's target (median under 500 ms) is judged here, where timing
 	// belongs, not in make test.
