@@ -1,0 +1,5 @@
+package cluster
+
+type relayState struct{}
+
+func (r *relayState) init() {}
