@@ -64,9 +64,9 @@ func HashToken(token string) string {
 type Room struct {
 	Name         string
 	Meta         Meta
-	Participants []Participant // by JoinedAt
-	Waiting      []Participant // by JoinedAt
-	Chat         []ChatMessage // oldest first, at most ChatHistory
+	Participants []Participant     // by JoinedAt
+	Waiting      []Participant     // by JoinedAt
+	Chat         []ChatMessage     // oldest first, at most ChatHistory
 	Resume       map[string]Resume // by participant ID; expired ones left out
 }
 
