@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -179,8 +180,8 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, ErrNoRedisURL
 	}
 	cfg = cfg.withDefaults()
-	if strings.ContainsAny(cfg.NodeID, "{}: \t\n") {
-		return nil, fmt.Errorf("cluster: node ID %q: no braces, colons or spaces", cfg.NodeID)
+	if err := CheckNodeID(cfg.NodeID); err != nil {
+		return nil, err
 	}
 	rdb, err := newClient(cfg)
 	if err != nil {
@@ -205,7 +206,10 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 // and context deadlines reach the socket (ContextTimeoutEnabled), so no
 // command outlives its context.
 func newClient(cfg Config) (*redis.Client, error) {
-	if strings.Contains(cfg.RedisURL, "master_name=") {
+	if err := CheckURL(cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	if sentinel(cfg.RedisURL) {
 		opt, err := redis.ParseFailoverURL(cfg.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: redis URL: %w", err)
@@ -223,6 +227,46 @@ func newClient(cfg Config) (*redis.Client, error) {
 	opt.ContextTimeoutEnabled = true
 	opt.ClientName = cfg.NodeID
 	return redis.NewClient(opt), nil
+}
+
+// ErrBadURL is returned for a Redis URL that cannot be used. Its messages
+// never repeat the URL, which may hold a password.
+var ErrBadURL = errors.New("cluster: bad Redis URL")
+
+// CheckURL reports whether s is a usable Redis URL (see Config.RedisURL)
+// without connecting.
+func CheckURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: not a URL", ErrBadURL)
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return fmt.Errorf("%w: want redis:// or rediss://, got %q", ErrBadURL, u.Scheme+"://")
+	}
+	if sentinel(s) {
+		_, err = redis.ParseFailoverURL(s)
+	} else {
+		_, err = redis.ParseURL(s)
+	}
+	if err != nil {
+		// go-redis names the part it did not like, not the password.
+		return fmt.Errorf("%w: %s", ErrBadURL, strings.TrimPrefix(err.Error(), "redis: "))
+	}
+	return nil
+}
+
+// CheckNodeID reports whether id can name a node: it is a key part, so
+// no braces, colons or white space, and at most 100 bytes.
+func CheckNodeID(id string) error {
+	if id == "" || len(id) > 100 || strings.ContainsAny(id, "{}: \t\r\n") {
+		return fmt.Errorf("cluster: node ID %q: want 1 to 100 characters, no braces, colons or spaces", id)
+	}
+	return nil
+}
+
+func sentinel(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Query().Has("master_name")
 }
 
 // NodeID is this node's ID.
