@@ -99,11 +99,9 @@ type Config struct {
 	StreamMaxLen int64
 	// StreamBlock is how long one stream read blocks: 5s.
 	StreamBlock time.Duration
-	// DedupWindow is how many (sender, seq) pairs per sender are
-	// remembered: events are dropped as duplicates when at or below the
-	// highest sequence number already delivered from that sender, so this
-	// only bounds how many senders are tracked: 4096.
-	DedupWindow int
+	// RelayBacklog is how many events may wait for one node while Redis
+	// is unreachable before Publish refuses more: 10000.
+	RelayBacklog int
 
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -131,8 +129,8 @@ func (c Config) withDefaults() Config {
 	if c.StreamMaxLen <= 0 {
 		c.StreamMaxLen = 10000
 	}
-	if c.DedupWindow <= 0 {
-		c.DedupWindow = 4096
+	if c.RelayBacklog <= 0 {
+		c.RelayBacklog = 10000
 	}
 	if c.NodeID == "" {
 		c.NodeID = DefaultNodeID()
@@ -279,6 +277,7 @@ func (c *Cluster) NodeID() string { return c.cfg.NodeID }
 func (c *Cluster) Close() error {
 	c.cancel()
 	c.wg.Wait()
+	c.relay.subWG.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.OpTimeout)
 	defer cancel()
 	_ = c.rdb.Del(ctx, c.nodeKey(c.cfg.NodeID)).Err()
