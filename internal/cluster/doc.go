@@ -40,12 +40,26 @@
 // makes this safe when Redis restarts empty: epochs start at 1 again, but
 // a stale owner's token never matches a new one.
 //
+// # Redis losing its data
+//
+// A Redis restarted without persistence (or a failover to an empty
+// replica) loses every key. Heartbeats write the registry again within
+// HeartbeatInterval. A lease whose owner hash is gone restores it from the
+// node's memory on its next renewal or write, with the same epoch and
+// token, and says so on [Lease.Rewrite] so that the owner writes the room's
+// state again. Telling this apart from a room that another node ended is
+// the generation key, written once per Redis data set: if it is still the
+// one the lease was taken under, the room ended and the lease is fenced.
+// Redis should run with maxmemory-policy noeviction (the default): an
+// evicted key looks like lost data.
+//
 // # Keys
 //
 // All keys start with Config.KeyPrefix ("huddle:"). A room's keys carry the
 // room name in braces ({room}), a Redis Cluster hash tag, so that one Lua
 // script may touch all of them.
 //
+//	huddle:gen                      random value written once per Redis data set
 //	huddle:nodes                    set of node IDs seen (pruned when their key is gone)
 //	huddle:node:<id>                JSON Node, PX NodeTTL
 //	huddle:node:<id>:events         stream of events for that node

@@ -12,40 +12,69 @@ import (
 )
 
 // claimScript takes a room's lease unless another node holds it.
-// KEYS: owner hash, lease. ARGV: node, token, lease TTL ms, state TTL ms.
-// Returns {1, node, epoch} when taken, {0, owner node, epoch} when not. The
-// epoch lives in the owner hash, which outlives the lease, so it grows on
-// every change of owner; a node re-claiming its own lapsed lease gets a new
-// epoch and token too (its old Lease object is dead).
+// KEYS: owner hash, lease, generation. ARGV: node, token, lease TTL ms,
+// state TTL ms, a fresh generation. Returns {1, node, epoch, generation}
+// when taken, {0, owner node, epoch, ''} when not. The epoch lives in the
+// owner hash, which outlives the lease, so it grows on every change of
+// owner; a node re-claiming its own lapsed lease gets a new epoch and token
+// too (its old Lease object is dead).
 var claimScript = redis.NewScript(`
 local lease = redis.call('GET', KEYS[2])
 if lease then
   local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')
   if o[1] and o[1] ~= ARGV[1] then
-    return {0, o[1], tonumber(o[2] or '0')}
+    return {0, o[1], tonumber(o[2] or '0'), ''}
   end
+end
+local g = redis.call('GET', KEYS[3])
+if not g then
+  g = ARGV[5]
+  redis.call('SET', KEYS[3], g)
 end
 local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'token', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-return {1, ARGV[1], e}
+return {1, ARGV[1], e, g}
 `)
 
 // renewScript extends a lease whose token is still the owner's.
-// KEYS: owner hash, lease, then the room's state keys (their StateTTL is
-// refreshed too). ARGV: token, lease TTL ms, state TTL ms. Returns 1, or 0
-// when fenced. A lapsed lease nobody took is taken back (same epoch: no
-// other owner came between).
+// KEYS: owner hash, lease, generation, then the room's state keys (their
+// StateTTL is refreshed too). ARGV: token, lease TTL ms, state TTL ms,
+// the lease's generation, node, epoch, a fresh generation. Returns
+// {1, generation, restored} or {0} when fenced.
+//
+// A lapsed lease nobody took is taken back (same epoch: no other owner came
+// between). An owner hash that is gone means one of two things: the room
+// ended (another owner ended it after taking it over: fenced), or Redis lost
+// its data (a restart without persistence, a failover to an empty replica).
+// The generation key tells them apart: it is written once per Redis data
+// set, so if it is not the one the lease was taken under, the data is new
+// and the owner restores its ownership from memory, same epoch and token.
 var renewScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-local l = redis.call('GET', KEYS[2])
-if l and l ~= ARGV[1] then return 0 end
+local tok = redis.call('HGET', KEYS[1], 'token')
+local g = redis.call('GET', KEYS[3])
+local restored = 0
+if not tok then
+  if g == ARGV[4] then return {0} end
+  if not g then
+    g = ARGV[7]
+    redis.call('SET', KEYS[3], g)
+  end
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+  redis.call('HSET', KEYS[1], 'node', ARGV[5], 'epoch', ARGV[6], 'token', ARGV[1])
+  restored = 1
+elseif tok ~= ARGV[1] then
+  return {0}
+else
+  local l = redis.call('GET', KEYS[2])
+  if l and l ~= ARGV[1] then return {0} end
+end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 for i = 1, #KEYS do
-  if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if i ~= 2 and i ~= 3 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 end
-return 1
+return {1, g or '', restored}
 `)
 
 // releaseScript gives a lease up: the lease key goes and the token is
@@ -77,12 +106,14 @@ type Lease struct {
 	Epoch uint64 // grows on every change of the room's owner
 	token string
 
-	lost chan struct{}
+	lost    chan struct{}
+	rewrite chan struct{} // 1-buffered: Redis lost the room's state
 
 	mu       sync.Mutex
 	err      error     // why it was lost; nil while held
 	deadline time.Time // by when Redis surely expires it unless renewed
 	frozen   bool      // tests: renew loop does nothing (a stalled process)
+	gen      string    // Redis data generation the lease lives in
 	once     sync.Once
 }
 
@@ -98,6 +129,12 @@ func (l *Lease) Err() error {
 	defer l.mu.Unlock()
 	return l.err
 }
+
+// Rewrite receives a value when Redis lost its data (it restarted empty)
+// and the lease restored the room's ownership from this node's memory:
+// the owner must write the room's state again (SetMeta, PutParticipant,
+// ...), which is gone from Redis. Values are not queued: one pending at most.
+func (l *Lease) Rewrite() <-chan struct{} { return l.rewrite }
 
 // ErrReleased is a lease's Err after Release or End.
 var ErrReleased = errors.New("cluster: lease released")
@@ -124,20 +161,20 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	octx, cancel := c.op(ctx)
 	defer cancel()
 	res, err := claimScript.Run(octx, c.rdb,
-		[]string{c.roomKey(room, "owner"), c.roomKey(room, "lease")},
-		c.cfg.NodeID, token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds()).Slice()
+		[]string{c.roomKey(room, "owner"), c.roomKey(room, "lease"), c.key("gen")},
+		c.cfg.NodeID, token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds(), randomHex(8)).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("cluster: claim %q: %w", room, err)
 	}
-	won, node, epoch, err := scriptTriple(res)
+	won, node, epoch, gen, err := claimReply(res)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: claim %q: %w", room, err)
 	}
 	if !won {
 		return nil, &OwnedError{Room: room, Node: node, Epoch: epoch}
 	}
-	l := &Lease{c: c, Room: room, Epoch: epoch, token: token,
-		lost: make(chan struct{}), deadline: start.Add(c.cfg.LeaseTTL)}
+	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
+		lost: make(chan struct{}), rewrite: make(chan struct{}, 1), deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
 	if old := c.leases[room]; old != nil {
 		old.lose(ErrFenced) // a concurrent Claim of ours: the newer token wins
@@ -149,14 +186,15 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	return l, nil
 }
 
-func scriptTriple(res []any) (bool, string, uint64, error) {
-	if len(res) != 3 {
-		return false, "", 0, fmt.Errorf("unexpected reply %v", res)
+func claimReply(res []any) (bool, string, uint64, string, error) {
+	if len(res) != 4 {
+		return false, "", 0, "", fmt.Errorf("unexpected reply %v", res)
 	}
 	won, _ := res[0].(int64)
 	node, _ := res[1].(string)
 	epoch, _ := res[2].(int64)
-	return won == 1, node, uint64(epoch), nil
+	gen, _ := res[3].(string)
+	return won == 1, node, uint64(epoch), gen, nil
 }
 
 // Owner returns the node holding room's lease and its epoch, or "" when no
@@ -203,15 +241,31 @@ func (l *Lease) Renew(ctx context.Context) error {
 	c := l.c
 	ctx, cancel := c.op(ctx)
 	defer cancel()
-	keys := []string{c.roomKey(l.Room, "owner"), c.roomKey(l.Room, "lease")}
+	keys := []string{c.roomKey(l.Room, "owner"), c.roomKey(l.Room, "lease"), c.key("gen")}
 	keys = append(keys, c.stateKeys(l.Room)...)
-	n, err := renewScript.Run(ctx, c.rdb, keys, l.token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds()).Int()
+	l.mu.Lock()
+	gen := l.gen
+	l.mu.Unlock()
+	res, err := renewScript.Run(ctx, c.rdb, keys, l.token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds(),
+		gen, c.cfg.NodeID, l.Epoch, randomHex(8)).Slice()
 	if err != nil {
 		return fmt.Errorf("cluster: renew %q: %w", l.Room, err)
 	}
-	if n != 1 {
+	if len(res) != 3 || res[0] != int64(1) {
 		l.lose(ErrFenced)
 		return ErrFenced
+	}
+	if g, _ := res[1].(string); g != "" {
+		l.mu.Lock()
+		l.gen = g
+		l.mu.Unlock()
+	}
+	if restored, _ := res[2].(int64); restored == 1 {
+		c.log.Warn("cluster: Redis lost its data; room ownership restored from memory", "room", l.Room, "epoch", l.Epoch)
+		select {
+		case l.rewrite <- struct{}{}:
+		default:
+		}
 	}
 	l.mu.Lock()
 	l.deadline = start.Add(c.cfg.LeaseTTL)

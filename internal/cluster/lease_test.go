@@ -275,3 +275,87 @@ func TestBadRoomName(t *testing.T) {
 		}
 	}
 }
+
+// Redis restarts without its data: the owner restores its ownership from
+// memory (same epoch), is told to rewrite the room's state, and the other
+// node still cannot take the room; the registry is rebuilt by heartbeats.
+func TestOwnershipRestoredAfterRedisLosesData(t *testing.T) {
+	r := startRedis(t)
+	a, b := newNode(t, r, "a"), newNode(t, r, "b")
+	ctx := bg(t)
+	l, err := a.Claim(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.State().PutParticipant(ctx, Participant{ID: "p1", Node: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	r.kill()
+	r.start() // same port, empty
+	select {
+	case <-l.Rewrite():
+	case <-l.Lost():
+		t.Fatalf("lease lost: %v", l.Err())
+	case <-time.After(3 * a.cfg.LeaseTTL):
+		t.Fatal("ownership not restored after Redis lost its data")
+	}
+	if node, epoch, err := b.Owner(ctx, "r"); err != nil || node != "a" || epoch != l.Epoch {
+		t.Fatalf("owner after restore %q %d %v, want a %d", node, epoch, err, l.Epoch)
+	}
+	if _, err := b.Claim(ctx, "r"); !errors.Is(err, ErrOwned) {
+		t.Fatalf("b's claim after restore: %v, want ErrOwned", err)
+	}
+	if err := l.State().PutParticipant(ctx, Participant{ID: "p1", Node: "a"}); err != nil {
+		t.Fatalf("owner's write after restore: %v", err)
+	}
+	waitFor(t, time.Second, func() bool {
+		ns, _ := b.Nodes(ctx)
+		return len(ns) == 2
+	})
+}
+
+// A write that finds the owner hash gone right after Redis lost its data
+// (before the next renewal) restores ownership and succeeds.
+func TestWriteRightAfterDataLoss(t *testing.T) {
+	r := startRedis(t)
+	a := newNode(t, r, "a", func(c *Config) { c.RenewInterval = time.Hour; c.LeaseTTL = time.Hour })
+	ctx := bg(t)
+	l, _ := a.Claim(ctx, "r")
+	r.kill()
+	r.start()
+	var err error
+	waitFor(t, 3*time.Second, func() bool { // until the client reconnects
+		err = l.State().SetMeta(ctx, Meta{Host: "p1"})
+		return err == nil || errors.Is(err, ErrFenced)
+	})
+	if err != nil {
+		t.Fatalf("write after data loss: %v", err)
+	}
+	if room, _ := a.LoadRoom(ctx, "r"); room.Meta.Host != "p1" {
+		t.Fatalf("meta after write: %+v", room.Meta)
+	}
+}
+
+// A room that ended (its new owner ended it) is not brought back by the
+// stale owner's renewal: the generation is the same, so it is fenced.
+func TestEndedRoomNotResurrectedByStaleOwner(t *testing.T) {
+	r := startRedis(t)
+	a, b := newNode(t, r, "a"), newNode(t, r, "b")
+	ctx := bg(t)
+	la, _ := a.Claim(ctx, "r")
+	la.freeze(true)
+	time.Sleep(a.cfg.LeaseTTL + 100*time.Millisecond)
+	lb, err := b.Claim(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lb.State().End(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := la.Renew(ctx); !errors.Is(err, ErrFenced) {
+		t.Fatalf("stale renew of an ended room: %v, want ErrFenced", err)
+	}
+	if node, _, _ := b.Owner(ctx, "r"); node != "" {
+		t.Fatalf("ended room owned by %q", node)
+	}
+}

@@ -79,9 +79,12 @@ type Room struct {
 //	push  value max        on KEYS[2] (a list trimmed to its last max)
 //	del                    every key in KEYS (the room ends)
 //
-// Returns 1, or 0 when fenced.
+// Returns 1, 0 when fenced, or 2 when the owner hash is gone (the room
+// ended, or Redis lost its data: Renew tells which).
 var fencedScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local tok = redis.call('HGET', KEYS[1], 'token')
+if not tok then return 2 end
+if tok ~= ARGV[1] then return 0 end
 local op = ARGV[2]
 if op == 'del' then
   redis.call('DEL', unpack(KEYS))
@@ -135,6 +138,16 @@ func (s *RoomState) run(ctx context.Context, keys []string, argv []any) error {
 	ctx, cancel := l.c.op(ctx)
 	defer cancel()
 	n, err := fencedScript.Run(ctx, l.c.rdb, keys, argv...).Int()
+	if err == nil && n == 2 {
+		// Renew restores the ownership if Redis lost its data, and is
+		// fenced if the room ended; then the write is tried once more.
+		if err = l.Renew(ctx); err == nil {
+			n, err = fencedScript.Run(ctx, l.c.rdb, keys, argv...).Int()
+		}
+	}
+	if errors.Is(err, ErrFenced) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("cluster: room %q: %s: %w", l.Room, argv[1], err)
 	}
