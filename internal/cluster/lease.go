@@ -14,7 +14,7 @@ import (
 // claimScript takes a room's lease unless another node holds it.
 // KEYS: owner hash, lease, generation. ARGV: node, token, lease TTL ms,
 // state TTL ms, a fresh generation. Returns {1, node, epoch, generation}
-// when taken, {0, owner node, epoch, ”} when not. The epoch lives in the
+// when taken, {0, owner node, epoch, ""} when not. The epoch lives in the
 // owner hash, which outlives the lease, so it grows on every change of
 // owner; a node re-claiming its own lapsed lease gets a new epoch and token
 // too (its old Lease object is dead).
