@@ -167,8 +167,26 @@ type Cluster struct {
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex
+	closed bool              // set by Close: no new background work
 	leases map[string]*Lease // live leases of this node, by room
 	relay  relayState
+	stats  counters
+}
+
+// background runs f in a goroutine that Close waits for, unless the
+// cluster is closed (then it reports false and f does not run).
+func (c *Cluster) background(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // New connects to Redis, checks it answers within OpTimeout, writes a first
@@ -194,8 +212,7 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 		_ = rdb.Close()
 		return nil, err
 	}
-	c.wg.Add(1)
-	go c.heartbeatLoop()
+	c.background(c.heartbeatLoop)
 	return c, nil
 }
 
@@ -272,12 +289,18 @@ func (c *Cluster) NodeID() string { return c.cfg.NodeID }
 
 // Close stops the heartbeat, the lease renewals and the relay, removes this
 // node from the registry (best effort, within OpTimeout) and closes the
-// Redis connection. Leases are not released: a node that stops this way
+// Redis connection; a second Close does nothing. Leases are not released: a node that stops this way
 // hands its rooms over by ending or releasing them first.
 func (c *Cluster) Close() error {
+	c.mu.Lock()
+	again := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if again {
+		return nil
+	}
 	c.cancel()
 	c.wg.Wait()
-	c.relay.subWG.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.OpTimeout)
 	defer cancel()
 	_ = c.rdb.Del(ctx, c.nodeKey(c.cfg.NodeID)).Err()

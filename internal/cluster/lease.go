@@ -181,8 +181,10 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	}
 	c.leases[room] = l
 	c.mu.Unlock()
-	c.wg.Add(1)
-	go l.renewLoop()
+	if !c.background(l.renewLoop) {
+		l.lose(ErrClosed)
+		return nil, ErrClosed
+	}
 	return l, nil
 }
 
@@ -278,7 +280,6 @@ func (l *Lease) Renew(ctx context.Context) error {
 // gives the room up no later than Redis frees it: never are two owners
 // acting at once, even when Redis is unreachable.
 func (l *Lease) renewLoop() {
-	defer l.c.wg.Done()
 	t := time.NewTicker(l.c.cfg.RenewInterval)
 	defer t.Stop()
 	for {
@@ -300,6 +301,7 @@ func (l *Lease) renewLoop() {
 		err := l.Renew(ctx)
 		cancel()
 		if err != nil && !errors.Is(err, ErrFenced) {
+			l.c.stats.redisErrors.Add(1)
 			if !time.Now().Before(deadline) {
 				l.c.log.Warn("cluster: lease expired unrenewed", "room", l.Room, "err", err)
 				l.lose(ErrLeaseExpired)
@@ -316,6 +318,9 @@ func (l *Lease) lose(err error) {
 		l.mu.Lock()
 		l.err = err
 		l.mu.Unlock()
+		if errors.Is(err, ErrFenced) {
+			l.c.stats.fenced.Add(1)
+		}
 		close(l.lost)
 		l.c.mu.Lock()
 		if l.c.leases[l.Room] == l {

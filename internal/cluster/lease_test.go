@@ -135,6 +135,9 @@ func TestFrozenOwnerIsFenced(t *testing.T) {
 	if !errors.Is(la.Err(), ErrFenced) {
 		t.Fatalf("stale lease Err %v, want ErrFenced", la.Err())
 	}
+	if s := a.Stats(); s.Fenced != 1 || s.Leases != 0 {
+		t.Fatalf("stale node's stats %+v, want 1 fenced, no lease", s)
+	}
 	if err := la.Renew(ctx); !errors.Is(err, ErrFenced) {
 		t.Fatalf("stale Renew: %v, want ErrFenced", err)
 	}

@@ -44,7 +44,6 @@ func (c *Cluster) Beat(ctx context.Context) error {
 }
 
 func (c *Cluster) heartbeatLoop() {
-	defer c.wg.Done()
 	t := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer t.Stop()
 	failing := false
@@ -55,6 +54,9 @@ func (c *Cluster) heartbeatLoop() {
 		case <-t.C:
 		}
 		err := c.Beat(c.ctx)
+		if err != nil {
+			c.stats.redisErrors.Add(1)
+		}
 		switch {
 		case err != nil && !failing && c.ctx.Err() == nil:
 			// Logged once per outage, not every second.

@@ -38,11 +38,12 @@ const group = "huddle"
 
 // relayState is the relay's part of a Cluster.
 type relayState struct {
-	mu    sync.Mutex
-	out   map[string]*outbox // by destination node
-	seen  map[string]uint64  // highest Seq delivered, by sender
-	sub   context.CancelFunc // the running subscription's
-	subWG sync.WaitGroup
+	subMu   sync.Mutex // serializes Subscribe
+	mu      sync.Mutex
+	out     map[string]*outbox // by destination node
+	seen    map[string]uint64  // highest Seq delivered, by sender
+	sub     context.CancelFunc // the running subscription's
+	subDone chan struct{}      // closed when it ended
 }
 
 func (r *relayState) init() {
@@ -86,6 +87,7 @@ func (c *Cluster) Publish(ctx context.Context, node string, ev Event) error {
 	ev.From, ev.Seq = c.cfg.NodeID, o.seq
 	o.queue = append(o.queue, ev)
 	o.mu.Unlock()
+	c.stats.queued.Add(1)
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -120,8 +122,7 @@ func (c *Cluster) outbox(node string) *outbox {
 	if o == nil {
 		o = &outbox{node: node, wake: make(chan struct{}, 1)}
 		c.relay.out[node] = o
-		c.wg.Add(1)
-		go c.send(o)
+		c.background(func() { c.send(o) }) // closed: events stay queued, unsent
 	}
 	return o
 }
@@ -134,7 +135,6 @@ const sendBatch = 128
 // is sent again whole: entries that did land are then in the stream
 // twice, with the same (From, Seq), and the receiver drops the copies.
 func (c *Cluster) send(o *outbox) {
-	defer c.wg.Done()
 	backoff := 10 * time.Millisecond
 	failing := false
 	for {
@@ -151,6 +151,7 @@ func (c *Cluster) send(o *outbox) {
 		}
 		err := c.xadd(o.node, batch)
 		if err != nil {
+			c.stats.redisErrors.Add(1)
 			if c.ctx.Err() != nil {
 				o.mu.Lock()
 				if n := len(o.queue); n > 0 {
@@ -175,6 +176,7 @@ func (c *Cluster) send(o *outbox) {
 			failing = false
 		}
 		backoff = 10 * time.Millisecond
+		c.stats.sent.Add(int64(len(batch)))
 		o.mu.Lock()
 		o.queue = o.queue[len(batch):]
 		o.mu.Unlock()
@@ -206,25 +208,33 @@ func (c *Cluster) xadd(node string, batch []Event) error {
 // a new one ends the previous first.
 func (c *Cluster) Subscribe(ctx context.Context) <-chan Event {
 	ch := make(chan Event)
+	c.relay.subMu.Lock()
+	defer c.relay.subMu.Unlock()
 	c.relay.mu.Lock()
-	if c.relay.sub != nil {
-		c.relay.sub()
+	prevCancel, prevDone := c.relay.sub, c.relay.subDone
+	c.relay.mu.Unlock()
+	if prevCancel != nil {
+		prevCancel()
+		<-prevDone
 	}
-	c.relay.mu.Unlock()
-	c.relay.subWG.Wait()
 	sctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(c.ctx, cancel)
+	done := make(chan struct{})
 	c.relay.mu.Lock()
-	c.relay.sub = cancel
+	c.relay.sub, c.relay.subDone = cancel, done
 	c.relay.mu.Unlock()
-	c.relay.subWG.Add(1)
-	go func() {
-		defer c.relay.subWG.Done()
+	started := c.background(func() {
+		defer close(done)
 		defer close(ch)
+		stop := context.AfterFunc(c.ctx, cancel)
 		defer stop()
 		defer cancel()
 		c.receive(sctx, ch)
-	}()
+	})
+	if !started {
+		cancel()
+		close(done)
+		close(ch)
+	}
 	return ch
 }
 
@@ -253,6 +263,7 @@ func (c *Cluster) receive(ctx context.Context, ch chan<- Event) {
 			if ctx.Err() != nil {
 				return
 			}
+			c.stats.redisErrors.Add(1)
 			if !failing {
 				c.log.Warn("cluster: reading relayed events failing", "err", err)
 				failing = true
@@ -321,9 +332,11 @@ func (c *Cluster) deliver(ctx context.Context, key string, msgs []redis.XMessage
 		c.relay.mu.Unlock()
 		if ev.Seq <= last {
 			done = append(done, m.ID) // a duplicate of one delivered
+			c.stats.duplicates.Add(1)
 			continue
 		}
 		if ev.Seq > last+1 && last > 0 {
+			c.stats.missing.Add(int64(ev.Seq - last - 1))
 			c.log.Warn("cluster: relayed events missing (stream trimmed?)", "from", ev.From, "after", last, "got", ev.Seq)
 		}
 		select {
@@ -334,6 +347,7 @@ func (c *Cluster) deliver(ctx context.Context, key string, msgs []redis.XMessage
 		c.relay.mu.Lock()
 		c.relay.seen[ev.From] = ev.Seq
 		c.relay.mu.Unlock()
+		c.stats.delivered.Add(1)
 		done = append(done, m.ID)
 	}
 	return true

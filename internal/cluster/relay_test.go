@@ -85,6 +85,12 @@ func TestRelayExactlyOnceAcrossReconnect(t *testing.T) {
 	ch = b.Subscribe(ctx)
 	expectEvents(t, ch, "a", int(next), 150-int(next)+1)
 	expectNone(t, ch, 300*time.Millisecond)
+	if s := b.Stats(); s.EventsDelivered != 150 || s.Duplicates < 1 || s.Missing != 0 {
+		t.Fatalf("receiver stats %+v, want 150 delivered, a duplicate, none missing", s)
+	}
+	if s := a.Stats(); s.EventsQueued != 150 || s.EventsSent != 150 || s.Backlog != 0 {
+		t.Fatalf("sender stats %+v, want 150 queued and sent, no backlog", s)
+	}
 	// Everything is acknowledged: nothing pending in the group.
 	waitFor(t, time.Second, func() bool {
 		p, err := r.client().XPending(ctx, "huddle:node:b:events", group).Result()
@@ -151,5 +157,36 @@ func TestRelayBacklogBounded(t *testing.T) {
 	}
 	if err != ErrBacklog {
 		t.Fatalf("Publish with a full backlog: %v, want ErrBacklog", err)
+	}
+}
+
+// After Close nothing starts: Claim and Publish say ErrClosed, Subscribe's
+// channel is closed; Close returns within the op timeout with Redis dead.
+func TestCloseWithRedisDead(t *testing.T) {
+	r := startRedis(t)
+	a := newNode(t, r, "a")
+	ch := a.Subscribe(context.Background())
+	if _, err := a.Claim(context.Background(), "r"); err != nil {
+		t.Fatal(err)
+	}
+	r.kill()
+	start := time.Now()
+	if err := a.Close(); err != nil {
+		t.Logf("Close: %v", err)
+	}
+	if d := time.Since(start); d > a.cfg.OpTimeout+time.Second {
+		t.Fatalf("Close took %v with Redis dead", d)
+	}
+	if _, ok := <-ch; ok {
+		t.Fatal("subscription channel open after Close")
+	}
+	if _, err := a.Claim(context.Background(), "r2"); err != ErrClosed {
+		t.Fatalf("Claim after Close: %v", err)
+	}
+	if err := a.Publish(context.Background(), "b", Event{}); err != ErrClosed {
+		t.Fatalf("Publish after Close: %v", err)
+	}
+	if _, ok := <-a.Subscribe(context.Background()); ok {
+		t.Fatal("Subscribe after Close gave an open channel")
 	}
 }
