@@ -289,8 +289,9 @@ func (c *Cluster) NodeID() string { return c.cfg.NodeID }
 
 // Close stops the heartbeat, the lease renewals and the relay, removes this
 // node from the registry (best effort, within OpTimeout) and closes the
-// Redis connection; a second Close does nothing. Leases are not released: a node that stops this way
-// hands its rooms over by ending or releasing them first.
+// Redis connection; a second Close does nothing. Leases are not released
+// (they lapse after LeaseTTL): a node that stops this way hands its rooms
+// over by ending or releasing them first. Events not yet sent are lost.
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	again := c.closed
