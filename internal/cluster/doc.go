@@ -71,6 +71,40 @@
 //	huddle:room:{<room>}:chat       list of JSON ChatMessage, trimmed to ChatHistory
 //	huddle:room:{<room>}:resume     hash token hash -> JSON Resume
 //
+// # What the server and signaling must do (not wired yet)
+//
+//   - internal/server: with cfg.Cluster.Enabled(), cluster.New(ctx,
+//     cfg.Cluster.Cluster() plus Load from rooms.Registry.Stats and
+//     Draining from the shutdown state, Logger), Close on shutdown after the
+//     rooms were handed over; a failing New is a start-up error. Export
+//     Stats on /metrics. Without it nothing here runs.
+//   - Creating a room: PlaceRoom; if another node is chosen, the joining
+//     socket's events are relayed there (below). The home calls Claim;
+//     ErrOwned means the room has a home already (OwnedError.Node).
+//   - The home mirrors every change into Lease.State(): PutParticipant
+//     (with Node = the node holding the socket) and DeleteParticipant on
+//     join/leave, SetMeta on host change and Configure (rooms keeps the
+//     password in clear; store a hash, e.g. HMAC-SHA256 under
+//     --resume-key, and compare hashes), PutWaiting/DeleteWaiting,
+//     AppendChat, PutResume with HashToken of the token issued (and of the
+//     previous one), End when the room is forgotten. A write failing with
+//     ErrFenced, or Lost closing, means the room moved: stop ordering it
+//     and send its members' sockets to the new home (or reconnect them).
+//     On Rewrite, write the whole room again. After Lost with
+//     ErrLeaseExpired (Redis was away), Claim again: a room nobody took
+//     stays here.
+//   - A socket on a node that is not its room's home: Publish every
+//     signaling event to the home (Event.Room, Type = event name, Data =
+//     the raw payload plus the participant ID); the home answers and
+//     fans out with Publish to each member's Node. One Subscribe per node,
+//     started at boot, feeds the events into signaling as if they came
+//     from a local socket. Participants on the home node never touch Redis.
+//   - Taking over a room whose home died (Owner is "" and the room has
+//     members): Claim (epoch + 1), LoadRoom, rebuild rooms.Room from it,
+//     accept resumes whose HashToken matches Room.Resume.
+//   - Draining (SIGTERM): report Load.Draining (Beat at once), Release
+//     each signaling-only room after telling its members' nodes.
+//
 // # Client
 //
 // The client is github.com/redis/go-redis/v9 rather than rueidis: it
