@@ -169,8 +169,10 @@ type Cluster struct {
 	mu     sync.Mutex
 	closed bool              // set by Close: no new background work
 	leases map[string]*Lease // live leases of this node, by room
-	relay  relayState
-	stats  counters
+	// claiming serializes Claims per room (lease.go).
+	claiming map[string]*roomClaim
+	relay    relayState
+	stats    counters
 }
 
 // background runs f in a goroutine that Close waits for, unless the
@@ -205,7 +207,7 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	c := &Cluster{cfg: cfg, rdb: rdb, log: cfg.Logger.With("node", cfg.NodeID), ctx: bg, cancel: cancel,
-		leases: map[string]*Lease{}}
+		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}}
 	c.relay.init()
 	if err := c.Beat(ctx); err != nil {
 		cancel()

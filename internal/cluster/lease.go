@@ -149,6 +149,11 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
+	// One claim per room at a time on this node: a second one waits and
+	// gets the lease the first took, instead of taking it anew (a new epoch
+	// that would fence the first).
+	unlock := c.lockRoom(room)
+	defer unlock()
 	c.mu.Lock()
 	if l := c.leases[room]; l != nil && l.Err() == nil {
 		c.mu.Unlock()
@@ -176,16 +181,44 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
 		lost: make(chan struct{}), rewrite: make(chan struct{}, 1), deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
-	if old := c.leases[room]; old != nil {
-		old.lose(ErrFenced) // a concurrent Claim of ours: the newer token wins
-	}
+	old := c.leases[room]
 	c.leases[room] = l
 	c.mu.Unlock()
+	if old != nil {
+		old.lose(ErrFenced) // its token was replaced (lose takes c.mu)
+	}
 	if !c.background(l.renewLoop) {
 		l.lose(ErrClosed)
 		return nil, ErrClosed
 	}
 	return l, nil
+}
+
+// roomClaim serializes the claims of one room on this node.
+type roomClaim struct {
+	mu sync.Mutex
+	n  int // claims holding or waiting for mu
+}
+
+// lockRoom locks room's claim lock and returns its unlock.
+func (c *Cluster) lockRoom(room string) func() {
+	c.mu.Lock()
+	rc := c.claiming[room]
+	if rc == nil {
+		rc = &roomClaim{}
+		c.claiming[room] = rc
+	}
+	rc.n++
+	c.mu.Unlock()
+	rc.mu.Lock()
+	return func() {
+		rc.mu.Unlock()
+		c.mu.Lock()
+		if rc.n--; rc.n == 0 {
+			delete(c.claiming, room)
+		}
+		c.mu.Unlock()
+	}
 }
 
 func claimReply(res []any) (bool, string, uint64, string, error) {

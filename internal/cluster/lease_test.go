@@ -362,3 +362,52 @@ func TestEndedRoomNotResurrectedByStaleOwner(t *testing.T) {
 		t.Fatalf("ended room owned by %q", node)
 	}
 }
+
+// Many claims at once, from three nodes, on many rooms: every room ends up
+// with exactly one owner, and every loser is told that owner.
+func TestManyConcurrentClaimsOneHomePerRoom(t *testing.T) {
+	r := startRedis(t)
+	nodes := []*Cluster{newNode(t, r, "a"), newNode(t, r, "b"), newNode(t, r, "c")}
+	ctx := bg(t)
+	const rooms, perRoom = 100, 10
+	type result struct {
+		room, owner string
+	}
+	results := make(chan result, rooms*perRoom)
+	var wg sync.WaitGroup
+	for i := range rooms * perRoom {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := nodes[i%3]
+			room := fmt.Sprintf("r%d", i%rooms)
+			_, err := c.Claim(ctx, room)
+			var oe *OwnedError
+			switch {
+			case err == nil:
+				results <- result{room, c.NodeID()}
+			case errors.As(err, &oe):
+				results <- result{room, oe.Node}
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	owner := map[string]string{}
+	for res := range results {
+		if o, ok := owner[res.room]; ok && o != res.owner {
+			t.Fatalf("room %s: owners %s and %s", res.room, o, res.owner)
+		}
+		owner[res.room] = res.owner
+	}
+	if len(owner) != rooms {
+		t.Fatalf("%d rooms owned, want %d", len(owner), rooms)
+	}
+	for room, o := range owner {
+		if node, epoch, _ := nodes[0].Owner(ctx, room); node != o || epoch != 1 {
+			t.Fatalf("room %s: Owner %s/%d, want %s/1", room, node, epoch, o)
+		}
+	}
+}
