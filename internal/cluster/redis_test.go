@@ -48,6 +48,7 @@ func (r *redisServer) start() {
 	cmd := exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
 		"--dir", r.dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = redisProcAttr()
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
