@@ -308,6 +308,7 @@ func (c *Cluster) Close() error {
 	defer cancel()
 	_ = c.rdb.Del(ctx, c.nodeKey(c.cfg.NodeID)).Err()
 	_ = c.rdb.SRem(ctx, c.key("nodes"), c.cfg.NodeID).Err()
+	_ = c.rdb.Del(ctx, c.streamKey(c.cfg.NodeID)).Err() // nobody reads it now
 	return c.rdb.Close()
 }
 

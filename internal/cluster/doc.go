@@ -62,7 +62,7 @@
 //	huddle:gen                      random value written once per Redis data set
 //	huddle:nodes                    set of node IDs seen (pruned when their key is gone)
 //	huddle:node:<id>                JSON Node, PX NodeTTL
-//	huddle:node:<id>:events         stream of events for that node
+//	huddle:node:<id>:events         stream of events for that node, PX StateTTL, deleted by Close
 //	huddle:room:{<room>}:owner      hash node, epoch, token
 //	huddle:room:{<room>}:lease      token, PX LeaseTTL
 //	huddle:room:{<room>}:meta       hash host, locked, password_hash, waiting_room

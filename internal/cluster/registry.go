@@ -53,9 +53,12 @@ func (c *Cluster) heartbeatLoop() {
 			return
 		case <-t.C:
 		}
+		start := time.Now()
 		err := c.Beat(c.ctx)
 		if err != nil {
 			c.stats.redisErrors.Add(1)
+		} else {
+			c.stats.beatLatency.Store(int64(time.Since(start)))
 		}
 		switch {
 		case err != nil && !failing && c.ctx.Err() == nil:

@@ -42,6 +42,7 @@ func TestNodesAndLoad(t *testing.T) {
 		ns, _ := a.Nodes(ctx)
 		return len(ns) == 2 && ns[1].Participants == 3
 	})
+	waitFor(t, time.Second, func() bool { return a.Stats().RedisLatency > 0 })
 	// A node that stops beating (its process froze) leaves the list after
 	// NodeTTL without anyone removing it.
 	b.cancel()

@@ -194,6 +194,8 @@ func (c *Cluster) xadd(node string, batch []Event) error {
 				Values: []any{"f", ev.From, "s", strconv.FormatUint(ev.Seq, 10), "r", ev.Room, "t", ev.Type, "d", ev.Data},
 			})
 		}
+		// The stream of a node that died without Close goes in time.
+		p.PExpire(ctx, key, c.cfg.StateTTL)
 		return nil
 	})
 	return err

@@ -143,6 +143,13 @@ func TestRelayIsNotBroadcast(t *testing.T) {
 	if n, _ := r.client().XLen(ctx, "huddle:node:c:events").Result(); n != 0 {
 		t.Fatalf("c's stream has %d entries", n)
 	}
+	if ttl, _ := r.client().PTTL(ctx, "huddle:node:b:events").Result(); ttl <= 0 {
+		t.Fatalf("b's stream TTL %v, want one (a dead node's stream must go)", ttl)
+	}
+	b.Close()
+	if n, _ := r.client().Exists(ctx, "huddle:node:b:events").Result(); n != 0 {
+		t.Fatal("b's stream left after Close")
+	}
 }
 
 // The buffer for an unreachable Redis is bounded.

@@ -1,10 +1,14 @@
 package cluster
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // counters are the cluster's running counts (see Stats).
 type counters struct {
 	redisErrors, queued, sent, delivered, duplicates, missing, fenced atomic.Int64
+	beatLatency                                                       atomic.Int64 // ns
 }
 
 // Stats are counts since New, for /metrics.
@@ -21,6 +25,8 @@ type Stats struct {
 	// Fenced counts writes and renewals refused because another node owns
 	// the room.
 	Fenced int64
+	// RedisLatency is the round trip of the last successful heartbeat.
+	RedisLatency time.Duration
 	// Backlog is how many events wait to be sent now; Leases how many rooms
 	// this node owns now.
 	Backlog, Leases int
@@ -32,6 +38,7 @@ func (c *Cluster) Stats() Stats {
 		RedisErrors: c.stats.redisErrors.Load(), EventsQueued: c.stats.queued.Load(),
 		EventsSent: c.stats.sent.Load(), EventsDelivered: c.stats.delivered.Load(),
 		Duplicates: c.stats.duplicates.Load(), Missing: c.stats.missing.Load(), Fenced: c.stats.fenced.Load(),
+		RedisLatency: time.Duration(c.stats.beatLatency.Load()),
 	}
 	c.mu.Lock()
 	s.Leases = len(c.leases)
