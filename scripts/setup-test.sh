@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, idempotently: Debian packages as root
 # (Chromium for browser tests, coturn for relay interop, iproute2/nftables for
-# the NAT test, ffmpeg for server recording) and the Node packages from package-lock.json.
+# the NAT test, ffmpeg for server recording, redis-server for the cluster) and the Node packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 command -v iptables >/dev/null || need+=(iptables)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-test: need root to install: ${need[*]}" >&2
@@ -23,5 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The coturn package starts a system service; tests start their own.
   systemctl disable --now coturn >/dev/null 2>&1 || true
+  # Likewise redis-server: the cluster tests start their own on a free port.
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 scripts/setup-node.sh

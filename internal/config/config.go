@@ -78,6 +78,8 @@ type Config struct {
 	Media     MediaConfig
 	// Auth is join tokens, the server API and webhooks (auth.go).
 	Auth AuthConfig
+	// Cluster is cluster mode on Redis (cluster.go); off by default.
+	Cluster ClusterConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -114,6 +116,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerTURN(fs, &c.TURN)
 	registerMedia(fs, &c.Media)
 	finishAuth := registerAuth(fs, &c.Auth)
+	registerCluster(fs, &c.Cluster)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -207,6 +210,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Auth.validate(); err != nil {
+		return err
+	}
+	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
 	if err := settleEngine(&c.Engine); err != nil {
