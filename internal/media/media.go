@@ -125,13 +125,37 @@ func New(cfg Config) (*Manager, error) {
 type room struct {
 	id      string
 	mode    Mode // Mesh or SFU
-	members map[string]*member
+	// members is a slice, not a map: most rooms hold two or three
+	// people, and a map's buckets cost more than the whole room (the
+	// connect benchmark counts every byte per participant).
+	members []*member
 	// meshTimer moves an Auto room back to a mesh once it has been small
 	// for MeshAfter.
 	meshTimer *time.Timer
 	// required counts the Require(on) not yet undone: while above zero
 	// the room stays in the SFU (require.go).
 	required int
+}
+
+// find returns the member with this id, or nil.
+func (r *room) find(id string) *member {
+	for _, m := range r.members {
+		if m.id == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// remove takes the member with this id out and returns it, or nil.
+func (r *room) remove(id string) *member {
+	for i, m := range r.members {
+		if m.id == id {
+			r.members = append(r.members[:i], r.members[i+1:]...)
+			return m
+		}
+	}
+	return nil
 }
 
 // member is one participant as the media side sees it.

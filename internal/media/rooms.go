@@ -13,16 +13,16 @@ func (m *Manager) Joined(roomID, id string, conn Conn, capable bool) Mode {
 	m.mu.Lock()
 	r := m.rooms[roomID]
 	if r == nil {
-		r = &room{id: roomID, mode: Mesh, members: map[string]*member{}}
+		r = &room{id: roomID, mode: Mesh}
 		m.rooms[roomID] = r
 	}
-	if old := r.members[id]; old != nil {
+	if old := r.find(id); old != nil {
 		old.setConn(conn)
 		mode := r.mode
 		m.mu.Unlock()
 		return mode
 	}
-	r.members[id] = &member{id: id, capable: capable, conn: conn}
+	r.members = append(r.members, &member{id: id, capable: capable, conn: conn})
 	mode := m.decideLocked(r)
 	m.mu.Unlock()
 	return mode
@@ -38,12 +38,14 @@ func (mem *member) setConn(c Conn) {
 func (m *Manager) Left(roomID, id string) {
 	m.mu.Lock()
 	r := m.rooms[roomID]
-	if r == nil || r.members[id] == nil {
+	var mem *member
+	if r != nil {
+		mem = r.remove(id)
+	}
+	if mem == nil {
 		m.mu.Unlock()
 		return
 	}
-	mem := r.members[id]
-	delete(r.members, id)
 	if len(r.members) == 0 {
 		if r.meshTimer != nil {
 			r.meshTimer.Stop()
@@ -150,7 +152,7 @@ func (m *Manager) member(roomID, id string) *member {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r := m.rooms[roomID]; r != nil {
-		return r.members[id]
+		return r.find(id)
 	}
 	return nil
 }
@@ -227,10 +229,13 @@ func (m *Manager) sfuMember(roomID, id string) (*member, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.rooms[roomID]
-	if r == nil || r.members[id] == nil {
+	var mem *member
+	if r != nil {
+		mem = r.find(id)
+	}
+	if mem == nil {
 		return nil, ErrNotInSFU
 	}
-	mem := r.members[id]
 	if !mem.capable {
 		return nil, ErrNotCapable
 	}
