@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"sync"
-	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -25,13 +24,7 @@ type downTrack struct {
 	paused          bool // not shown by the subscriber: no video is sent
 	want            int  // the quality its view asks for (before what exists)
 	cap             int  // the highest quality the bandwidth allows
-	// The rewrite: out = in + offset. It is set at every switch so the
-	// first packet of the new layer follows the last one sent.
-	seqOffset          uint16
-	tsOffset           uint32
-	lastSeq, lastTS    uint32 // of the last packet sent (seq in the low 16 bits)
-	lastSent           time.Time
-	sentAny, rebaseNow bool
+	rw              rewriter
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -65,34 +58,15 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 			d.mu.Unlock()
 			return
 		}
-		d.current, d.rebaseNow = quality, true
+		d.current = quality
+		d.rw.switchLayer()
 	}
 	out := *pkt
-	d.rewrite(&out)
+	d.rw.rewrite(&out, d.track.codec.ClockRate)
 	d.mu.Unlock()
 	// Before the subscriber's connection is up the write has nowhere to
 	// go and fails; the keyframe asked for at binding time covers it.
 	_ = d.local.WriteRTP(&out)
-}
-
-// rewrite maps a packet of the current layer onto the outgoing stream;
-// d.mu is held.
-func (d *downTrack) rewrite(out *rtp.Packet) {
-	now := time.Now()
-	if d.rebaseNow {
-		d.rebaseNow = false
-		if d.sentAny {
-			// Continue where the last layer stopped: the next sequence
-			// number, and a timestamp advanced by the time that passed
-			// (video's clock is 90 kHz).
-			elapsed := uint32(max(1, now.Sub(d.lastSent).Microseconds()*90/1000))
-			d.seqOffset = uint16(d.lastSeq) + 1 - out.SequenceNumber
-			d.tsOffset = d.lastTS + elapsed - out.Timestamp
-		}
-	}
-	out.SequenceNumber += d.seqOffset
-	out.Timestamp += d.tsOffset
-	d.lastSeq, d.lastTS, d.lastSent, d.sentAny = uint32(out.SequenceNumber), out.Timestamp, now, true
 }
 
 // setView applies what the subscriber shows of the track: nothing

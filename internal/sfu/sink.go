@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"sync"
-	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -117,12 +116,7 @@ type sinkTrack struct {
 	current, target int
 	closed          bool
 	// The rewrite, as downTrack's: out = in + offset.
-	seqOffset       uint16
-	tsOffset        uint32
-	lastSeq         uint16
-	lastTS          uint32
-	lastSent        time.Time
-	sentAny, rebase bool
+	rw rewriter
 }
 
 // best is the quality a sink wants: the highest the track has.
@@ -244,10 +238,11 @@ func (st *sinkTrack) write(quality int, pkt *rtp.Packet) {
 			st.mu.Unlock()
 			return
 		}
-		st.current, st.rebase = quality, true
+		st.current = quality
+		st.rw.switchLayer()
 	}
 	out := *pkt
-	st.rewrite(&out)
+	st.rw.rewrite(&out, st.track.codec.ClockRate)
 	err := st.w.WriteRTP(&out)
 	if err != nil {
 		st.closed = true
@@ -258,27 +253,6 @@ func (st *sinkTrack) write(quality int, pkt *rtp.Packet) {
 		st.track.removeSinkTrack(st)
 		st.w.Close()
 	}
-}
-
-// rewrite maps a packet of the current layer onto one continuous stream;
-// st.mu is held.
-func (st *sinkTrack) rewrite(out *rtp.Packet) {
-	now := time.Now()
-	if st.rebase {
-		st.rebase = false
-		if st.sentAny {
-			rate := st.track.codec.ClockRate
-			if rate == 0 {
-				rate = 90000
-			}
-			elapsed := uint32(max(1, now.Sub(st.lastSent).Microseconds()*int64(rate)/1_000_000))
-			st.seqOffset = st.lastSeq + 1 - out.SequenceNumber
-			st.tsOffset = st.lastTS + elapsed - out.Timestamp
-		}
-	}
-	out.SequenceNumber += st.seqOffset
-	out.Timestamp += st.tsOffset
-	st.lastSeq, st.lastTS, st.lastSent, st.sentAny = out.SequenceNumber, out.Timestamp, now, true
 }
 
 // relayer moves the target to the best layer the track has now.
