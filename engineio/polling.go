@@ -163,6 +163,13 @@ func (s *Session) post(w http.ResponseWriter, r *http.Request) {
 		s.receive(p)
 	}
 	s.recvMu.Unlock()
+	// Not busy before the answer leaves: a client may send its next POST
+	// the moment it has the answer, and would find this one still busy
+	// (and the session closed as overlapping) if the flag waited for the
+	// deferred reset.
+	s.mu.Lock()
+	s.postBusy = false
+	s.mu.Unlock()
 	_ = s.srv.respond(w, http.StatusOK, okBody)
 }
 

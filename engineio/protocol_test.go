@@ -245,3 +245,25 @@ func (c *rawClient) wantEnd() {
 		c.frame()
 	}
 }
+
+// TestPollingPOSTsBackToBack: a client may send its next POST the moment
+// it has the answer to the last one. The session was marked busy until
+// after the answer left, so a quick client was sometimes closed for an
+// "overlapping" POST it never sent (seen under load in CI through
+// socketio's ExampleServer_Of). The window is a few instructions wide: on
+// an idle machine this passed on the old code too; under load it is
+// where the race shows.
+func TestPollingPOSTsBackToBack(t *testing.T) {
+	h := newHarness(t, Config{})
+	q := "EIO=4&transport=polling&sid=" + h.open()
+	for i := range 500 {
+		if code, body, _ := h.do("POST", q, "4x", nil); code != 200 {
+			t.Fatalf("POST %d right after the last answer: %d %q", i, code, body)
+		}
+	}
+	select {
+	case r := <-h.rec.closed:
+		t.Fatalf("the session was closed: %s", r)
+	default:
+	}
+}
