@@ -124,7 +124,18 @@ func newAPI(cfg Config, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, 
 	if err := registerBandwidth(m, ir, cfg, gotEstimator); err != nil {
 		return nil, err
 	}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	// pion's defaults less its stats interceptor: nothing here reads
+	// GetStats, and it ran on every packet of every subscriber stream.
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine
