@@ -123,8 +123,8 @@ func New(cfg Config) (*Manager, error) {
 
 // room is one meeting's media state.
 type room struct {
-	id      string
-	mode    Mode // Mesh or SFU
+	id   string
+	mode Mode // Mesh or SFU
 	// members is a slice, not a map: most rooms hold two or three
 	// people, and a map's buckets cost more than the whole room (the
 	// connect benchmark counts every byte per participant).

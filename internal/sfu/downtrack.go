@@ -17,14 +17,11 @@ type downTrack struct {
 	local  *boundTrack
 	sender *webrtc.RTPSender
 
-	mu sync.Mutex
-	// current is the quality being sent (-1: none yet); target the one
-	// wanted, switched to at its next keyframe.
-	current, target int
-	paused          bool // not shown by the subscriber: no video is sent
-	want            int  // the quality its view asks for (before what exists)
-	cap             int  // the highest quality the bandwidth allows
-	rw              rewriter
+	mu     sync.Mutex
+	gate   layerGate
+	paused bool // not shown by the subscriber: no video is sent
+	want   int  // the quality its view asks for (before what exists)
+	cap    int  // the highest quality the bandwidth allows
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -32,11 +29,8 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &downTrack{peer: p, track: t, current: -1, want: qualityMedium, cap: maxQuality}
-	d.target = pickQuality(t.qualities(), d.want)
-	if !t.simulcast {
-		d.current = d.target
-	}
+	d := &downTrack{peer: p, track: t, want: qualityMedium, cap: maxQuality}
+	d.gate = newLayerGate(pickQuality(t.qualities(), d.want), t.simulcast)
 	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: d.requestKeyframe}
 	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
 		return nil, err
@@ -49,20 +43,12 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 // receives, and switches layers at a keyframe of the wanted one.
 func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	d.mu.Lock()
-	if d.paused {
+	if d.paused || !d.gate.admit(quality, pkt.Payload) {
 		d.mu.Unlock()
 		return
 	}
-	if quality != d.current {
-		if quality != d.target || !isVP8Keyframe(pkt.Payload) {
-			d.mu.Unlock()
-			return
-		}
-		d.current = quality
-		d.rw.switchLayer()
-	}
 	out := *pkt
-	d.rw.rewrite(&out, d.track.codec.ClockRate)
+	d.gate.rw.rewrite(&out, d.track.codec.ClockRate)
 	d.mu.Unlock()
 	// Before the subscriber's connection is up the write has nowhere to
 	// go and fails; the keyframe asked for at binding time covers it.
@@ -79,17 +65,13 @@ func (d *downTrack) setView(height int) {
 	wasPaused := d.paused
 	d.paused = height <= 0
 	if d.paused {
-		d.current = -1 // a resume starts at a keyframe
+		d.gate.current = -1 // a resume starts at a keyframe
 		d.mu.Unlock()
 		return
 	}
 	d.want = qualityForHeight(height)
 	want := pickQuality(d.track.qualities(), min(d.want, d.cap))
-	changed := want != d.target || wasPaused
-	d.target = want
-	if !d.track.simulcast {
-		d.current = want
-	}
+	changed := d.gate.aim(want, d.track.simulcast) || wasPaused
 	d.mu.Unlock()
 	if changed {
 		d.track.requestKeyframe(want)
@@ -127,11 +109,7 @@ func (d *downTrack) retarget() {
 		return
 	}
 	want := pickQuality(d.track.qualities(), min(d.want, d.cap))
-	changed := want != d.target
-	d.target = want
-	if !d.track.simulcast {
-		d.current = want
-	}
+	changed := d.gate.aim(want, d.track.simulcast)
 	d.mu.Unlock()
 	if changed {
 		d.track.requestKeyframe(want)
@@ -141,7 +119,7 @@ func (d *downTrack) retarget() {
 // requestKeyframe asks for a keyframe of the layer this subscriber wants.
 func (d *downTrack) requestKeyframe() {
 	d.mu.Lock()
-	q := d.target
+	q := d.gate.target
 	d.mu.Unlock()
 	d.track.requestKeyframe(q)
 }
@@ -149,7 +127,7 @@ func (d *downTrack) requestKeyframe() {
 // forceKeyframe is requestKeyframe without the throttle.
 func (d *downTrack) forceKeyframe() {
 	d.mu.Lock()
-	q := d.target
+	q := d.gate.target
 	d.mu.Unlock()
 	d.track.forceKeyframe(q)
 }

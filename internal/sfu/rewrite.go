@@ -45,3 +45,49 @@ func (w *rewriter) rewrite(out *rtp.Packet, clockRate uint32) {
 	out.Timestamp += w.tsOffset
 	w.lastSeq, w.lastTS, w.lastSent, w.sentAny = out.SequenceNumber, out.Timestamp, now, true
 }
+
+// layerGate lets through the packets of the one layer a receiver gets,
+// switching to the wanted layer at its next keyframe and keeping the
+// stream continuous. Subscribers and recording sinks each have one; the
+// caller serialises its use.
+type layerGate struct {
+	// current is the quality being sent (-1: none yet); target the one
+	// wanted, switched to at its next keyframe.
+	current, target int
+	rw              rewriter
+}
+
+// newLayerGate starts at target: at once for a track without simulcast,
+// at its first keyframe otherwise.
+func newLayerGate(target int, simulcast bool) layerGate {
+	g := layerGate{current: -1, target: target}
+	if !simulcast {
+		g.current = target
+	}
+	return g
+}
+
+// admit reports whether a packet of this quality goes to the receiver,
+// switching layers when it starts a keyframe of the target.
+func (g *layerGate) admit(quality int, payload []byte) bool {
+	if quality == g.current {
+		return true
+	}
+	if quality != g.target || !isVP8Keyframe(payload) {
+		return false
+	}
+	g.current = quality
+	g.rw.switchLayer()
+	return true
+}
+
+// aim sets the target (at once for a track without simulcast) and
+// reports whether it changed.
+func (g *layerGate) aim(target int, simulcast bool) bool {
+	changed := target != g.target
+	g.target = target
+	if !simulcast {
+		g.current = target
+	}
+	return changed
+}

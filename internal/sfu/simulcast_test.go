@@ -1,6 +1,7 @@
 package sfu_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestSimulcastLayerFollowsTheView(t *testing.T) {
 		rid    string
 	}{{180, "q"}, {720, "f"}, {360, "h"}, {120, "q"}} {
 		bp.SetView("alice", step.height)
-		sfutest.WaitFor(t, "layer "+step.rid+" for a tile of "+itoa(step.height), 2*time.Second, layer(step.rid))
+		sfutest.WaitFor(t, "layer "+step.rid+" for a tile of "+strconv.Itoa(step.height), 2*time.Second, layer(step.rid))
 	}
 
 	// Hidden: no video bytes within a second, audio goes on.
@@ -64,15 +65,4 @@ func TestSimulcastLayerFollowsTheView(t *testing.T) {
 	if j := b.Jumps("alice/cam"); j != 0 {
 		t.Errorf("%d sequence jumps across layer switches", j)
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

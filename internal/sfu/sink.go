@@ -110,13 +110,9 @@ type sinkTrack struct {
 	track *track
 	w     TrackWriter
 
-	mu sync.Mutex
-	// current is the layer being sent (-1: none yet), target the best one
-	// the track has, switched to at its next keyframe.
-	current, target int
-	closed          bool
-	// The rewrite, as downTrack's: out = in + offset.
-	rw rewriter
+	mu     sync.Mutex
+	gate   layerGate // its target is the best layer the track has
+	closed bool
 }
 
 // best is the quality a sink wants: the highest the track has.
@@ -136,10 +132,7 @@ func (t *track) addSink(s Sink) {
 	if t.sinksEnded || t.hasSinkLocked(s) {
 		return
 	}
-	st := &sinkTrack{sink: s, track: t, current: -1, target: best(t.qualities())}
-	if !t.simulcast {
-		st.current = st.target
-	}
+	st := &sinkTrack{sink: s, track: t, gate: newLayerGate(best(t.qualities()), t.simulcast)}
 	w := s.TrackAdded(TrackInfo{
 		PublisherID: t.owner.id, TrackID: t.id, Kind: t.kind, Codec: t.codec,
 		RequestKeyframe: st.requestKeyframe,
@@ -154,7 +147,7 @@ func (t *track) addSink(s Sink) {
 	}
 	t.storeSinksLocked(append(next, st))
 	// A video writer has nothing to decode until a keyframe comes.
-	t.forceKeyframe(st.target)
+	t.forceKeyframe(st.gate.target)
 }
 
 // hasSinkLocked reports whether s has a writer of t; t.sinkMu is held.
@@ -233,16 +226,12 @@ func (st *sinkTrack) write(quality int, pkt *rtp.Packet) {
 		st.mu.Unlock()
 		return
 	}
-	if quality != st.current {
-		if quality != st.target || !isVP8Keyframe(pkt.Payload) {
-			st.mu.Unlock()
-			return
-		}
-		st.current = quality
-		st.rw.switchLayer()
+	if !st.gate.admit(quality, pkt.Payload) {
+		st.mu.Unlock()
+		return
 	}
 	out := *pkt
-	st.rw.rewrite(&out, st.track.codec.ClockRate)
+	st.gate.rw.rewrite(&out, st.track.codec.ClockRate)
 	err := st.w.WriteRTP(&out)
 	if err != nil {
 		st.closed = true
@@ -259,11 +248,7 @@ func (st *sinkTrack) write(quality int, pkt *rtp.Packet) {
 func (st *sinkTrack) relayer() {
 	want := best(st.track.qualities())
 	st.mu.Lock()
-	changed := want != st.target
-	st.target = want
-	if !st.track.simulcast {
-		st.current = want
-	}
+	changed := st.gate.aim(want, st.track.simulcast)
 	st.mu.Unlock()
 	if changed {
 		st.track.requestKeyframe(want)
@@ -272,7 +257,7 @@ func (st *sinkTrack) relayer() {
 
 func (st *sinkTrack) requestKeyframe() {
 	st.mu.Lock()
-	q := st.target
+	q := st.gate.target
 	st.mu.Unlock()
 	st.track.requestKeyframe(q)
 }
