@@ -66,7 +66,12 @@ export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
 
 /** join opens the pre-join page, presses Join and waits for the meeting. */
 export async function join(browser, baseUrl, room, name, opts = {}) {
-  const p = await openPrejoin(browser, baseUrl, room, name, opts);
+  return enter(await openPrejoin(browser, baseUrl, room, name, opts));
+}
+
+/** enter presses Join on a participant's prejoin screen and waits until it is in. */
+export async function enter(p) {
+  const name = p.name;
   p.joinClickedAt = Date.now();
   await p.page.getByRole("button", { name: /Join/ }).click();
   await p.page.waitForSelector(".meeting", { timeout: 15000 });
