@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { closeAll, join, launchBrowser, openPrejoin, poll } from "../lib/browser.mjs";
 
-const calls = Number(process.env.HUDDLE_LATENCY_CALLS ?? 10);
+// make test runs a few joins per case to prove they work; make bench runs 10.
+const calls = Number(process.env.HUDDLE_LATENCY_CALLS ?? 3);
 
 /**
  * joinAndTime presses Join on a prepared page and resolves with the time
