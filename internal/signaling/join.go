@@ -8,19 +8,21 @@ import (
 
 // joinAck is the successful answer to join-room (and the admitted event).
 type joinAck struct {
-	OK                 bool                `json:"ok"`
-	ID                 string              `json:"id"`
-	Room               string              `json:"room"`
-	Name               string              `json:"name"`
-	Host               string              `json:"host"`
-	ResumeToken        string              `json:"resumeToken"`
-	Resumed            bool                `json:"resumed"`
-	Peers              []rooms.PeerInfo    `json:"peers"`
-	Chat               []rooms.ChatMessage `json:"chat"`
-	Settings           rooms.SettingsView  `json:"settings"`
-	Hands              []rooms.Hand        `json:"hands"` // raised, first raised first
-	ICEServers         []turn.ICEServer    `json:"iceServers"`
-	ICETransportPolicy string              `json:"iceTransportPolicy"`
+	OK          bool                `json:"ok"`
+	ID          string              `json:"id"`
+	Room        string              `json:"room"`
+	Name        string              `json:"name"`
+	Host        string              `json:"host"`
+	ResumeToken string              `json:"resumeToken"`
+	Resumed     bool                `json:"resumed"`
+	Peers       []rooms.PeerInfo    `json:"peers"`
+	Chat        []rooms.ChatMessage `json:"chat"`
+	Settings    rooms.SettingsView  `json:"settings"`
+	Hands       []rooms.Hand        `json:"hands"` // raised, first raised first
+	// Spotlight is the participant the host put on everyone's stage.
+	Spotlight          string           `json:"spotlight,omitempty"`
+	ICEServers         []turn.ICEServer `json:"iceServers"`
+	ICETransportPolicy string           `json:"iceTransportPolicy"`
 	// Media is how the room's media travels ("mesh" or "sfu"); absent
 	// without a media side.
 	Media string `json:"media,omitempty"`
@@ -137,7 +139,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 	return joinAck{
 		OK: true, ID: p.ID, Room: res.Room.ID(), Name: p.Name, Host: snap.Host,
 		ResumeToken: res.Token, Resumed: res.Resumed,
-		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(),
+		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(), Spotlight: res.Room.Spotlight(),
 		ICEServers: servers, ICETransportPolicy: policy,
 		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)), Role: p.Role,
 	}

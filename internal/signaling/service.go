@@ -110,6 +110,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("request-mute", s.requestMute)
 	on("raise-hand", s.raiseHand)
 	on("lower-hand", s.lowerHand)
+	on("spotlight", s.spotlight)
 	on("reaction", s.reaction)
 	// Dialect B.
 	on("room:join", s.lobbyJoin)

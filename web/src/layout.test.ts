@@ -15,6 +15,11 @@ describe("arrange", () => {
     expect(arrange({ ...base, presenters: ["b"], pinned: "a" })).toMatchObject({ stage: "a", why: "pinned" });
     expect(arrange({ ...base, pinned: "left-already" }).stage).toBe("");
   });
+  it("puts the host's spotlight on the stage, over presenters but under one's own pin", () => {
+    expect(arrange({ ...base, spotlight: "a", presenters: ["b"] })).toMatchObject({ stage: "a", why: "spotlight", rest: ["me", "b"] });
+    expect(arrange({ ...base, spotlight: "a", pinned: "b" })).toMatchObject({ stage: "b", why: "pinned" });
+    expect(arrange({ ...base, spotlight: "gone" }).stage).toBe("");
+  });
   it("shows the active speaker in speaker view, never ourselves", () => {
     const speaker = { ...base, prefs: { mode: "speaker" as const, hideSelf: false } };
     expect(arrange({ ...speaker, speaker: "b" })).toMatchObject({ stage: "b", why: "speaker", rest: ["me", "a"] });

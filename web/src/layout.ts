@@ -37,6 +37,8 @@ export interface LayoutInput {
   prefs: LayoutPrefs;
   /** The tile this person pinned, or "". */
   pinned: string;
+  /** The tile the host put on everyone's stage, or "". */
+  spotlight?: string;
   /** Who is sharing a screen, newest last. */
   presenters: string[];
   /** The remote participant who spoke last, or "". */
@@ -47,7 +49,7 @@ export interface Layout {
   /** The big tile, or "" for a plain grid. */
   stage: string;
   /** Why it is on the stage. */
-  why: "" | "pinned" | "presenting" | "speaker";
+  why: "" | "pinned" | "spotlight" | "presenting" | "speaker";
   /** The other visible tiles, in order (the strip, or the grid). */
   rest: string[];
   /** Tiles not shown (our own, when hidden). */
@@ -55,9 +57,9 @@ export interface Layout {
 }
 
 /**
- * arrange picks the stage: a pinned tile first, then the newest screen
- * share, then (speaker view) the active speaker; with none of them, a
- * grid. Hiding our own tile never leaves the screen empty.
+ * arrange picks the stage: a pinned tile first (one's own choice wins),
+ * then the host's spotlight, then the newest screen share, then (speaker
+ * view) the active speaker; with none of them, a grid. Hiding our own tile never leaves the screen empty.
  */
 export function arrange(l: LayoutInput): Layout {
   const known = (id: string) => id !== "" && l.ids.includes(id);
@@ -67,6 +69,7 @@ export function arrange(l: LayoutInput): Layout {
   let why: Layout["why"] = "";
   const presenter = [...l.presenters].reverse().find(known) ?? "";
   if (known(l.pinned)) [stage, why] = [l.pinned, "pinned"];
+  else if (l.spotlight && known(l.spotlight)) [stage, why] = [l.spotlight, "spotlight"];
   else if (presenter) [stage, why] = [presenter, "presenting"];
   else if (l.prefs.mode === "speaker" && others.length > 0) [stage, why] = [known(l.speaker) && l.speaker !== l.selfId ? l.speaker : others[0], "speaker"];
   const hidden = hideSelf && stage !== l.selfId ? [l.selfId] : [];

@@ -60,6 +60,8 @@ export interface MeetingEvents extends Record<string, unknown> {
   /** The raised hands changed; by is the host when it lowered someone's. */
   hands: { hands: RaisedHand[]; id: string; raised: boolean; by?: string };
   reaction: { id: string; emoji: string };
+  /** The host put someone on everyone's stage ("": nobody). */
+  spotlight: string;
 }
 
 /** How long a re-keyed peer may take to tell us its new id after a server restart. */
@@ -82,6 +84,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   readonly chat: ChatMessage[] = [];
   /** Raised hands, first raised first (the server's order). */
   hands: RaisedHand[] = [];
+  /** The participant the host put on everyone's stage, or "". */
+  spotlight = "";
   recording = false;
   /** waiting is true while a waiting room holds us. */
   waiting = false;
@@ -173,6 +177,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     }
     this.hands = j.hands;
     this.emit("hands", { hands: this.hands, id: "", raised: false });
+    this.setSpotlight(j.spotlight);
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
@@ -202,6 +207,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("reaction", (e) => {
       if (e && typeof e.id === "string" && typeof e.emoji === "string") this.emit("reaction", { id: e.id, emoji: e.emoji });
     });
+    s.on("spotlight", (e) => this.setSpotlight(typeof e?.id === "string" ? e.id : ""));
     s.on("host-changed", ({ id }) => {
       this.host = id;
       this.emit("host", id);
@@ -349,10 +355,22 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.sig.request("reaction", { emoji });
   }
 
+  private setSpotlight(id: string): void {
+    if (id === this.spotlight) return;
+    this.spotlight = id;
+    this.emit("spotlight", id);
+  }
+
+  /** spotlightOn asks the server to put id on everyone's stage ("" ends it); host only. */
+  spotlightOn(id: string) {
+    return this.sig.request("spotlight", { id });
+  }
+
   private userLeft(id: string): void {
     const p = this.participants.get(id);
     if (!p || p.self) return;
     if (this.handRaised(id)) this.handChanged({ id, raised: false });
+    if (this.spotlight === id) this.setSpotlight("");
     this.participants.delete(id);
     p.peer?.close();
     this.emit("participant-removed", p);

@@ -34,6 +34,8 @@ export interface JoinedRoom {
   settings: RoomSettings;
   /** Raised hands, first raised first. */
   hands: RaisedHand[];
+  /** The participant the host put on everyone's stage, or "". */
+  spotlight: string;
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
   /** How the room's media travels now: peer to peer, or through the server. */
@@ -90,6 +92,7 @@ export interface ServerEvents {
   "resume-token": (p: { resumeToken: string }) => void;
   hand: (p: { id: string; raised: boolean; at?: number; by?: string }) => void;
   reaction: (p: { id: string; emoji: string }) => void;
+  spotlight: (p: { id: string; by?: string }) => void;
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -253,6 +256,7 @@ export function normalizeJoined(a: any): JoinedRoom {
     chat: Array.isArray(a.chat) ? a.chat : [],
     settings: { locked: !!a.settings?.locked, hasPassword: !!a.settings?.hasPassword, waitingRoom: !!a.settings?.waitingRoom },
     hands: Array.isArray(a.hands) ? a.hands.filter((x: any) => typeof x?.id === "string").map((x: any) => ({ id: x.id, at: Number(x.at) || 0 })) : [],
+    spotlight: typeof a.spotlight === "string" ? a.spotlight : "",
     iceServers: Array.isArray(a.iceServers) ? a.iceServers : [],
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
     media: a.media === "sfu" ? "sfu" : "mesh",

@@ -251,6 +251,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       } else if (raised) toast(msg("hand.raised", { name: isolate(who.name) }));
       else announce(msg(by === meeting.selfId ? "hand.youLoweredTheirs" : "hand.theyLowered", { name: who.name }));
     }),
+    meeting.on("spotlight", (id) => {
+      grid.setSpotlight(id);
+      people.render();
+    }),
     meeting.on("reaction", ({ id, emoji }) => {
       grid.showReaction(id, emoji);
       const who = meeting.participants.get(id);
@@ -282,9 +286,11 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const netBanner = h("div", { class: "banner net-banner", id: "network-banner", hidden: true, role: "status" });
   grid.setHands(meeting.hands.map((x) => x.id));
+  grid.setSpotlight(meeting.spotlight);
   grid.onLayout = (l) => {
     const p = [...meeting.participants.values()].find((x) => x.id === l.stage);
     if (l.why === "pinned" && p) announce(p.self ? msg("layout.youPinned") : msg("layout.pinned", { name: p.name }));
+    else if (l.why === "spotlight" && p) announce(p.self ? msg("layout.youSpotlight") : msg("layout.spotlight", { name: p.name }));
     else if (l.why === "presenting" && p) announce(p.self ? msg("layout.youPresenting") : msg("layout.presenting", { name: p.name }));
   };
 

@@ -176,7 +176,24 @@ export class PeoplePanel {
       p.id === m.host ? h("span", { class: "tag" }, msg("people.host")) : null,
       !p.audio ? h("span", { class: "tag muted" }, msg("people.muted")) : null,
       m.handRaised(p.id) ? h("span", { class: "tag hand" }, msg("tile.handRaised")) : null,
+      m.spotlight === p.id ? h("span", { class: "tag spot" }, msg("people.spotlightTag")) : null,
     );
+    if (m.isHost) {
+      const on = m.spotlight === p.id;
+      li.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "small ghost spotlight",
+            "aria-pressed": String(on),
+            "aria-label": msg(on ? "people.unspotlightName" : "people.spotlightName", { name: p.name }),
+            onclick: () => m.spotlightOn(on ? "" : p.id).catch(failed),
+          },
+          msg(on ? "people.unspotlight" : "people.spotlight"),
+        ),
+      );
+    }
     if (m.isHost && !p.self) {
       li.append(
         h("button", { type: "button", class: "small ghost", "aria-label": msg("people.askMuteName", { name: p.name }), disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(msg("people.askedMute", { name: isolate(p.name) })), failed) }, msg("people.mute")),

@@ -38,6 +38,7 @@ export class TileGrid {
   private speakers = new SpeakerTracker();
   private presenters: string[] = [];
   private pinned = "";
+  private spotlit = "";
   private layoutKey = "";
   private resize: ResizeObserver | null = null;
   prefs: LayoutPrefs = loadPrefs(globalThis.localStorage);
@@ -190,6 +191,13 @@ export class TileGrid {
     this.layout();
   }
 
+  /** setSpotlight puts the host's choice on the stage ("" ends it); one's own pin still wins. */
+  setSpotlight(id: string): void {
+    this.spotlit = id;
+    for (const [p, t] of this.tiles) t.el.classList.toggle("spotlit", p.id === id);
+    this.layout();
+  }
+
   setPrefs(p: LayoutPrefs): void {
     this.prefs = p;
     savePrefs(globalThis.localStorage, p);
@@ -207,7 +215,7 @@ export class TileGrid {
   private layout(): void {
     const ps = [...this.tiles.keys()].sort((a, b) => Number(b.self) - Number(a.self));
     const self = ps.find((p) => p.self);
-    const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, presenters: this.presenters, speaker: this.speakers.current });
+    const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, spotlight: this.spotlit, presenters: this.presenters, speaker: this.speakers.current });
     if (this.pinned && l.why !== "pinned") this.pinned = ""; // the pinned one left
     this.current = l;
     const key = JSON.stringify(l);
