@@ -1,38 +1,48 @@
 // The embed API (/external_api.js) in Chromium: a portal page on another
-// loopback origin (another port is another origin) embeds a meeting, drives
+// loopback origin (another port is another origin) embeds a meeting with
+// README.md's example, drives
 // it with commands and hears its events while a second participant joins
 // the ordinary way; a page on an origin not in --embed-origins cannot frame
 // the app at all.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { startServer } from "../lib/server.mjs";
 import { closeAll, dumpLogs, join, launchBrowser, poll } from "../lib/browser.mjs";
 
 /**
- * hostServer serves /portal, a page that embeds a meeting of the Huddle
- * server at huddle().url with external_api.js, as the README shows, and
- * keeps every event in window.events. It starts before Huddle (whose
- * --embed-origins names it), so the address is read per request.
+ * readmeExample is the page of README.md's "Embedding Huddle in your site",
+ * pointed at huddleURL instead of https://meet.example.com.
+ */
+function readmeExample(huddleURL) {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("### Embedding Huddle in your site"));
+  const m = /```html\n([\s\S]*?)```/.exec(section);
+  if (!m) throw new Error("README.md: no html example under 'Embedding Huddle in your site'");
+  return m[1].replaceAll("https://meet.example.com", huddleURL);
+}
+
+/**
+ * hostServer serves /portal: README.md's example, and a script that keeps
+ * every event in window.events. It starts before Huddle (whose
+ * --embed-origins names it), so Huddle's address is read per request.
  */
 async function hostServer(huddle) {
   const page = (huddleURL) => `<!doctype html>
 <html><head><meta charset="utf-8"><title>Portal</title></head>
 <body>
 <h1>Our portal</h1>
-<div id="meeting" style="width: 960px; height: 540px"></div>
-<script src="${huddleURL}/external_api.js"></script>
+${readmeExample(huddleURL)}
 <script>
-  const q = new URLSearchParams(location.search);
   window.events = [];
-  window.meeting = new HuddleMeeting(document.getElementById("meeting"), { room: q.get("room"), name: q.get("name") });
   for (const name of ["ready", "joined", "participantJoined", "participantLeft", "chat", "left", "error"]) {
     meeting.on(name, (data) => events.push({ name, data }));
   }
 </script>
 </body></html>`;
   const srv = http.createServer((req, res) => {
-    if (!req.url.startsWith("/portal")) {
+    if (req.url !== "/portal") {
       res.writeHead(404).end();
       return;
     }
@@ -43,13 +53,13 @@ async function hostServer(huddle) {
 }
 
 /** openPortal opens the portal page in a context of its own, camera and microphone allowed. */
-async function openPortal(browser, portalURL, room, name) {
+async function openPortal(browser, portalURL, name) {
   const context = await browser.newContext({ permissions: ["camera", "microphone"], viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   const logs = [];
   page.on("console", (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`[${name}] pageerror: ${e.message}`));
-  await page.goto(`${portalURL}/portal?room=${room}&name=${encodeURIComponent(name)}`, { waitUntil: "domcontentloaded" });
+  await page.goto(`${portalURL}/portal`, { waitUntil: "domcontentloaded" });
   return { context, page, name, logs };
 }
 
@@ -89,15 +99,15 @@ describe("embedding a meeting", () => {
   });
 
   test("the portal joins, drives the meeting by commands and hears its events", async () => {
-    const room = "embed-room";
-    const emma = await openPortal(browser, portal.url, room, "Emma Embed");
-    people.push(emma);
+    const room = "team-standup"; // README.md's example
+    const ada = await openPortal(browser, portal.url, "Ada (portal)");
+    people.push(ada);
     try {
       // The name came with the frame: no click on the prejoin screen.
-      const joined = await waitEvent(emma, "joined");
-      assert.equal(joined.name, "Emma Embed");
+      const joined = await waitEvent(ada, "joined");
+      assert.equal(joined.name, "Ada Lovelace");
       assert.equal(joined.room, room);
-      const frame = meetingFrame(emma, huddle.url);
+      const frame = meetingFrame(ada, huddle.url);
       assert.ok(frame, "no frame on the Huddle server");
       await frame.waitForSelector(".meeting", { timeout: 15000 });
       assert.equal(await frame.evaluate(() => window.__huddle.selfId), joined.id);
@@ -105,52 +115,52 @@ describe("embedding a meeting", () => {
       // Someone joins the ordinary way.
       const bob = await join(browser, huddle.url, room, "Bob");
       people.push(bob);
-      const bobJoined = await waitEvent(emma, "participantJoined", (d) => d.name === "Bob");
+      const bobJoined = await waitEvent(ada, "participantJoined", (d) => d.name === "Bob");
       assert.equal(bobJoined.id, bob.id);
-      await poll(async () => (await seenBy(bob.page, joined.id))?.audio === true, { what: "Bob sees Emma's microphone on" });
+      await poll(async () => (await seenBy(bob.page, joined.id))?.audio === true, { timeout: 30000, what: "Bob sees Ada's microphone on" });
 
       // Commands: what the portal asks for, Bob sees.
-      assert.deepEqual(await emma.page.evaluate(() => meeting.toggleAudio()), { audio: false });
-      await poll(async () => (await seenBy(bob.page, joined.id))?.audio === false, { what: "Bob sees Emma muted" });
-      assert.deepEqual(await emma.page.evaluate(() => meeting.toggleVideo()), { video: false });
-      await poll(async () => (await seenBy(bob.page, joined.id))?.video === false, { what: "Bob sees Emma's camera off" });
+      assert.deepEqual(await ada.page.evaluate(() => meeting.toggleAudio()), { audio: false });
+      await poll(async () => (await seenBy(bob.page, joined.id))?.audio === false, { timeout: 30000, what: "Bob sees Ada muted" });
+      assert.deepEqual(await ada.page.evaluate(() => meeting.toggleVideo()), { video: false });
+      await poll(async () => (await seenBy(bob.page, joined.id))?.video === false, { timeout: 30000, what: "Bob sees Ada's camera off" });
       assert.equal(await frame.locator("#ctl-mic").getAttribute("aria-label"), "Turn on microphone", "the frame's own controls follow");
-      assert.deepEqual(await emma.page.evaluate(() => meeting.toggleAudio()), { audio: true });
+      assert.deepEqual(await ada.page.evaluate(() => meeting.toggleAudio()), { audio: true });
 
-      await emma.page.evaluate(() => meeting.sendChat("hello from the portal"));
+      await ada.page.evaluate(() => meeting.sendChat("hello from the portal"));
       await bob.page.getByRole("button", { name: /Open chat/ }).click();
-      await poll(async () => (await bob.page.locator("#chat-panel .chat-text").allTextContents()).includes("hello from the portal"), { what: "Bob gets the portal's chat" });
-      const own = await waitEvent(emma, "chat", (d) => d.text === "hello from the portal", "its own chat message");
+      await poll(async () => (await bob.page.locator("#chat-panel .chat-text").allTextContents()).includes("hello from the portal"), { timeout: 30000, what: "Bob gets the portal's chat" });
+      const own = await waitEvent(ada, "chat", (d) => d.text === "hello from the portal", "its own chat message");
       assert.equal(own.from, joined.id);
 
       // Chat the other way, as an event.
-      await bob.page.locator("#chat-input").fill("hi Emma");
+      await bob.page.locator("#chat-input").fill("hi Ada");
       await bob.page.locator("#chat-input").press("Enter");
-      const heard = await waitEvent(emma, "chat", (d) => d.text === "hi Emma", "Bob's chat");
+      const heard = await waitEvent(ada, "chat", (d) => d.text === "hi Ada", "Bob's chat");
       assert.equal(heard.name, "Bob");
       assert.equal(heard.from, bob.id);
 
       // A bad argument is refused with a code, not dropped.
-      const refused = await emma.page.evaluate(() => meeting.sendChat("").then(() => "sent", (e) => e.code));
+      const refused = await ada.page.evaluate(() => meeting.sendChat("").then(() => "sent", (e) => e.code));
       assert.equal(refused, "bad-argument");
 
       // The API hears its own frame only: a message the portal page posts
       // to itself, in the protocol's very form, is no event.
-      await emma.page.evaluate(() => window.postMessage({ huddle: "huddle-embed-1", kind: "event", event: "chat", data: { text: "forged" } }, "*"));
+      await ada.page.evaluate(() => window.postMessage({ huddle: "huddle-embed-1", kind: "event", event: "chat", data: { text: "forged" } }, "*"));
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal((await events(emma, "chat")).some((d) => d.text === "forged"), false, "a forged event was delivered");
+      assert.equal((await events(ada, "chat")).some((d) => d.text === "forged"), false, "a forged event was delivered");
 
       await bob.page.locator("#ctl-leave").click();
-      const bobLeft = await waitEvent(emma, "participantLeft", (d) => d.id === bob.id);
+      const bobLeft = await waitEvent(ada, "participantLeft", (d) => d.id === bob.id);
       assert.equal(bobLeft.name, "Bob");
 
-      assert.deepEqual(await emma.page.evaluate(() => meeting.hangup()), {});
-      const left = await waitEvent(emma, "left");
+      assert.deepEqual(await ada.page.evaluate(() => meeting.hangup()), {});
+      const left = await waitEvent(ada, "left");
       assert.equal(left.reason, "left");
       await frame.waitForSelector(".ended", { timeout: 10000 });
-      const notJoined = await emma.page.evaluate(() => meeting.toggleAudio().then(() => "done", (e) => e.code));
+      const notJoined = await ada.page.evaluate(() => meeting.toggleAudio().then(() => "done", (e) => e.code));
       assert.equal(notJoined, "not-joined");
-      assert.deepEqual(await events(emma, "error"), []);
+      assert.deepEqual(await events(ada, "error"), []);
     } catch (err) {
       console.log(dumpLogs(...people));
       throw err;
@@ -158,7 +168,7 @@ describe("embedding a meeting", () => {
   });
 
   test("a page on an origin not in --embed-origins cannot frame the meeting", async () => {
-    const eve = await openPortal(browser, stranger.url, "embed-room-2", "Eve");
+    const eve = await openPortal(browser, stranger.url, "Eve");
     people.push(eve);
     // Chromium refuses the frame by its CSP and says so in the console.
     await poll(() => eve.logs.some((l) => l.includes("frame-ancestors") && l.includes(portal.url)), { timeout: 15000, what: "a frame-ancestors violation" });
