@@ -23,7 +23,8 @@
  *                                                 already in the room when we join)
  *   participantLeft    { id, name }
  *   chat               { id, from, name, text, ts }  every message, ours too
- *                                                 (from === joined's id)
+ *                                                 (from === joined's id), and on
+ *                                                 joining the meeting's history
  *   left               { reason }                "left" (hangup or the Leave button),
  *                                                 "removed", "denied" or "error"
  *   error              { code, message }         joining was refused (a wrong password,

@@ -152,6 +152,13 @@ describe("EmbedBridge", () => {
     expect(result(9)).toMatchObject({ ok: false, code: "unknown-command" });
   });
 
+  it("tells the parent why a join was refused, and stops following that meeting", () => {
+    const { bridge, m, events } = setup();
+    bridge.failed("auth-expired", "This invitation link has expired.");
+    m.emit("participant-added", participant("me", "Ada", true));
+    expect(events()).toEqual([["error", { code: "auth-expired", message: "This invitation link has expired." }]]);
+  });
+
   it("joins by itself on the first prejoin only", () => {
     const { bridge } = setup();
     expect(bridge.prejoin()).toEqual({ name: "Ada", autoJoin: true });
