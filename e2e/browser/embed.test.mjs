@@ -8,7 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import { startServer } from "../lib/server.mjs";
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { binary, startServer } from "../lib/server.mjs";
 import { closeAll, dumpLogs, join, launchBrowser, poll } from "../lib/browser.mjs";
 
 /**
@@ -24,16 +26,29 @@ function readmeExample(huddleURL) {
 }
 
 /**
- * hostServer serves /portal: README.md's example, and a script that keeps
- * every event in window.events. It starts before Huddle (whose
- * --embed-origins names it), so Huddle's address is read per request.
+ * customExample embeds with the options in the address's fragment (JSON):
+ * tokens and other cases README.md's example does not show.
+ */
+function customExample(huddleURL) {
+  return `<div id="meeting" style="width: 960px; height: 540px"></div>
+<script src="${huddleURL}/external_api.js"></script>
+<script>
+  const meeting = new HuddleMeeting(document.getElementById("meeting"), JSON.parse(decodeURIComponent(location.hash.slice(1))));
+</script>`;
+}
+
+/**
+ * hostServer serves /portal, README.md's example, and /custom, and in both
+ * a script that keeps every event in window.events. It starts before
+ * Huddle (whose --embed-origins names it), so Huddle's address is read per
+ * request.
  */
 async function hostServer(huddle) {
-  const page = (huddleURL) => `<!doctype html>
+  const page = (example) => `<!doctype html>
 <html><head><meta charset="utf-8"><title>Portal</title></head>
 <body>
 <h1>Our portal</h1>
-${readmeExample(huddleURL)}
+${example}
 <script>
   window.events = [];
   for (const name of ["ready", "joined", "participantJoined", "participantLeft", "chat", "left", "error"]) {
@@ -42,24 +57,25 @@ ${readmeExample(huddleURL)}
 </script>
 </body></html>`;
   const srv = http.createServer((req, res) => {
-    if (req.url !== "/portal") {
+    const example = { "/portal": readmeExample, "/custom": customExample }[req.url];
+    if (!example) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(page(huddle().url));
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(page(example(huddle().url)));
   });
   await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) };
 }
 
 /** openPortal opens the portal page in a context of its own, camera and microphone allowed. */
-async function openPortal(browser, portalURL, name) {
+async function openPortal(browser, portalURL, name, path = "/portal") {
   const context = await browser.newContext({ permissions: ["camera", "microphone"], viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   const logs = [];
   page.on("console", (m) => logs.push(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`[${name}] pageerror: ${e.message}`));
-  await page.goto(`${portalURL}/portal`, { waitUntil: "domcontentloaded" });
+  await page.goto(portalURL + path, { waitUntil: "domcontentloaded" });
   return { context, page, name, logs };
 }
 
@@ -77,6 +93,24 @@ function meetingFrame(p, huddleURL) {
 /** seenBy is what a participant's page knows of participant id. */
 function seenBy(page, id) {
   return page.evaluate((i) => window.__huddle.participants().find((x) => x.id === i), id);
+}
+
+const secret = "embed-test-secret-0123456789abcdefgh";
+
+function token(room, name, role) {
+  return execFileSync(binary, ["token", "--room", room, "--name", name, "--role", role, "--ttl", "1h"], {
+    env: { ...process.env, HUDDLE_AUTH_SECRET: secret },
+  })
+    .toString()
+    .trim();
+}
+
+/** An HS256 token that expired an hour ago (past the server's leeway). */
+function expiredToken(room) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ room, name: "Late", exp: now - 3600, nbf: now - 7200 })}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
 }
 
 describe("embedding a meeting", () => {
@@ -181,5 +215,31 @@ describe("embedding a meeting", () => {
     // Nobody joined the room from there.
     const res = await fetch(`${huddle.url}/metrics`);
     assert.match(await res.text(), /^huddle_rooms 0$/m);
+  });
+
+  test("with --auth token: the token's name and role, and a refused token as an error event", async () => {
+    let tokenHuddle;
+    const site = await hostServer(() => tokenHuddle);
+    try {
+      tokenHuddle = await startServer({ args: ["--auth", "token", "--embed-origins", site.url], env: { HUDDLE_AUTH_SECRET: secret } });
+      const opts = (o) => "/custom#" + encodeURIComponent(JSON.stringify(o));
+      const hana = await openPortal(browser, site.url, "Hana (portal)", opts({ room: "board", name: "Typed Name", token: token("board", "Hana Host", "host") }));
+      people.push(hana);
+      const joined = await waitEvent(hana, "joined");
+      assert.equal(joined.name, "Hana Host", "the token's name wins");
+      assert.equal(joined.role, "host");
+      assert.doesNotMatch(meetingFrame(hana, tokenHuddle.url).url(), /token=/, "the token stayed in the frame's address");
+
+      const late = await openPortal(browser, site.url, "Late (portal)", opts({ room: "board", name: "Late", token: expiredToken("board") }));
+      people.push(late);
+      const refused = await waitEvent(late, "error");
+      assert.equal(refused.code, "auth-expired");
+      assert.match(refused.message, /expired/);
+      assert.deepEqual(await events(late, "joined"), []);
+      await hana.page.evaluate(() => meeting.hangup());
+    } finally {
+      await tokenHuddle?.stop();
+      await site.close();
+    }
   });
 });
