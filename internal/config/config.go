@@ -80,6 +80,8 @@ type Config struct {
 	Auth AuthConfig
 	// Cluster is cluster mode on Redis (cluster.go); off by default.
 	Cluster ClusterConfig
+	// Embed is which sites may frame the app (embed.go); none by default.
+	Embed EmbedConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -117,6 +119,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerMedia(fs, &c.Media)
 	finishAuth := registerAuth(fs, &c.Auth)
 	registerCluster(fs, &c.Cluster)
+	registerEmbed(fs, &c.Embed)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -213,6 +216,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Embed.settle(); err != nil {
 		return err
 	}
 	if err := settleEngine(&c.Engine); err != nil {

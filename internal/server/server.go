@@ -201,7 +201,7 @@ func (s *Server) closeListeners() {
 // behind the security headers and the access log.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	webApp := web.Handler(web.Options{})
+	webApp := web.Handler(web.Options{EmbedOrigins: s.cfg.Embed.Origins})
 	mux.Handle("/socket.io/", stampSessionStart(s.parts.engine))
 	mux.Handle("GET /socket.io/socket.io.js", webApp) // the client bundle, as Node's server serves it
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -219,7 +219,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("/", webApp)
-	return boundRequests(securityHeaders(accessLog(s.log, mux)), s.requestTimeout())
+	return boundRequests(securityHeaders(s.cfg.Embed.Origins, accessLog(s.log, mux)), s.requestTimeout())
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +269,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if s.certs.acme != nil {
 			h = s.certs.acme.HTTPHandler(h)
 		}
-		srv := s.newHTTPServer(boundRequests(securityHeaders(accessLog(s.log, h)), s.requestTimeout()))
+		srv := s.newHTTPServer(boundRequests(securityHeaders(nil, accessLog(s.log, h)), s.requestTimeout()))
 		go func() { errc <- srv.Serve(s.httpLn) }()
 		s.log.Info("plain HTTP listening for redirects and ACME challenges", "addr", s.httpLn.Addr().String())
 	}
