@@ -122,3 +122,30 @@ export class SpeakerTracker {
     return this.current;
   }
 }
+
+/** How many tiles a page of the grid holds. */
+export const pageSize = 25;
+
+export interface Page {
+  /** The tiles on the page shown, in order. */
+  shown: string[];
+  /** The page shown (0-based, clamped) and how many there are. */
+  page: number;
+  pages: number;
+}
+
+/**
+ * paginate splits the grid's tiles into pages of `size`. The active
+ * speaker is always on the first page: when it would be on a later one, it
+ * takes the first page's last place and the one there moves back to its
+ * slot, so that everyone else keeps their place.
+ */
+export function paginate(ids: string[], page: number, speaker: string, size = pageSize): Page {
+  size = Math.max(1, Math.floor(size));
+  const order = [...ids];
+  const at = order.indexOf(speaker);
+  if (at >= size) [order[size - 1], order[at]] = [order[at], order[size - 1]];
+  const pages = Math.max(1, Math.ceil(order.length / size));
+  page = Math.min(Math.max(0, Math.floor(page)), pages - 1);
+  return { shown: order.slice(page * size, (page + 1) * size), page, pages };
+}

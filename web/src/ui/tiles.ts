@@ -2,12 +2,12 @@
 // indicators, the active speaker ring, a raised-hand badge, connection
 // bars, a pin button and floating reactions; laid out as a grid that fits
 // the window or as a stage (pinned, presenting, speaker) over a strip.
-import { arrange, bestGrid, loadPrefs, savePrefs, SpeakerTracker, type Layout, type LayoutPrefs } from "../layout";
+import { arrange, bestGrid, loadPrefs, paginate, pageSize, savePrefs, SpeakerTracker, type Layout, type LayoutPrefs } from "../layout";
 import { LevelMeter } from "../media";
 import type { Participant } from "../meeting";
 import type { Quality } from "../quality";
 import { isolate } from "../text";
-import { msg, t } from "../i18n";
+import { msg, t, type Msg } from "../i18n";
 import { h, icon, initials, msgNode, setAttr, toast } from "./dom";
 
 interface Tile {
@@ -39,6 +39,10 @@ export class TileGrid {
   private presenters: string[] = [];
   private pinned = "";
   private spotlit = "";
+  /** The grid's page, and how many tiles a page holds (tests may lower it). */
+  private page = 0;
+  private pageSize = readPageSize(globalThis.localStorage);
+  private pager = h("nav", { class: "pager", "aria-label": msg("grid.pages") });
   private layoutKey = "";
   private resize: ResizeObserver | null = null;
   prefs: LayoutPrefs = loadPrefs(globalThis.localStorage);
@@ -218,7 +222,7 @@ export class TileGrid {
     const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, spotlight: this.spotlit, presenters: this.presenters, speaker: this.speakers.current });
     if (this.pinned && l.why !== "pinned") this.pinned = ""; // the pinned one left
     this.current = l;
-    const key = JSON.stringify(l);
+    const key = JSON.stringify(l) + (l.stage ? "" : `|${this.page}|${this.pageSize}|${this.speakers.current}`);
     if (key !== this.layoutKey) {
       this.layoutKey = key;
       const tile = (id: string) => this.byId(id)![1].el;
@@ -236,7 +240,15 @@ export class TileGrid {
       } else {
         this.el.dataset.layout = "grid";
         delete this.el.dataset.why;
-        this.el.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
+        // Tiles on other pages stay in the page, hidden: their audio
+        // plays, and the SFU sends them no video (views.ts sees them
+        // as not shown).
+        const pg = paginate(l.rest, this.page, this.speakers.current, this.pageSize);
+        this.page = pg.page;
+        for (const id of l.rest) if (!pg.shown.includes(id)) tile(id).hidden = true;
+        this.el.replaceChildren(...pg.shown.map(tile), ...l.rest.filter((id) => !pg.shown.includes(id)).map(tile), ...l.hidden.map(tile));
+        this.renderPager(pg.page, pg.pages);
+        if (pg.pages > 1) this.el.append(this.pager);
       }
       for (const t of this.tiles.values()) if (t.video.paused) void t.video.play().catch(() => {});
       this.onLayout(l);
@@ -244,9 +256,26 @@ export class TileGrid {
     this.fit();
   }
 
+  /** showPage turns the grid to page (0-based; clamped). */
+  showPage(page: number): void {
+    this.page = page;
+    this.layout();
+  }
+
+  private renderPager(page: number, pages: number): void {
+    const turn = (to: number, label: Msg, text: string) =>
+      h("button", { type: "button", class: "pager-turn", "aria-label": label, title: label, disabled: to < 0 || to >= pages, onclick: () => this.showPage(to) }, text);
+    this.pager.replaceChildren(
+      turn(page - 1, msg("grid.prevPage"), "‹"),
+      h("span", { class: "pager-text", "aria-live": "polite" }, msg("grid.page", { page: page + 1, pages })),
+      turn(page + 1, msg("grid.nextPage"), "›"),
+    );
+  }
+
   /** fit sizes the grid's tiles to the window. */
   private fit(): void {
-    const n = this.current.stage ? 1 : Math.max(1, this.current.rest.length);
+    const shown = this.current.stage ? 1 : Math.min(this.current.rest.length, this.pageSize);
+    const n = Math.max(1, shown);
     const { cols, rows } = bestGrid(n, this.el.clientWidth || 1280, this.el.clientHeight || 720);
     this.el.style.setProperty("--cols", String(cols));
     this.el.style.setProperty("--rows", String(rows));
@@ -279,7 +308,14 @@ export class TileGrid {
     const lit = best ?? (now < this.holdUntil ? this.lastSpeaker : null);
     for (const t of this.tiles.values()) t.el.classList.toggle("speaking", t === lit);
     const before = this.speakers.current;
-    if (this.speakers.update(remote, now) !== before && this.prefs.mode === "speaker") this.layout();
+    // The speaker view follows the speaker; so does the first page of a
+    // grid of several pages, where the speaker always is.
+    if (this.speakers.update(remote, now) !== before && (this.prefs.mode === "speaker" || this.pages.pages > 1)) this.layout();
+  }
+
+  /** The page shown (0-based) and how many there are; tests read it. */
+  get pages(): { page: number; pages: number } {
+    return { page: this.page, pages: Math.max(1, Math.ceil(this.current.rest.length / this.pageSize)) };
   }
 
   dispose(): void {
@@ -287,4 +323,18 @@ export class TileGrid {
     this.resize?.disconnect();
     for (const p of [...this.tiles.keys()]) this.remove(p);
   }
+}
+
+/**
+ * readPageSize is the grid's page size: 25, or a smaller one stored under
+ * huddle.pageSize (so that a test with three browsers can turn pages).
+ */
+function readPageSize(store: Pick<Storage, "getItem"> | undefined): number {
+  let n = NaN;
+  try {
+    n = Number(store?.getItem("huddle.pageSize"));
+  } catch {
+    // No storage: the default.
+  }
+  return Number.isInteger(n) && n >= 1 && n < pageSize ? n : pageSize;
 }
