@@ -377,14 +377,28 @@ func (o *webmOut) write(track int, keyframe bool, ts int64, data []byte) {
 	_, _ = o.bw[track].Write(keyframe, ts, data)
 }
 
-// close ends ffmpeg's input: the pipe first, so that ebml-go's last
-// writes cannot block on an ffmpeg that stopped reading.
+// close ends ffmpeg's input: ebml-go writes what it has and closes the
+// pipe; if ffmpeg stopped reading, the pipe is closed under it after
+// closeWait, which ends ebml-go's writes.
 func (o *webmOut) close() {
-	_ = o.w.Close()
-	for _, b := range o.bw {
-		_ = b.Close()
+	done := make(chan struct{})
+	go func() {
+		for _, b := range o.bw {
+			_ = b.Close()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		_ = o.w.Close()
+		<-done
 	}
+	_ = o.w.Close()
 }
+
+// closeWait is how long the end of a run's input may wait for ffmpeg.
+const closeWait = time.Second
 
 // quietWriter is ffmpeg's standard input as ebml-go sees it: its writer
 // goroutine stops for good at its first write error, after which a

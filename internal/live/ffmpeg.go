@@ -107,6 +107,7 @@ func ffmpegArgs(cfg Config, font, nameDir, out string) []string {
 	kbps := cfg.VideoBitrate
 	args = append(args, "-filter_complex", strings.Join(graph, ";"),
 		"-map", "[vout]", "-map", "[aout]",
+		"-threads", strconv.Itoa(cfg.Threads), // the encoder's; the one above is the decoders'
 		"-c:v", "libx264", "-preset", cfg.Preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p",
 		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", 2*kbps),
 		"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
