@@ -154,3 +154,52 @@ func TestFailsAfterMaxAttempts(t *testing.T) {
 		t.Errorf("the SFU is still required %d times", n)
 	}
 }
+
+// A server that accepts the connection and then says nothing (ffmpeg
+// would wait for its handshake forever): after StallTimeout without a
+// frame ffmpeg is killed and the stream is "reconnecting"; the meeting's
+// end stops it.
+func TestStallIsReconnecting(t *testing.T) {
+	needFFmpeg(t)
+	s, err := sfu.New(sfu.Config{IncludeLoopback: true, Interfaces: []string{"lo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // kept open, never answered
+		}
+	}()
+	st := &statuses{}
+	cfg := testConfig(st, nil)
+	cfg.StallTimeout = 2 * time.Second
+	m := New(cfg, &sfuSource{s: s})
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	if _, err := m.Start("r1", "alice", "rtmp://"+l.Addr().String()+"/live", testKey); err != nil {
+		t.Fatal(err)
+	}
+	sfutest.WaitFor(t, "the stalled stream is reconnecting", 10*time.Second, func() bool { return st.count(StateReconnecting) == 1 })
+	if s, _ := m.Status("r1"); s.Reason != "no frames sent for 2s" {
+		t.Errorf("reason %q", s.Reason)
+	}
+	m.MeetingEnded("r1")
+	all := st.list()
+	if last := all[len(all)-1]; last.State != StateStopped || last.Reason != ReasonMeetingEnd {
+		t.Errorf("after the meeting ended: %+v", last)
+	}
+}
