@@ -112,8 +112,33 @@ func ffmpegArgs(cfg Config, font, nameDir, out string) []string {
 		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", 2*kbps),
 		"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
 		"-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-		"-f", "flv", "-flvflags", "no_duration_filesize", out)
-	return args
+		"-f", "flv", "-flvflags", "no_duration_filesize")
+	if strings.HasPrefix(out, "rtmps://") && !cfg.InsecureTLS {
+		// ffmpeg takes any certificate unless told otherwise, which would
+		// give the stream key to whoever sits in the middle.
+		args = append(args, "-tls_verify", "1")
+		if ca := findCAFile(); ca != "" {
+			args = append(args, "-ca_file", ca)
+		}
+	}
+	return append(args, out)
+}
+
+// caFiles are where distributions keep the system's CA certificates;
+// without one, ffmpeg (GnuTLS) uses the system's trust store itself.
+var caFiles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/cert.pem",
+}
+
+func findCAFile() string {
+	for _, p := range caFiles {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // safePath reports whether a path can go into the filter graph as it is:
@@ -196,8 +221,12 @@ func (t *tail) String() string {
 	return string(t.buf)
 }
 
-// lastLine is the last non-empty line of s, at most 200 bytes: the line
-// in which ffmpeg says why it stopped.
+// reasonLines is how many of ffmpeg's last error lines make a reason: the
+// last says what failed ("...: Input/output error"), the ones before why
+// ("Peer certificate failed verification").
+const reasonLines = 3
+
+// lastLine is the last non-empty line of s, at most 200 bytes.
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	l := strings.TrimSpace(lines[len(lines)-1])
@@ -205,4 +234,27 @@ func lastLine(s string) string {
 		l = l[:200]
 	}
 	return l
+}
+
+// reason is ffmpeg's last error lines, without their "[tls @ 0x55...]"
+// prefixes, joined by "; ", at most 300 bytes: why a run ended.
+func reason(stderr string) string {
+	var out []string
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	for i := len(lines) - 1; i >= 0 && len(out) < reasonLines; i-- {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "[") {
+			if j := strings.Index(l, "] "); j > 0 {
+				l = l[j+2:]
+			}
+		}
+		if l != "" {
+			out = append([]string{l}, out...)
+		}
+	}
+	r := strings.Join(out, "; ")
+	if len(r) > 300 {
+		r = r[len(r)-300:]
+	}
+	return r
 }

@@ -98,6 +98,10 @@ type Config struct {
 	// AllowPrivate lets streams go to loopback and private addresses
 	// (tests, or an RTMP server on the LAN). Default false.
 	AllowPrivate bool
+	// InsecureTLS lets an rtmps:// stream go to a server whose
+	// certificate does not verify against the system's CAs. Default
+	// false: verified (ffmpeg's own default is not to verify).
+	InsecureTLS bool
 	// MaxAttempts is how many ffmpeg runs in a row may fail without the
 	// stream going live before it is "failed". Default 10.
 	MaxAttempts int

@@ -235,7 +235,7 @@ func (s *stream) runFFmpeg(c *compositor, dir string) (wentLive bool, err error)
 	case stalled.Load():
 		return live.Load(), fmt.Errorf("no frames sent for %s", cfg.StallTimeout)
 	case werr != nil:
-		msg := lastLine(errs.String())
+		msg := reason(errs.String())
 		if msg == "" {
 			msg = werr.Error()
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +203,30 @@ func TestStallIsReconnecting(t *testing.T) {
 	all := st.list()
 	if last := all[len(all)-1]; last.State != StateStopped || last.Reason != ReasonMeetingEnd {
 		t.Errorf("after the meeting ended: %+v", last)
+	}
+}
+
+// rtmps:// checks the server's certificate (ffmpeg's default does not):
+// a self-signed server fails, with the reason.
+func TestRTMPSVerifiesTheCertificate(t *testing.T) {
+	needFFmpeg(t)
+	s, err := sfu.New(sfu.Config{IncludeLoopback: true, Interfaces: []string{"lo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	st := &statuses{}
+	cfg := testConfig(st, nil)
+	cfg.MaxAttempts = 1
+	m := New(cfg, &sfuSource{s: s})
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	if _, err := m.Start("r1", "alice", "rtmps://"+srv.Listener.Addr().String()+"/live", testKey); err != nil {
+		t.Fatal(err)
+	}
+	sfutest.WaitFor(t, "the stream fails", 15*time.Second, func() bool { return st.count(StateFailed) == 1 })
+	all := st.list()
+	if r := all[len(all)-1].Reason; !strings.Contains(r, "certificate") || strings.Contains(r, testKey) {
+		t.Errorf("reason %q: want the certificate's failure, without the key", r)
 	}
 }
