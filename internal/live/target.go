@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +36,11 @@ func parseTarget(rawURL, key string) (target, error) {
 	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Hostname() == "" ||
 		u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" {
 		return target{}, ErrBadURL
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return target{}, ErrBadURL
+		}
 	}
 	if len(key) > MaxKeyLen || !printable(key) || strings.ContainsAny(key, "/?#") {
 		return target{}, ErrBadKey

@@ -28,6 +28,8 @@ func TestParseTarget(t *testing.T) {
 		{"http://host/app", "k", ErrBadURL},
 		{"file:///etc/passwd", "k", ErrBadURL},
 		{"rtmp:///app", "k", ErrBadURL},
+		{"rtmp://host:0/app", "k", ErrBadURL},
+		{"rtmp://host:99999/app", "k", ErrBadURL},
 		{"rtmp://host/app?x=1", "k", ErrBadURL},
 		{"rtmp://host/app x", "k", ErrBadURL},
 		{"rtmp://host/app\n-i", "k", ErrBadURL},
