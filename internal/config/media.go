@@ -15,6 +15,8 @@ type MediaConfig struct {
 	MinPort, MaxPort int
 	// Recording is server recording, which needs the SFU (recording.go).
 	Recording RecordingConfig
+	// Live is live streaming, which needs the SFU too (live.go).
+	Live LiveConfig
 }
 
 func registerMedia(fs *flagSet, c *MediaConfig) {
@@ -23,6 +25,7 @@ func registerMedia(fs *flagSet, c *MediaConfig) {
 	fs.Int(&c.MinPort, "sfu-min-port", 0, "lowest UDP port of the SFU's media (0: any)")
 	fs.Int(&c.MaxPort, "sfu-max-port", 0, "highest UDP port of the SFU's media (0: any)")
 	registerRecording(fs, &c.Recording)
+	registerLive(fs, &c.Live)
 }
 
 func (c MediaConfig) validate() error {
@@ -34,6 +37,9 @@ func (c MediaConfig) validate() error {
 	}
 	if (c.MinPort == 0) != (c.MaxPort == 0) {
 		return invalid("--sfu-min-port and --sfu-max-port go together")
+	}
+	if err := c.Live.validate(); err != nil {
+		return err
 	}
 	return c.Recording.validate()
 }

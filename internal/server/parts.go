@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/iplimit"
+	"github.com/huddlehq/huddle/internal/live"
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/signaling"
@@ -78,6 +79,10 @@ func (s *Server) startParts() (parts, error) {
 	if err == nil {
 		rec, err = s.newRecorder(med, &sigCfg, &sig) // recording.go: --recording
 	}
+	var streams *live.Manager
+	if err == nil {
+		streams = s.newStreamer(med, &sigCfg, &sig) // live.go: --streaming
+	}
 	if err != nil {
 		for _, c := range p.close {
 			_ = c()
@@ -90,6 +95,10 @@ func (s *Server) startParts() (parts, error) {
 		s.registerRecordingMetrics(rec)
 		p.recordings = rec.Handler()
 		p.close = append([]func() error{closeRecorder(rec)}, p.close...)
+	}
+	if streams != nil {
+		s.registerStreamMetrics(streams)
+		p.close = append([]func() error{closeStreamer(streams)}, p.close...)
 	}
 	sig.Attach(io)
 	// Registered after signaling's checks, so that a session that passes

@@ -54,6 +54,7 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	} else {
 		ack(ev, s.welcome(ss.sock, res))
 		s.recordingNotice(res.Room, res.Participant, ss.sock)
+		s.streamNotice(res.Room, res.Participant, ss.sock)
 	}
 	s.afterJoin(ss, res)
 	return nil
@@ -93,6 +94,7 @@ func (s *Service) sendAdmitted(r *rooms.Room, q *rooms.Participant, sock *socket
 	}
 	_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: r.Token(q)}))
 	s.recordingNotice(r, q, sock)
+	s.streamNotice(r, q, sock)
 }
 
 // join validates the room, leaves any previous room and joins the new one.

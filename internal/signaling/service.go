@@ -120,6 +120,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
 	s.attachMedia(on)
 	s.attachRecording(on)
+	s.attachStream(on)
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {
