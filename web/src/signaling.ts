@@ -141,6 +141,11 @@ const errorKeys: Record<string, Key> = {
   "shutting-down": "error.shuttingDown",
   timeout: "error.timeout",
   "bad-response": "error.badResponse",
+  "stream-bad-url": "error.streamBadUrl",
+  "stream-bad-key": "error.streamBadKey",
+  "stream-private-target": "error.streamPrivate",
+  "stream-off": "error.streamOff",
+  "stream-busy": "error.streamBusy",
 };
 
 /**

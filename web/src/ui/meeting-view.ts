@@ -1,4 +1,5 @@
 // The meeting screen: stage with tiles, side panels, control bar, status.
+import { onStreamStatus } from "../stream";
 import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
@@ -41,6 +42,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const status = h("span", { class: "conn", id: "connection-status", role: "status" });
   const recBadge = h("span", { class: "rec-badge", id: "recording-indicator", hidden: true }, h("span", { class: "rec-dot" }), msg("meeting.recording"));
+  const liveBadge = h("span", { class: "rec-badge live-badge", id: "live-indicator", hidden: true }, h("span", { class: "rec-dot" }), msg("stream.badge"));
   const banner = h("div", { class: "banner", id: "connection-banner", hidden: true, role: "alert" });
   const setConn = (s: string) => {
     status.dataset.state = s;
@@ -212,6 +214,12 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   for (const p of meeting.participants.values()) grid.add(p);
   disposers.push(
     watchViews(grid.el, (views) => meeting.setViews(views)),
+    people.stream.watch(),
+    onStreamStatus(meeting.sig, (s) => {
+      const on = s.state === "live" || s.state === "reconnecting";
+      if (on && liveBadge.hidden) toast(msg("stream.nowLive"));
+      liveBadge.hidden = !on;
+    }),
     meeting.on("participant-added", (p) => {
       grid.add(p);
       people.render();
@@ -319,7 +327,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   const el = h(
     "div",
     { class: "meeting", "data-room": meeting.room },
-    h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, status),
+    h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, liveBadge, status),
     banner,
     netBanner,
     stage,

@@ -1,4 +1,5 @@
 // Side panels: chat, and the participant list with host controls.
+import { StreamBox } from "./stream-box";
 import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
@@ -77,9 +78,12 @@ export class PeoplePanel {
   private waitingBox = h("div", { class: "waiting-box" });
   private handsBox = h("div", { class: "hands-box", id: "raised-hands" });
   private waiting: { id: string; name: string }[] = [];
+  /** The host's live-stream form, kept across renders. */
+  readonly stream: StreamBox;
   open = false;
 
   constructor(private readonly meeting: Meeting) {
+    this.stream = new StreamBox(meeting);
     this.el = h(
       "section",
       { class: "panel people-panel", id: "people-panel", "aria-label": msg("people.label"), hidden: true },
@@ -129,7 +133,7 @@ export class PeoplePanel {
     }
     this.renderHands();
     this.hostBox.replaceChildren();
-    if (m.isHost) this.hostBox.append(this.hostControls());
+    if (m.isHost) this.hostBox.append(this.hostControls(), this.stream.el);
   }
 
   /** renderHands lists the raised hands in the order they went up. */
