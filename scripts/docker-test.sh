@@ -35,6 +35,8 @@ cleanup() {
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$dockerd_pid" 2>/dev/null
+    # dockerd leaves its network namespace mounted under its exec root.
+    awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   fi
   rm -rf "$work" 2>/dev/null
 }
@@ -75,7 +77,7 @@ port=${PORT:-$((20000 + RANDOM % 20000))}
 health=""
 for _ in $(seq 100); do
   health=$("$docker" inspect -f '{{.State.Health.Status}}' "$name")
-  [ "$health" = healthy ] && break
+  [ "$health" = healthy ] || [ "$health" = unhealthy ] && break
   [ "$("$docker" inspect -f '{{.State.Running}}' "$name")" = true ] || break
   sleep 0.2
 done
