@@ -19,7 +19,8 @@ COPY --chown=65532:65532 data /data
 COPY tmp /tmp
 COPY huddle /huddle
 
-# Never root: ports below 1024 need --cap-add NET_BIND_SERVICE (or stay on 8080).
+# Never root. A user cannot bind ports below 1024 (Docker gives it no
+# ambient capabilities): the server listens on 8080, behind a reverse proxy.
 USER 65532:65532
 WORKDIR /data
 VOLUME /data
