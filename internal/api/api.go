@@ -328,7 +328,7 @@ var statusOf = map[string]int{
 	"bad-request": http.StatusBadRequest, "invalid-room": http.StatusBadRequest,
 	"invalid-name": http.StatusBadRequest, "too-large": http.StatusRequestEntityTooLarge,
 	"too-many-rooms": http.StatusServiceUnavailable,
-	"recording-off": http.StatusNotFound, "recording-disk-full": http.StatusInsufficientStorage,
+	"recording-off":  http.StatusNotFound, "recording-disk-full": http.StatusInsufficientStorage,
 	"recording-failed": http.StatusInternalServerError,
 }
 

@@ -165,4 +165,3 @@ func TestRecordingRoutes(t *testing.T) {
 		}
 	}
 }
-
