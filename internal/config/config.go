@@ -80,6 +80,8 @@ type Config struct {
 	Auth AuthConfig
 	// Cluster is cluster mode on Redis (cluster.go); off by default.
 	Cluster ClusterConfig
+	// Admin is the admin dashboard (admin.go).
+	Admin AdminConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -117,6 +119,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerMedia(fs, &c.Media)
 	finishAuth := registerAuth(fs, &c.Auth)
 	registerCluster(fs, &c.Cluster)
+	registerAdmin(fs, &c.Admin)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -210,6 +213,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Auth.validate(); err != nil {
+		return err
+	}
+	if err := c.Admin.validate(); err != nil {
 		return err
 	}
 	if err := c.Cluster.validate(); err != nil {
