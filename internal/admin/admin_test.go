@@ -184,6 +184,11 @@ func TestLoginSetsAStrictSessionCookie(t *testing.T) {
 	if res := f.login("192.0.2.1", password, "Origin", "https://evil.example"); res.StatusCode != 403 || len(res.Cookies()) != 0 {
 		t.Errorf("cross-origin login: %d", res.StatusCode)
 	}
+	// The form's POST as Chromium sends it under Referrer-Policy no-referrer.
+	if res := f.do("POST", "/admin/login", "192.0.2.1", strings.NewReader("password="+password), "Content-Type", "application/x-www-form-urlencoded",
+		"Origin", "null", "Sec-Fetch-Site", "same-origin"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("login with Origin null from the same origin: %d", res.StatusCode)
+	}
 	// An API key logs in too, when keys are set.
 	k := newFixture(t, Config{Keys: []string{key}})
 	if res := k.login("192.0.2.1", key); res.StatusCode != http.StatusSeeOther || len(res.Cookies()) != 1 {
@@ -266,6 +271,8 @@ func TestActionsNeedAuthAndTheSameOrigin(t *testing.T) {
 		{remove, []string{"Cookie", cookie, "Origin", "http://huddle.test"}},
 		{remove, []string{"Cookie", cookie, "Origin", "https://meet.example.com"}},
 		{remove, []string{"Cookie", cookie, "Sec-Fetch-Site", "same-origin"}},
+		// A form's POST under Referrer-Policy no-referrer, as Chromium sends it.
+		{remove, []string{"Cookie", cookie, "Origin", "null", "Sec-Fetch-Site", "same-origin"}},
 		{remove, []string{"Authorization", "Bearer " + key}},
 		{end, []string{"Cookie", cookie, "Origin", "http://huddle.test"}},
 	}
@@ -274,7 +281,7 @@ func TestActionsNeedAuthAndTheSameOrigin(t *testing.T) {
 			t.Errorf("allowed action %d: %d %s", i, res.StatusCode, readBody(t, res))
 		}
 	}
-	if len(f.rooms.removed) != 4 || len(f.rooms.ended) != 1 {
+	if len(f.rooms.removed) != 5 || len(f.rooms.ended) != 1 {
 		t.Errorf("done: removed %v, ended %v", f.rooms.removed, f.rooms.ended)
 	}
 }

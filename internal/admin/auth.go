@@ -194,9 +194,12 @@ func (h *Handler) sameOrigin(next http.HandlerFunc) http.HandlerFunc {
 
 // fromSameOrigin reads Origin, else Sec-Fetch-Site. A request with
 // neither is not from a browser (curl, a script): it passes only when it
-// carries a key, which a cross-site page cannot know.
+// carries a key, which a cross-site page cannot know. Origin "null" says
+// nothing: the server's Referrer-Policy no-referrer makes browsers send it
+// with the login form's POST (and sandboxed frames send it too), so
+// Sec-Fetch-Site decides then.
 func (h *Handler) fromSameOrigin(r *http.Request, withKey bool) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" {
 			return false

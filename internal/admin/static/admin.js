@@ -5,6 +5,7 @@
 "use strict";
 
 const HISTORY = 90; // points kept per chart
+const MIN_SPAN = 20; // points a chart's width stands for, at least
 const series = new Map(); // key -> number[]
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -30,9 +31,15 @@ function drawChart(canvas, lines, floor = 1) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const top = Math.max(floor, ...lines.flatMap((l) => l.values)) * 1.15;
+  // A faint baseline, so that an idle chart still reads as a chart.
+  ctx.fillStyle = "#e3e5e8";
+  ctx.fillRect(0, h - 1, w, 1);
+  // The newest point is at the right edge; a short history is spread over
+  // at least MIN_SPAN points rather than squeezed into a sliver.
+  const span = Math.max(MIN_SPAN, ...lines.map((l) => l.values.length)) - 1;
   for (const { values, color } of lines) {
     if (values.length < 2) continue;
-    const step = w / (HISTORY - 1);
+    const step = w / span;
     const x0 = w - (values.length - 1) * step;
     const y = (v) => h - 1 - (v / top) * (h - 3);
     ctx.beginPath();
@@ -81,7 +88,7 @@ function renderServer(s) {
   setCard("memory", fmt.bytes(srv.memory), srv.memory, "#9334e6", 64 << 20);
   setCard("goroutines", String(srv.goroutines), srv.goroutines, "#12b5cb", 50);
   setCard("sockets", `${srv.websocket + srv.polling}`, srv.websocket + srv.polling, "#1a73e8", 4);
-  $('.card[data-metric="sockets"] .label').textContent = `Signaling sockets (${srv.websocket} ws, ${srv.polling} polling)`;
+  $('.card[data-metric="sockets"] .value').append(el("small", {}, ` ${srv.websocket} ws · ${srv.polling} polling`));
   setCard("files", srv.files < 0 ? "–" : String(srv.files), Math.max(0, srv.files), "#5f6368", 50);
   const relay = $('.card[data-metric="relay"]');
   relay.hidden = !s.relay;
@@ -124,8 +131,9 @@ function roomElement(room) {
     el("span", { class: "id" }, room.id), el("span", { class: "pill media" }), el("span", { class: "pill muted count" }),
     el("span", { class: "pill muted waiting" }), el("span", { class: "spacer" }), end);
   const table = el("table", {},
-    el("thead", {}, el("tr", {}, ...["Name", "Media", "Path", "Up", "Down", "Loss", "RTT", "Bitrate", ""].map((t, i) =>
-      el("th", i >= 3 && i <= 6 ? { class: "num" } : {}, t)))),
+    el("thead", {}, el("tr", {}, ...["Name", "Media", "Path", "Up", "Down", "Loss", "RTT"].map((t, i) =>
+      el("th", i >= 3 ? { class: "num" } : {}, t)),
+      el("th", {}, el("span", { class: "key-up" }, "up"), " / ", el("span", { class: "key-down" }, "down")), el("th"))),
     el("tbody"));
   return el("article", { class: "room", "data-room": room.id }, head, table);
 }
@@ -136,7 +144,7 @@ function participantRow(room, p) {
     if (confirm(`Remove ${p.name} from ${room}?`)) post(`/admin/rooms/${enc(room)}/participants/${enc(p.id)}/remove`, `remove ${p.name}`);
   });
   return el("tr", { "data-participant": p.id },
-    el("td", { class: "name" }), el("td", { class: "state" }), el("td", { class: "path" }),
+    el("td", { class: "name" }), el("td", { class: "media-state" }), el("td", { class: "path" }),
     el("td", { class: "num up" }), el("td", { class: "num down" }), el("td", { class: "num loss" }), el("td", { class: "num rtt" }),
     el("td", {}, el("canvas", { "aria-hidden": "true" })), el("td", {}, remove));
 }
@@ -147,7 +155,7 @@ function badge(on, label) {
 
 function updateRow(tr, room, p) {
   $(".name", tr).textContent = p.name + (p.host ? " (host)" : "") + (p.role && p.role !== "host" && p.role !== "guest" ? ` · ${p.role}` : "");
-  $(".state", tr).replaceChildren(el("span", { class: "state" }, badge(p.audio, "mic"), badge(p.video, "cam"), badge(p.screen, "screen")));
+  $(".media-state", tr).replaceChildren(el("span", { class: "state" }, badge(p.audio, "mic"), badge(p.video, "cam"), badge(p.screen, "screen")));
   $(".path", tr).textContent = p.path;
   $(".up", tr).textContent = fmt.bits(p.up);
   $(".down", tr).textContent = fmt.bits(p.down);
@@ -197,7 +205,11 @@ function renderRooms(rooms) {
   box.replaceChildren(...order);
 }
 
+let snapshots = 0;
+
 function render(s) {
+  // Counted on the page for tests that wait for some history.
+  document.body.dataset.snapshots = String(++snapshots);
   renderServer(s);
   renderRooms(s.rooms);
   const live = $("#live");
