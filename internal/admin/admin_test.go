@@ -175,6 +175,13 @@ func TestLoginSetsAStrictSessionCookie(t *testing.T) {
 	if res := f.do("GET", "/admin/snapshot", "192.0.2.1", nil, "Cookie", c); res.StatusCode != 200 {
 		t.Errorf("snapshot with the cookie: %d", res.StatusCode)
 	}
+	if cookies[0].Secure {
+		t.Error("Secure cookie for plain HTTP without an https public URL")
+	}
+	behindProxy := newFixture(t, Config{Password: password, PublicURL: "https://meet.example.com"})
+	if res := behindProxy.login("192.0.2.1", password, "Origin", "https://meet.example.com"); len(res.Cookies()) != 1 || !res.Cookies()[0].Secure {
+		t.Errorf("cookie behind a TLS proxy (https public URL) is not Secure: %+v", res.Cookies())
+	}
 	// A cookie signed by another start is worth nothing.
 	other := newFixture(t, Config{Password: password})
 	if res := other.do("GET", "/admin/snapshot", "192.0.2.1", nil, "Cookie", c); res.StatusCode != 401 {

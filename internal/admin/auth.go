@@ -118,10 +118,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: h.sign(time.Now().Add(h.cfg.SessionTTL)), Path: Prefix,
-		MaxAge: int(h.cfg.SessionTTL.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(h.cfg.SessionTTL.Seconds()), HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 	h.cfg.Logger.Info("admin: logged in", "ip", h.cfg.ClientIP(r).String())
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// secure says whether the cookie is for HTTPS only: when this request
+// came over TLS, or the public URL is https (TLS ends at a proxy).
+func (h *Handler) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(h.cfg.PublicURL, "https://")
 }
 
 // refusal catches attempt's answer, so that login can show its own page.
@@ -145,7 +151,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: h.secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 }
 
