@@ -92,7 +92,10 @@ function renderServer(s) {
   setCard("files", srv.files < 0 ? "–" : String(srv.files), Math.max(0, srv.files), "#5f6368", 50);
   const relay = $('.card[data-metric="relay"]');
   relay.hidden = !s.relay;
-  if (s.relay) setCard("relay", `${s.relay.allocations} · ${fmt.bits(s.relay.bitrate)}`, s.relay.allocations, "#188038", 4);
+  if (s.relay) {
+    setCard("relay", String(s.relay.allocations), s.relay.allocations, "#188038", 4);
+    $(".value", relay).append(el("small", {}, ` ${fmt.bits(s.relay.bitrate)}`));
+  }
 }
 
 function el(tag, attrs = {}, ...children) {
