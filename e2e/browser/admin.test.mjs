@@ -102,6 +102,10 @@ describe("admin dashboard", () => {
       await bob.page.getByRole("heading", { name: /removed you/ }).waitFor({ timeout: 10000 });
       await poll(async () => (await admin.locator("td.name", { hasText: "Bob" }).count()) === 0, { what: "Bob gone from the dashboard" });
       assert.equal(await admin.locator("td.name", { hasText: "Ada" }).count(), 1);
+      // Signing out clears the session: the form is back, the data gone.
+      await admin.getByRole("button", { name: "Sign out" }).click();
+      await admin.locator("#password").waitFor();
+      assert.equal(await admin.evaluate(async () => (await fetch("/admin/snapshot")).status), 401);
     } catch (err) {
       console.log(dumpLogs(ada, bob));
       throw err;
