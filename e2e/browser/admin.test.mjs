@@ -59,39 +59,50 @@ describe("admin dashboard", () => {
     }
   });
 
+  // figures reads what the dashboard shows, in one round trip (on a
+  // loaded machine each of Playwright's costs up to seconds). Rows are
+  // found by name: a participant that drops may come back with a new id.
+  const figures = () => admin.evaluate(() => {
+    const row = (name) => [...document.querySelectorAll("tr[data-participant]")].find((tr) => tr.querySelector(".name").textContent.startsWith(name));
+    const text = (el, sel) => el?.querySelector(sel)?.textContent.trim() ?? null;
+    const drawn = (c) => {
+      if (!c || !c.width) return false;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+      return false;
+    };
+    const ada = row("Ada"), bob = row("Bob");
+    return {
+      live: !!document.querySelector("#live.on"),
+      snapshots: Number(document.body.dataset.snapshots ?? 0),
+      media: text(document, "article.room .media"),
+      ada: ada && { up: text(ada, ".up"), chart: drawn(ada.querySelector("canvas")) },
+      bob: bob && { rtt: text(bob, ".rtt") },
+      goroutines: text(document, '.card[data-metric="goroutines"] .value'),
+      relay: text(document, '.card[data-metric="relay"] .value'),
+      memoryChart: drawn(document.querySelector('.card[data-metric="memory"] canvas')),
+    };
+  });
+
   async function dashboardShowsTheMeeting() {
-    await admin.locator("#live.on").waitFor({ timeout: 30000 });
-    // By name: on a loaded machine a participant may drop and come back
-    // under a new id.
-    const row = (p) => admin.locator("tr[data-participant]", { has: admin.locator("td.name", { hasText: p.name }) });
-    await poll(async () => (await row(ada).locator(".name").textContent())?.includes("Ada") && (await row(bob).locator(".name").textContent())?.includes("Bob"), { what: "both names" });
-    assert.match(await admin.locator(`article[data-room="${room}"] .media`).textContent(), /SFU/);
+    await poll(async () => (await figures()).live, { what: "the stream's first snapshot", timeout: 30000 });
+    await poll(async () => { const f = await figures(); return f.ada && f.bob; }, { what: "both names" });
+    assert.match((await figures()).media, /SFU/);
     // Bitrates come from the SFU's counts between two snapshots, and they
     // change as the fake camera sends.
-    const up = async () => (await row(ada).locator(".up").textContent({ timeout: 1000 })).trim();
-    await poll(async () => /kb\/s|Mb\/s/.test(await up()) && !/^0 kb/.test(await up()), { what: "Ada's bitrate", timeout: 20000 });
-    const goroutines = async () => admin.locator('.card[data-metric="goroutines"] .value').textContent({ timeout: 1000 });
+    await poll(async () => /[1-9]\d* kb\/s|Mb\/s/.test((await figures()).ada?.up), { what: "Ada's bitrate", timeout: 30000 });
     const seen = new Set();
     await poll(async () => {
-      seen.add(`${await up()}|${await goroutines()}`);
+      const f = await figures();
+      seen.add(`${f.ada?.up}|${f.goroutines}`);
       return seen.size >= 3;
-    }, { what: "numbers updating", timeout: 20000 });
-    await poll(async () => /ms/.test(await row(bob).locator(".rtt").textContent({ timeout: 1000 })), { what: "Bob's round trip", timeout: 20000 });
-    // The charts are drawn: some pixel of the canvas is not blank.
-    const drawn = (sel) => admin.locator(sel).first().evaluate((c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
-      return false;
-    });
-    await poll(() => drawn('.card[data-metric="memory"] canvas'), { what: "memory chart drawn" });
-    assert.match(await admin.locator('.card[data-metric="relay"] .value').textContent(), /^\d+ \d+ kb\/s/);
-    await poll(() => row(ada).locator("canvas").evaluate((c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
-      return false;
-    }), { what: "Ada's bitrate chart drawn" });
+    }, { what: "numbers updating", timeout: 30000 });
+    await poll(async () => /ms/.test((await figures()).bob?.rtt), { what: "Bob's round trip", timeout: 30000 });
+    // The charts are drawn: some pixel of their canvases is not blank.
+    await poll(async () => { const f = await figures(); return f.memoryChart && f.ada?.chart; }, { what: "charts drawn" });
+    assert.match((await figures()).relay, /^\d+ \d+ kb\/s/);
     // Some history, so that the screenshot's charts are lines.
-    await poll(async () => Number(await admin.locator("body").getAttribute("data-snapshots")) >= 15, { what: "15 snapshots", timeout: 30000 });
+    await poll(async () => (await figures()).snapshots >= 15, { what: "15 snapshots", timeout: 30000 });
     mkdirSync(artifacts, { recursive: true });
     await admin.screenshot({ path: path.join(artifacts, "admin.png"), fullPage: true });
   }
