@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/huddle
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
-GO_SRC    := $(shell find . -name '*.go' -not -path './node_modules/*' 2>/dev/null) go.mod go.sum
+GO_SRC    := $(shell find . -name '*.go' -not -path './node_modules/*' 2>/dev/null) go.mod go.sum $(wildcard internal/admin/static/*)
 
 .PHONY: all build run web release docker-context test test-go test-web test-compat test-e2e setup-test node-deps bench soak fuzz clean
 

@@ -82,6 +82,8 @@ type Config struct {
 	Cluster ClusterConfig
 	// Embed is which sites may frame the app (embed.go); none by default.
 	Embed EmbedConfig
+	// Admin is the admin dashboard (admin.go).
+	Admin AdminConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -120,6 +122,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	finishAuth := registerAuth(fs, &c.Auth)
 	registerCluster(fs, &c.Cluster)
 	registerEmbed(fs, &c.Embed)
+	registerAdmin(fs, &c.Admin)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -213,6 +216,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Auth.validate(); err != nil {
+		return err
+	}
+	if err := c.Admin.validate(); err != nil {
 		return err
 	}
 	if err := c.Cluster.validate(); err != nil {

@@ -108,6 +108,12 @@ func (s *Server) startParts() (parts, error) {
 	p.engine = io
 	p.rooms = sig
 	p.api = s.newAPI(sig, verifier)
+	if p.admin, err = s.newAdmin(sig, med, p.relay, io); err != nil { // admin.go
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
 	return p, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/admin"
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
@@ -56,6 +57,8 @@ type parts struct {
 	rooms  metrics.RoomStats    // nil until signaling exposes its counts
 	relay  func() metrics.Relay // nil without the relay
 	api    http.Handler         // /api/v1/; nil: not served (tests' own parts)
+	// admin is the dashboard at /admin; nil: not served (tests' own parts).
+	admin *admin.Handler
 	// recordings serves signed recording downloads; nil: recording off.
 	recordings http.Handler
 	close      []func() error // run last at shutdown (the relay)
@@ -212,6 +215,10 @@ func (s *Server) routes() http.Handler {
 	if s.parts.api != nil {
 		mux.Handle("/api/v1/", s.parts.api)
 	}
+	if s.parts.admin != nil {
+		mux.Handle("/admin", s.parts.admin)
+		mux.Handle("/admin/", s.parts.admin)
+	}
 	// The web app answers every other path with the page; /debug/ must
 	// not look like it exists here (pprof lives on --pprof-addr only).
 	if s.parts.recordings != nil {
@@ -250,6 +257,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Writes are bounded per request (boundRequests); this is the bound of
 	// the longest, a long poll, and of what comes before the handler.
 	main.WriteTimeout = s.pollWriteTimeout()
+	if s.parts.admin != nil {
+		main.RegisterOnShutdown(s.parts.admin.Close) // its event streams would hold the shutdown up
+	}
 	var ln net.Listener = s.ln
 	var gone func(net.Conn)
 	if s.tcp != nil {

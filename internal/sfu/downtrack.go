@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -22,6 +23,8 @@ type downTrack struct {
 	paused bool // not shown by the subscriber: no video is sent
 	want   int  // the quality its view asks for (before what exists)
 	cap    int  // the highest quality the bandwidth allows
+
+	stats downStats // for Peer.Stats (stats.go)
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -52,7 +55,9 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	d.mu.Unlock()
 	// Before the subscriber's connection is up the write has nowhere to
 	// go and fails; the keyframe asked for at binding time covers it.
-	_ = d.local.WriteRTP(&out)
+	if d.local.WriteRTP(&out) == nil {
+		d.stats.bytes.Add(uint64(len(out.Payload) + 12))
+	}
 }
 
 // setView applies what the subscriber shows of the track: nothing
@@ -142,9 +147,11 @@ func (d *downTrack) readRTCP() {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
+			case *rtcp.ReceiverReport:
+				d.report(pkt.Reports, time.Now())
 			}
 		}
 	}
