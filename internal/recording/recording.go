@@ -77,6 +77,11 @@ type Config struct {
 	// OnStop is told when a recording stops by itself (not by Stop): the
 	// signaling tells the meeting. It must not block.
 	OnStop func(room string, m Manifest)
+	// OnFinished is told when a recording's files are final: after its
+	// composition (made or failed), or at its stop when nothing is
+	// composed. Webhooks send recording.finished from it. It must not
+	// block.
+	OnFinished func(room string, m Manifest)
 	// URLKey signs download URLs (HMAC-SHA256). Empty: a random key per
 	// process (URLs die with it; they are short-lived anyway).
 	URLKey []byte

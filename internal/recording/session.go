@@ -262,15 +262,25 @@ func (r *Recording) stop(reason string, cause error) {
 			r.m.cfg.OnStop(r.room, man)
 		}
 		close(r.done)
-		if r.m.cfg.FFmpeg != "-" {
-			r.m.wg.Add(1)
-			go func() {
-				defer r.m.wg.Done()
-				r.compose()
-			}()
+		if r.m.cfg.FFmpeg == "-" {
+			r.finished()
+			return
 		}
+		r.m.wg.Add(1)
+		go func() {
+			defer r.m.wg.Done()
+			r.compose()
+			r.finished()
+		}()
 	})
 	<-r.done
+}
+
+// finished tells Config.OnFinished that the files are final.
+func (r *Recording) finished() {
+	if r.m.cfg.OnFinished != nil {
+		r.m.cfg.OnFinished(r.room, r.manifest())
+	}
 }
 
 // manifest returns a copy of the manifest.

@@ -77,7 +77,7 @@ func (s *Server) startParts() (parts, error) {
 	var sig *signaling.Service
 	var rec *recording.Manager
 	if err == nil {
-		rec, err = s.newRecorder(med, &sigCfg, &sig) // recording.go: --recording
+		rec, err = s.newRecorder(med, &sigCfg, &sig, hooks) // recording.go: --recording
 	}
 	var streams *live.Manager
 	if err == nil {
