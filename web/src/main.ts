@@ -164,7 +164,12 @@ function exposeTestHook(): void {
       return [...(meeting?.participants.values() ?? [])].map(({ id, name, audio, video, screen, recording, self }) => ({ id, name, audio, video, screen, recording, self }));
     },
     localTracks() {
-      return meeting ? meeting.local.view.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState, enabled: t.enabled, label: t.label })) : [];
+      return meeting
+        ? meeting.local.view.getTracks().map((t) => {
+            const { noiseSuppression, echoCancellation } = t.getSettings();
+            return { kind: t.kind, readyState: t.readyState, enabled: t.enabled, label: t.label, noiseSuppression, echoCancellation };
+          })
+        : [];
     },
   };
   Object.defineProperty(window, "__huddle", { value: hook, configurable: true });

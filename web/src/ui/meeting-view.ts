@@ -1,4 +1,5 @@
 // The meeting screen: stage with tiles, side panels, control bar, status.
+import { loadAudioProcessing, type AudioProcessing } from "../media";
 import { onStreamStatus } from "../stream";
 import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
@@ -140,13 +141,26 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     layoutItem(msg("layout.speaker"), () => grid.prefs.mode === "speaker", () => grid.setPrefs({ ...grid.prefs, mode: "speaker" })),
     layoutItem(msg("layout.hideSelf"), () => grid.prefs.hideSelf, () => grid.setPrefs({ ...grid.prefs, hideSelf: !grid.prefs.hideSelf })),
   ];
-  const renderLayoutMenu = () => layoutItems.forEach((i) => i.sync());
+  // Voice processing, switched without rejoining (LocalMedia.setAudioProcessing).
+  const audioItem = (label: Msg, key: keyof AudioProcessing) =>
+    layoutItem(label, () => loadAudioProcessing()[key], () => {
+      const p = loadAudioProcessing();
+      const next = { ...p, [key]: !p[key] };
+      void local.setAudioProcessing(next).then(
+        () => (renderLayoutMenu(), announce(msg(next[key] ? "audio.on" : "audio.off", { what: label }))),
+        () => toast(msg("media.micFailed")),
+      );
+    });
+  const audioItems = [audioItem(msg("audio.noise"), "noiseSuppression"), audioItem(msg("audio.echo"), "echoCancellation")];
+  const renderLayoutMenu = () => [...layoutItems, ...audioItems].forEach((i) => i.sync());
   // The layout menu is also where the language is changed during a call.
   const layoutMenu = h(
     "div",
     { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": msg("layout.title"), hidden: true },
     h("h3", {}, msg("layout.title")),
     ...layoutItems.map((i) => i.b),
+    h("h3", {}, msg("audio.title")),
+    ...audioItems.map((i) => i.b),
     h("h3", {}, msg("lang.label")),
     languagePicker("lang-meeting", "in-menu"),
   );
