@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/socketio"
@@ -121,12 +122,26 @@ func (s *Service) streamStop(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Streamer.Stop(r.ID()); err != nil {
-		return streamRefusal(err)
+	// A stop lets ffmpeg finish the stream properly, which may take
+	// seconds: the host's ack does not wait for that (everyone hears
+	// stream-status "stopped" when it is done), only for a refusal.
+	room := r.ID()
+	refused := make(chan error, 1)
+	go func() { refused <- s.cfg.Streamer.Stop(room) }()
+	select {
+	case err := <-refused:
+		if err != nil {
+			return streamRefusal(err)
+		}
+	case <-time.After(streamStopAckWait):
 	}
 	ack(ev, ackOK{OK: true})
 	return nil
 }
+
+// streamStopAckWait is how long stream-stop waits for the streamer before
+// it acknowledges: long enough for a refusal, short of ffmpeg's wind-down.
+const streamStopAckWait = 500 * time.Millisecond
 
 // streamRefusal answers a streamer's error with its code, or as
 // stream-failed with its text (the streamer's messages are for people).
