@@ -52,6 +52,7 @@ export class TileGrid {
 
   constructor() {
     this.speakerTimer = setInterval(() => this.findSpeaker(), 200);
+    this.el.addEventListener("pointerdown", (e) => this.dragPip(e));
     if (typeof ResizeObserver !== "undefined") {
       this.resize = new ResizeObserver(() => this.fit());
       this.resize.observe(this.el);
@@ -229,7 +230,9 @@ export class TileGrid {
       for (const [p, t] of this.tiles) {
         t.el.hidden = l.hidden.includes(p.id);
         t.el.classList.toggle("on-stage", p.id === l.stage);
+        t.el.classList.remove("pip");
       }
+      const duo = !l.stage && l.hidden.length === 0 && l.rest.length === 2 && !!self && l.rest.includes(self.id);
       if (l.stage) {
         this.el.dataset.layout = "stage";
         this.el.dataset.why = l.why;
@@ -237,6 +240,14 @@ export class TileGrid {
         this.strip.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
         this.strip.hidden = l.rest.length === 0;
         this.el.replaceChildren(this.stageBox, this.strip);
+      } else if (duo) {
+        // A call of two: the other person fills the screen, our own view
+        // floats in a corner (drag it to another), as Meet and phones do.
+        this.el.dataset.layout = "duo";
+        delete this.el.dataset.why;
+        const mine = tile(self.id);
+        mine.classList.add("pip");
+        this.el.replaceChildren(...l.rest.filter((id) => id !== self.id).map(tile), mine);
       } else {
         this.el.dataset.layout = "grid";
         delete this.el.dataset.why;
@@ -254,6 +265,44 @@ export class TileGrid {
       this.onLayout(l);
     }
     this.fit();
+  }
+
+  /**
+   * dragPip moves the floating self view of a call of two with a finger or
+   * the mouse; let go, it settles in the nearest corner.
+   */
+  private dragPip(e: PointerEvent): void {
+    const pip = (e.target as Element | null)?.closest?.(".tile.pip") as HTMLElement | null;
+    if (!pip || (e.target as Element).closest("button")) return;
+    e.preventDefault();
+    const box = this.el.getBoundingClientRect();
+    const start = pip.getBoundingClientRect();
+    const dx = e.clientX - start.left;
+    const dy = e.clientY - start.top;
+    pip.setPointerCapture(e.pointerId);
+    pip.classList.add("dragging");
+    const move = (ev: PointerEvent) => {
+      const x = Math.min(Math.max(ev.clientX - dx - box.left, 0), box.width - start.width);
+      const y = Math.min(Math.max(ev.clientY - dy - box.top, 0), box.height - start.height);
+      pip.style.insetInlineStart = "auto";
+      pip.style.left = `${x}px`;
+      pip.style.top = `${y}px`;
+    };
+    const up = (ev: PointerEvent) => {
+      pip.removeEventListener("pointermove", move);
+      pip.removeEventListener("pointerup", up);
+      pip.removeEventListener("pointercancel", up);
+      pip.classList.remove("dragging");
+      const r = pip.getBoundingClientRect();
+      const right = r.left + r.width / 2 > box.left + box.width / 2;
+      const bottom = r.top + r.height / 2 > box.top + box.height / 2;
+      pip.style.left = pip.style.top = pip.style.insetInlineStart = "";
+      this.el.dataset.pip = `${bottom ? "b" : "t"}${right ? "r" : "l"}`;
+      void ev;
+    };
+    pip.addEventListener("pointermove", move);
+    pip.addEventListener("pointerup", up);
+    pip.addEventListener("pointercancel", up);
   }
 
   /** showPage turns the grid to page (0-based; clamped). */
@@ -274,7 +323,7 @@ export class TileGrid {
 
   /** fit sizes the grid's tiles to the window. */
   private fit(): void {
-    const shown = this.current.stage ? 1 : Math.min(this.current.rest.length, this.pageSize);
+    const shown = this.current.stage || this.el.dataset.layout === "duo" ? 1 : Math.min(this.current.rest.length, this.pageSize);
     const n = Math.max(1, shown);
     const { cols, rows } = bestGrid(n, this.el.clientWidth || 1280, this.el.clientHeight || 720);
     this.el.style.setProperty("--cols", String(cols));
