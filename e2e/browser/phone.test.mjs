@@ -69,6 +69,17 @@ describe("a call of two on a phone", () => {
       const moved = await geometry(ada, bob.id);
       assert.ok(moved.self.x < g.grid.x + 30 && moved.self.y < g.grid.y + 30, `own view at ${moved.self.x},${moved.self.y}`);
 
+      // Chat opens as a full-screen sheet with a visible close.
+      await ada.page.locator("#ctl-chat").click();
+      const sheet = await ada.page.evaluate(() => document.querySelector("#chat-panel").getBoundingClientRect().toJSON());
+      assert.ok(sheet.x <= 0 && sheet.y <= 0 && sheet.width >= 390 && sheet.height >= 844, `chat sheet ${JSON.stringify(sheet)}`);
+      await ada.page.locator("#chat-input").fill("hello from a phone");
+      await ada.page.keyboard.press("Enter");
+      await poll(async () => (await bob.page.locator(".chat-list").textContent())?.includes("hello from a phone"), { what: "Bob gets the chat" });
+      await ada.page.screenshot({ path: path.join(artifacts, "chat-phone.png") });
+      await ada.page.locator("#chat-panel").getByRole("button", { name: "Close" }).click();
+      await poll(() => ada.page.locator("#chat-panel").isHidden(), { what: "the chat sheet closed" });
+
       // On its side the same holds.
       await ada.page.setViewportSize({ width: 844, height: 390 });
       await poll(async () => {

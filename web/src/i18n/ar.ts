@@ -21,6 +21,7 @@ const ar: Catalogue = {
   "code.notMeeting": "هذا الرابط لا يؤدي إلى اجتماع.",
   "code.format": "تبدو رموز الاجتماعات هكذا: abc-defg-hij (10 أحرف).",
   "common.backHome": "العودة إلى الصفحة الرئيسية",
+  "common.close": "إغلاق",
   "common.cancel": "إلغاء",
   "common.guest": "ضيف",
   "common.you": "أنت",

@@ -20,6 +20,7 @@ const de: Catalogue = {
   "code.notMeeting": "Dieser Link führt zu keiner Besprechung.",
   "code.format": "Besprechungscodes sehen so aus: abc-defg-hij (10 Buchstaben).",
   "common.backHome": "Zur Startseite",
+  "common.close": "Schließen",
   "common.cancel": "Abbrechen",
   "common.guest": "Gast",
   "common.you": "Sie",

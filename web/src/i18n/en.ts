@@ -23,6 +23,7 @@ const en = {
   "code.notMeeting": "That link does not point to a meeting.",
   "code.format": "Meeting codes look like abc-defg-hij (10 letters).",
   "common.backHome": "Back to home",
+  "common.close": "Close",
   "common.cancel": "Cancel",
   "common.guest": "Guest",
   "common.you": "You",

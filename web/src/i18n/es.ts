@@ -20,6 +20,7 @@ const es: Catalogue = {
   "code.notMeeting": "Ese enlace no lleva a ninguna reunión.",
   "code.format": "Los códigos de reunión tienen este aspecto: abc-defg-hij (10 letras).",
   "common.backHome": "Volver al inicio",
+  "common.close": "Cerrar",
   "common.cancel": "Cancelar",
   "common.guest": "Invitado",
   "common.you": "Tú",

@@ -20,6 +20,7 @@ const fr: Catalogue = {
   "code.notMeeting": "Ce lien ne mène à aucune réunion.",
   "code.format": "Les codes de réunion ressemblent à abc-defg-hij (10 lettres).",
   "common.backHome": "Retour à l’accueil",
+  "common.close": "Fermer",
   "common.cancel": "Annuler",
   "common.guest": "Invité",
   "common.you": "Vous",

@@ -198,6 +198,8 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   });
   const people = new PeoplePanel(meeting);
   let panel: "chat" | "people" | null = null;
+  chat.onClose = () => (togglePanel("chat"), chatBtn.el.focus());
+  people.onClose = () => (togglePanel("people"), peopleBtn.el.focus());
   const togglePanel = (which: "chat" | "people") => {
     panel = panel === which ? null : which;
     chat.show(panel === "chat");
@@ -332,6 +334,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   };
   const onEscape = (e: KeyboardEvent) => {
     if (e.key === "Escape" && openPop) closePopover(true);
+    else if (e.key === "Escape" && panel) (panel === "chat" ? chat : people).onClose();
   };
   document.addEventListener("keydown", onKey);
   document.addEventListener("keydown", onEscape);

@@ -4,7 +4,7 @@ import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
 import { isolate } from "../text";
-import { msg } from "../i18n";
+import { msg, type Msg } from "../i18n";
 import { h, icon, toast } from "./dom";
 
 function failed(err: unknown): void {
@@ -12,6 +12,8 @@ function failed(err: unknown): void {
 }
 
 export class ChatPanel {
+  /** The panel's close button was pressed. */
+  onClose: () => void = () => {};
   readonly el: HTMLElement;
   readonly unread: UnreadCounter;
   private list = h("ol", { class: "chat-list", "aria-label": msg("chat.messages") });
@@ -47,7 +49,7 @@ export class ChatPanel {
     this.el = h(
       "section",
       { class: "panel chat-panel", id: "chat-panel", "aria-label": msg("chat.label"), hidden: true },
-      h("h2", {}, msg("chat.title")),
+      panelHead(msg("chat.title"), () => this.onClose()),
       h("p", { class: "panel-note" }, msg("chat.note")),
       this.list,
       form,
@@ -78,6 +80,8 @@ export class PeoplePanel {
   private waitingBox = h("div", { class: "waiting-box" });
   private handsBox = h("div", { class: "hands-box", id: "raised-hands" });
   private waiting: { id: string; name: string }[] = [];
+  /** The panel's close button was pressed. */
+  onClose: () => void = () => {};
   /** The host's live-stream form, kept across renders. */
   readonly stream: StreamBox;
   open = false;
@@ -87,7 +91,7 @@ export class PeoplePanel {
     this.el = h(
       "section",
       { class: "panel people-panel", id: "people-panel", "aria-label": msg("people.label"), hidden: true },
-      h("h2", {}, msg("people.title")),
+      panelHead(msg("people.title"), () => this.onClose()),
       this.waitingBox,
       this.handsBox,
       this.list,
@@ -243,4 +247,17 @@ export class PeoplePanel {
       ),
     );
   }
+}
+
+/**
+ * panelHead is a side panel's title with a close button: on a phone the
+ * panel is a full-screen sheet, and this is the way back.
+ */
+function panelHead(title: Msg, close: () => void): HTMLElement {
+  return h(
+    "div",
+    { class: "panel-head" },
+    h("h2", {}, title),
+    h("button", { type: "button", class: "panel-close", "aria-label": msg("common.close"), title: msg("common.close"), onclick: close }, icon("close")),
+  );
 }
