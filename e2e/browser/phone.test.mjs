@@ -80,6 +80,13 @@ describe("a call of two on a phone", () => {
       await ada.page.locator("#chat-panel").getByRole("button", { name: "Close" }).click();
       await poll(() => ada.page.locator("#chat-panel").isHidden(), { what: "the chat sheet closed" });
 
+      // Without a touch for a few seconds the controls step aside; a tap
+      // brings them back.
+      const hidden = () => ada.page.evaluate(() => getComputedStyle(document.querySelector(".controls")).visibility === "hidden");
+      await poll(hidden, { what: "the controls hidden after no touch", timeout: 10000 });
+      await ada.page.touchscreen.tap(195, 300);
+      await poll(async () => !(await hidden()), { what: "the controls back after a tap" });
+
       // On its side the same holds.
       await ada.page.setViewportSize({ width: 844, height: 390 });
       await poll(async () => {

@@ -358,6 +358,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     waitingOverlay,
   );
   waitingOverlay.hidden = !meeting.waiting;
+  disposers.push(autoHideControls(el, () => panel !== null || openPop !== null));
   const clock = el.querySelector<HTMLElement>(".clock")!;
   const tick = () => (clock.textContent = `${new Date().toLocaleTimeString(currentLanguage(), { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
   tick();
@@ -373,5 +374,41 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       disposers.forEach((d) => d());
       grid.dispose();
     },
+  };
+}
+
+/** How long the controls stay after the last touch on a touch screen. */
+const controlsIdleMs = 4000;
+
+/**
+ * autoHideControls hides the control bar of a touch screen after a few
+ * seconds without a touch, as phone video apps do, so the picture has the
+ * screen; any touch brings it back. Never while a panel or menu is open or
+ * the focus is in the bar (keyboard and screen reader users). It returns
+ * the stop function.
+ */
+function autoHideControls(root: HTMLElement, busy: () => boolean): () => void {
+  if (!globalThis.matchMedia?.("(hover: none) and (pointer: coarse)").matches) return () => {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hide = () => {
+    const focus = document.activeElement;
+    if (busy() || (root.querySelector(".controls")?.contains(focus) && focus?.matches(":focus-visible"))) return arm();
+    root.classList.add("controls-hidden");
+  };
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(hide, controlsIdleMs);
+  };
+  const wake = () => {
+    root.classList.remove("controls-hidden");
+    arm();
+  };
+  root.addEventListener("pointerdown", wake, { capture: true });
+  root.addEventListener("focusin", wake);
+  arm();
+  return () => {
+    clearTimeout(timer);
+    root.removeEventListener("pointerdown", wake, { capture: true });
+    root.removeEventListener("focusin", wake);
   };
 }
