@@ -54,11 +54,15 @@ type Client struct {
 }
 
 // New makes a participant that gathers loopback candidates only. Attach
-// must follow once its server side exists.
-func New(t testing.TB, name string) *Client {
+// must follow once its server side exists. Options change its settings,
+// such as the networks it may use.
+func New(t testing.TB, name string, options ...func(*webrtc.SettingEngine)) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
+	for _, o := range options {
+		o(&se)
+	}
 	// Default codecs and interceptors, as a browser has: NACK, reports,
 	// TWCC and the simulcast header extensions.
 	m := &webrtc.MediaEngine{}
