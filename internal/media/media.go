@@ -198,3 +198,10 @@ type candidateMsg struct {
 type modeMsg struct {
 	Mode Mode `json:"mode"`
 }
+
+// Close releases the SFU's media ports (sfu.SFU.Close), once the
+// meetings have ended.
+func (m *Manager) Close() error { return m.sfu.Close() }
+
+// SFUStats returns the SFU's counters.
+func (m *Manager) SFUStats() sfu.Stats { return m.sfu.Stats() }

@@ -76,6 +76,8 @@ func (s *Server) startParts() (parts, error) {
 	var sig *signaling.Service
 	var rec *recording.Manager
 	if err == nil {
+		p.close = append(p.close, med.m.Close) // after the meetings' ends
+		s.registerMediaMetrics(med)
 		rec, err = s.newRecorder(med, &sigCfg, &sig) // recording.go: --recording
 	}
 	if err != nil {

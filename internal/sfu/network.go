@@ -100,13 +100,21 @@ func (s *sockets) listenUDP(cfg Config, drops *dropCounter, lf logging.LoggerFac
 // localAddrs lists the addresses media is gathered on: those of the
 // interfaces Config.Interfaces allows that are up, loopback only with
 // Config.IncludeLoopback, and no IPv6 link-local one (it needs a zone no
-// browser candidate carries).
+// browser candidate carries). A NAT1To1IPs address that is this host's
+// own (no NAT in between, or loopback in a test) is bound too: clients
+// send to it.
 func localAddrs(cfg Config) ([]netip.Addr, error) {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return nil, err
 	}
 	var out []netip.Addr
+	add := func(ip netip.Addr) {
+		if !slices.Contains(out, ip) {
+			out = append(out, ip)
+		}
+	}
+	own := map[netip.Addr]bool{}
 	for _, ifc := range ifaces {
 		if ifc.Flags&net.FlagUp == 0 {
 			continue
@@ -128,13 +136,19 @@ func localAddrs(cfg Config) ([]netip.Addr, error) {
 				continue
 			}
 			ip = ip.Unmap()
+			own[ip] = true
 			if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() {
 				continue
 			}
 			if ip.IsLoopback() && !cfg.IncludeLoopback {
 				continue
 			}
-			out = append(out, ip)
+			add(ip)
+		}
+	}
+	for _, s := range cfg.NAT1To1IPs {
+		if ip, err := netip.ParseAddr(s); err == nil && own[ip.Unmap()] {
+			add(ip.Unmap())
 		}
 	}
 	return out, nil

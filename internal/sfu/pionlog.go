@@ -117,8 +117,9 @@ func (l *pionLogger) emit(level slog.Level, msg string) {
 	}
 }
 
-func (l *pionLogger) Trace(msg string) {}
+func (l *pionLogger) Trace(msg string)                  {}
 func (l *pionLogger) Tracef(format string, args ...any) {}
+
 // pion's debug lines report no drop; below the SFU's debug level, they
 // are not even formatted (some come per packet).
 func (l *pionLogger) Debug(msg string) {
@@ -133,9 +134,15 @@ func (l *pionLogger) Debugf(format string, args ...any) {
 	}
 }
 
-func (l *pionLogger) Info(msg string)                   { l.emit(slog.LevelInfo, msg) }
-func (l *pionLogger) Infof(format string, args ...any)  { l.emit(slog.LevelInfo, fmt.Sprintf(format, args...)) }
-func (l *pionLogger) Warn(msg string)                   { l.emit(slog.LevelWarn, msg) }
-func (l *pionLogger) Warnf(format string, args ...any)  { l.emit(slog.LevelWarn, fmt.Sprintf(format, args...)) }
-func (l *pionLogger) Error(msg string)                  { l.emit(slog.LevelError, msg) }
-func (l *pionLogger) Errorf(format string, args ...any) { l.emit(slog.LevelError, fmt.Sprintf(format, args...)) }
+func (l *pionLogger) Info(msg string) { l.emit(slog.LevelInfo, msg) }
+func (l *pionLogger) Infof(format string, args ...any) {
+	l.emit(slog.LevelInfo, fmt.Sprintf(format, args...))
+}
+func (l *pionLogger) Warn(msg string) { l.emit(slog.LevelWarn, msg) }
+func (l *pionLogger) Warnf(format string, args ...any) {
+	l.emit(slog.LevelWarn, fmt.Sprintf(format, args...))
+}
+func (l *pionLogger) Error(msg string) { l.emit(slog.LevelError, msg) }
+func (l *pionLogger) Errorf(format string, args ...any) {
+	l.emit(slog.LevelError, fmt.Sprintf(format, args...))
+}
