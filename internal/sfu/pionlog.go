@@ -65,7 +65,7 @@ func (s *SFU) Stats() Stats { return Stats{Dropped: s.drops.snapshot()} }
 // tells us of drops only through its logs; the test of each reason
 // (bad_input_test.go) catches a pion upgrade that rewords them.
 //
-// The levels go down one step: pion logs at warning and error what a
+// The levels go down two steps: pion logs at warning and error what a
 // client can cause at will (one line per bad packet), which must not
 // flood the server's log at its default level.
 type pionLogs struct {
@@ -110,7 +110,7 @@ func (l *pionLogger) emit(level slog.Level, msg string) {
 		}
 		level = slog.LevelDebug - 4 // below debug: counted, not logged
 	} else {
-		level = min(level-4, slog.LevelInfo) // one step down, never above info
+		level = min(level-8, slog.LevelInfo) // two steps down, never above info
 	}
 	if l.log.Enabled(context.Background(), level) {
 		l.log.Log(context.Background(), level, msg)
