@@ -54,7 +54,7 @@ func (c MediaConfig) Media() media.Config {
 		Mode: mode,
 		SFU: sfu.Config{
 			NAT1To1IPs: c.PublicIPs,
-			UDPPort: c.UDPPort, TCPPort: c.TCPPort,
+			UDPPort:    c.UDPPort, TCPPort: c.TCPPort,
 			UDPPortMin: uint16(c.MinPort), UDPPortMax: uint16(c.MaxPort),
 		},
 	}
