@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
@@ -35,12 +36,13 @@ type sockets struct {
 // on se.
 func listen(cfg Config, se *webrtc.SettingEngine, drops *dropCounter, lf logging.LoggerFactory) (*sockets, error) {
 	s := &sockets{}
+	gs := &guards{drops: drops, by: map[string]*ssrcGuard{}}
 	if cfg.UDPPort != 0 {
 		if err := s.listenUDP(cfg, drops, lf); err != nil {
 			s.close()
 			return nil, err
 		}
-		se.SetICEUDPMux(s.udpMux)
+		se.SetICEUDPMux(&guardedUDPMux{UDPMux: s.udpMux, gs: gs})
 	}
 	if cfg.TCPPort != 0 {
 		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
@@ -49,9 +51,16 @@ func listen(cfg Config, se *webrtc.SettingEngine, drops *dropCounter, lf logging
 			return nil, fmt.Errorf("%w: ICE-TCP port %d: %v", ErrListen, cfg.TCPPort, err)
 		}
 		s.tcp = l
-		s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("ice-tcp"), l, 32)
-		s.closers = append(s.closers, s.tcpMux.Close)
-		se.SetICETCPMux(s.tcpMux)
+		tm := ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener: l, Logger: lf.NewLogger("ice-tcp"), ReadBufferSize: 32,
+			// A TCP connection that has not said who it is within a
+			// few seconds is a scan or junk: pion's default keeps it
+			// 30 s.
+			FirstStunBindTimeout: 5 * time.Second, AliveDurationForConnFromStun: 5 * time.Second,
+		})
+		s.tcpMux = tm
+		s.closers = append(s.closers, tm.Close)
+		se.SetICETCPMux(&guardedTCPMux{TCPMuxDefault: tm, gs: gs})
 	}
 	// UDP and, when there is a TCP port, TCP; pion gathers TCP
 	// candidates only for the networks it is given.

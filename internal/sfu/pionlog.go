@@ -22,14 +22,17 @@ const (
 	// DropUnknownSSRC: a decrypted RTP or RTCP packet of an SSRC the
 	// connection did not negotiate and cannot tell a track of.
 	DropUnknownSSRC = "unknown-ssrc"
+	// DropTooManySSRCs: RTP of a new SSRC from a connection that has
+	// sent maxSSRCs already (ssrcguard.go).
+	DropTooManySSRCs = "too-many-ssrcs"
 )
 
 // DropReasons are the reasons of Stats.Dropped, for metrics.
-var DropReasons = []string{DropUnknownSource, DropSRTP, DropUnknownSSRC}
+var DropReasons = []string{DropUnknownSource, DropSRTP, DropUnknownSSRC, DropTooManySSRCs}
 
 // dropCounter counts dropped packets by reason.
 type dropCounter struct {
-	unknownSource, srtp, unknownSSRC atomic.Uint64
+	unknownSource, srtp, unknownSSRC, tooManySSRCs atomic.Uint64
 }
 
 func (d *dropCounter) add(reason string) {
@@ -40,6 +43,8 @@ func (d *dropCounter) add(reason string) {
 		d.srtp.Add(1)
 	case DropUnknownSSRC:
 		d.unknownSSRC.Add(1)
+	case DropTooManySSRCs:
+		d.tooManySSRCs.Add(1)
 	}
 }
 
@@ -48,6 +53,7 @@ func (d *dropCounter) snapshot() map[string]uint64 {
 		DropUnknownSource: d.unknownSource.Load(),
 		DropSRTP:          d.srtp.Load(),
 		DropUnknownSSRC:   d.unknownSSRC.Load(),
+		DropTooManySSRCs:  d.tooManySSRCs.Load(),
 	}
 }
 
@@ -89,7 +95,7 @@ type pionLogger struct {
 // classify returns the drop reason a pion log line reports, or "".
 func (l *pionLogger) classify(level slog.Level, msg string) string {
 	switch {
-	case l.scope == "srtp" && level >= slog.LevelInfo:
+	case l.scope == "srtp" && level == slog.LevelInfo:
 		// srtp logs one line per packet it cannot decrypt, and nothing
 		// else at this level.
 		return DropSRTP

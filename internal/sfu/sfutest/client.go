@@ -288,6 +288,18 @@ func (c *Client) Publish() {
 	go c.sendMedia(video, audio)
 }
 
+// PublishTracks adds these tracks and negotiates them with the server;
+// the test sends on them itself.
+func (c *Client) PublishTracks(tracks ...webrtc.TrackLocal) {
+	c.t.Helper()
+	for _, tr := range tracks {
+		if _, err := c.Pub.AddTrack(tr); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.negotiatePublish()
+}
+
 // negotiatePublish offers the publishing connection to the server and
 // sets its answer.
 func (c *Client) negotiatePublish() {
