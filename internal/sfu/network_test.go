@@ -3,11 +3,13 @@ package sfu_test
 import (
 	"errors"
 	"net"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/huddlehq/huddle/internal/sfu/sfutest"
+	"github.com/huddlehq/huddle/internal/turn"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -106,7 +108,7 @@ func TestMediaOverICETCP(t *testing.T) {
 	room := s.Room("r1")
 	// alice has UDP; bob's network lets only TCP through.
 	a, _ := join(t, room, "alice")
-	tcpOnly := func(se *webrtc.SettingEngine) {
+	tcpOnly := func(se *webrtc.SettingEngine, _ *webrtc.Configuration) {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	}
 	b := sfutest.New(t, "bob", tcpOnly)
@@ -150,4 +152,53 @@ func TestPortInUse(t *testing.T) {
 		t.Fatalf("ports not released by Close: %v", err)
 	}
 	_ = s.Close()
+}
+
+// With --force-relay a client sends everything through the embedded TURN
+// relay, which forwards it to the SFU's one port.
+func TestMediaThroughTheRelay(t *testing.T) {
+	s := newMuxSFU(t, sfu.Config{})
+	port := s.UDPAddrs()[0].(*net.UDPAddr).Port
+	cfg := turn.Config{
+		Enabled: true, Listen: "127.0.0.1:0", PublicIP: "127.0.0.1", Secret: "relay-test-secret",
+		AllowPrivatePeers: true, // the SFU is on loopback here
+		ForceRelay:        true,
+	}
+	relay, err := turn.NewServer(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = relay.Close() })
+	cfg.Listen = relay.UDPAddr().String()
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	viaRelay := func(_ *webrtc.SettingEngine, conf *webrtc.Configuration) {
+		servers, policy := turn.NewICE(cfg).For("bob", httptest.NewRequest("GET", "/", nil))
+		for _, sv := range servers {
+			conf.ICEServers = append(conf.ICEServers, webrtc.ICEServer{URLs: sv.URLs, Username: sv.Username, Credential: sv.Credential})
+		}
+		if policy == turn.PolicyRelay {
+			conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		}
+	}
+	b := sfutest.New(t, "bob", viaRelay)
+	bp, err := room.Join("bob", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Attach(bp)
+	t.Cleanup(bp.Close)
+	a.Publish()
+	b.Publish()
+	sfutest.WaitFor(t, "bob receives alice through the relay", 15*time.Second, func() bool { return b.Received("alice/cam") > 20 })
+	sfutest.WaitFor(t, "alice receives bob's media sent through the relay", 15*time.Second, func() bool { return a.Received("bob/cam") > 20 })
+	for _, pc := range []*webrtc.PeerConnection{b.Pub, b.Sub} {
+		pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil {
+			t.Fatalf("no selected pair: %v", err)
+		}
+		if pair.Local.Typ != webrtc.ICECandidateTypeRelay || int(pair.Remote.Port) != port {
+			t.Errorf("bob's pair %s -> %s, want relay -> the SFU's port %d", pair.Local, pair.Remote, port)
+		}
+	}
 }

@@ -53,15 +53,19 @@ type Client struct {
 	PLIs   atomic.Int32
 }
 
+// Option changes how a Client connects: the networks it may use
+// (SettingEngine), its ICE servers and transport policy (Configuration).
+type Option func(*webrtc.SettingEngine, *webrtc.Configuration)
+
 // New makes a participant that gathers loopback candidates only. Attach
-// must follow once its server side exists. Options change its settings,
-// such as the networks it may use.
-func New(t testing.TB, name string, options ...func(*webrtc.SettingEngine)) *Client {
+// must follow once its server side exists.
+func New(t testing.TB, name string, options ...Option) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
+	var conf webrtc.Configuration
 	for _, o := range options {
-		o(&se)
+		o(&se, &conf)
 	}
 	// Default codecs and interceptors, as a browser has: NACK, reports,
 	// TWCC and the simulcast header extensions.
@@ -80,10 +84,10 @@ func New(t testing.TB, name string, options ...func(*webrtc.SettingEngine)) *Cli
 		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{},
 	}
 	var err error
-	if c.Pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Pub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
-	if c.Sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Sub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
 	c.Sub.OnTrack(c.receive)
