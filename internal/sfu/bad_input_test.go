@@ -347,11 +347,23 @@ func TestManySSRCsDoNotGrowTheServer(t *testing.T) {
 	mal.PublishTracks(video)
 	sfutest.WaitFor(t, "mallory's track is bound", 5*time.Second, func() bool { _, _, ok := video.Negotiated(); return ok })
 	ssrc, pt, _ := video.Negotiated()
-	for i := range 20 { // her own stream first: the server knows it
-		_ = video.WriteRTP(&rtp.Header{Version: 2, PayloadType: pt, SSRC: ssrc, SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000}, []byte{0x10, 0, 0, 0})
-		time.Sleep(20 * time.Millisecond)
-	}
-	sfutest.WaitFor(t, "bob receives mallory", 5*time.Second, func() bool { return b.Received("mallory/cam") > 0 })
+	// Her own stream, keyframes all along, first and throughout: the
+	// server knows it before the flood.
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	defer func() { close(stop); <-sent }()
+	go func() {
+		defer close(sent)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_ = video.WriteRTP(&rtp.Header{Version: 2, PayloadType: pt, SSRC: ssrc, SequenceNumber: uint16(i), Timestamp: uint32(i) * 1800, Marker: true}, []byte{0x10, 0, 0, 0})
+		}
+	}()
+	sfutest.WaitFor(t, "bob receives mallory", 10*time.Second, func() bool { return b.Received("mallory/cam") > 0 })
 	time.Sleep(500 * time.Millisecond)
 	before := heapInUse()
 	const n = 20000
@@ -364,16 +376,17 @@ func TestManySSRCsDoNotGrowTheServer(t *testing.T) {
 	time.Sleep(time.Second) // the last are read
 	grown := int64(heapInUse()) - int64(before)
 	t.Logf("heap grew %d KB for %d SSRCs; dropped %v", grown>>10, n, s.Stats().Dropped)
-	// pion keeps ~3.7 KB for each SSRC it sees: 74 MB for all of them.
-	if grown > 8<<20 {
+	// pion keeps ~3.7 KB for each SSRC it sees: 74 MB for all of them
+	// (83 MB measured without the limit; 3 MB with it, 11 MB under the
+	// race detector).
+	if grown > 24<<20 {
 		t.Errorf("the server grew by %d MB for %d random SSRCs", grown>>20, n)
 	}
-	if d := s.Stats().Dropped[sfu.DropTooManySSRCs]; d < n-200 {
+	// A loaded machine drops some at the socket before they are read.
+	if d := s.Stats().Dropped[sfu.DropTooManySSRCs]; d < n/2 {
 		t.Errorf("%d packets of new SSRCs dropped, want about %d", d, n-maxSSRCs)
 	}
-	got := b.Received("mallory/cam")
-	_ = video.WriteRTP(&rtp.Header{Version: 2, PayloadType: pt, SSRC: ssrc, SequenceNumber: 20, Timestamp: 20 * 3000}, []byte{0x10, 0, 0, 0})
-	sfutest.WaitFor(t, "mallory's own stream still forwarded", 5*time.Second, func() bool { return b.Received("mallory/cam") > got })
+	stillFlows(t, b, "mallory/cam")
 	stillFlows(t, b, "alice/cam")
 	stillFlows(t, a, "bob/cam")
 }
