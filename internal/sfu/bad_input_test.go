@@ -317,7 +317,7 @@ func TestCannotClaimAnothersTrack(t *testing.T) {
 	mal.Attach(mp)
 	t.Cleanup(mp.Close)
 	mal.Publish()
-	sfutest.WaitFor(t, "carol receives mallory's camera under mallory's id", 10*time.Second, func() bool { return c.Received("mallory/cam") > 20 })
+	sfutest.WaitFor(t, "carol receives mallory's camera under mallory's id", 20*time.Second, func() bool { return c.Received("mallory/cam") > 20 })
 	if n := b.Received("mallory/cam"); n == 0 {
 		t.Error("bob does not receive mallory's camera under her id")
 	}

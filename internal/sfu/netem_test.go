@@ -65,6 +65,12 @@ func newNetns(t *testing.T) *netns {
 	if testing.Short() {
 		t.Skip("network namespace test: not with -short")
 	}
+	if raceDetector {
+		// It measures times (a layer within 2 s, audio gaps), which the
+		// race detector's slowdown on a loaded machine makes meaningless;
+		// make test-go runs it again without -race.
+		t.Skip("network namespace test: timing test, not under the race detector")
+	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("network namespace test: no ip command (iproute2)")
 	}
@@ -371,13 +377,12 @@ func TestCongestionInANetworkNamespace(t *testing.T) {
 // With 5 % random loss on the way to the subscriber, NACKs answered from
 // the server's cache keep the video whole.
 //
-// It fails today: the subscriber's NACKs reach the server (its down
-// track reads them) but no retransmission reaches the subscriber, so the
-// loss stays at about 5 %, with the UDP mux or without. Run it with
-// HUDDLE_TEST_NACK=1 until the forwarding path answers them.
+// It fails today: retransmissions flow since rtxpacer.go
+// (TestNACKIsAnswered), but 1 to 3 % of the video stays missing under 5 %
+// loss (6 % before it). Run it with HUDDLE_TEST_NACK=1 until it passes.
 func TestLossInANetworkNamespace(t *testing.T) {
 	if os.Getenv("HUDDLE_TEST_NACK") == "" {
-		t.Skip("known failure (no retransmission reaches the subscriber): set HUDDLE_TEST_NACK=1 to run")
+		t.Skip("known failure (1-3 % of video stays missing under 5 % loss): set HUDDLE_TEST_NACK=1 to run")
 	}
 	n := newNetns(t)
 	sub := netemRoom(t, n)
