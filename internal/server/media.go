@@ -26,7 +26,7 @@ func newMedia(cfg config.MediaConfig, log *slog.Logger) (mediaSide, error) {
 func (s *Server) registerMediaMetrics(m mediaSide) {
 	for _, reason := range sfu.DropReasons {
 		s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "huddle_sfu_dropped_packets_total", Help: "Packets the SFU received and dropped, by reason: unknown-source (no connection's), srtp (not decrypted or a replay), unknown-ssrc (not negotiated), too-many-ssrcs (a connection past its number of SSRCs).",
+			Name: "huddle_sfu_dropped_packets_total", Help: "Packets the SFU received and dropped, by reason: unknown-source (no connection's), srtp (not decrypted or a replay), unknown-ssrc (not negotiated), too-many-ssrcs (a connection past its number of SSRCs), tcp-limit (ICE-TCP connections refused to an address holding 64).",
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(m.m.SFUStats().Dropped[reason]) }))
 	}

@@ -400,3 +400,40 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// One address cannot hold more than 64 ICE-TCP connections: the rest are
+// closed at accept.
+func TestICETCPConnectionsPerAddress(t *testing.T) {
+	s := newMuxSFU(t, sfu.Config{})
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range 70 {
+		c, err := net.Dial("tcp", s.TCPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	sfutest.WaitFor(t, "6 connections refused", 5*time.Second, func() bool { return s.Stats().Dropped[sfu.DropTCPLimit] == 6 })
+	// Closing gives the slots back.
+	for _, c := range conns[:10] {
+		_ = c.Close()
+	}
+	conns = conns[10:]
+	time.Sleep(300 * time.Millisecond)
+	for range 10 {
+		c, err := net.Dial("tcp", s.TCPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := s.Stats().Dropped[sfu.DropTCPLimit]; n != 6 {
+		t.Errorf("%d refused after slots were given back, want still 6", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
@@ -52,7 +53,7 @@ func listen(cfg Config, se *webrtc.SettingEngine, drops *dropCounter, lf logging
 		}
 		s.tcp = l
 		tm := ice.NewTCPMuxDefault(ice.TCPMuxParams{
-			Listener: l, Logger: lf.NewLogger("ice-tcp"), ReadBufferSize: 32,
+			Listener: &tcpLimiter{Listener: l, per: iplimit.NewCounter(maxTCPPerIP), drops: drops}, Logger: lf.NewLogger("ice-tcp"), ReadBufferSize: 32,
 			// A TCP connection that has not said who it is within a
 			// few seconds is a scan or junk: pion's default keeps it
 			// 30 s.

@@ -25,14 +25,17 @@ const (
 	// DropTooManySSRCs: RTP of a new SSRC from a connection that has
 	// sent maxSSRCs already (ssrcguard.go).
 	DropTooManySSRCs = "too-many-ssrcs"
+	// DropTCPLimit: an ICE-TCP connection from an address that holds
+	// maxTCPPerIP already, closed at accept (a connection, not a packet).
+	DropTCPLimit = "tcp-limit"
 )
 
 // DropReasons are the reasons of Stats.Dropped, for metrics.
-var DropReasons = []string{DropUnknownSource, DropSRTP, DropUnknownSSRC, DropTooManySSRCs}
+var DropReasons = []string{DropUnknownSource, DropSRTP, DropUnknownSSRC, DropTooManySSRCs, DropTCPLimit}
 
 // dropCounter counts dropped packets by reason.
 type dropCounter struct {
-	unknownSource, srtp, unknownSSRC, tooManySSRCs atomic.Uint64
+	unknownSource, srtp, unknownSSRC, tooManySSRCs, tcpLimit atomic.Uint64
 }
 
 func (d *dropCounter) add(reason string) {
@@ -45,6 +48,8 @@ func (d *dropCounter) add(reason string) {
 		d.unknownSSRC.Add(1)
 	case DropTooManySSRCs:
 		d.tooManySSRCs.Add(1)
+	case DropTCPLimit:
+		d.tcpLimit.Add(1)
 	}
 }
 
@@ -54,6 +59,7 @@ func (d *dropCounter) snapshot() map[string]uint64 {
 		DropSRTP:          d.srtp.Load(),
 		DropUnknownSSRC:   d.unknownSSRC.Load(),
 		DropTooManySSRCs:  d.tooManySSRCs.Load(),
+		DropTCPLimit:      d.tcpLimit.Load(),
 	}
 }
 
