@@ -51,6 +51,7 @@ test: setup-test build
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -run 'InANetworkNamespace' ./internal/sfu/ # timing tests, skipped under -race
 
 test-web:
 	npx tsc -p web/tsconfig.json --noEmit

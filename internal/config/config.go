@@ -133,6 +133,11 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	if err := finishAuth(); err != nil {
 		return c, err
 	}
+	// The SFU is reached at the address the relay advertises unless it
+	// is given its own.
+	if len(c.Media.PublicIPs) == 0 && c.TURN.PublicIP != "" {
+		c.Media.PublicIPs = []string{c.TURN.PublicIP}
+	}
 	return c, c.validate()
 }
 

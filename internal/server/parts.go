@@ -77,6 +77,8 @@ func (s *Server) startParts() (parts, error) {
 	var sig *signaling.Service
 	var rec *recording.Manager
 	if err == nil {
+		p.close = append(p.close, med.m.Close) // after the meetings' ends
+		s.registerMediaMetrics(med)
 		rec, err = s.newRecorder(med, &sigCfg, &sig, hooks) // recording.go: --recording
 	}
 	var streams *live.Manager

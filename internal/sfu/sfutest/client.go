@@ -53,12 +53,20 @@ type Client struct {
 	PLIs   atomic.Int32
 }
 
+// Option changes how a Client connects: the networks it may use
+// (SettingEngine), its ICE servers and transport policy (Configuration).
+type Option func(*webrtc.SettingEngine, *webrtc.Configuration)
+
 // New makes a participant that gathers loopback candidates only. Attach
 // must follow once its server side exists.
-func New(t testing.TB, name string) *Client {
+func New(t testing.TB, name string, options ...Option) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
+	var conf webrtc.Configuration
+	for _, o := range options {
+		o(&se, &conf)
+	}
 	// Default codecs and interceptors, as a browser has: NACK, reports,
 	// TWCC and the simulcast header extensions.
 	m := &webrtc.MediaEngine{}
@@ -76,10 +84,10 @@ func New(t testing.TB, name string) *Client {
 		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{},
 	}
 	var err error
-	if c.Pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Pub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
-	if c.Sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Sub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
 	c.Sub.OnTrack(c.receive)
@@ -292,6 +300,18 @@ func (c *Client) Publish() {
 	}
 	c.negotiatePublish()
 	go c.sendMedia(video, audio)
+}
+
+// PublishTracks adds these tracks and negotiates them with the server;
+// the test sends on them itself.
+func (c *Client) PublishTracks(tracks ...webrtc.TrackLocal) {
+	c.t.Helper()
+	for _, tr := range tracks {
+		if _, err := c.Pub.AddTrack(tr); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.negotiatePublish()
 }
 
 // negotiatePublish offers the publishing connection to the server and
