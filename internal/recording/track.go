@@ -3,8 +3,8 @@ package recording
 import (
 	"errors"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/rtp"
