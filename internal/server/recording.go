@@ -34,6 +34,7 @@ func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig 
 		return ""
 	}
 	rc.OnStop = func(room string, m recording.Manifest) { (*sig).RecordingStopped(room, m.Reason) }
+	rc.OnComposed = func(room string, m recording.Manifest) { (*sig).RecordingComposed(room, m.ID, m.ComposeError) }
 	rec, err := recording.New(rc, side.m)
 	if err != nil {
 		return nil, err
