@@ -31,7 +31,9 @@ import {
   type MediaState,
   type PeerInfo,
   type RaisedHand,
+  type RecordingListing,
   type RoomSettings,
+  type ServerRecordingEvent,
 } from "./signaling";
 
 export interface Participant extends PeerInfo {
@@ -60,6 +62,14 @@ export interface MeetingEvents extends Record<string, unknown> {
   /** The raised hands changed; by is the host when it lowered someone's. */
   hands: { hands: RaisedHand[]; id: string; raised: boolean; by?: string };
   reaction: { id: string; emoji: string };
+  /**
+   * The server recording started or stopped (see ServerRecordingEvent);
+   * first is true the first time this participant hears it is on, since it
+   * last heard it was off: the one-time notice.
+   */
+  "server-recording": ServerRecordingEvent & { first: boolean };
+  /** To the host: a server recording's playable file is made, or failed. */
+  "recording-composed": { id: string; ok: boolean; error: string };
 }
 
 /** How long a re-keyed peer may take to tell us its new id after a server restart. */
@@ -83,6 +93,12 @@ export class Meeting extends Emitter<MeetingEvents> {
   /** Raised hands, first raised first (the server's order). */
   hands: RaisedHand[] = [];
   recording = false;
+  /** The server records meetings (the host's Record control uses it); false: the browser records. */
+  serverRecording = false;
+  /** The server is recording this meeting now. */
+  serverRecordingActive = false;
+  /** Told already that the server recording is on (the notice shows once). */
+  private recordingNoticed = false;
   /** waiting is true while a waiting room holds us. */
   waiting = false;
   private rtcConfig: RTCConfiguration = {};
@@ -124,6 +140,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.selfId !== "" && this.host === this.selfId;
   }
 
+  /** mayRecord: this participant controls the server recording (the host; with join tokens, the host role). */
+  get mayRecord(): boolean {
+    return this.serverRecording && (this.role ? this.role === "host" : this.isHost);
+  }
+
   get connection(): ConnectionState {
     return this.sig.state;
   }
@@ -158,6 +179,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.resumeToken = j.resumeToken;
     this.name = j.name || this.name;
     this.role = j.role ?? "";
+    this.serverRecording = j.serverRecording;
     this.settings = j.settings;
     this.setIce(j.iceServers, j.iceTransportPolicy);
     if (!rejoin) {
@@ -238,10 +260,36 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("resume-token", ({ resumeToken }) => {
       if (typeof resumeToken === "string" && resumeToken) this.resumeToken = resumeToken;
     });
+    s.on("recording", (e) => this.serverRecordingChanged(e));
+    s.on("recording-composed", (e) => {
+      if (e && typeof e.id === "string") this.emit("recording-composed", { id: e.id, ok: e.ok === true, error: String(e.error ?? "") });
+    });
     s.on("signaling-error", (e) => {
       console.warn("signaling error", e);
       if (e?.code === "shutting-down") this.emit("notice", describeError("shutting-down"));
     });
+  }
+
+  private serverRecordingChanged(e: ServerRecordingEvent): void {
+    if (!e || typeof e.active !== "boolean") return;
+    const active = e.active;
+    // A reconnect tells us again that it is on: no second notice then.
+    const first = active && !this.recordingNoticed;
+    this.recordingNoticed = active;
+    this.serverRecordingActive = active;
+    this.emit("server-recording", { active, by: typeof e.by === "string" ? e.by : undefined, reason: typeof e.reason === "string" ? e.reason : undefined, first });
+  }
+
+  // Server recording, for the host; the server refuses anyone else.
+  startServerRecording() {
+    return this.sig.request("recording-start", {});
+  }
+  stopServerRecording() {
+    return this.sig.request("recording-stop", {});
+  }
+  async listRecordings(): Promise<RecordingListing[]> {
+    const r = await this.sig.request<{ recordings?: RecordingListing[] }>("recording-list", {});
+    return Array.isArray(r.recordings) ? r.recordings : [];
   }
 
   private setWaiting(on: boolean): void {
