@@ -1,6 +1,8 @@
 // The host's list of the meeting's server recordings, with download links.
 // Each link the server signs works once for a few minutes, so the list is
-// fetched when the panel opens and again after a download.
+// fetched when the panel opens, and a link clicked a second time fetches
+// a fresh one first. (Not a reload after every download: a list redrawn
+// under the pointer loses clicks.)
 import type { Meeting } from "../meeting";
 import { describeError, SignalingError, type RecordingListing } from "../signaling";
 import { currentLanguage, msg, type Msg } from "../i18n";
@@ -32,7 +34,8 @@ export class RecordingsPanel {
   readonly el: HTMLElement;
   private list = h("ul", { class: "recordings-list", id: "recordings-list", "aria-live": "polite" });
   private status = h("p", { class: "panel-note", role: "status" });
-  private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Links used already, by recording id and file name. */
+  private used = new Set<string>();
   open = false;
 
   constructor(private readonly meeting: Meeting) {
@@ -56,7 +59,6 @@ export class RecordingsPanel {
 
   /** load asks the server for the list (fresh links) and shows it. */
   async load(): Promise<void> {
-    clearTimeout(this.reloadTimer);
     try {
       this.render(await this.meeting.listRecordings());
     } catch (err) {
@@ -67,6 +69,7 @@ export class RecordingsPanel {
   }
 
   render(recs: RecordingListing[]): void {
+    this.used.clear();
     setText(this.status, recs.length === 0 ? msg("rec.none") : "");
     this.list.replaceChildren(...recs.map((r) => this.item(r)));
   }
@@ -96,8 +99,7 @@ export class RecordingsPanel {
                 download: f.name,
                 class: "recording-file",
                 "data-file": f.name,
-                // The link is spent once used: fetch new ones a moment later.
-                onclick: () => this.reloadSoon(),
+                onclick: (e: MouseEvent) => this.clicked(e, rec.id, f.name),
               },
               icon("download"),
               fileLabel(rec, f.name),
@@ -109,14 +111,21 @@ export class RecordingsPanel {
     );
   }
 
-  private reloadSoon(): void {
-    clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => {
-      if (this.open) void this.load();
-    }, 1500);
+  /** clicked lets a fresh link download; a used one is replaced by a new one, which then downloads. */
+  private clicked(e: MouseEvent, id: string, file: string): void {
+    const key = `${id}/${file}`;
+    if (!this.used.has(key)) {
+      this.used.add(key);
+      return;
+    }
+    e.preventDefault();
+    void this.load().then(() => {
+      const a = [...this.list.querySelectorAll<HTMLAnchorElement>("a.recording-file")].find((x) => x.closest<HTMLElement>(".recording-item")?.dataset.id === id && x.dataset.file === file);
+      a?.click();
+    });
   }
 
   dispose(): void {
-    clearTimeout(this.reloadTimer);
+    this.used.clear();
   }
 }
