@@ -273,8 +273,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   private serverRecordingChanged(e: ServerRecordingEvent): void {
     if (!e || typeof e.active !== "boolean") return;
     const active = e.active;
-    // A reconnect tells us again that it is on: no second notice then.
-    const first = active && !this.recordingNoticed;
+    const first = firstRecordingNotice(this.recordingNoticed, active);
     this.recordingNoticed = active;
     this.serverRecordingActive = active;
     this.emit("server-recording", { active, by: typeof e.by === "string" ? e.by : undefined, reason: typeof e.reason === "string" ? e.reason : undefined, first });
@@ -711,6 +710,16 @@ export function firstFrame(track: MediaStreamTrack, timeoutMs = 3000): Promise<v
     v.requestVideoFrameCallback?.(() => done());
     void v.play().catch(() => {});
   });
+}
+
+/**
+ * firstRecordingNotice: whether a recording event that says active should
+ * show the notice, given whether it was shown since the recording was last
+ * off. A reconnect, or an admission, tells again that it is on: once is
+ * enough.
+ */
+export function firstRecordingNotice(noticed: boolean, active: boolean): boolean {
+  return active && !noticed;
 }
 
 /**

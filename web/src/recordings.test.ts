@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { duration, fileLabel } from "./ui/recordings-panel";
 import { text } from "./i18n";
-import type { RecordingListing } from "./signaling";
+import { normalizeJoined, type RecordingListing } from "./signaling";
+import { firstRecordingNotice } from "./meeting";
 
 const rec: RecordingListing = {
   id: "20261206T225411Z-55f7502eeb1490611feb13b5ad66b03f",
@@ -28,5 +29,22 @@ describe("recordings panel", () => {
   it("gives the length as m:ss, nothing while it runs", () => {
     expect(duration(rec.started, rec.stopped)).toBe("2:06");
     expect(duration(rec.started)).toBe("");
+  });
+});
+
+describe("server recording notice and join ack", () => {
+  it("shows the notice once per recording, again for the next one", () => {
+    let noticed = false;
+    const seen: boolean[] = [];
+    for (const active of [true, true, false, true]) {
+      seen.push(firstRecordingNotice(noticed, active));
+      noticed = active;
+    }
+    expect(seen).toEqual([true, false, false, true]);
+  });
+  it("reads serverRecording from the join ack, false when absent", () => {
+    expect(normalizeJoined({ id: "a", serverRecording: true }).serverRecording).toBe(true);
+    expect(normalizeJoined({ id: "a" }).serverRecording).toBe(false);
+    expect(normalizeJoined({ id: "a", serverRecording: "yes" }).serverRecording).toBe(false);
   });
 });
