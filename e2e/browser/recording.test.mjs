@@ -118,11 +118,14 @@ describe("server recording", () => {
     // A track, through its signed link.
     const link = item.locator('a[data-file^="track-"]').first();
     await link.waitFor();
-    const href = await link.getAttribute("href");
-    assert.match(href, /^\/recordings\/[0-9TZ]{16}-[0-9a-f]{32}\/track-\d+\.webm\?exp=.+&sig=[0-9a-f]{64}$/);
     const downloading = ada.page.waitForEvent("download", { timeout: 60000 });
     await link.click();
     const download = await downloading;
+    // The link downloaded (the list may have been redrawn with new links
+    // meanwhile, when the composition ended).
+    const url = new URL(download.url());
+    const href = url.pathname + url.search;
+    assert.match(href, /^\/recordings\/[0-9TZ]{16}-[0-9a-f]{32}\/track-\d+\.webm\?exp=.+&sig=[0-9a-f]{64}$/);
     assert.match(download.suggestedFilename(), /^track-\d+\.webm$/);
     const file = await download.path();
     const bytes = await fs.readFile(file);
@@ -159,7 +162,10 @@ describe("server recording", () => {
   });
 
   test("a guest still cannot list, nor a late joiner", async () => {
-    for (const p of [bob, cy]) assert.deepEqual(await p.page.evaluate(() => window.__huddle.recordingList()), { ok: false, code: "not-host" });
+    for (const p of [bob, cy]) {
+      const conn = await p.page.locator("#connection-status").getAttribute("data-state");
+      assert.deepEqual(await p.page.evaluate(() => window.__huddle.recordingList()), { ok: false, code: "not-host" }, `${p.name}, connection ${conn}`);
+    }
   });
 });
 
