@@ -94,8 +94,13 @@ func TestFullDiskStopsCleanly(t *testing.T) {
 	}
 	flowing(t, clients)
 
-	// The manifest on disk may be the last one that fitted; the files it
-	// names play up to where the disk filled.
+	// The manifest on the full disk says how it ended, so that the host's
+	// list shows it stopped and why.
+	if disk := readMan(t, m, man.ID); disk.Reason != ReasonDiskFull || disk.Stopped == nil || len(disk.Tracks) != len(got.Tracks) {
+		t.Errorf("manifest on disk: reason %q, stopped %v, %d tracks; want disk-full, stopped, %d tracks", disk.Reason, disk.Stopped, len(disk.Tracks), len(got.Tracks))
+	}
+
+	// The files play up to where the disk filled.
 	played := 0
 	for _, tr := range got.Tracks {
 		if tr.File == "" || tr.Frames == 0 {
