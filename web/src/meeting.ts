@@ -67,7 +67,7 @@ export interface MeetingEvents extends Record<string, unknown> {
    * first is true the first time this participant hears it is on, since it
    * last heard it was off: the one-time notice.
    */
-  "server-recording": ServerRecordingEvent & { first: boolean };
+  "server-recording": ServerRecordingEvent & { first: boolean; resync?: boolean };
   /** To the host: a server recording's playable file is made, or failed. */
   "recording-composed": { id: string; ok: boolean; error: string };
 }
@@ -187,6 +187,13 @@ export class Meeting extends Emitter<MeetingEvents> {
       for (const m of j.chat) this.addChat(m);
     } else if (oldId !== j.id) {
       this.selfRekeyed(oldId, j.id);
+    }
+    if (rejoin && this.serverRecordingActive) {
+      // Back after an outage: the server says again right after this ack
+      // if it still records (no second notice then); if it stopped
+      // meanwhile, nothing else would say so.
+      this.serverRecordingActive = false;
+      this.emit("server-recording", { active: false, first: false, resync: true });
     }
     for (const p of j.peers) {
       const known = this.participants.get(p.id);

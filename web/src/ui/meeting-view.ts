@@ -268,6 +268,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     }),
     meeting.on("server-recording", (e) => {
       renderControls();
+      if (e.resync) return;
       if (e.active) {
         if (!e.first) return;
         if (e.by === meeting.selfId) toast(msg("rec.started"));
