@@ -99,6 +99,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   serverRecordingActive = false;
   /** Told already that the server recording is on (the notice shows once). */
   private recordingNoticed = false;
+  /** A recording event came since the last rejoin started. */
+  private recordingHeard = false;
   /** waiting is true while a waiting room holds us. */
   waiting = false;
   private rtcConfig: RTCConfiguration = {};
@@ -188,9 +190,10 @@ export class Meeting extends Emitter<MeetingEvents> {
     } else if (oldId !== j.id) {
       this.selfRekeyed(oldId, j.id);
     }
-    if (rejoin && this.serverRecordingActive) {
+    if (rejoin && this.serverRecordingActive && !this.recordingHeard) {
       // Back after an outage: the server says again right after this ack
-      // if it still records (no second notice then); if it stopped
+      // if it still records (no second notice then; with polling it may
+      // have said so already, in the same batch); if it stopped
       // meanwhile, nothing else would say so.
       this.serverRecordingActive = false;
       this.emit("server-recording", { active: false, first: false, resync: true });
@@ -279,6 +282,7 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   private serverRecordingChanged(e: ServerRecordingEvent): void {
     if (!e || typeof e.active !== "boolean") return;
+    this.recordingHeard = true;
     const active = e.active;
     const first = firstRecordingNotice(this.recordingNoticed, active);
     this.recordingNoticed = active;
@@ -304,6 +308,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   }
 
   private async rejoin(): Promise<void> {
+    this.recordingHeard = false;
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
       if (res.waiting) {
