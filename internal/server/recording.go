@@ -39,6 +39,7 @@ func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig 
 	if hooks != nil {
 		rc.OnFinished = func(room string, m recording.Manifest) { hooks.Send(recordingFinished(room, m)) }
 	}
+	rc.OnComposed = func(room string, m recording.Manifest) { (*sig).RecordingComposed(room, m.ID, m.ComposeError) }
 	rec, err := recording.New(rc, side.m)
 	if err != nil {
 		return nil, err

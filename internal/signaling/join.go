@@ -29,6 +29,10 @@ type joinAck struct {
 	// Role is the join token's role (host, guest, viewer); absent
 	// without tokens.
 	Role string `json:"role,omitempty"`
+	// ServerRecording says the server records meetings (its host gets the
+	// recording-* events); absent with --recording=false, where the app
+	// offers its in-browser recording instead.
+	ServerRecording bool `json:"serverRecording,omitempty"`
 }
 
 type waitingAck struct {
@@ -144,6 +148,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(), Spotlight: res.Room.Spotlight(),
 		ICEServers: servers, ICETransportPolicy: policy,
 		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)), Role: p.Role,
+		ServerRecording: s.cfg.Recorder != nil,
 	}
 }
 

@@ -163,6 +163,15 @@ function exposeTestHook(): void {
     participants() {
       return [...(meeting?.participants.values() ?? [])].map(({ id, name, audio, video, screen, recording, self }) => ({ id, name, audio, video, screen, recording, self }));
     },
+    /** Asks for the server recordings as this participant: the list, or the refusal's code. */
+    async recordingList(): Promise<{ ok: boolean; code?: string; recordings?: unknown[] }> {
+      if (!meeting) return { ok: false, code: "no-meeting" };
+      try {
+        return { ok: true, recordings: await meeting.listRecordings() };
+      } catch (err) {
+        return { ok: false, code: err instanceof SignalingError ? err.code : String(err) };
+      }
+    },
     localTracks() {
       return meeting
         ? meeting.local.view.getTracks().map((t) => {

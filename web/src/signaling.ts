@@ -42,6 +42,8 @@ export interface JoinedRoom {
   media: MediaMode;
   /** The join token's role (host, guest, viewer); absent without tokens. */
   role?: string;
+  /** The server records meetings (its host gets the recording events); false: the browser records. */
+  serverRecording: boolean;
 }
 
 export type MediaMode = "mesh" | "sfu";
@@ -93,6 +95,29 @@ export interface ServerEvents {
   hand: (p: { id: string; raised: boolean; at?: number; by?: string }) => void;
   reaction: (p: { id: string; emoji: string }) => void;
   spotlight: (p: { id: string; by?: string }) => void;
+  /** The server recording started or stopped (reason: it stopped by itself), or is on as we join. */
+  recording: (p: ServerRecordingEvent) => void;
+  /** To the host: the playable file of a server recording is made, or why not. */
+  "recording-composed": (p: { id: string; ok: boolean; error?: string }) => void;
+}
+
+export interface ServerRecordingEvent {
+  active: boolean;
+  by?: string;
+  reason?: string;
+}
+
+/** One server recording as recording-list gives it to the host (docs/PROTOCOL.md). */
+export interface RecordingListing {
+  id: string;
+  started: string;
+  stopped?: string;
+  reason?: string;
+  participants: { id: string; name?: string }[];
+  tracks: { file: string; participant: string; kind: string }[];
+  composed?: string;
+  composeError?: string;
+  files: { name: string; size: number; url: string }[];
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -146,6 +171,11 @@ const errorKeys: Record<string, Key> = {
   "stream-private-target": "error.streamPrivate",
   "stream-off": "error.streamOff",
   "stream-busy": "error.streamBusy",
+  "recording-off": "error.recordingOff",
+  "recording-active": "error.recordingActive",
+  "recording-inactive": "error.recordingInactive",
+  "recording-disk-full": "error.recordingDiskFull",
+  "recording-needs-sfu": "error.recordingNeedsSfu",
 };
 
 /**
@@ -266,5 +296,6 @@ export function normalizeJoined(a: any): JoinedRoom {
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
     media: a.media === "sfu" ? "sfu" : "mesh",
     role: typeof a.role === "string" ? a.role : undefined,
+    serverRecording: a.serverRecording === true,
   };
 }

@@ -9,6 +9,7 @@ import { currentLanguage, msg, onLanguageChange, type Msg } from "../i18n";
 import { announce, h, icon, setAttr, setText, toast, type IconName, type View } from "./dom";
 import { languagePicker } from "./language";
 import { ChatPanel, PeoplePanel } from "./panels";
+import { RecordingsPanel } from "./recordings-panel";
 import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
 import { watchViews } from "../views";
@@ -82,7 +83,25 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   });
   const chatBtn = control("ctl-chat", () => togglePanel("chat"));
   const unreadBadge = h("span", { class: "unread", hidden: true });
+  // Server recording (the host's, when the server records): the server
+  // tells everyone when it starts and stops, and the indicator follows.
+  let recPending = false;
+  const serverRecord = async () => {
+    if (recPending) return;
+    recPending = true;
+    rec.el.disabled = true;
+    try {
+      if (meeting.serverRecordingActive) await meeting.stopServerRecording();
+      else await meeting.startServerRecording();
+    } catch (err) {
+      failed(err);
+    } finally {
+      recPending = false;
+      rec.el.disabled = false;
+    }
+  };
   const rec = control("ctl-record", async () => {
+    if (meeting.serverRecording) return serverRecord();
     if (recorder?.active) {
       const r = recorder;
       recorder = null;
@@ -109,6 +128,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     renderControls();
   });
   const peopleBtn = control("ctl-people", () => togglePanel("people"));
+  const recordingsBtn = control("ctl-recordings", () => togglePanel("recordings"));
   const invite = control("ctl-invite", async () => {
     const link = `${location.origin}/${meeting.room}`;
     try {
@@ -197,13 +217,15 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     renderControls();
   });
   const people = new PeoplePanel(meeting);
-  let panel: "chat" | "people" | null = null;
+  const recordings = new RecordingsPanel(meeting);
+  let panel: "chat" | "people" | "recordings" | null = null;
   chat.onClose = () => (togglePanel("chat"), chatBtn.el.focus());
   people.onClose = () => (togglePanel("people"), peopleBtn.el.focus());
-  const togglePanel = (which: "chat" | "people") => {
+  const togglePanel = (which: "chat" | "people" | "recordings") => {
     panel = panel === which ? null : which;
     chat.show(panel === "chat");
     people.show(panel === "people");
+    if (recordings.open !== (panel === "recordings")) recordings.show(panel === "recordings");
     stage.classList.toggle("with-panel", panel !== null);
     renderControls();
   };
@@ -215,14 +237,22 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     const n = chat.unread.count;
     chatBtn.set(panel === "chat", panel === "chat" ? msg("chat.close") : n > 0 ? msg("chat.openUnread", { count: n }) : msg("chat.open"), "chat");
     chatBtn.el.append(unreadBadge);
-    rec.set(!!recorder?.active, msg(recorder?.active ? "rec.stop" : "rec.start"), "record");
+    // With server recording only the host records (the server refuses
+    // anyone else); without it, anyone may record in their browser.
+    const serverHost = meeting.mayRecord;
+    const recOn = meeting.serverRecording ? meeting.serverRecordingActive : !!recorder?.active;
+    rec.set(recOn, msg(recOn ? "rec.stop" : "rec.start"), "record");
+    rec.el.hidden = meeting.serverRecording && !serverHost;
+    recordingsBtn.set(panel === "recordings", msg(panel === "recordings" ? "rec.hideList" : "rec.showList"), "download");
+    recordingsBtn.el.hidden = !serverHost;
+    if (!serverHost && panel === "recordings") togglePanel("recordings");
     peopleBtn.set(panel === "people", panel === "people" ? msg("people.hide") : msg("people.show", { count: meeting.participants.size }), "people");
     share.el.hidden = !navigator.mediaDevices?.getDisplayMedia;
     const up = meeting.handRaised();
     hand.set(up, msg(up ? "hand.lower" : "hand.raise"), "hand");
     hand.el.setAttribute("aria-pressed", String(up));
     react.set(false, msg("reactions.send"), "smile");
-    const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active;
+    const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active || meeting.serverRecordingActive;
     recBadge.hidden = !anyone;
   }
 
@@ -256,7 +286,37 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     meeting.on("chat", (m) => chat.add(m)),
     meeting.on("notice", (text) => toast(text)),
     meeting.on("connection", (s) => setConn(s)),
-    meeting.on("host", () => people.render()),
+    meeting.on("host", () => {
+      people.render();
+      renderControls();
+    }),
+    meeting.on("server-recording", (e) => {
+      renderControls();
+      if (e.resync) return;
+      if (e.active) {
+        if (!e.first) return;
+        if (e.by === meeting.selfId) toast(msg("rec.started"));
+        else {
+          const who = e.by ? meeting.participants.get(e.by) : undefined;
+          toast(who ? msg("rec.someone", { name: isolate(who.name) }) : msg("rec.joinedRecorded"), 8000);
+        }
+        return;
+      }
+      // Why it stopped matters to the host, who may act (free the disk);
+      // everyone else learns that it stopped.
+      const why: Record<string, Msg> = {
+        "disk-full": msg("rec.stoppedDiskFull"),
+        "max-duration": msg("rec.stoppedMaxDuration"),
+        "write-error": msg("rec.stoppedError"),
+      };
+      if (meeting.mayRecord) toast((e.reason && why[e.reason]) || msg("rec.stoppedHost"), e.reason ? 10000 : 6000);
+      else toast(msg("rec.stoppedNotice"));
+      if (recordings.open) void recordings.load();
+    }),
+    meeting.on("recording-composed", (e) => {
+      toast(e.ok ? msg("rec.composed") : msg("rec.composeFailed", { detail: e.error }), e.ok ? 6000 : 10000);
+      if (recordings.open) void recordings.load();
+    }),
     meeting.on("settings", () => people.render()),
     meeting.on("waiting-list", (w) => people.setWaiting(w)),
     meeting.on("waiting", (w) => {
@@ -334,13 +394,15 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   };
   const onEscape = (e: KeyboardEvent) => {
     if (e.key === "Escape" && openPop) closePopover(true);
-    else if (e.key === "Escape" && panel) (panel === "chat" ? chat : people).onClose();
+    else if (e.key === "Escape" && panel === "chat") chat.onClose();
+    else if (e.key === "Escape" && panel === "people") people.onClose();
+    else if (e.key === "Escape" && panel) togglePanel(panel);
   };
   document.addEventListener("keydown", onKey);
   document.addEventListener("keydown", onEscape);
   disposers.push(() => document.removeEventListener("keydown", onKey), () => document.removeEventListener("keydown", onEscape));
 
-  const stage = h("main", { class: "stage" }, grid.el, chat.el, people.el);
+  const stage = h("main", { class: "stage" }, grid.el, chat.el, people.el, recordings.el);
   const el = h(
     "div",
     { class: "meeting", "data-room": meeting.room },
@@ -353,7 +415,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       { class: "controls", role: "toolbar", "aria-label": msg("meeting.controls") },
       h("div", { class: "controls-left" }, h("span", { class: "clock" })),
       h("div", { class: "controls-center" }, mic.el, cam.el, hand.el, h("div", { class: "pop-anchor" }, react.el, reactBar), share.el, rec.el, leaveBtn),
-      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
+      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, recordingsBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
     ),
     waitingOverlay,
   );
@@ -371,6 +433,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     dispose() {
       clearInterval(clockTimer);
       if (recorder?.active) void recorder.stop();
+      recordings.dispose();
       disposers.forEach((d) => d());
       grid.dispose();
     },
