@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -169,7 +168,7 @@ func (r *Recording) TrackAdded(info sfu.TrackInfo) sfu.TrackWriter {
 	}
 	w := &trackWriter{
 		rec: r, info: info, index: len(r.man.Tracks), file: f,
-		in: make(chan *rtp.Packet, queueLen), done: make(chan struct{}),
+		in: make(chan arrival, queueLen), done: make(chan struct{}),
 		clock: info.Codec.ClockRate, video: info.Kind == webrtc.RTPCodecTypeVideo,
 	}
 	if w.clock == 0 {
@@ -195,12 +194,11 @@ func (r *Recording) addParticipantLocked(id string) {
 	r.man.Participants = append(r.man.Participants, p)
 }
 
-// trackStarted notes a track's first frame.
-func (r *Recording) trackStarted(w *trackWriter) {
-	now := time.Now()
+// trackStarted notes a track's first frame, which came at the time given.
+func (r *Recording) trackStarted(w *trackWriter, at time.Time) {
 	r.mu.Lock()
 	t := &r.man.Tracks[w.index]
-	t.Start, t.OffsetMs = now, now.Sub(r.man.Started).Milliseconds()
+	t.Start, t.OffsetMs = at, at.Sub(r.man.Started).Milliseconds()
 	r.writeManifestLocked()
 	r.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package recording
 import (
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/rtp"
@@ -24,7 +25,7 @@ type trackWriter struct {
 	info  sfu.TrackInfo
 	index int // in rec.man.Tracks
 	file  *webmFile
-	in    chan *rtp.Packet
+	in    chan arrival
 	done  chan struct{}
 	once  sync.Once
 
@@ -36,6 +37,22 @@ type trackWriter struct {
 	ts      int64 // RTP timestamp since the first frame, unwrapped
 	frames  int
 	failed  bool
+	// firstSeen is when the first packet of each RTP timestamp came,
+	// kept until the track starts. The sample builder lets a frame out
+	// only once the packet after it came, a frame later; the track's
+	// start must be when its first frame came, or its video would lag
+	// its audio in the composition by the difference of their frame
+	// durations (47 ms for 15 fps video and 20 ms Opus frames).
+	firstSeen map[uint32]time.Time
+}
+
+// maxSeen bounds firstSeen while a video waits for its first keyframe.
+const maxSeen = 1024
+
+// arrival is a packet and when it came: the queue may hold it a while.
+type arrival struct {
+	p  *rtp.Packet
+	at time.Time
 }
 
 // codecID is the WebM codec of an RTP codec, "" for one not recorded.
@@ -52,7 +69,7 @@ func codecID(c webrtc.RTPCodecCapability) string {
 // WriteRTP queues a packet; the sfu never calls it after Close.
 func (w *trackWriter) WriteRTP(p *rtp.Packet) error {
 	select {
-	case w.in <- p:
+	case w.in <- arrival{p, time.Now()}:
 	default:
 		w.rec.m.stats.droppedPackets.Add(1)
 	}
@@ -71,11 +88,12 @@ func (w *trackWriter) run() {
 		maxLate = 200 // a keyframe can be a hundred packets
 	}
 	sb := samplebuilder.New(maxLate, depack, w.clock)
-	for p := range w.in {
+	for a := range w.in {
 		if w.failed {
 			continue // drain until the sfu closes us
 		}
-		sb.Push(p)
+		w.seen(a.p.Timestamp, a.at)
+		sb.Push(a.p)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			w.sample(s)
 		}
@@ -88,6 +106,19 @@ func (w *trackWriter) run() {
 	}
 	err := w.file.Close()
 	w.rec.trackEnded(w, err)
+}
+
+// seen notes when a frame's first packet came, until the track starts.
+func (w *trackWriter) seen(ts uint32, at time.Time) {
+	if w.started {
+		return
+	}
+	if w.firstSeen == nil || len(w.firstSeen) >= maxSeen {
+		w.firstSeen = map[uint32]time.Time{}
+	}
+	if _, ok := w.firstSeen[ts]; !ok {
+		w.firstSeen[ts] = at
+	}
 }
 
 // sample writes one frame.
@@ -106,8 +137,12 @@ func (w *trackWriter) sample(s *media.Sample) {
 		return
 	}
 	if !w.started {
-		w.started, w.lastTS = true, s.PacketTimestamp
-		w.rec.trackStarted(w)
+		at, ok := w.firstSeen[s.PacketTimestamp]
+		if !ok {
+			at = time.Now()
+		}
+		w.started, w.lastTS, w.firstSeen = true, s.PacketTimestamp, nil
+		w.rec.trackStarted(w, at)
 	}
 	// Unwrap the 32-bit RTP clock: the difference to the last frame,
 	// signed, so a frame reordered by the sample builder cannot jump it.
