@@ -505,3 +505,34 @@ func colourName(r, g, b int) string {
 	}
 	return fmt.Sprintf("rgb(%d,%d,%d)", r, g, b)
 }
+
+// A track whose start (when its first frame was sent) is before the
+// recording's, because its first packets came late, is cut there: the
+// composition does not fail on a negative delay, and lasts as long as
+// the tracks from the recording's start.
+func TestComposeCutsWhatCameBeforeTheStart(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-f", "lavfi", "-i", "color=c=red:s=320x240:r=15:d=2", "-c:v", "libvpx", "-deadline", "realtime", "-threads", "1", "v.webm"},
+		{"-f", "lavfi", "-i", "sine=frequency=600:sample_rate=48000:d=2", "-c:a", "libopus", "-threads", "1", "a.webm"},
+	} {
+		cmd := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	start := time.Now()
+	end := start.Add(2 * time.Second)
+	man := Manifest{Participants: []Participant{{ID: "alice", Name: "Alice"}}, Tracks: []Track{
+		{File: "v.webm", Participant: "alice", Kind: "video", Start: start, OffsetMs: -300, End: &end, Frames: 30},
+		{File: "a.webm", Participant: "alice", Kind: "audio", Start: start, OffsetMs: -200, End: &end, Frames: 100},
+	}}
+	if err := composeFiles(context.Background(), "ffmpeg", 10, dir, man); err != nil {
+		t.Fatal(err)
+	}
+	if _, d := ffprobe(t, filepath.Join(dir, composedName)); math.Abs(d-1.8) > 0.15 {
+		t.Errorf("composed %.2f s, want 1.8 (2 s from 200 ms before the start)", d)
+	}
+}

@@ -44,8 +44,10 @@ type Track struct {
 	Track       string `json:"track"`
 	Kind        string `json:"kind"`  // audio or video
 	Codec       string `json:"codec"` // the RTP codec, e.g. video/VP8
-	// Start is when its first frame came (zero: none came); OffsetMs the
-	// same from the recording's start: the file's time 0 is there.
+	// Start is when its first frame came (zero: none came), or rather
+	// was sent, judged from the packets that came on time; OffsetMs the
+	// same from the recording's start: the file's time 0 is there. It can
+	// be negative (a little) when the first packets came late.
 	Start    time.Time  `json:"start,omitzero"`
 	OffsetMs int64      `json:"offsetMs"`
 	End      *time.Time `json:"end,omitempty"`

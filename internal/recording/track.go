@@ -44,10 +44,23 @@ type trackWriter struct {
 	// its audio in the composition by the difference of their frame
 	// durations (47 ms for 15 fps video and 20 ms Opus frames).
 	firstSeen map[uint32]time.Time
+	// startTS and start are the first written frame's RTP timestamp and
+	// when it came, refined by refine until refined.
+	startTS uint32
+	start   time.Time
+	refined bool
 }
 
 // maxSeen bounds firstSeen while a video waits for its first keyframe.
 const maxSeen = 1024
+
+// startWindow is how long (in RTP time from the first frame) a track's
+// start is refined; maxStartShift bounds one refinement: more is a jump
+// of the sender's timestamps, not a late packet.
+const (
+	startWindow   = 2 * time.Second
+	maxStartShift = 500 * time.Millisecond
+)
 
 // arrival is a packet and when it came: the queue may hold it a while.
 type arrival struct {
@@ -97,12 +110,18 @@ func (w *trackWriter) run() {
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			w.sample(s)
 		}
+		if w.started && !w.refined {
+			w.refine(a)
+		}
 	}
 	if !w.failed {
 		sb.Flush()
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			w.sample(s)
 		}
+	}
+	if w.started && !w.refined {
+		w.rec.trackStarted(w, w.start) // a track shorter than the window
 	}
 	err := w.file.Close()
 	w.rec.trackEnded(w, err)
@@ -118,6 +137,25 @@ func (w *trackWriter) seen(ts uint32, at time.Time) {
 	}
 	if _, ok := w.firstSeen[ts]; !ok {
 		w.firstSeen[ts] = at
+	}
+}
+
+// refine moves the track's start earlier when a packet came earlier than
+// the first frame's arrival predicts. A new track's first packets often
+// come late and in a burst (seen in the meeting test: a late joiner's
+// first Opus packet 75 ms late, the next nine together), which put its
+// audio that much behind its video in the composition. The start is the
+// earliest of a packet's arrival less its RTP time since the first
+// frame, over the first startWindow: a packet can come late, not early.
+func (w *trackWriter) refine(a arrival) {
+	elapsed := time.Duration(int32(a.p.Timestamp-w.startTS)) * time.Second / time.Duration(w.clock)
+	if elapsed > startWindow {
+		w.refined = true
+		w.rec.trackStarted(w, w.start)
+		return
+	}
+	if est := a.at.Add(-elapsed); elapsed >= 0 && est.Before(w.start) && w.start.Sub(est) <= maxStartShift {
+		w.start = est
 	}
 }
 
@@ -142,6 +180,7 @@ func (w *trackWriter) sample(s *media.Sample) {
 			at = time.Now()
 		}
 		w.started, w.lastTS, w.firstSeen = true, s.PacketTimestamp, nil
+		w.startTS, w.start = s.PacketTimestamp, at
 		w.rec.trackStarted(w, at)
 	}
 	// Unwrap the 32-bit RTP clock: the difference to the last frame,

@@ -66,3 +66,44 @@ func TestTrackStartsWhenItsFirstFrameCame(t *testing.T) {
 		t.Errorf("offset %d ms, want %d", tr.OffsetMs, want)
 	}
 }
+
+// A track's first packets often come late and together: the start is
+// when the packets that came on time say the first one was sent. Here
+// Opus packets of 20 ms are due every 20 ms from due; the first six come
+// together 100 ms late, the rest on time.
+func TestTrackStartIgnoresLateFirstPackets(t *testing.T) {
+	src := oneSink{make(chan sfu.Sink, 1)}
+	m := newManager(t, Config{FFmpeg: "-"}, src)
+	man, err := m.Start("r1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := (<-src.sink).TrackAdded(sfu.TrackInfo{
+		PublisherID: "alice", TrackID: "mic", Kind: webrtc.RTPCodecTypeAudio,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+	})
+	due := time.Now()
+	for i := range 30 {
+		if i == 0 {
+			time.Sleep(100 * time.Millisecond)
+		} else if i >= 6 {
+			time.Sleep(time.Until(due.Add(time.Duration(i) * 20 * time.Millisecond)))
+		}
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: uint16(100 + i), Timestamp: uint32(5000 + i*960)}, Payload: []byte{0xfc, 1, 2, 3}}
+		if err := w.WriteRTP(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Stop("r1"); err != nil {
+		t.Fatal(err)
+	}
+	man = readMan(t, m, man.ID)
+	if len(man.Tracks) != 1 || man.Tracks[0].Frames != 30 {
+		t.Fatalf("tracks %+v", man.Tracks)
+	}
+	// On time within the scheduler's slack (a loaded machine's sleeps
+	// overshoot), far from the 100 ms of the late first packet.
+	if d := man.Tracks[0].Start.Sub(due); d < 0 || d > 40*time.Millisecond {
+		t.Errorf("the track starts %v after its first packet was due, want at once", d)
+	}
+}
