@@ -122,10 +122,10 @@ func composeArgs(dir string, man Manifest, font string) ([]string, error) {
 		cols := int(math.Ceil(math.Sqrt(float64(len(videos)))))
 		var layout []string
 		for i, t := range videos {
-			chain := fmt.Sprintf("[%d:v]setpts=PTS-STARTPTS,scale=%d:%d:force_original_aspect_ratio=decrease,"+
+			chain := fmt.Sprintf("[%d:v]setpts=PTS-STARTPTS,%sscale=%d:%d:force_original_aspect_ratio=decrease,"+
 				"pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,format=yuv420p,"+
 				"tpad=start_duration=%s:color=black:stop_mode=clone:stop_duration=%s",
-				i, tileW, tileH, tileW, tileH, sec(t.OffsetMs), sec(total))
+				i, cutBefore("", t.OffsetMs), tileW, tileH, tileW, tileH, sec(max(t.OffsetMs, 0)), sec(total))
 			if name := names[t.Participant]; name != "" && font != "" {
 				chain += fmt.Sprintf(",drawtext=fontfile=%s:text='%s':x=12:y=h-th-12:fontsize=24:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6",
 					font, drawtextEscape(name))
@@ -148,7 +148,8 @@ func composeArgs(dir string, man Manifest, font string) ([]string, error) {
 	if len(audios) > 0 {
 		in := ""
 		for j, t := range audios {
-			graph = append(graph, fmt.Sprintf("[%d:a]asetpts=PTS-STARTPTS,adelay=%d:all=1[a%d]", len(videos)+j, t.OffsetMs, j))
+			graph = append(graph, fmt.Sprintf("[%d:a]asetpts=PTS-STARTPTS,%sadelay=%d:all=1[a%d]",
+				len(videos)+j, cutBefore("a", t.OffsetMs), max(t.OffsetMs, 0), j))
 			in += fmt.Sprintf("[a%d]", j)
 		}
 		graph = append(graph, fmt.Sprintf("%samix=inputs=%d:duration=longest:dropout_transition=0:normalize=0[aout]", in, len(audios)))
@@ -158,6 +159,20 @@ func composeArgs(dir string, man Manifest, font string) ([]string, error) {
 	args = append(args, outs...)
 	args = append(args, "-t", sec(total), "-movflags", "+faststart", composedName)
 	return args, nil
+}
+
+// cutBefore is the filters ("" for video, "a" for audio) that cut what a
+// track has from before the recording started: a track's start is when
+// its first frame was sent (see trackWriter.refine), which can be before
+// the recording's start when its first packets came late. The frames
+// after the cut keep their times, less the cut, so that the track stays
+// in sync with the others.
+func cutBefore(a string, offsetMs int64) string {
+	if offsetMs >= 0 {
+		return ""
+	}
+	cut := fmt.Sprintf("%.3f", float64(-offsetMs)/1000)
+	return fmt.Sprintf("%strim=start=%s,%ssetpts=PTS-%s/TB,", a, cut, a, cut)
 }
 
 // drawtextEscape makes a name safe inside drawtext's quoted text: the

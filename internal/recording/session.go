@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -45,8 +44,10 @@ type Track struct {
 	Track       string `json:"track"`
 	Kind        string `json:"kind"`  // audio or video
 	Codec       string `json:"codec"` // the RTP codec, e.g. video/VP8
-	// Start is when its first frame came (zero: none came); OffsetMs the
-	// same from the recording's start: the file's time 0 is there.
+	// Start is when its first frame came (zero: none came), or rather
+	// was sent, judged from the packets that came on time; OffsetMs the
+	// same from the recording's start: the file's time 0 is there. It can
+	// be negative (a little) when the first packets came late.
 	Start    time.Time  `json:"start,omitzero"`
 	OffsetMs int64      `json:"offsetMs"`
 	End      *time.Time `json:"end,omitempty"`
@@ -180,7 +181,7 @@ func (r *Recording) TrackAdded(info sfu.TrackInfo) sfu.TrackWriter {
 	}
 	w := &trackWriter{
 		rec: r, info: info, index: len(r.man.Tracks), file: f,
-		in: make(chan *rtp.Packet, queueLen), done: make(chan struct{}),
+		in: make(chan arrival, queueLen), done: make(chan struct{}),
 		clock: info.Codec.ClockRate, video: info.Kind == webrtc.RTPCodecTypeVideo,
 	}
 	if w.clock == 0 {
@@ -206,12 +207,11 @@ func (r *Recording) addParticipantLocked(id string) {
 	r.man.Participants = append(r.man.Participants, p)
 }
 
-// trackStarted notes a track's first frame.
-func (r *Recording) trackStarted(w *trackWriter) {
-	now := time.Now()
+// trackStarted notes a track's first frame, which came at the time given.
+func (r *Recording) trackStarted(w *trackWriter, at time.Time) {
 	r.mu.Lock()
 	t := &r.man.Tracks[w.index]
-	t.Start, t.OffsetMs = now, now.Sub(r.man.Started).Milliseconds()
+	t.Start, t.OffsetMs = at, at.Sub(r.man.Started).Milliseconds()
 	r.writeManifestLocked()
 	r.mu.Unlock()
 }

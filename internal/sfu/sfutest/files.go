@@ -43,17 +43,22 @@ func (c *Client) PublishFiles(ivfPath, oggPath string) {
 	}
 	c.negotiatePublish()
 	if video != nil {
-		go c.loop(func() error { return c.sendIVF(ivfPath, video) })
+		go c.loop(func(next *time.Time) error { return c.sendIVF(ivfPath, video, next) })
 	}
 	if audio != nil {
-		go c.loop(func() error { return c.sendOgg(oggPath, audio) })
+		go c.loop(func(next *time.Time) error { return c.sendOgg(oggPath, audio, next) })
 	}
 }
 
-// loop sends a file again and again until Close or an error.
-func (c *Client) loop(send func() error) {
+// loop sends a file again and again until Close or an error. The time
+// the next frame is due carries over from one pass to the next: a pass
+// that started its own clock sent its first frame at once, with the
+// last frame of the pass before, so a looped file ran a frame fast per
+// pass, and a looped camera drifted from its looped microphone.
+func (c *Client) loop(send func(next *time.Time) error) {
+	next := time.Now()
 	for !c.stopped() {
-		if err := send(); err != nil {
+		if err := send(&next); err != nil {
 			if !errors.Is(err, errStopped) {
 				c.errorf("%s: send file: %v", c.Name, err)
 			}
@@ -74,7 +79,7 @@ func (c *Client) pace(next time.Time) error {
 	}
 }
 
-func (c *Client) sendIVF(path string, track *webrtc.TrackLocalStaticSample) error {
+func (c *Client) sendIVF(path string, track *webrtc.TrackLocalStaticSample, next *time.Time) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -85,7 +90,6 @@ func (c *Client) sendIVF(path string, track *webrtc.TrackLocalStaticSample) erro
 		return err
 	}
 	frameDur := time.Second * time.Duration(h.TimebaseNumerator) / time.Duration(h.TimebaseDenominator)
-	next := time.Now()
 	for {
 		frame, _, err := r.ParseNextFrame()
 		if errors.Is(err, io.EOF) {
@@ -94,15 +98,15 @@ func (c *Client) sendIVF(path string, track *webrtc.TrackLocalStaticSample) erro
 		if err != nil {
 			return err
 		}
-		if err := c.pace(next); err != nil {
+		if err := c.pace(*next); err != nil {
 			return err
 		}
-		next = next.Add(frameDur)
+		*next = next.Add(frameDur)
 		_ = track.WriteSample(media.Sample{Data: frame, Duration: frameDur})
 	}
 }
 
-func (c *Client) sendOgg(path string, track *webrtc.TrackLocalStaticSample) error {
+func (c *Client) sendOgg(path string, track *webrtc.TrackLocalStaticSample, next *time.Time) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -113,7 +117,6 @@ func (c *Client) sendOgg(path string, track *webrtc.TrackLocalStaticSample) erro
 		return err
 	}
 	var lastGranule uint64
-	next := time.Now()
 	for {
 		page, header, err := r.ParseNextPage()
 		if errors.Is(err, io.EOF) {
@@ -128,10 +131,10 @@ func (c *Client) sendOgg(path string, track *webrtc.TrackLocalStaticSample) erro
 			continue // the header pages
 		}
 		dur := time.Duration(samples) * time.Second / 48000
-		if err := c.pace(next); err != nil {
+		if err := c.pace(*next); err != nil {
 			return err
 		}
-		next = next.Add(dur)
+		*next = next.Add(dur)
 		_ = track.WriteSample(media.Sample{Data: page, Duration: dur})
 	}
 }
