@@ -29,7 +29,7 @@ const reactionMs = 3000;
 export class TileGrid {
   readonly el = h("div", { class: "grid", id: "grid", "data-layout": "grid" });
   private stageBox = h("div", { class: "stage-main" });
-  private strip = h("div", { class: "strip", role: "list", "aria-label": msg("tiles.others") });
+  private strip = h("div", { class: "strip", role: "group", "aria-label": msg("tiles.others") });
   private tiles = new Map<Participant, Tile>();
   private speakerTimer: ReturnType<typeof setInterval>;
   private sinkId = "";
