@@ -68,7 +68,13 @@ func joinWire(t *testing.T, m *Manager, room, id string) *wire {
 	w := &wire{t: t, m: m, room: room, id: id, client: sfutest.New(t, id)}
 	w.client.Attach(w)
 	m.Joined(room, id, w, true)
-	t.Cleanup(func() { m.Left(room, id) })
+	// The client stops first: a member that leaves makes the SFU offer the
+	// others a renegotiation, whose answers would otherwise meet members
+	// already gone and fail the test in its cleanup.
+	t.Cleanup(func() {
+		w.client.Close()
+		m.Left(room, id)
+	})
 	return w
 }
 
