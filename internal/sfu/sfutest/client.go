@@ -224,7 +224,10 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			c.mu.Unlock()
 			return
 		}
-		if i > 0 && pkt.SequenceNumber != last+1 {
+		// A layer switch that is not rewritten jumps to another stream's
+		// numbers (anywhere in 65536); a packet lost or reordered on a
+		// loaded machine moves them by a few only, and is not counted.
+		if d := int16(pkt.SequenceNumber - last - 1); i > 0 && (d > maxGap || d < -maxGap) {
 			jumps.Add(1)
 		}
 		last = pkt.SequenceNumber
@@ -243,8 +246,12 @@ func (c *Client) LastSize(key string) int {
 	return 0
 }
 
-// Jumps counts the packets of a track whose sequence number did not
-// follow the one before: a layer switch that is not rewritten shows here.
+// maxGap is the largest step between two sequence numbers that loss or
+// reordering explains; anything larger is a jump.
+const maxGap = 64
+
+// Jumps counts the packets of a track whose sequence number is far from
+// the one before: a layer switch that is not rewritten shows here.
 func (c *Client) Jumps(key string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
