@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -17,11 +18,20 @@ type downTrack struct {
 	local  *boundTrack
 	sender *webrtc.RTPSender
 
+	// mu is held across a send, so that the sends to one subscriber's
+	// stream are serialised: the buffers below, and the per-stream state
+	// of the interceptors (sendside.go), are reused for every packet.
 	mu     sync.Mutex
 	gate   layerGate
 	paused bool // not shown by the subscriber: no video is sent
 	want   int  // the quality its view asks for (before what exists)
 	cap    int  // the highest quality the bandwidth allows
+
+	out   rtp.Packet       // the packet being sent, reused
+	ext   [2]rtp.Extension // room for the interceptors' header extensions
+	spans spanLog          // which layer and offsets each sent number came from
+	rtx   []byte           // a retransmitted packet's bytes, reused
+	seqs  []uint16         // the sequence numbers of a NACK, reused
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -32,6 +42,7 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 	d := &downTrack{peer: p, track: t, want: qualityMedium, cap: maxQuality}
 	d.gate = newLayerGate(pickQuality(t.qualities(), d.want), t.simulcast)
 	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: d.requestKeyframe}
+	d.rtx = make([]byte, 0, receiveMTU)
 	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
 		return nil, err
 	}
@@ -40,19 +51,81 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 }
 
 // write sends a packet of the given layer if it is the one the subscriber
-// receives, and switches layers at a keyframe of the wanted one.
+// receives, and switches layers at a keyframe of the wanted one. It
+// allocates nothing.
 func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.paused || !d.gate.admit(quality, pkt.Payload) {
-		d.mu.Unlock()
 		return
 	}
-	out := *pkt
-	d.gate.rw.rewrite(&out, d.track.codec.ClockRate)
-	d.mu.Unlock()
-	// Before the subscriber's connection is up the write has nowhere to
-	// go and fails; the keyframe asked for at binding time covers it.
-	_ = d.local.WriteRTP(&out)
+	switching := d.gate.rw.switched
+	d.prepare(pkt)
+	d.gate.rw.rewrite(&d.out, d.track.codec.ClockRate)
+	if switching || d.spans.n == 0 {
+		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
+	}
+	d.send()
+}
+
+// prepare copies pkt's header and payload into d.out. The publisher's
+// header extensions are left out: their ids are those negotiated with the
+// publisher, not with this subscriber; the interceptors add the ones the
+// subscriber's connection uses.
+func (d *downTrack) prepare(pkt *rtp.Packet) {
+	d.out.Header = pkt.Header
+	d.out.Extension, d.out.ExtensionProfile = false, 0
+	d.out.Extensions = d.ext[:0]
+	d.out.Payload = pkt.Payload
+	if pkt.PaddingSize != 0 && d.out.Header.PaddingSize == 0 {
+		// The writer takes header and payload apart: the padding's size
+		// would be lost (as pion's TrackLocalStaticRTP does).
+		d.out.Header.PaddingSize = pkt.PaddingSize
+	}
+}
+
+// send writes d.out to the subscriber's stream; d.mu is held. Before the
+// subscriber's connection is up the write has nowhere to go and fails;
+// the keyframe asked for at binding time covers it.
+func (d *downTrack) send() {
+	b := d.local.binding.Load()
+	if b == nil {
+		return
+	}
+	d.out.SSRC, d.out.PayloadType = b.ssrc, b.payloadType
+	_, _ = b.w.WriteRTP(&d.out.Header, d.out.Payload)
+}
+
+// resend answers a NACK: each packet still in its layer's cache goes
+// again, with the sequence number and timestamp it was first sent with.
+// Audio has no cache (NACK is negotiated for video only).
+func (d *downTrack) resend(seqs []uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, seq := range seqs {
+		sp, ok := d.spans.find(seq, d.gate.rw.lastSeq)
+		if !ok {
+			continue
+		}
+		l := d.track.layerOf(sp.quality)
+		if l == nil || l.cache == nil {
+			continue
+		}
+		raw, ok := l.cache.get(seq-sp.seqOffset, d.rtx)
+		d.rtx = raw[:0]
+		if !ok {
+			continue
+		}
+		var pkt rtp.Packet
+		if pkt.Unmarshal(raw) != nil {
+			continue
+		}
+		d.prepare(&pkt)
+		d.out.SequenceNumber = seq
+		d.out.Timestamp += sp.tsOffset
+		d.send()
+		d.track.resent.Add(1)
+	}
 }
 
 // setView applies what the subscriber shows of the track: nothing
@@ -132,21 +205,41 @@ func (d *downTrack) forceKeyframe() {
 	d.track.forceKeyframe(q)
 }
 
+// maxResendPerReport bounds the packets one RTCP report's NACKs resend,
+// so that a flood of NACKs costs the server no more than a burst.
+const maxResendPerReport = 256
+
 // readRTCP passes the subscriber's keyframe requests on to the publisher
-// (throttled) until the sender stops. pion's interceptors answer NACKs
-// and read the reports on the way.
+// (throttled) and answers its NACKs from the packet cache, until the
+// sender stops. pion's interceptors read the reports and the congestion
+// feedback on the way.
 func (d *downTrack) readRTCP() {
 	for {
 		pkts, _, err := d.sender.ReadRTCP()
 		if err != nil {
 			return
 		}
+		seqs := d.seqs[:0]
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				for _, n := range p.Nacks {
+					if len(seqs) >= maxResendPerReport {
+						break
+					}
+					n.Range(func(seq uint16) bool {
+						seqs = append(seqs, seq)
+						return len(seqs) < maxResendPerReport
+					})
+				}
 			}
 		}
+		if len(seqs) > 0 {
+			d.resend(seqs)
+		}
+		d.seqs = seqs[:0]
 	}
 }
 
@@ -156,16 +249,35 @@ func (d *downTrack) stop() {
 
 // boundTrack tells its down track when a subscriber's sender starts
 // sending, so that the subscriber's decoder gets a keyframe to start
-// from.
+// from, and keeps what the down track needs to write to the sender's
+// stream itself: pion's TrackLocalStaticRTP.WriteRTP copies the packet
+// through a pool and takes a lock for the one binding a down track has.
 type boundTrack struct {
 	*webrtc.TrackLocalStaticRTP
-	bound func()
+	bound   func()
+	binding atomic.Pointer[binding]
+}
+
+// binding is where a bound sender's packets go.
+type binding struct {
+	id          string
+	ssrc        uint32
+	payloadType uint8
+	w           webrtc.TrackLocalWriter
 }
 
 func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
 	if err == nil {
+		b.binding.Store(&binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), w: ctx.WriteStream()})
 		b.bound()
 	}
 	return codec, err
+}
+
+func (b *boundTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+	if cur := b.binding.Load(); cur != nil && cur.id == ctx.ID() {
+		b.binding.CompareAndSwap(cur, nil)
+	}
+	return b.TrackLocalStaticRTP.Unbind(ctx)
 }

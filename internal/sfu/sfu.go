@@ -124,9 +124,11 @@ func newAPI(cfg Config, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, 
 	if err := registerBandwidth(m, ir, cfg, gotEstimator); err != nil {
 		return nil, err
 	}
-	// pion's defaults less its stats interceptor: nothing here reads
-	// GetStats, and it ran on every packet of every subscriber stream.
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	// pion's defaults less its stats interceptor (nothing here reads
+	// GetStats, and it ran on every packet of every subscriber stream)
+	// and its NACK responder: the packet cache answers NACKs
+	// (packetcache.go).
+	if err := configureNack(m, ir); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
