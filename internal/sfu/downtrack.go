@@ -3,6 +3,7 @@ package sfu
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -31,6 +32,7 @@ type downTrack struct {
 	ext   [2]rtp.Extension // room for the interceptors' header extensions
 	spans spanLog          // which layer and offsets each sent number came from
 	rtx   []byte           // a retransmitted packet's bytes, reused
+	limit resendLimit      // bounds what its NACKs cost
 	seqs  []uint16         // the sequence numbers of a NACK, reused
 }
 
@@ -97,9 +99,11 @@ func (d *downTrack) send() {
 }
 
 // resend answers a NACK: each packet still in its layer's cache goes
-// again, with the sequence number and timestamp it was first sent with.
-// Audio has no cache (NACK is negotiated for video only).
+// again, with the sequence number and timestamp it was first sent with,
+// within the bounds of resendLimit. Audio has no cache (NACK is
+// negotiated for video only).
 func (d *downTrack) resend(seqs []uint16) {
+	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, seq := range seqs {
@@ -113,7 +117,7 @@ func (d *downTrack) resend(seqs []uint16) {
 		}
 		raw, ok := l.cache.get(seq-sp.seqOffset, d.rtx)
 		d.rtx = raw[:0]
-		if !ok {
+		if !ok || !d.limit.allow(seq, now) {
 			continue
 		}
 		var pkt rtp.Packet

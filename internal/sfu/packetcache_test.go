@@ -155,3 +155,29 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 		t.Errorf("%d packets written", w.n)
 	}
 }
+
+// A packet NACKed twice at once goes once, and a flood of NACKs resends
+// no more than the burst.
+func TestResendIsBounded(t *testing.T) {
+	tr := testTrack()
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityLow, w)
+	for i := range cacheSize {
+		publish(tr, d, tr.layers[0], uint16(i), uint32(i)*3000, i == 0, byte(i))
+	}
+	w.got = nil
+	d.resend([]uint16{10, 10})
+	d.resend([]uint16{10})
+	if len(w.got) != 1 {
+		t.Errorf("packet NACKed three times at once sent %d times, want 1", len(w.got))
+	}
+	w.got = nil
+	all := make([]uint16, cacheSize)
+	for i := range all {
+		all[i] = uint16(i)
+	}
+	d.resend(all)
+	if len(w.got) > resendBurst {
+		t.Errorf("%d packets resent for one flood, want at most %d", len(w.got), resendBurst)
+	}
+}
