@@ -215,5 +215,8 @@ func (t *track) forceKeyframe(quality int) {
 }
 
 func (t *track) sendPLI(l *layer) {
+	if l.remote == nil {
+		return // a benchmark's layer, with no publisher to ask
+	}
 	_ = t.owner.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
 }
