@@ -5,9 +5,7 @@
 package sfutest
 
 import (
-	"encoding/binary"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +16,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
-	"github.com/pion/transport/v5"
-	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -55,29 +51,22 @@ type Client struct {
 	// reached this client as a publisher.
 	Offers atomic.Int32
 	PLIs   atomic.Int32
-	// Dropped counts the packets a lossy client (NewLossy) lost on
-	// purpose, Recovered those of them that came again.
-	Dropped, Recovered atomic.Int32
 }
+
+// Option changes how a Client connects: the networks it may use
+// (SettingEngine), its ICE servers and transport policy (Configuration).
+type Option func(*webrtc.SettingEngine, *webrtc.Configuration)
 
 // New makes a participant that gathers loopback candidates only. Attach
 // must follow once its server side exists.
-func New(t testing.TB, name string) *Client {
-	return newClient(t, name, 0)
-}
-
-// NewLossy is New with a network that loses every dropEvery-th video
-// packet the first time it comes: the packet comes through only if the
-// server sends it again, on the client's NACK. Dropped and Recovered
-// count them.
-func NewLossy(t testing.TB, name string, dropEvery int) *Client {
-	return newClient(t, name, dropEvery)
-}
-
-func newClient(t testing.TB, name string, dropEvery int) *Client {
+func New(t testing.TB, name string, options ...Option) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
+	var conf webrtc.Configuration
+	for _, o := range options {
+		o(&se, &conf)
+	}
 	// Default codecs and interceptors, as a browser has: NACK, reports,
 	// TWCC and the simulcast header extensions.
 	m := &webrtc.MediaEngine{}
@@ -85,15 +74,6 @@ func newClient(t testing.TB, name string, dropEvery int) *Client {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
-	var lossy *lossyNet
-	if dropEvery > 0 {
-		std, err := stdnet.NewNet()
-		if err != nil {
-			t.Fatal(err)
-		}
-		lossy = &lossyNet{Net: std, every: uint16(dropEvery), seen: map[uint64]bool{}}
-		se.SetNet(lossy)
-	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +83,11 @@ func newClient(t testing.TB, name string, dropEvery int) *Client {
 		pending: map[sfu.Direction][]webrtc.ICECandidateInit{}, got: map[string]*atomic.Uint64{}, ended: map[string]bool{},
 		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{},
 	}
-	if lossy != nil {
-		lossy.dropped, lossy.recovered = &c.Dropped, &c.Recovered
-	}
 	var err error
-	if c.Pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Pub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
-	if c.Sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.Sub, err = api.NewPeerConnection(conf); err != nil {
 		t.Fatal(err)
 	}
 	c.Sub.OnTrack(c.receive)
@@ -463,64 +440,4 @@ func WaitFor(t testing.TB, what string, within time.Duration, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// lossyNet is the standard network whose UDP sockets lose every
-// every-th VP8 packet (payload type 96, as pion's default codecs number
-// it) the first time it comes: before SRTP, as a network loses it, so
-// that the retransmission is not refused as a replay.
-type lossyNet struct {
-	*stdnet.Net
-	every              uint16
-	dropped, recovered *atomic.Int32
-
-	mu   sync.Mutex
-	seen map[uint64]bool // SSRC<<16 | sequence number of the dropped
-}
-
-func (n *lossyNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, err
-	}
-	return lossyConn{c, n}, nil
-}
-
-// lossyConn hides the connection's other read methods, so that pion ICE
-// reads through ReadFrom.
-type lossyConn struct {
-	transport.UDPConn
-	n *lossyNet
-}
-
-func (c lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := c.UDPConn.ReadFrom(b)
-		if err != nil || !c.n.lose(b[:n]) {
-			return n, addr, err
-		}
-	}
-}
-
-// lose reports whether to drop the datagram, and counts.
-func (n *lossyNet) lose(b []byte) bool {
-	// RTP (RFC 7983: first byte 128-191), not RTCP, payload type 96.
-	if len(b) < 12 || b[0] < 128 || b[0] > 191 || b[1]&0x7f != 96 {
-		return false
-	}
-	seq := binary.BigEndian.Uint16(b[2:])
-	key := uint64(binary.BigEndian.Uint32(b[8:]))<<16 | uint64(seq)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	switch {
-	case n.seen[key]:
-		delete(n.seen, key)
-		n.recovered.Add(1)
-		return false
-	case seq%n.every == 0:
-		n.seen[key] = true
-		n.dropped.Add(1)
-		return true
-	}
-	return false
 }
