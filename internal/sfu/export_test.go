@@ -37,7 +37,10 @@ func (b *BenchTrack) Ready(p *Peer) bool {
 // (raw is its bytes) and write it to every subscriber.
 func (b *BenchTrack) Forward(pkt *rtp.Packet, raw []byte) {
 	b.l.cache.put(pkt.SequenceNumber, raw)
+	batches := &b.t.owner.room.sfu.batches
+	batches.begin()
 	for _, d := range *b.t.downs.Load() {
 		d.write(b.l.quality, pkt)
 	}
+	batches.end()
 }

@@ -89,6 +89,10 @@ type SFU struct {
 
 	mu    sync.Mutex
 	rooms map[string]*Room
+
+	// batches are the shared UDP sockets whose writes a fan-out gathers
+	// into sendmmsg calls (batch.go); none without the UDP mux.
+	batches batchSet
 }
 
 // New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)

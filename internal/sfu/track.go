@@ -156,6 +156,7 @@ const receiveMTU = 1500
 func (t *track) forward(l *layer) {
 	buf := make([]byte, receiveMTU)
 	var pkt rtp.Packet
+	batches := &t.owner.room.sfu.batches
 	for {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
@@ -170,9 +171,11 @@ func (t *track) forward(l *layer) {
 		if l.cache != nil {
 			l.cache.put(pkt.SequenceNumber, buf[:n])
 		}
+		batches.begin()
 		for _, d := range *t.downs.Load() {
 			d.write(l.quality, &pkt)
 		}
+		batches.end()
 		if s := t.sinks.Load(); s != nil {
 			// A sink may keep the packet (a slow writer queues): its
 			// own copy, out of the reused buffer.
