@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -217,11 +218,25 @@ const maxResendPerReport = 256
 // (throttled) and answers its NACKs from the packet cache, until the
 // sender stops. pion's interceptors read the reports and the congestion
 // feedback on the way.
+//
+// It reads with Read, not ReadRTCP: ReadRTCP parses every report again
+// (into a new buffer) after the congestion control interceptor has parsed
+// it into the attributes, and the TWCC feedback's parsing was half the
+// allocations left per forwarded packet. A report that does not parse is
+// dropped; the reading goes on.
 func (d *downTrack) readRTCP() {
+	buf := make([]byte, receiveMTU)
 	for {
-		pkts, _, err := d.sender.ReadRTCP()
+		n, attrs, err := d.sender.Read(buf)
 		if err != nil {
 			return
+		}
+		if attrs == nil {
+			attrs = interceptor.Attributes{}
+		}
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
+		if err != nil {
+			continue
 		}
 		seqs := d.seqs[:0]
 		for _, pkt := range pkts {
