@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -65,7 +66,20 @@ func (v videoOnly) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWrit
 	if isAudio(info) {
 		return w
 	}
-	return v.BandwidthEstimator.AddStream(info, w)
+	est := v.BandwidthEstimator.AddStream(info, w)
+	rtx := uint32(info.SSRCRetransmission)
+	if rtx == 0 {
+		return est
+	}
+	// Retransmissions on the RTX stream (downTrack.sendAgain) go around
+	// the estimator: its pacer knows the stream by its own SSRC only and
+	// refused them (gcc.ErrUnknownStream), and they are few.
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, a interceptor.Attributes) (int, error) {
+		if h.SSRC == rtx {
+			return w.Write(h, p, a)
+		}
+		return est.Write(h, p, a)
+	})
 }
 
 func isAudio(info *interceptor.StreamInfo) bool {

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,12 +31,14 @@ type downTrack struct {
 	want   int  // the quality its view asks for (before what exists)
 	cap    int  // the highest quality the bandwidth allows
 
-	out   rtp.Packet       // the packet being sent, reused
-	ext   [2]rtp.Extension // room for the interceptors' header extensions
-	spans spanLog          // which layer and offsets each sent number came from
-	rtx   []byte           // a retransmitted packet's bytes, reused
-	limit resendLimit      // bounds what its NACKs cost
-	seqs  []uint16         // the sequence numbers of a NACK, reused
+	out        rtp.Packet       // the packet being sent, reused
+	ext        [2]rtp.Extension // room for the interceptors' header extensions
+	spans      spanLog          // which layer and offsets each sent number came from
+	rtx        []byte           // a retransmitted packet's bytes, reused
+	limit      resendLimit      // bounds what its NACKs cost
+	rtxPayload []byte           // a retransmission's payload on the RTX stream, reused
+	rtxSeq     uint16           // the RTX stream's next sequence number
+	seqs       []uint16         // the sequence numbers of a NACK, reused
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -99,6 +103,25 @@ func (d *downTrack) send() {
 	_, _ = b.w.WriteRTP(&d.out.Header, d.out.Payload)
 }
 
+// sendAgain sends d.out as a retransmission: on the RTX stream where the
+// subscriber negotiated one (its own sequence numbers, the original one
+// first in the payload), else as it was. d.mu is held.
+func (d *downTrack) sendAgain() {
+	b := d.local.binding.Load()
+	if b == nil {
+		return
+	}
+	if b.rtxSSRC == 0 {
+		d.send()
+		return
+	}
+	d.rtxPayload = append(append(d.rtxPayload[:0], byte(d.out.SequenceNumber>>8), byte(d.out.SequenceNumber)), d.out.Payload...)
+	d.out.SSRC, d.out.PayloadType, d.out.SequenceNumber = b.rtxSSRC, b.rtxPayloadType, d.rtxSeq
+	d.out.Padding, d.out.PaddingSize = false, 0
+	d.rtxSeq++
+	_, _ = b.w.WriteRTP(&d.out.Header, d.rtxPayload)
+}
+
 // resend answers a NACK: each packet still in its layer's cache goes
 // again, with the sequence number and timestamp it was first sent with,
 // within the bounds of resendLimit. Audio has no cache (NACK is
@@ -128,7 +151,7 @@ func (d *downTrack) resend(seqs []uint16) {
 		d.prepare(&pkt)
 		d.out.SequenceNumber = seq
 		d.out.Timestamp += sp.tsOffset
-		d.send()
+		d.sendAgain()
 		d.track.resent.Add(1)
 	}
 }
@@ -282,13 +305,26 @@ type binding struct {
 	id          string
 	ssrc        uint32
 	payloadType uint8
-	w           webrtc.TrackLocalWriter
+	// rtxSSRC and rtxPayloadType are the retransmission stream's (RFC
+	// 4588), 0 when the subscriber did not negotiate RTX.
+	rtxSSRC        uint32
+	rtxPayloadType uint8
+	w              webrtc.TrackLocalWriter
 }
 
 func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
 	if err == nil {
-		b.binding.Store(&binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), w: ctx.WriteStream()})
+		bd := &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), w: ctx.WriteStream()}
+		if rtx := uint32(ctx.SSRCRetransmission()); rtx != 0 {
+			apt := fmt.Sprintf("apt=%d", codec.PayloadType)
+			for _, c := range ctx.CodecParameters() {
+				if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.SDPFmtpLine == apt {
+					bd.rtxSSRC, bd.rtxPayloadType = rtx, uint8(c.PayloadType)
+				}
+			}
+		}
+		b.binding.Store(bd)
 		b.bound()
 	}
 	return codec, err

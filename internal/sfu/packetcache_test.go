@@ -181,3 +181,34 @@ func TestResendIsBounded(t *testing.T) {
 		t.Errorf("%d packets resent for one flood, want at most %d", len(w.got), resendBurst)
 	}
 }
+
+// Where the subscriber negotiated RTX, a packet goes again on the RTX
+// stream (RFC 4588): its SSRC and payload type, its own numbers, the
+// original sequence number first in the payload, the original timestamp.
+func TestResendUsesRTXWhereNegotiated(t *testing.T) {
+	tr := testTrack()
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityLow, w)
+	d.local.binding.Store(&binding{ssrc: 1234, payloadType: 96, rtxSSRC: 999, rtxPayloadType: 97, w: w})
+	for i := range 10 {
+		publish(tr, d, tr.layers[0], 100+uint16(i), uint32(i)*3000, i == 0, byte(i))
+	}
+	sent := append([]rtp.Packet(nil), w.got...)
+	w.got = nil
+	d.resend([]uint16{sent[3].SequenceNumber, sent[7].SequenceNumber})
+	if len(w.got) != 2 {
+		t.Fatalf("%d packets resent, want 2", len(w.got))
+	}
+	for i, orig := range []rtp.Packet{sent[3], sent[7]} {
+		got := w.got[i]
+		osn := uint16(got.Payload[0])<<8 | uint16(got.Payload[1])
+		if got.SSRC != 999 || got.PayloadType != 97 || osn != orig.SequenceNumber || got.Timestamp != orig.Timestamp ||
+			!bytes.Equal(got.Payload[2:], orig.Payload) {
+			t.Errorf("retransmission %d: ssrc %d pt %d osn %d ts %d payload %x; want ssrc 999 pt 97 osn %d ts %d payload %x",
+				i, got.SSRC, got.PayloadType, osn, got.Timestamp, got.Payload[2:], orig.SequenceNumber, orig.Timestamp, orig.Payload)
+		}
+	}
+	if w.got[1].SequenceNumber != w.got[0].SequenceNumber+1 {
+		t.Errorf("RTX numbers %d then %d, want consecutive", w.got[0].SequenceNumber, w.got[1].SequenceNumber)
+	}
+}

@@ -16,7 +16,10 @@ import (
 // (payload type 96, as pion's default codecs number it) the first time it
 // comes: before SRTP, as a network loses it, so that a retransmission is
 // not refused as a replay. The packet comes through only if the server
-// sends it again on the client's NACK. Dropped and Recovered count them.
+// sends it again on the client's NACK. Dropped counts the lost packets,
+// Recovered the retransmissions: of a lost packet on its own stream, or
+// any on the RTX stream (payload type 97), which pion hands to the reader
+// as the original.
 type LossyNet struct {
 	Dropped, Recovered atomic.Int32
 
@@ -71,8 +74,17 @@ func (c lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // lose reports whether to drop the datagram, and counts.
 func (n *LossyNet) lose(b []byte) bool {
-	// RTP (RFC 7983: first byte 128-191), not RTCP, payload type 96.
-	if len(b) < 12 || b[0] < 128 || b[0] > 191 || b[1]&0x7f != 96 {
+	// RTP (RFC 7983: first byte 128-191), not RTCP; payload type 96,
+	// or 97 for its retransmissions on an RTX stream (RFC 4588, whose
+	// original sequence number is in the encrypted payload: counted).
+	if len(b) < 12 || b[0] < 128 || b[0] > 191 {
+		return false
+	}
+	if b[1]&0x7f == 97 {
+		n.Recovered.Add(1)
+		return false
+	}
+	if b[1]&0x7f != 96 {
 		return false
 	}
 	seq := binary.BigEndian.Uint16(b[2:])
