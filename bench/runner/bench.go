@@ -332,33 +332,61 @@ func extraSteps(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 		md.WriteString("\n## TURN relay\n\nbench/turn is not there yet: skipped.\n")
 	}
 	sfuStep(ctx, md, log)
+	recordingStep(ctx, md, log)
 	// The browser step prints its figure as a test diagnostic line; the
 	// README's target (median under 500 ms) is judged here, where timing
 	// belongs, not in make test.
-	out := run("Browser: Join to first remote frame (e2e/browser/join-latency.test.mjs)", 4*time.Minute,
-		"node", "--test", "--test-reporter=tap", "e2e/browser/join-latency.test.mjs")
+	out := run("Browser: Join to first remote frame (e2e/browser/join-latency.test.mjs)", 10*time.Minute,
+		"env", "HUDDLE_LATENCY_CALLS=10", "node", "--test", "--test-reporter=tap", "e2e/browser/join-latency.test.mjs")
 	md.WriteString(joinLatencyVerdict(out))
 }
 
-// joinLatencyTarget is the README's target for the median time from Join
-// to the first decoded remote frame.
-const joinLatencyTarget = 500.0 // ms
+// joinLatencyTargets are the targets for the median time from Join to a
+// frame of every other participant, by case (see join-latency.test.mjs):
+// the README's for a call of two, the SFU issue's through the SFU.
+var joinLatencyTargets = []struct {
+	what   string
+	median float64 // ms
+}{
+	{"2nd of 2, peer to peer", 500},
+	{"3rd of 3, mesh", 0},
+	{"3rd of 3, SFU", 400},
+}
 
-var joinLatencyLine = regexp.MustCompile(`join-to-first-remote-frame: median (\d+) ms`)
+// joinLatencyMax is the longest any joiner may wait, in every case.
+const joinLatencyMax = 1000.0 // ms
 
-// joinLatencyVerdict reads the browser step's median and says whether it
-// meets the target; a step that printed no median fails.
+var joinLatencyLine = regexp.MustCompile(`join-to-first-remote-frame \(([^)]+)\): median (\d+) ms, p90 (\d+) ms, max (\d+) ms`)
+
+// joinLatencyVerdict reads the browser step's figures and says, per case,
+// whether they meet the targets; a case that printed none fails.
 func joinLatencyVerdict(out []byte) string {
-	m := joinLatencyLine.FindSubmatch(out)
-	if m == nil {
-		return fmt.Sprintf("\nJoin to first remote frame: no median printed: target median < %.0f ms ❌\n", joinLatencyTarget)
+	got := map[string][3]float64{}
+	for _, m := range joinLatencyLine.FindAllSubmatch(out, -1) {
+		var f [3]float64
+		for i := range f {
+			f[i], _ = strconv.ParseFloat(string(m[i+2]), 64)
+		}
+		got[string(m[1])] = f
 	}
-	median, _ := strconv.ParseFloat(string(m[1]), 64)
-	mark := "✅"
-	if median >= joinLatencyTarget {
-		mark = "❌"
+	var b strings.Builder
+	b.WriteString("\n| Join to a frame of everyone | median | p90 | max | target |\n| --- | --- | --- | --- | --- |\n")
+	for _, tc := range joinLatencyTargets {
+		f, ok := got[tc.what]
+		if !ok {
+			fmt.Fprintf(&b, "| %s | none printed | | | ❌ |\n", tc.what)
+			continue
+		}
+		mark, target := "✅", fmt.Sprintf("max < %.0f ms", joinLatencyMax)
+		if tc.median > 0 {
+			target = fmt.Sprintf("median < %.0f ms, ", tc.median) + target
+		}
+		if (tc.median > 0 && f[0] >= tc.median) || f[2] >= joinLatencyMax {
+			mark = "❌"
+		}
+		fmt.Fprintf(&b, "| %s | %.0f ms | %.0f ms | %.0f ms | %s %s |\n", tc.what, f[0], f[1], f[2], target, mark)
 	}
-	return fmt.Sprintf("\nJoin to first remote frame: median %.0f ms, target median < %.0f ms %s\n", median, joinLatencyTarget, mark)
+	return b.String()
 }
 
 func fileExists(p string) bool {

@@ -23,8 +23,16 @@ func main() {
 // run is main with its exit code: 0 after a clean shutdown or --help, 2 for
 // bad flags, 1 when the server fails.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "token" {
-		return runToken(args[1:], nil, stdout, stderr)
+	if len(args) > 0 {
+		switch {
+		case args[0] == "token":
+			return runToken(args[1:], nil, stdout, stderr)
+		case args[0] == "healthcheck":
+			return runHealthcheck(args[1:], nil, stdout, stderr)
+		case isVersionFlag(args[0]) && len(args) == 1:
+			fmt.Fprintln(stdout, "huddle", versionString())
+			return 0
+		}
 	}
 	usageOut := stderr
 	if wantsHelp(args) {

@@ -85,7 +85,7 @@ type huddle struct {
 func startHuddle(t *testing.T, extra ...string) *huddle {
 	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"--addr", addr, "--turn=false"}, extra...)
+	args := append([]string{"--addr", addr, "--turn=false", "--sfu-udp=0", "--sfu-tcp=0"}, extra...)
 	h := &huddle{addr: addr, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	h.cmd = exec.Command(huddleBin, args...)
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs

@@ -1,7 +1,8 @@
 // Layouts: a pin puts a tile on the stage for that viewer only; speaker
 // view shows a remote participant big and is remembered; hiding our own
 // tile; a screen share takes the stage for everyone with the cameras in a
-// strip. Screenshots at desktop and phone size.
+// strip; the host's spotlight puts someone on everyone's stage.
+// Screenshots at desktop and phone size.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
@@ -91,6 +92,29 @@ describe("layouts", () => {
     await cy.page.screenshot({ path: path.join(artifacts, "presenting-phone.png") });
     await bob.page.getByRole("button", { name: "Stop presenting" }).click();
     for (const p of [ada, cy]) await poll(async () => (await layoutOf(p)) === "grid", { what: `grid again for ${p.name}` });
+  });
+
+  test("the host's spotlight takes everyone's stage; one's own pin still wins", async () => {
+    // Ada is the host: she spotlights Bob from the people panel.
+    await ada.page.locator("#ctl-people").click();
+    await ada.page.getByRole("button", { name: "Spotlight Bob for everyone" }).click();
+    for (const p of [ada, bob, cy]) await poll(async () => (await onStage(p)) === bob.id, { what: `Bob in the spotlight for ${p.name}` });
+    assert.equal(await cy.page.locator("#grid").getAttribute("data-why"), "spotlight");
+    await poll(async () => await cy.page.evaluate(() => document.querySelector(".stage-main video").videoWidth > 0), { what: "Bob's video in Cy's spotlight" });
+    await cy.page.screenshot({ path: path.join(artifacts, "spotlight-phone.png") });
+    // A guest has no spotlight control; Cy's own pin wins over the spotlight for Cy alone.
+    await cy.page.locator("#ctl-people").click();
+    assert.equal(await cy.page.getByRole("button", { name: /^Spotlight/ }).count(), 0);
+    await cy.page.keyboard.press("Escape");
+    await cy.page.locator(`.tile[data-peer-id="${ada.id}"]`).hover();
+    await cy.page.getByRole("button", { name: "Pin Ada" }).click();
+    await poll(async () => (await onStage(cy)) === ada.id, { what: "Cy's pin on Cy's stage" });
+    assert.equal(await onStage(bob), bob.id);
+    await cy.page.getByRole("button", { name: "Unpin Ada" }).click();
+    await poll(async () => (await onStage(cy)) === bob.id, { what: "the spotlight back on Cy's stage" });
+    await ada.page.getByRole("button", { name: "End the spotlight on Bob" }).click();
+    for (const p of [ada, bob, cy]) await poll(async () => (await layoutOf(p)) === "grid", { what: `grid again for ${p.name}` });
+    await ada.page.keyboard.press("Escape");
   });
 
   test("tiles show connection bars with words", async () => {

@@ -70,7 +70,11 @@ test("3 clients, both dialects, in one room: offer/answer/ice and lobby events",
   const b = await connect({ transports: ["polling"] });
   const c = await connect(); // polling, then upgrade
   await a.emitWithAck("join-room", { room: r, name: "A" });
+  // A hears of B on its own socket, which may come after B's ack: wait
+  // for it, so that the next user-joined A sees is C's.
+  const bSeen = next(a, "user-joined");
   await b.emitWithAck("join-room", { room: r, name: "B" });
+  assert.equal((await bSeen).name, "B");
 
   // Dialect B joiner: the lobby echo to itself, user:joined to dialect-B
   // peers, user-joined to dialect-A peers.

@@ -46,6 +46,8 @@ export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
     permissions: opts.denyMedia ? [] : ["camera", "microphone"],
     acceptDownloads: true,
     viewport: opts.viewport ?? { width: 1280, height: 720 },
+    // A phone: { hasTouch: true, isMobile: true, deviceScaleFactor: 3 }.
+    ...(opts.device ?? {}),
   });
   if (opts.denyMedia) {
     await context.addInitScript(() => {

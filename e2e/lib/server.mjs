@@ -37,8 +37,11 @@ export async function startServer(opts = {}) {
   args.push(...(opts.args ?? []));
   // Every test client is on 127.0.0.1: the per-IP limits are lifted unless a
   // test sets them, and one resume key is kept across restarts, as a real
-  // deployment must (--resume-key).
+  // deployment must (--resume-key). The SFU's UDP and ICE-TCP ports are free
+  // ones, so that test servers running at once do not clash on 7882/7881.
   const env = {
+    HUDDLE_SFU_UDP: String(await freePort()),
+    HUDDLE_SFU_TCP: String(await freePort()),
     HUDDLE_MAX_PARTICIPANTS_PER_IP: "0",
     HUDDLE_ROOMS_PER_IP_PER_MINUTE: "0",
     HUDDLE_RESUME_KEY: "687564646c652d6532652d726573756d652d6b6579",

@@ -45,6 +45,24 @@ type Rooms interface {
 	SendMessage(room, text string) (Message, error)
 }
 
+// Hands lowers raised hands in a meeting: those of ids, or every raised
+// hand when ids is empty; it returns the ids whose hands went down. An id
+// not in the meeting fails the call with unknown-peer, lowering nothing.
+type Hands interface {
+	LowerHands(room string, ids []string) ([]string, error)
+}
+
+// Recordings is the server recording of meetings. Its errors have codes
+// like Rooms' ("recording-off", "recording-active", ...).
+type Recordings interface {
+	// StartRecording and StopRecording act on a live meeting.
+	StartRecording(room string) error
+	StopRecording(room string) error
+	// ListRecordings lists a room's recordings (live or not), newest
+	// first; each has files with download URLs relative to the server.
+	ListRecordings(room string) (any, error)
+}
+
 // TokenIssuer signs join tokens (nil: the API cannot issue them).
 type TokenIssuer func(room, name, role string, ttl time.Duration) (string, error)
 
@@ -122,6 +140,12 @@ type Config struct {
 	// IssueToken signs join tokens for POST /rooms/{room}/tokens; nil:
 	// that route answers tokens-disabled.
 	IssueToken TokenIssuer
+	// Hands lowers hands for POST /rooms/{room}/hands/lower; nil: that
+	// route answers not-implemented.
+	Hands Hands
+	// Recordings serves the recording routes; nil: they answer
+	// recording-off.
+	Recordings Recordings
 	Logger     *slog.Logger
 }
 
@@ -171,6 +195,10 @@ func New(cfg Config, rooms Rooms) *API {
 	a.handle("POST", "/rooms/{room}/participants/{participant}/mute", a.authed(a.muteParticipant))
 	a.handle("POST", "/rooms/{room}/messages", a.authed(a.sendMessage))
 	a.handle("POST", "/rooms/{room}/tokens", a.authed(a.issueToken))
+	a.handle("POST", "/rooms/{room}/hands/lower", a.authed(a.lowerHands))
+	a.handle("POST", "/rooms/{room}/recording", a.authed(a.startRecording))
+	a.handle("DELETE", "/rooms/{room}/recording", a.authed(a.stopRecording))
+	a.handle("GET", "/rooms/{room}/recordings", a.authed(a.listRecordings))
 	a.mux.HandleFunc(Prefix+"/", a.notFound)
 	return a
 }
@@ -300,6 +328,8 @@ var statusOf = map[string]int{
 	"bad-request": http.StatusBadRequest, "invalid-room": http.StatusBadRequest,
 	"invalid-name": http.StatusBadRequest, "too-large": http.StatusRequestEntityTooLarge,
 	"too-many-rooms": http.StatusServiceUnavailable,
+	"recording-off":  http.StatusNotFound, "recording-disk-full": http.StatusInsufficientStorage,
+	"recording-failed": http.StatusInternalServerError,
 }
 
 // fail answers err: its code and message when it has them.

@@ -80,6 +80,10 @@ type Config struct {
 	Auth AuthConfig
 	// Cluster is cluster mode on Redis (cluster.go); off by default.
 	Cluster ClusterConfig
+	// Embed is which sites may frame the app (embed.go); none by default.
+	Embed EmbedConfig
+	// Admin is the admin dashboard (admin.go).
+	Admin AdminConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -117,6 +121,8 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerMedia(fs, &c.Media)
 	finishAuth := registerAuth(fs, &c.Auth)
 	registerCluster(fs, &c.Cluster)
+	registerEmbed(fs, &c.Embed)
+	registerAdmin(fs, &c.Admin)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -126,6 +132,11 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	}
 	if err := finishAuth(); err != nil {
 		return c, err
+	}
+	// The SFU is reached at the address the relay advertises unless it
+	// is given its own.
+	if len(c.Media.PublicIPs) == 0 && c.TURN.PublicIP != "" {
+		c.Media.PublicIPs = []string{c.TURN.PublicIP}
 	}
 	return c, c.validate()
 }
@@ -212,7 +223,13 @@ func (c *Config) validate() error {
 	if err := c.Auth.validate(); err != nil {
 		return err
 	}
+	if err := c.Admin.validate(); err != nil {
+		return err
+	}
 	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Embed.settle(); err != nil {
 		return err
 	}
 	if err := settleEngine(&c.Engine); err != nil {

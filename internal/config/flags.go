@@ -163,7 +163,7 @@ func lookup(getenv func(string) string, key string) (string, bool) {
 
 // usage prints every flag with its environment variable and default.
 func (f *flagSet) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: huddle [flags]\n\nEvery flag can also be set with the environment variable shown.\n\n")
+	fmt.Fprintf(w, "Usage: huddle [flags]\n       huddle token --help | huddle healthcheck --help | huddle --version\n\nEvery flag can also be set with the environment variable shown.\n\n")
 	var names []string
 	f.fs.VisitAll(func(fl *flag.Flag) { names = append(names, fl.Name) })
 	sort.Strings(names)

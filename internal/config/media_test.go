@@ -13,8 +13,17 @@ func TestMediaFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := c.Media.Media(); m.Mode != media.Auto {
-		t.Errorf("default mode %q, want auto", m.Mode)
+	if m := c.Media.Media(); m.Mode != media.Auto || m.SFU.UDPPort != 7882 || m.SFU.TCPPort != 7881 || m.SFU.NAT1To1IPs != nil {
+		t.Errorf("defaults %+v, want auto, UDP 7882, TCP 7881, no public IP", m)
+	}
+	c, err = Parse([]string{"--turn-public-ip", "203.0.113.9"}, func(k string) string {
+		return map[string]string{"HUDDLE_SFU_UDP": "0", "HUDDLE_SFU_TCP": "0"}[k]
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Media.Media(); m.SFU.UDPPort != 0 || m.SFU.TCPPort != 0 || len(m.SFU.NAT1To1IPs) != 1 || m.SFU.NAT1To1IPs[0] != "203.0.113.9" {
+		t.Errorf("HUDDLE_SFU_UDP=0 HUDDLE_SFU_TCP=0 --turn-public-ip 203.0.113.9: %+v, want no ports and the relay's address", m.SFU)
 	}
 	c, err = Parse([]string{"--media", "sfu", "--sfu-min-port", "40000", "--sfu-max-port", "40100", "--sfu-public-ip", "203.0.113.7"}, env, &bytes.Buffer{})
 	if err != nil {
@@ -29,6 +38,8 @@ func TestMediaFlags(t *testing.T) {
 		{"--sfu-min-port", "5000"},
 		{"--sfu-min-port", "6000", "--sfu-max-port", "5000"},
 		{"--sfu-min-port", "1", "--sfu-max-port", "70000"},
+		{"--sfu-udp", "70000"},
+		{"--sfu-tcp", "-1"},
 	} {
 		if _, err := Parse(bad, env, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", bad)

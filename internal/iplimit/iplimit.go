@@ -151,6 +151,20 @@ func (r *Rate) Allow(ip netip.Addr) bool {
 	return true
 }
 
+// Spent reports whether ip has used up its rate in the current window,
+// without counting an event: a login checks it before comparing a
+// password, so that once the wrong guesses are spent a right one is not
+// even tried until the window passes.
+func (r *Rate) Spent(ip netip.Addr) bool {
+	if r.n <= 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.seen[Key(ip)]
+	return w != nil && r.now().Sub(w.start) < r.window && w.count >= r.n
+}
+
 // forgetOld drops finished windows, at most once per window, so the map
 // stays as small as the set of recently active addresses.
 func (r *Rate) forgetOld(now time.Time) {

@@ -118,6 +118,32 @@ func TestRate(t *testing.T) {
 	}
 }
 
+func TestRateSpent(t *testing.T) {
+	r := NewRate(2, time.Minute)
+	now := time.Unix(1000, 0)
+	r.now = func() time.Time { return now }
+	a := netip.MustParseAddr("192.0.2.1")
+	for i := 0; i < 2; i++ {
+		if r.Spent(a) {
+			t.Fatalf("spent after %d of 2 events", i)
+		}
+		r.Allow(a)
+	}
+	if !r.Spent(a) || !r.Spent(a) {
+		t.Fatal("not spent after 2 of 2 events (or Spent counted one)")
+	}
+	if r.Spent(netip.MustParseAddr("192.0.2.2")) {
+		t.Fatal("another address spent")
+	}
+	now = now.Add(time.Minute)
+	if r.Spent(a) {
+		t.Fatal("still spent once the window passed")
+	}
+	if NewRate(0, time.Minute).Spent(a) {
+		t.Fatal("a rate without a limit is spent")
+	}
+}
+
 func TestRateZeroIsUnlimited(t *testing.T) {
 	r := NewRate(0, time.Minute)
 	for i := 0; i < 100; i++ {

@@ -116,6 +116,8 @@ func toRefusal(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrNegotiationRate):
+		return &Error{Code: "rate-limited", Message: "too many renegotiations; wait a second", Err: err}
 	case errors.Is(err, ErrNotInSFU):
 		return &Error{Code: "not-in-sfu", Message: "the meeting is not using the server for media", Err: err}
 	case errors.Is(err, ErrNotCapable):

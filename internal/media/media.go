@@ -23,6 +23,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 )
 
 // Mode is how a room's media travels.
@@ -55,6 +56,12 @@ type Config struct {
 	// SFUFrom before it moves back to a mesh: a participant who drops and
 	// rejoins does not make everyone switch twice. Default 5s.
 	MeshAfter time.Duration
+	// NegotiationsPerSecond and NegotiationBurst bound how often one
+	// member may publish (offer), subscribe or leave the SFU: a burst,
+	// then a steady rate (negotiate.go). Default 1 per second after a
+	// burst of 10.
+	NegotiationsPerSecond float64
+	NegotiationBurst      int
 	// SFU configures the forwarding itself.
 	SFU sfu.Config
 	// Logger receives the logs. Nil: slog.Default().
@@ -81,6 +88,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MeshAfter <= 0 {
 		c.MeshAfter = 5 * time.Second
+	}
+	if c.NegotiationsPerSecond <= 0 {
+		c.NegotiationsPerSecond = 1
+	}
+	if c.NegotiationBurst <= 0 {
+		c.NegotiationBurst = 10
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -163,8 +176,11 @@ type member struct {
 	id      string
 	capable bool
 
-	mu   sync.Mutex // guards conn; never held while calling the SFU
+	mu   sync.Mutex // guards conn and negotiations; never held while calling the SFU
 	conn Conn
+	// negotiations is the member's renegotiation bucket (negotiate.go);
+	// nil until its first.
+	negotiations *rate.Limiter
 	// peerMu guards peer. The SFU offers from inside Join, which emits
 	// on conn, so the two locks are apart.
 	peerMu sync.Mutex
@@ -198,3 +214,10 @@ type candidateMsg struct {
 type modeMsg struct {
 	Mode Mode `json:"mode"`
 }
+
+// Close releases the SFU's media ports (sfu.SFU.Close), once the
+// meetings have ended.
+func (m *Manager) Close() error { return m.sfu.Close() }
+
+// SFUStats returns the SFU's counters.
+func (m *Manager) SFUStats() sfu.Stats { return m.sfu.Stats() }

@@ -177,3 +177,23 @@ func TestSubscribeGetsAnOfferWithTheRoomsTracks(t *testing.T) {
 		t.Errorf("%d SFU rooms left", m.sfu.Rooms())
 	}
 }
+
+func TestStatsOnlyOfMembersInTheSFU(t *testing.T) {
+	m := newManager(t, Config{Mode: SFU})
+	m.Joined("r", "a", &conn{}, true)
+	m.Joined("r", "b", &conn{}, true)
+	t.Cleanup(func() { m.Left("r", "a"); m.Left("r", "b") })
+	if st := m.Stats("r"); len(st) != 0 {
+		t.Fatalf("stats before anyone joined the SFU: %v", st)
+	}
+	if err := m.Subscribe("r", "a"); err != nil {
+		t.Fatal(err)
+	}
+	st := m.Stats("r")
+	if _, ok := st["a"]; !ok || len(st) != 1 {
+		t.Errorf("stats with a in the SFU: %v, want a only", st)
+	}
+	if st := m.Stats("nowhere"); len(st) != 0 {
+		t.Errorf("stats of an unknown room: %v", st)
+	}
+}

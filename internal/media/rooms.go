@@ -164,6 +164,9 @@ func (m *Manager) Publish(roomID, id string, offer webrtc.SessionDescription) (w
 	if err != nil {
 		return webrtc.SessionDescription{}, err
 	}
+	if err := m.allowNegotiation(mem); err != nil {
+		return webrtc.SessionDescription{}, err
+	}
 	p, err := m.peerOf(roomID, mem)
 	if err != nil {
 		return webrtc.SessionDescription{}, err
@@ -176,6 +179,9 @@ func (m *Manager) Publish(roomID, id string, offer webrtc.SessionDescription) (w
 func (m *Manager) Subscribe(roomID, id string) error {
 	mem, err := m.sfuMember(roomID, id)
 	if err != nil {
+		return err
+	}
+	if err := m.allowNegotiation(mem); err != nil {
 		return err
 	}
 	_, err = m.peerOf(roomID, mem)
@@ -219,6 +225,9 @@ func (m *Manager) LeaveSFU(roomID, id string) error {
 	mem := m.member(roomID, id)
 	if mem == nil {
 		return ErrNotInSFU
+	}
+	if err := m.allowNegotiation(mem); err != nil {
+		return err
 	}
 	mem.closePeer()
 	return nil

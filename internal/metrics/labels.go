@@ -20,6 +20,8 @@ var knownEvents = setOf(
 	"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candidate", "sfu-leave", "sfu-view",
 	// hands, reactions and server recording
 	"raise-hand", "lower-hand", "reaction", "recording-start", "recording-stop", "recording-list",
+	// live streaming
+	"stream-start", "stream-stop",
 )
 
 // knownReasons are the error codes of docs/PROTOCOL.md and the refusals
@@ -32,6 +34,8 @@ var knownReasons = setOf(
 	"too-many-participants", "too-many-new-rooms",
 	"not-in-sfu", "bad-sdp", "too-many-tracks", "no-offer",
 	"recording-off", "recording-active", "recording-inactive", "recording-disk-full", "recording-needs-sfu",
+	"stream-off", "stream-failed", "stream-active", "stream-inactive", "stream-bad-url", "stream-bad-key",
+	"stream-private-target", "stream-unresolved", "stream-busy", "stream-needs-sfu",
 	// join tokens and roles (--auth token)
 	"auth-required", "auth-invalid", "auth-expired", "auth-wrong-room", "auth-used", "viewer",
 	// connection refusals

@@ -43,7 +43,11 @@ func (r *Recording) compose() {
 		r.m.stats.composed.Add(1)
 	}
 	r.writeManifestLocked()
+	man = r.man
 	r.mu.Unlock()
+	if r.m.cfg.OnComposed != nil {
+		r.m.cfg.OnComposed(r.room, man)
+	}
 }
 
 // errNothingToCompose: no track has a frame.

@@ -77,6 +77,16 @@ type Config struct {
 	// OnStop is told when a recording stops by itself (not by Stop): the
 	// signaling tells the meeting. It must not block.
 	OnStop func(room string, m Manifest)
+	// OnFinished is told when a recording's files are final: after its
+	// composition (made or failed), or at its stop when nothing is
+	// composed. Webhooks send recording.finished from it. It must not
+	// block.
+	OnFinished func(room string, m Manifest)
+	// OnComposed is told when a composition ends, made (m.Composed set)
+	// or failed (m.ComposeError says why: ffmpeg died, the disk filled):
+	// the signaling tells the host, who may be waiting for the file. It
+	// must not block.
+	OnComposed func(room string, m Manifest)
 	// URLKey signs download URLs (HMAC-SHA256). Empty: a random key per
 	// process (URLs die with it; they are short-lived anyway).
 	URLKey []byte

@@ -69,6 +69,14 @@ func (x *sfuSource) AddSink(room string, s sfu.Sink) func() { return x.s.Room(ro
 // meeting is an SFU room with participants publishing the test media.
 func meeting(t *testing.T, names ...string) *sfuSource {
 	t.Helper()
+	src, _ := meetingClients(t, names...)
+	return src
+}
+
+// meetingClients is meeting, with the participants, which also receive
+// each other's media.
+func meetingClients(t *testing.T, names ...string) (*sfuSource, []*sfutest.Client) {
+	t.Helper()
 	needFFmpeg(t)
 	dir, err := testMedia()
 	if err != nil {
@@ -79,8 +87,10 @@ func meeting(t *testing.T, names ...string) *sfuSource {
 		t.Fatal(err)
 	}
 	room := s.Room("r1")
+	var clients []*sfutest.Client
 	for _, name := range names {
 		c := sfutest.New(t, name)
+		clients = append(clients, c)
 		p, err := room.Join(name, c)
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +103,7 @@ func meeting(t *testing.T, names ...string) *sfuSource {
 	// media flowing. (The file sender ignores keyframe requests: a video
 	// file starts at the sender's next keyframe, at most 0.5 s later.)
 	time.Sleep(1500 * time.Millisecond)
-	return &sfuSource{s: s}
+	return &sfuSource{s: s}, clients
 }
 
 func newManager(t *testing.T, cfg Config, src Source) *Manager {

@@ -56,6 +56,14 @@ type Track struct {
 
 const manifestName = "manifest.json"
 
+// reserveName holds reserveSize bytes from a recording's start to its
+// stop, freed just before the last manifest is written: a recording that
+// stopped because the disk filled still records how it ended.
+const (
+	reserveName = ".reserve"
+	reserveSize = 64 << 10
+)
+
 // Recording is one room's recording.
 type Recording struct {
 	m      *Manager
@@ -90,6 +98,9 @@ func (m *Manager) newRecording(room, by string) (*Recording, error) {
 	if err := r.writeManifest(); err != nil {
 		_ = os.RemoveAll(r.dir)
 		return nil, err
+	}
+	if err := os.WriteFile(m.path(id, reserveName), make([]byte, reserveSize), 0o600); err != nil {
+		m.log.Warn("recording: no room for the manifest's reserve", "recording", id, "err", err)
 	}
 	return r, nil
 }
@@ -244,6 +255,8 @@ func (r *Recording) stop(reason string, cause error) {
 			w.Close() // a writer the sfu had not attached yet
 			<-w.done
 		}
+		// The files are closed: the reserve makes room for the manifest.
+		_ = os.Remove(r.m.path(r.id, reserveName))
 		now := time.Now()
 		r.mu.Lock()
 		r.man.Stopped, r.man.Reason = &now, reason
@@ -262,15 +275,25 @@ func (r *Recording) stop(reason string, cause error) {
 			r.m.cfg.OnStop(r.room, man)
 		}
 		close(r.done)
-		if r.m.cfg.FFmpeg != "-" {
-			r.m.wg.Add(1)
-			go func() {
-				defer r.m.wg.Done()
-				r.compose()
-			}()
+		if r.m.cfg.FFmpeg == "-" {
+			r.finished()
+			return
 		}
+		r.m.wg.Add(1)
+		go func() {
+			defer r.m.wg.Done()
+			r.compose()
+			r.finished()
+		}()
 	})
 	<-r.done
+}
+
+// finished tells Config.OnFinished that the files are final.
+func (r *Recording) finished() {
+	if r.m.cfg.OnFinished != nil {
+		r.m.cfg.OnFinished(r.room, r.manifest())
+	}
 }
 
 // manifest returns a copy of the manifest.

@@ -1,8 +1,10 @@
 package recording
 
 import (
+	"errors"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/rtp"
@@ -117,8 +119,19 @@ func (w *trackWriter) sample(s *media.Sample) {
 	dur := s.Duration.Milliseconds()
 	if err := w.file.write(keyframe, ms, dur, s.Data); err != nil {
 		w.failed = true
-		w.rec.fail(ReasonWriteError, err)
+		w.rec.fail(writeFailure(err), err)
 		return
 	}
 	w.frames++
+}
+
+// writeFailure is the reason a write error stops a recording: a full
+// disk (the file system said so before the free-space check saw it) is
+// disk-full, as the host and /metrics must tell it apart from a broken
+// disk; anything else is write-error.
+func writeFailure(err error) string {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return ReasonDiskFull
+	}
+	return ReasonWriteError
 }

@@ -1,5 +1,7 @@
 package rooms
 
+import "slices"
+
 // Hand is a raised hand: who raised it and when (Unix milliseconds). A
 // room keeps its hands in the order they went up, which is the order the
 // host should take them in.
@@ -82,4 +84,29 @@ func (r *Room) handIndex(id string) int {
 
 func (r *Room) dropHandAt(i int) {
 	r.hands = append(r.hands[:i], r.hands[i+1:]...)
+}
+
+// LowerHandsAsServer lowers hands without a host asking (the server API):
+// those of ids, or every raised hand when ids is empty. An id that is not
+// a member fails the whole call with ErrUnknownPeer before any hand moves.
+// It returns the hands that went down, in queue order.
+func (r *Room) LowerHandsAsServer(ids []string) ([]Hand, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if r.member(id) == nil {
+			return nil, ErrUnknownPeer
+		}
+	}
+	lowered := []Hand{}
+	kept := r.hands[:0]
+	for _, h := range r.hands {
+		if len(ids) == 0 || slices.Contains(ids, h.ID) {
+			lowered = append(lowered, h)
+		} else {
+			kept = append(kept, h)
+		}
+	}
+	r.hands = kept
+	return lowered, nil
 }

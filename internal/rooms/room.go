@@ -54,6 +54,7 @@ type Room struct {
 	// chatBytes is the size of chat, counted in reg.chatBytes too.
 	chatBytes int
 	hands     []Hand // raised hands, first raised first (hands.go)
+	spotlight string // the member the host put on everyone's stage (spotlight.go)
 	// hostClaim is when the newest host token used to take the host role
 	// back after a restart was issued (Unix ns); 0: none was.
 	hostClaim int64
@@ -436,6 +437,9 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 	}
 	wasHost := r.hostID() == p.ID
 	r.dropHand(p.ID)
+	if r.spotlight == p.ID {
+		r.spotlight = ""
+	}
 	for i, m := range r.members {
 		if m == p {
 			r.members = append(r.members[:i], r.members[i+1:]...)

@@ -103,6 +103,8 @@ func (s *Server) newAPI(sig *signaling.Service, verifier *auth.Verifier) http.Ha
 	cfg := api.Config{
 		Keys: s.cfg.Auth.APIKeys, RequestsPerSecond: s.cfg.Auth.APIRate, Burst: s.cfg.Auth.APIBurst,
 		PublicURL: s.cfg.PublicURL, Logger: s.log,
+		// Signaling answers recording-off itself when --recording is off.
+		Hands: sig, Recordings: sig,
 	}
 	if secret := []byte(s.cfg.Auth.Secret); len(secret) > 0 && verifier != nil {
 		cfg.IssueToken = func(room, name, role string, ttl time.Duration) (string, error) {

@@ -284,6 +284,35 @@ func TestServerAPI(t *testing.T) {
 		t.Fatalf("list %+v", list)
 	}
 
+	// Hands: the guest raises one, the API lowers it, the guest hears it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if _, err := guest.c.EmitWithAck(ctx, "raise-hand", map[string]bool{"raised": true}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if a := c.call("POST", "/api/v1/rooms/board/hands/lower", apiKey, map[string]any{"participants": []string{"nobody"}}); a.status != 404 || a.code() != "unknown-peer" {
+		t.Fatalf("lower nobody's hand: %d %s", a.status, a.body)
+	}
+	var lowered struct{ Lowered []string }
+	_ = json.Unmarshal(c.must(200, "POST", "/api/v1/rooms/board/hands/lower", map[string]any{}).body, &lowered)
+	if len(lowered.Lowered) != 1 || lowered.Lowered[0] != gID {
+		t.Fatalf("lowered %v, want the guest's", lowered.Lowered)
+	}
+	eventually(t, "hand lowered", func() bool { return guest.got("hand", `"by":"system"`) })
+
+	// Recording: the test's participants cannot send through the SFU, so
+	// the start is refused with its code; a meeting not recorded cannot
+	// stop; the list of a room with none is empty.
+	if a := c.call("POST", "/api/v1/rooms/board/recording", apiKey, nil); a.status != 409 || a.code() != "recording-needs-sfu" {
+		t.Fatalf("start recording: %d %s", a.status, a.body)
+	}
+	if a := c.call("DELETE", "/api/v1/rooms/board/recording", apiKey, nil); a.status != 409 || a.code() != "recording-inactive" {
+		t.Fatalf("stop recording: %d %s", a.status, a.body)
+	}
+	if a := c.must(200, "GET", "/api/v1/rooms/board/recordings", nil); string(a.body) != "{\"recordings\":[]}\n" {
+		t.Fatalf("recordings: %s", a.body)
+	}
+
 	// Chat from the server, a mute request, a removal.
 	c.must(201, "POST", "/api/v1/rooms/board/messages", map[string]string{"text": "The meeting ends at 10."})
 	eventually(t, "system chat", func() bool { return guest.got("chat-message", `"from":"system"`) })

@@ -14,9 +14,11 @@ import (
 )
 
 // securityHeaders sets headers that make the browser refuse what the app
-// never does: framing, sniffing, leaking the meeting URL as a referrer,
-// loading code from elsewhere, and using camera or microphone from frames.
-func securityHeaders(next http.Handler) http.Handler {
+// never does: framing (except by the --embed-origins sites), sniffing,
+// leaking the meeting URL as a referrer, loading code from elsewhere, and
+// using camera or microphone from frames of other origins.
+func securityHeaders(embedOrigins []string, next http.Handler) http.Handler {
+	ancestors := frameAncestors(embedOrigins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/socket.io/") && httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 			// A Socket.IO WebSocket handshake: the engine writes its own
@@ -29,9 +31,14 @@ func securityHeaders(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		if len(embedOrigins) == 0 {
+			// For browsers that predate frame-ancestors. With embed
+			// origins it is left out: it has no form that names sites,
+			// and DENY would win over the CSP in those browsers.
+			h.Set("X-Frame-Options", "DENY")
+		}
 		h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
-		h.Set("Content-Security-Policy", contentSecurityPolicy(r))
+		h.Set("Content-Security-Policy", contentSecurityPolicy(r)+"; frame-ancestors "+ancestors)
 		if r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
@@ -59,7 +66,17 @@ func contentSecurityPolicy(r *http.Request) string {
 		"font-src 'self' data:; " +
 		"worker-src 'self' blob:; " +
 		"connect-src " + connect + "; " +
-		"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+		"object-src 'none'; base-uri 'self'; form-action 'self'"
+}
+
+// frameAncestors is the CSP source list of the pages that may frame the
+// app: the --embed-origins (checked by config to be plain origins, safe in
+// a header), or none.
+func frameAncestors(origins []string) string {
+	if len(origins) == 0 {
+		return "'none'"
+	}
+	return strings.Join(origins, " ")
 }
 
 // accessLog logs each request at debug level: method, path, status, size

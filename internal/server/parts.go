@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/iplimit"
+	"github.com/huddlehq/huddle/internal/live"
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/signaling"
@@ -76,7 +77,13 @@ func (s *Server) startParts() (parts, error) {
 	var sig *signaling.Service
 	var rec *recording.Manager
 	if err == nil {
-		rec, err = s.newRecorder(med, &sigCfg, &sig) // recording.go: --recording
+		p.close = append(p.close, med.m.Close) // after the meetings' ends
+		s.registerMediaMetrics(med)
+		rec, err = s.newRecorder(med, &sigCfg, &sig, hooks) // recording.go: --recording
+	}
+	var streams *live.Manager
+	if err == nil {
+		streams = s.newStreamer(med, &sigCfg, &sig) // live.go: --streaming
 	}
 	if err != nil {
 		for _, c := range p.close {
@@ -91,6 +98,10 @@ func (s *Server) startParts() (parts, error) {
 		p.recordings = rec.Handler()
 		p.close = append([]func() error{closeRecorder(rec)}, p.close...)
 	}
+	if streams != nil {
+		s.registerStreamMetrics(streams)
+		p.close = append([]func() error{closeStreamer(streams)}, p.close...)
+	}
 	sig.Attach(io)
 	// Registered after signaling's checks, so that a session that passes
 	// this one is connected and its OnDisconnect gives the slot back.
@@ -99,6 +110,12 @@ func (s *Server) startParts() (parts, error) {
 	p.engine = io
 	p.rooms = sig
 	p.api = s.newAPI(sig, verifier)
+	if p.admin, err = s.newAdmin(sig, med, p.relay, io); err != nil { // admin.go
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
 	return p, nil
 }
 

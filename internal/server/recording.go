@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/huddlehq/huddle/internal/media"
 	"github.com/huddlehq/huddle/internal/recording"
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/huddlehq/huddle/internal/webhooks"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +18,7 @@ import (
 // recording). sig is read only once a recording stops or names a
 // participant, after the service exists. It returns nil when recording
 // is off.
-func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig **signaling.Service) (*recording.Manager, error) {
+func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig **signaling.Service, hooks *webhooks.Dispatcher) (*recording.Manager, error) {
 	side, ok := med.(mediaSide)
 	if !s.cfg.Media.Recording.Enabled || !ok {
 		return nil, nil
@@ -34,6 +36,10 @@ func (s *Server) newRecorder(med signaling.Media, sigCfg *signaling.Config, sig 
 		return ""
 	}
 	rc.OnStop = func(room string, m recording.Manifest) { (*sig).RecordingStopped(room, m.Reason) }
+	if hooks != nil {
+		rc.OnFinished = func(room string, m recording.Manifest) { hooks.Send(recordingFinished(room, m)) }
+	}
+	rc.OnComposed = func(room string, m recording.Manifest) { (*sig).RecordingComposed(room, m.ID, m.ComposeError) }
 	rec, err := recording.New(rc, side.m)
 	if err != nil {
 		return nil, err
@@ -135,4 +141,20 @@ func (s *Server) registerRecordingMetrics(rec *recording.Manager) {
 		}, func() float64 { return float64(rec.Stats().Stopped[reason]) }))
 	}
 	s.metrics.Registry().MustRegister(cs...)
+}
+
+// recordingFinished is the recording.finished webhook of a recording whose
+// files are final.
+func recordingFinished(room string, m recording.Manifest) webhooks.Event {
+	end := time.Now()
+	if m.Stopped != nil {
+		end = *m.Stopped
+	}
+	return webhooks.Event{
+		Type: "recording.finished", Room: room, Time: end, Reason: m.Reason,
+		Recording: &webhooks.Recording{
+			ID: m.ID, Seconds: end.Sub(m.Started).Round(time.Millisecond).Seconds(), Tracks: len(m.Tracks),
+			Composed: m.Composed != "", Error: m.ComposeError,
+		},
+	}
 }

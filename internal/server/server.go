@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/admin"
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
@@ -56,6 +57,8 @@ type parts struct {
 	rooms  metrics.RoomStats    // nil until signaling exposes its counts
 	relay  func() metrics.Relay // nil without the relay
 	api    http.Handler         // /api/v1/; nil: not served (tests' own parts)
+	// admin is the dashboard at /admin; nil: not served (tests' own parts).
+	admin *admin.Handler
 	// recordings serves signed recording downloads; nil: recording off.
 	recordings http.Handler
 	close      []func() error // run last at shutdown (the relay)
@@ -201,7 +204,7 @@ func (s *Server) closeListeners() {
 // behind the security headers and the access log.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	webApp := web.Handler(web.Options{})
+	webApp := web.Handler(web.Options{EmbedOrigins: s.cfg.Embed.Origins})
 	mux.Handle("/socket.io/", stampSessionStart(s.parts.engine))
 	mux.Handle("GET /socket.io/socket.io.js", webApp) // the client bundle, as Node's server serves it
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -212,6 +215,10 @@ func (s *Server) routes() http.Handler {
 	if s.parts.api != nil {
 		mux.Handle("/api/v1/", s.parts.api)
 	}
+	if s.parts.admin != nil {
+		mux.Handle("/admin", s.parts.admin)
+		mux.Handle("/admin/", s.parts.admin)
+	}
 	// The web app answers every other path with the page; /debug/ must
 	// not look like it exists here (pprof lives on --pprof-addr only).
 	if s.parts.recordings != nil {
@@ -219,7 +226,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("/", webApp)
-	return boundRequests(securityHeaders(accessLog(s.log, mux)), s.requestTimeout())
+	return boundRequests(securityHeaders(s.cfg.Embed.Origins, accessLog(s.log, mux)), s.requestTimeout())
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
@@ -250,6 +257,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Writes are bounded per request (boundRequests); this is the bound of
 	// the longest, a long poll, and of what comes before the handler.
 	main.WriteTimeout = s.pollWriteTimeout()
+	if s.parts.admin != nil {
+		main.RegisterOnShutdown(s.parts.admin.Close) // its event streams would hold the shutdown up
+	}
 	var ln net.Listener = s.ln
 	var gone func(net.Conn)
 	if s.tcp != nil {
@@ -269,7 +279,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if s.certs.acme != nil {
 			h = s.certs.acme.HTTPHandler(h)
 		}
-		srv := s.newHTTPServer(boundRequests(securityHeaders(accessLog(s.log, h)), s.requestTimeout()))
+		srv := s.newHTTPServer(boundRequests(securityHeaders(nil, accessLog(s.log, h)), s.requestTimeout()))
 		go func() { errc <- srv.Serve(s.httpLn) }()
 		s.log.Info("plain HTTP listening for redirects and ACME challenges", "addr", s.httpLn.Addr().String())
 	}

@@ -82,7 +82,7 @@ func (s *syncBuffer) String() string {
 // without the relay.
 func testConfig(t *testing.T, args ...string) config.Config {
 	t.Helper()
-	base := []string{"--addr", "127.0.0.1:0", "--turn=false", "--log-level", "debug", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}
+	base := []string{"--addr", "127.0.0.1:0", "--turn=false", "--sfu-udp=0", "--sfu-tcp=0", "--log-level", "debug", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}
 	cfg, err := config.Parse(append(base, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

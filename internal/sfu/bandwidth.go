@@ -7,7 +7,6 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -27,15 +26,9 @@ const allocationInterval = 500 * time.Millisecond
 func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Config, got func(cc.BandwidthEstimator)) error {
 	factory := cfg.BandwidthEstimator
 	if factory == nil {
-		factory = func() (cc.BandwidthEstimator, error) {
-			// No pacer: the server forwards as packets come, and the
-			// estimate only chooses layers.
-			return gcc.NewSendSideBWE(
-				gcc.SendSideBWEInitialBitrate(1_000_000),
-				gcc.SendSideBWEMaxBitrate(50_000_000),
-				gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-			)
-		}
+		// No pacing: the server forwards as packets come, and the
+		// estimate only chooses layers (rtxpacer.go).
+		factory = newEstimator
 	}
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		e, err := factory()

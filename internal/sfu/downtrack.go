@@ -39,6 +39,8 @@ type downTrack struct {
 	rtxPayload []byte           // a retransmission's payload on the RTX stream, reused
 	rtxSeq     uint16           // the RTX stream's next sequence number
 	seqs       []uint16         // the sequence numbers of a NACK, reused
+
+	stats downStats // for Peer.Stats (stats.go)
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -100,7 +102,9 @@ func (d *downTrack) send() {
 		return
 	}
 	d.out.SSRC, d.out.PayloadType = b.ssrc, b.payloadType
-	_, _ = b.w.WriteRTP(&d.out.Header, d.out.Payload)
+	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err == nil {
+		d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	}
 }
 
 // sendAgain sends d.out as a retransmission: on the RTX stream where the
@@ -266,6 +270,8 @@ func (d *downTrack) readRTCP() {
 			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
+			case *rtcp.ReceiverReport:
+				d.report(p.Reports, time.Now())
 			case *rtcp.TransportLayerNack:
 				for _, n := range p.Nacks {
 					if len(seqs) >= maxResendPerReport {

@@ -154,6 +154,9 @@ func (p *Peer) Answer(answer webrtc.SessionDescription) error {
 		return ErrNoOffer
 	}
 	if err := p.sub.SetRemoteDescription(answer); err != nil {
+		if p.isClosed() {
+			return ErrClosed // it left while the answer was on its way
+		}
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	p.addEarly(Subscribe)

@@ -48,7 +48,15 @@ type Config struct {
 	// candidates when it sits behind a 1:1 NAT. Empty: the interfaces'
 	// own addresses.
 	NAT1To1IPs []string
-	// UDPPortMin and UDPPortMax bound the UDP ports of media. Zero: any.
+	// UDPPort is the one UDP port all media goes through (pion's UDP
+	// mux), bound on every address gathered from. Zero: each connection
+	// has a port of its own, between UDPPortMin and UDPPortMax.
+	UDPPort int
+	// TCPPort is the one TCP port of ICE-TCP, for clients whose network
+	// lets no UDP through. Zero: no ICE-TCP.
+	TCPPort int
+	// UDPPortMin and UDPPortMax bound the UDP ports of media without
+	// UDPPort. Zero: any.
 	UDPPortMin, UDPPortMax uint16
 	// Interfaces limits the network interfaces gathered from. Nil: all.
 	Interfaces []string
@@ -78,9 +86,11 @@ func (c Config) withDefaults() Config {
 // SFU holds the rooms whose media it forwards. It is safe for concurrent
 // use.
 type SFU struct {
-	cfg Config
-	api *webrtc.API
-	log *slog.Logger
+	cfg   Config
+	api   *webrtc.API
+	log   *slog.Logger
+	socks *sockets // the shared media ports (network.go)
+	drops *dropCounter
 
 	// Connections are made one at a time, so that the estimator the
 	// interceptor hands out as a connection is made is that connection's.
@@ -97,15 +107,28 @@ type SFU struct {
 
 // New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)
 // and interceptors (NACK responder and generator, RTCP reports, TWCC).
+// With Config.UDPPort or TCPPort it binds them; Close releases them.
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
-	s := &SFU{cfg: cfg, log: cfg.Logger, rooms: map[string]*Room{}}
-	api, err := newAPI(cfg, func(e cc.BandwidthEstimator) { s.estimator = e })
+	s := &SFU{cfg: cfg, log: cfg.Logger, rooms: map[string]*Room{}, drops: &dropCounter{}}
+	se, socks, err := settings(cfg, s.drops)
 	if err != nil {
 		return nil, err
 	}
-	s.api = api
+	api, err := newAPI(cfg, se, func(e cc.BandwidthEstimator) { s.estimator = e })
+	if err != nil {
+		socks.close()
+		return nil, err
+	}
+	s.api, s.socks = api, socks
 	return s, nil
+}
+
+// Close releases the shared media ports. Connections still open stop
+// carrying media: call it once every participant has left.
+func (s *SFU) Close() error {
+	s.socks.close()
+	return nil
 }
 
 // newConnection makes a peer connection and returns its bandwidth
@@ -118,7 +141,7 @@ func (s *SFU) newConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, er
 	return pc, s.estimator, err
 }
 
-func newAPI(cfg Config, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+func newAPI(cfg Config, se webrtc.SettingEngine, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -144,27 +167,6 @@ func newAPI(cfg Config, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, 
 	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
 		return nil, err
 	}
-	var se webrtc.SettingEngine
-	if len(cfg.NAT1To1IPs) > 0 {
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost,
-		}); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Interfaces != nil {
-		allowed := map[string]bool{}
-		for _, i := range cfg.Interfaces {
-			allowed[i] = true
-		}
-		se.SetInterfaceFilter(func(name string) bool { return allowed[name] })
-	}
-	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 

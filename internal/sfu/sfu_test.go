@@ -141,3 +141,26 @@ func TestRefusesBadDescriptions(t *testing.T) {
 		t.Errorf("publish after close: %v, want ErrClosed", err)
 	}
 }
+
+func TestPeerStats(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{})
+	room := s.Room("r1")
+	a, ap := join(t, room, "alice")
+	b, bp := join(t, room, "bob")
+	a.Publish()
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 10 })
+	sfutest.WaitFor(t, "alice's published bytes counted", 5*time.Second, func() bool { return ap.Stats().PublishedBytes > 0 })
+	sfutest.WaitFor(t, "bytes forwarded to bob counted", 5*time.Second, func() bool { return bp.Stats().ForwardedBytes > 0 })
+	// pion's receiver report interceptor sends one a second.
+	sfutest.WaitFor(t, "bob's receiver reports read", 5*time.Second, func() bool { return bp.Stats().Reported })
+	// The round trip needs a report echoing a sender report (one a second).
+	sfutest.WaitFor(t, "a round trip from bob's reports", 5*time.Second, func() bool { return bp.Stats().RTT > 0 })
+	st := bp.Stats()
+	t.Logf("bob: %+v", st)
+	if st.Loss < 0 || st.Loss > 0.5 || st.RTT < 0 || st.RTT > time.Second {
+		t.Errorf("bob's stats on loopback: loss %v, rtt %v", st.Loss, st.RTT)
+	}
+	if st := ap.Stats(); st.ForwardedBytes != 0 || st.Reported {
+		t.Errorf("alice receives nothing, yet: %+v", st)
+	}
+}

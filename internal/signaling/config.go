@@ -78,6 +78,10 @@ type Config struct {
 	// recording-start, recording-stop and recording-list. Nil: those
 	// events are refused with recording-off.
 	Recorder Recorder
+	// Streamer streams meetings live to an RTMP(S) server (stream.go):
+	// the host's stream-start and stream-stop. Nil: those events are
+	// refused with stream-off.
+	Streamer Streamer
 }
 
 // newRegistry makes the service's room registry from its configuration.

@@ -45,6 +45,9 @@ func FuzzDecoders(f *testing.F) {
 		}
 		_, _ = parseMediaState(args)
 		_, _ = parseSettings(args)
+		if url, key, err := parseStreamStart(args); err == nil && (len(url) > maxStreamURL || len(key) > maxStreamKey) {
+			t.Fatalf("parseStreamStart accepted %q -> %d, %d bytes", data, len(url), len(key))
+		}
 		if id, err := decodeID(args); err == nil && (id == "" || len(id) > 64) {
 			t.Fatalf("decodeID accepted %q", data)
 		}

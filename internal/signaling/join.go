@@ -8,25 +8,31 @@ import (
 
 // joinAck is the successful answer to join-room (and the admitted event).
 type joinAck struct {
-	OK                 bool                `json:"ok"`
-	ID                 string              `json:"id"`
-	Room               string              `json:"room"`
-	Name               string              `json:"name"`
-	Host               string              `json:"host"`
-	ResumeToken        string              `json:"resumeToken"`
-	Resumed            bool                `json:"resumed"`
-	Peers              []rooms.PeerInfo    `json:"peers"`
-	Chat               []rooms.ChatMessage `json:"chat"`
-	Settings           rooms.SettingsView  `json:"settings"`
-	Hands              []rooms.Hand        `json:"hands"` // raised, first raised first
-	ICEServers         []turn.ICEServer    `json:"iceServers"`
-	ICETransportPolicy string              `json:"iceTransportPolicy"`
+	OK          bool                `json:"ok"`
+	ID          string              `json:"id"`
+	Room        string              `json:"room"`
+	Name        string              `json:"name"`
+	Host        string              `json:"host"`
+	ResumeToken string              `json:"resumeToken"`
+	Resumed     bool                `json:"resumed"`
+	Peers       []rooms.PeerInfo    `json:"peers"`
+	Chat        []rooms.ChatMessage `json:"chat"`
+	Settings    rooms.SettingsView  `json:"settings"`
+	Hands       []rooms.Hand        `json:"hands"` // raised, first raised first
+	// Spotlight is the participant the host put on everyone's stage.
+	Spotlight          string           `json:"spotlight,omitempty"`
+	ICEServers         []turn.ICEServer `json:"iceServers"`
+	ICETransportPolicy string           `json:"iceTransportPolicy"`
 	// Media is how the room's media travels ("mesh" or "sfu"); absent
 	// without a media side.
 	Media string `json:"media,omitempty"`
 	// Role is the join token's role (host, guest, viewer); absent
 	// without tokens.
 	Role string `json:"role,omitempty"`
+	// ServerRecording says the server records meetings (its host gets the
+	// recording-* events); absent with --recording=false, where the app
+	// offers its in-browser recording instead.
+	ServerRecording bool `json:"serverRecording,omitempty"`
 }
 
 type waitingAck struct {
@@ -52,6 +58,7 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	} else {
 		ack(ev, s.welcome(ss.sock, res))
 		s.recordingNotice(res.Room, res.Participant, ss.sock)
+		s.streamNotice(res.Room, res.Participant, ss.sock)
 	}
 	s.afterJoin(ss, res)
 	return nil
@@ -91,6 +98,7 @@ func (s *Service) sendAdmitted(r *rooms.Room, q *rooms.Participant, sock *socket
 	}
 	_ = sock.Emit("admitted", s.welcome(sock, rooms.JoinResult{Room: r, Participant: q, Token: r.Token(q)}))
 	s.recordingNotice(r, q, sock)
+	s.streamNotice(r, q, sock)
 }
 
 // join validates the room, leaves any previous room and joins the new one.
@@ -137,9 +145,10 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 	return joinAck{
 		OK: true, ID: p.ID, Room: res.Room.ID(), Name: p.Name, Host: snap.Host,
 		ResumeToken: res.Token, Resumed: res.Resumed,
-		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(),
+		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(), Spotlight: res.Room.Spotlight(),
 		ICEServers: servers, ICETransportPolicy: policy,
 		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)), Role: p.Role,
+		ServerRecording: s.cfg.Recorder != nil,
 	}
 }
 

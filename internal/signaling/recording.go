@@ -125,6 +125,37 @@ func (s *Service) RecordingStopped(room, reason string) {
 	}
 }
 
+// composedMsg is the recording-composed event: the playable file of
+// recording id is made, or why not.
+type composedMsg struct {
+	ID    string `json:"id"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// RecordingComposed tells a meeting's host that the composition of one of
+// its recordings ended, made or failed (errText: why, e.g. ffmpeg died):
+// the server calls it from recording.Config.OnComposed. A meeting that
+// ended has nobody to tell; its host sees it in recording-list.
+func (s *Service) RecordingComposed(room, id, errText string) {
+	r := s.rooms.Lookup(room)
+	if r == nil {
+		return
+	}
+	host := r.Member(r.Host())
+	if host == nil || host.Dialect != rooms.DialectA {
+		return
+	}
+	pkt, err := socketio.EncodeEvent("recording-composed", composedMsg{ID: id, OK: errText == "", Error: errText})
+	if err != nil {
+		return
+	}
+	if errText != "" {
+		s.log.Warn("recording composition failed", "room", room, "recording", id, "err", errText)
+	}
+	r.Deliver(host, pkt)
+}
+
 // recordingNotice tells a participant who just joined that the meeting is
 // being recorded.
 func (s *Service) recordingNotice(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {

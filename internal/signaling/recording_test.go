@@ -122,3 +122,49 @@ func TestRecordingOff(t *testing.T) {
 		t.Errorf("start without a recorder: %s", r.raw)
 	}
 }
+
+// The join ack says whether the server records, so that the app offers
+// the server's recording to the host, or its own in-browser one.
+func TestJoinAckSaysServerRecording(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		cfg := Config{}
+		if on {
+			cfg.Recorder = &fakeRecorder{active: map[string]bool{}}
+		}
+		ts := newTestServer(t, cfg)
+		var ack struct {
+			ServerRecording *bool `json:"serverRecording"`
+		}
+		raw := ts.dial().join("r1", "Host", "").raw
+		if err := json.Unmarshal(raw, &ack); err != nil {
+			t.Fatal(err)
+		}
+		if got := ack.ServerRecording != nil && *ack.ServerRecording; got != on {
+			t.Errorf("recorder %v: join ack %s", on, raw)
+		}
+	}
+}
+
+// The end of a composition goes to the host alone: made, or failed with
+// its reason (ffmpeg died); a room that is gone is skipped.
+func TestRecordingComposedToHostOnly(t *testing.T) {
+	ts := newTestServer(t, Config{Recorder: &fakeRecorder{active: map[string]bool{}}})
+	host, guest := ts.dial(), ts.dial()
+	host.join("r1", "Host", "")
+	guest.join("r1", "Guest", "")
+	ts.svc.RecordingComposed("r1", "rec-1", "")
+	ts.svc.RecordingComposed("r1", "rec-2", "ffmpeg: signal: killed")
+	ts.svc.RecordingComposed("no-such-room", "rec-3", "")
+	got := host.waitFor("recording-composed", 2)
+	var made, failed composedMsg
+	if json.Unmarshal(got[0], &made) != nil || json.Unmarshal(got[1], &failed) != nil {
+		t.Fatalf("events %s", got)
+	}
+	if made != (composedMsg{ID: "rec-1", OK: true}) || failed != (composedMsg{ID: "rec-2", Error: "ffmpeg: signal: killed"}) {
+		t.Errorf("host told %+v and %+v", made, failed)
+	}
+	guest.sync()
+	if n := len(guest.received("recording-composed")); n != 0 {
+		t.Errorf("a guest was told of %d compositions", n)
+	}
+}

@@ -110,6 +110,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("request-mute", s.requestMute)
 	on("raise-hand", s.raiseHand)
 	on("lower-hand", s.lowerHand)
+	on("spotlight", s.spotlight)
 	on("reaction", s.reaction)
 	// Dialect B.
 	on("room:join", s.lobbyJoin)
@@ -119,6 +120,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	on("peer:nego:done", s.relayAs("peer:nego:final", "ans", "ans"))
 	s.attachMedia(on)
 	s.attachRecording(on)
+	s.attachStream(on)
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {

@@ -77,3 +77,42 @@ func TestUnbuiltFrontEnd(t *testing.T) {
 		t.Fatalf("unbuilt: %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+func TestEmbedOriginsReachThePage(t *testing.T) {
+	files := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><html><head><title>Huddle</title></head><body></body></html>")}}
+	rec := get(t, Handler(Options{Files: files}), http.MethodGet, "/abc-defg-hij")
+	if strings.Contains(rec.Body.String(), embedMetaName) {
+		t.Errorf("embed origins tag without --embed-origins: %q", rec.Body.String())
+	}
+	h := Handler(Options{Files: files, EmbedOrigins: []string{"https://portal.example.com", "http://127.0.0.1:5173"}})
+	for _, p := range []string{"/", "/abc-defg-hij"} {
+		body := get(t, h, http.MethodGet, p).Body.String()
+		want := `<meta name="huddle-embed-origins" content="https://portal.example.com http://127.0.0.1:5173" />` + "\n</head>"
+		if !strings.Contains(body, want) {
+			t.Errorf("GET %s: page %q lacks %q", p, body, want)
+		}
+	}
+}
+
+func TestEmbedOriginsEscaped(t *testing.T) {
+	// Config never lets such an origin through; the page stays well-formed anyway.
+	got := string(withEmbedOrigins([]byte("<head></head>"), []string{`https://a.example"><script>`}))
+	if strings.Contains(got, "<script>") || !strings.Contains(got, "&#34;&gt;&lt;script&gt;") {
+		t.Errorf("origin not escaped: %q", got)
+	}
+}
+
+func TestExternalAPIScript(t *testing.T) {
+	files := testFiles()
+	files["external_api.js"] = &fstest.MapFile{Data: []byte("class HuddleMeeting {}")}
+	rec := get(t, Handler(Options{Files: files}), http.MethodGet, "/external_api.js")
+	if rec.Code != http.StatusOK || rec.Body.String() != "class HuddleMeeting {}" {
+		t.Fatalf("external_api.js: %d %q", rec.Code, rec.Body.String())
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+		t.Errorf("Content-Type %q: browsers refuse to run it under nosniff", ct)
+	}
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("Cache-Control %q, want no-cache", cc)
+	}
+}

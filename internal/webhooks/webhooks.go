@@ -43,8 +43,21 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// Participant is set for participant.* events.
 	Participant *Participant `json:"participant,omitempty"`
-	// Reason is why a participant left.
+	// Reason is why a participant left, or why a recording stopped.
 	Reason string `json:"reason,omitempty"`
+	// Recording is set for recording.finished.
+	Recording *Recording `json:"recording,omitempty"`
+}
+
+// Recording is a finished recording: its id (the one the REST API lists),
+// how long it ran, and whether the playable file was made.
+type Recording struct {
+	ID       string  `json:"id"`
+	Seconds  float64 `json:"seconds"`
+	Tracks   int     `json:"tracks"`
+	Composed bool    `json:"composed"`
+	// Error says why the playable file was not made.
+	Error string `json:"error,omitempty"`
 }
 
 // Config sets up a Dispatcher. Zero values are the defaults in comments.

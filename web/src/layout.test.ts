@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { arrange, bestGrid, defaultPrefs, loadPrefs, savePrefs, SpeakerTracker, type LayoutInput } from "./layout";
+import { arrange, bestGrid, defaultPrefs, loadPrefs, paginate, savePrefs, SpeakerTracker, type LayoutInput } from "./layout";
 
 const base: LayoutInput = { ids: ["me", "a", "b"], selfId: "me", prefs: defaultPrefs, pinned: "", presenters: [], speaker: "" };
 
@@ -15,6 +15,11 @@ describe("arrange", () => {
     expect(arrange({ ...base, presenters: ["b"], pinned: "a" })).toMatchObject({ stage: "a", why: "pinned" });
     expect(arrange({ ...base, pinned: "left-already" }).stage).toBe("");
   });
+  it("puts the host's spotlight on the stage, over presenters but under one's own pin", () => {
+    expect(arrange({ ...base, spotlight: "a", presenters: ["b"] })).toMatchObject({ stage: "a", why: "spotlight", rest: ["me", "b"] });
+    expect(arrange({ ...base, spotlight: "a", pinned: "b" })).toMatchObject({ stage: "b", why: "pinned" });
+    expect(arrange({ ...base, spotlight: "gone" }).stage).toBe("");
+  });
   it("shows the active speaker in speaker view, never ourselves", () => {
     const speaker = { ...base, prefs: { mode: "speaker" as const, hideSelf: false } };
     expect(arrange({ ...speaker, speaker: "b" })).toMatchObject({ stage: "b", why: "speaker", rest: ["me", "a"] });
@@ -27,6 +32,28 @@ describe("arrange", () => {
     expect(arrange(hide)).toMatchObject({ rest: ["a", "b"], hidden: ["me"] });
     expect(arrange({ ...hide, ids: ["me"] })).toMatchObject({ rest: ["me"], hidden: [] });
     expect(arrange({ ...hide, pinned: "me" })).toMatchObject({ stage: "me", hidden: [] });
+  });
+});
+
+describe("paginate", () => {
+  const ids = Array.from({ length: 60 }, (_, i) => `p${i}`);
+  it("splits the tiles into pages of 25", () => {
+    expect(paginate(ids, 0, "")).toMatchObject({ page: 0, pages: 3 });
+    expect(paginate(ids, 0, "").shown).toEqual(ids.slice(0, 25));
+    expect(paginate(ids, 2, "").shown).toEqual(ids.slice(50));
+    expect(paginate(ids, 9, "")).toMatchObject({ page: 2 });
+    expect(paginate(ids, -1, "")).toMatchObject({ page: 0 });
+    expect(paginate(["a"], 0, "")).toEqual({ shown: ["a"], page: 0, pages: 1 });
+  });
+  it("keeps the active speaker on the first page", () => {
+    const first = paginate(ids, 0, "p40").shown;
+    expect(first).toHaveLength(25);
+    expect(first[24]).toBe("p40");
+    expect(first.slice(0, 24)).toEqual(ids.slice(0, 24));
+    // The one it displaced takes its slot on the later page.
+    expect(paginate(ids, 1, "p40").shown).toContain("p24");
+    expect(paginate(ids, 1, "p40").shown).not.toContain("p40");
+    expect(paginate(ids, 0, "p3").shown).toEqual(ids.slice(0, 25));
   });
 });
 

@@ -37,6 +37,8 @@ export interface LayoutInput {
   prefs: LayoutPrefs;
   /** The tile this person pinned, or "". */
   pinned: string;
+  /** The tile the host put on everyone's stage, or "". */
+  spotlight?: string;
   /** Who is sharing a screen, newest last. */
   presenters: string[];
   /** The remote participant who spoke last, or "". */
@@ -47,7 +49,7 @@ export interface Layout {
   /** The big tile, or "" for a plain grid. */
   stage: string;
   /** Why it is on the stage. */
-  why: "" | "pinned" | "presenting" | "speaker";
+  why: "" | "pinned" | "spotlight" | "presenting" | "speaker";
   /** The other visible tiles, in order (the strip, or the grid). */
   rest: string[];
   /** Tiles not shown (our own, when hidden). */
@@ -55,9 +57,9 @@ export interface Layout {
 }
 
 /**
- * arrange picks the stage: a pinned tile first, then the newest screen
- * share, then (speaker view) the active speaker; with none of them, a
- * grid. Hiding our own tile never leaves the screen empty.
+ * arrange picks the stage: a pinned tile first (one's own choice wins),
+ * then the host's spotlight, then the newest screen share, then (speaker
+ * view) the active speaker; with none of them, a grid. Hiding our own tile never leaves the screen empty.
  */
 export function arrange(l: LayoutInput): Layout {
   const known = (id: string) => id !== "" && l.ids.includes(id);
@@ -67,6 +69,7 @@ export function arrange(l: LayoutInput): Layout {
   let why: Layout["why"] = "";
   const presenter = [...l.presenters].reverse().find(known) ?? "";
   if (known(l.pinned)) [stage, why] = [l.pinned, "pinned"];
+  else if (l.spotlight && known(l.spotlight)) [stage, why] = [l.spotlight, "spotlight"];
   else if (presenter) [stage, why] = [presenter, "presenting"];
   else if (l.prefs.mode === "speaker" && others.length > 0) [stage, why] = [known(l.speaker) && l.speaker !== l.selfId ? l.speaker : others[0], "speaker"];
   const hidden = hideSelf && stage !== l.selfId ? [l.selfId] : [];
@@ -118,4 +121,31 @@ export class SpeakerTracker {
     }
     return this.current;
   }
+}
+
+/** How many tiles a page of the grid holds. */
+export const pageSize = 25;
+
+export interface Page {
+  /** The tiles on the page shown, in order. */
+  shown: string[];
+  /** The page shown (0-based, clamped) and how many there are. */
+  page: number;
+  pages: number;
+}
+
+/**
+ * paginate splits the grid's tiles into pages of `size`. The active
+ * speaker is always on the first page: when it would be on a later one, it
+ * takes the first page's last place and the one there moves back to its
+ * slot, so that everyone else keeps their place.
+ */
+export function paginate(ids: string[], page: number, speaker: string, size = pageSize): Page {
+  size = Math.max(1, Math.floor(size));
+  const order = [...ids];
+  const at = order.indexOf(speaker);
+  if (at >= size) [order[size - 1], order[at]] = [order[at], order[size - 1]];
+  const pages = Math.max(1, Math.ceil(order.length / size));
+  page = Math.min(Math.max(0, Math.floor(page)), pages - 1);
+  return { shown: order.slice(page * size, (page + 1) * size), page, pages };
 }

@@ -1,6 +1,6 @@
 // LocalMedia is what this participant sends: microphone, camera and screen
 // tracks, their on/off state, and the self-view stream.
-import { getTrack } from "./media";
+import { getTrack, saveAudioProcessing, type AudioProcessing } from "./media";
 
 export interface LocalChoice {
   audioDeviceId?: string;
@@ -67,6 +67,46 @@ export class LocalMedia {
   async setMic(on: boolean): Promise<void> {
     if (on && !this.mic) this.mic = await getTrack("audio", this.choice.audioDeviceId);
     if (this.mic) this.mic.enabled = on;
+    this.changed();
+  }
+
+  /**
+   * setAudioProcessing switches noise suppression and echo cancellation
+   * during the call: on the live microphone where the browser can, else
+   * on a new microphone track that replaces it on every connection.
+   */
+  async setAudioProcessing(p: AudioProcessing): Promise<void> {
+    saveAudioProcessing(p);
+    const mic = this.mic;
+    if (!mic) return;
+    try {
+      await mic.applyConstraints({ ...mic.getConstraints(), noiseSuppression: p.noiseSuppression, echoCancellation: p.echoCancellation });
+    } catch {
+      // Not switchable on a live track here: a new track follows.
+    }
+    const s = mic.getSettings();
+    if (s.noiseSuppression === p.noiseSuppression && s.echoCancellation === p.echoCancellation) return;
+    // Chrome shares one processed source between the tracks of a device:
+    // a new track gets the new processing only once the old one is gone.
+    mic.stop();
+    let next: MediaStreamTrack;
+    try {
+      next = await getTrack("audio", this.choice.audioDeviceId, p);
+    } catch (err) {
+      next = await getTrack("audio", this.choice.audioDeviceId);
+      this.replaceMic(mic, next);
+      throw err;
+    }
+    this.replaceMic(mic, next);
+  }
+
+  private replaceMic(old: MediaStreamTrack, next: MediaStreamTrack): void {
+    next.enabled = old.enabled;
+    if (this.mic !== old) {
+      next.stop(); // the microphone changed meanwhile
+      return;
+    }
+    this.mic = next;
     this.changed();
   }
 

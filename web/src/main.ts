@@ -11,12 +11,15 @@ import { type View } from "./ui/dom";
 import { endedView } from "./ui/ended";
 import { homeView } from "./ui/home";
 import { checkView } from "./check/view";
+import { embedLanguage, errorText, startEmbed } from "./embed";
 import { meetingView } from "./ui/meeting-view";
 import { prejoinView, type JoinChoice } from "./ui/prejoin";
 
 const app = document.getElementById("app")!;
 let current: View | null = null;
 let meeting: Meeting | null = null;
+/** The bridge to the page that frames us (external_api.js); null when not embedded. */
+const embed = startEmbed();
 /** Join tokens from meeting links (?token=), by room, kept out of the address bar. */
 const joinTokens = new Map<string, string>();
 
@@ -81,7 +84,7 @@ function route(notice: Msg | null = null): void {
 }
 
 function showPrejoin(room: string, message: Msg | null = null): void {
-  const view = prejoinView(room, (choice) => void join(room, choice, view), message);
+  const view = prejoinView(room, (choice) => void join(room, choice, view), message, embed?.prejoin());
   show(view, "dark");
 }
 
@@ -90,12 +93,14 @@ async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof
   const m = new Meeting(room, choice.name, local);
   m.token = joinTokens.get(room) ?? "";
   meeting = m;
+  embed?.attach(m);
   exposeTestHook();
   try {
     await m.join(choice.password);
   } catch (err) {
     meeting = null;
     const code = err instanceof SignalingError ? err.code : "error";
+    embed?.failed(code, errorText(code, err instanceof Error ? err.message : ""));
     m.abandon();
     if (isAuthError(code)) {
       // No retry helps: only a new invitation link does. A clear screen,
@@ -158,8 +163,22 @@ function exposeTestHook(): void {
     participants() {
       return [...(meeting?.participants.values() ?? [])].map(({ id, name, audio, video, screen, recording, self }) => ({ id, name, audio, video, screen, recording, self }));
     },
+    /** Asks for the server recordings as this participant: the list, or the refusal's code. */
+    async recordingList(): Promise<{ ok: boolean; code?: string; recordings?: unknown[] }> {
+      if (!meeting) return { ok: false, code: "no-meeting" };
+      try {
+        return { ok: true, recordings: await meeting.listRecordings() };
+      } catch (err) {
+        return { ok: false, code: err instanceof SignalingError ? err.code : String(err) };
+      }
+    },
     localTracks() {
-      return meeting ? meeting.local.view.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState, enabled: t.enabled, label: t.label })) : [];
+      return meeting
+        ? meeting.local.view.getTracks().map((t) => {
+            const { noiseSuppression, echoCancellation } = t.getSettings();
+            return { kind: t.kind, readyState: t.readyState, enabled: t.enabled, label: t.label, noiseSuppression, echoCancellation };
+          })
+        : [];
     },
   };
   Object.defineProperty(window, "__huddle", { value: hook, configurable: true });
@@ -185,4 +204,6 @@ window.addEventListener("pagehide", () => {
 exposeTestHook();
 // The first page waits for its language (a small download for languages
 // other than English), so it never flashes English first.
-void initLanguage().finally(() => route());
+void initLanguage()
+  .then(() => embedLanguage(embed))
+  .finally(() => route());

@@ -23,11 +23,35 @@ const videoConstraints: MediaTrackConstraints = {
   frameRate: { ideal: 24, max: 30 },
 };
 
-const audioConstraints: MediaTrackConstraints = {
-  echoCancellation: true,
-  noiseSuppression: true,
-  autoGainControl: true,
-};
+/** The browser's voice processing, switched in the meeting's menu and remembered. */
+export interface AudioProcessing {
+  noiseSuppression: boolean;
+  echoCancellation: boolean;
+}
+
+const processingKey = "huddle.audio";
+
+export function loadAudioProcessing(store: Pick<Storage, "getItem"> | undefined = globalThis.localStorage): AudioProcessing {
+  try {
+    const v = JSON.parse(store?.getItem(processingKey) ?? "null");
+    return { noiseSuppression: v?.noiseSuppression !== false, echoCancellation: v?.echoCancellation !== false };
+  } catch {
+    return { noiseSuppression: true, echoCancellation: true };
+  }
+}
+
+export function saveAudioProcessing(p: AudioProcessing, store: Pick<Storage, "setItem"> | undefined = globalThis.localStorage): void {
+  try {
+    store?.setItem(processingKey, JSON.stringify(p));
+  } catch {
+    // Private mode or full storage: the choice lasts for this page only.
+  }
+}
+
+/** audioConstraintsFor is what getUserMedia is asked for the microphone. */
+export function audioConstraintsFor(p: AudioProcessing): MediaTrackConstraints {
+  return { echoCancellation: p.echoCancellation, noiseSuppression: p.noiseSuppression, autoGainControl: true };
+}
 
 function constraint(base: MediaTrackConstraints, deviceId?: string): MediaTrackConstraints {
   return deviceId ? { ...base, deviceId: { exact: deviceId } } : base;
@@ -66,7 +90,7 @@ export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResu
     return { stream, problems };
   }
   const want = (audio: boolean, video: boolean): MediaStreamConstraints => ({
-    audio: audio ? constraint(audioConstraints, choice.audioDeviceId) : false,
+    audio: audio ? constraint(audioConstraintsFor(loadAudioProcessing()), choice.audioDeviceId) : false,
     video: video ? constraint(videoConstraints, choice.videoDeviceId) : false,
   });
   if (choice.audio && choice.video) {
@@ -93,10 +117,10 @@ export async function getLocalMedia(choice: MediaChoice): Promise<LocalMediaResu
 }
 
 /** getTrack asks for one new track of a kind (turning the camera back on). */
-export async function getTrack(kind: "audio" | "video", deviceId?: string): Promise<MediaStreamTrack> {
+export async function getTrack(kind: "audio" | "video", deviceId?: string, processing = loadAudioProcessing()): Promise<MediaStreamTrack> {
   const s = await navigator.mediaDevices.getUserMedia(
     kind === "audio"
-      ? { audio: constraint(audioConstraints, deviceId) }
+      ? { audio: constraint(audioConstraintsFor(processing), deviceId) }
       : { video: constraint(videoConstraints, deviceId) },
   );
   return s.getTracks()[0];

@@ -31,7 +31,9 @@ import {
   type MediaState,
   type PeerInfo,
   type RaisedHand,
+  type RecordingListing,
   type RoomSettings,
+  type ServerRecordingEvent,
 } from "./signaling";
 
 export interface Participant extends PeerInfo {
@@ -60,6 +62,16 @@ export interface MeetingEvents extends Record<string, unknown> {
   /** The raised hands changed; by is the host when it lowered someone's. */
   hands: { hands: RaisedHand[]; id: string; raised: boolean; by?: string };
   reaction: { id: string; emoji: string };
+  /** The host put someone on everyone's stage ("": nobody). */
+  spotlight: string;
+  /**
+   * The server recording started or stopped (see ServerRecordingEvent);
+   * first is true the first time this participant hears it is on, since it
+   * last heard it was off: the one-time notice.
+   */
+  "server-recording": ServerRecordingEvent & { first: boolean; resync?: boolean };
+  /** To the host: a server recording's playable file is made, or failed. */
+  "recording-composed": { id: string; ok: boolean; error: string };
 }
 
 /** How long a re-keyed peer may take to tell us its new id after a server restart. */
@@ -82,7 +94,17 @@ export class Meeting extends Emitter<MeetingEvents> {
   readonly chat: ChatMessage[] = [];
   /** Raised hands, first raised first (the server's order). */
   hands: RaisedHand[] = [];
+  /** The participant the host put on everyone's stage, or "". */
+  spotlight = "";
   recording = false;
+  /** The server records meetings (the host's Record control uses it); false: the browser records. */
+  serverRecording = false;
+  /** The server is recording this meeting now. */
+  serverRecordingActive = false;
+  /** Told already that the server recording is on (the notice shows once). */
+  private recordingNoticed = false;
+  /** A recording event came since the last rejoin started. */
+  private recordingHeard = false;
   /** waiting is true while a waiting room holds us. */
   waiting = false;
   private rtcConfig: RTCConfiguration = {};
@@ -124,6 +146,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.selfId !== "" && this.host === this.selfId;
   }
 
+  /** mayRecord: this participant controls the server recording (the host; with join tokens, the host role). */
+  get mayRecord(): boolean {
+    return this.serverRecording && (this.role ? this.role === "host" : this.isHost);
+  }
+
   get connection(): ConnectionState {
     return this.sig.state;
   }
@@ -158,6 +185,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.resumeToken = j.resumeToken;
     this.name = j.name || this.name;
     this.role = j.role ?? "";
+    this.serverRecording = j.serverRecording;
     this.settings = j.settings;
     this.setIce(j.iceServers, j.iceTransportPolicy);
     if (!rejoin) {
@@ -166,6 +194,14 @@ export class Meeting extends Emitter<MeetingEvents> {
     } else if (oldId !== j.id) {
       this.selfRekeyed(oldId, j.id);
     }
+    if (rejoin && this.serverRecordingActive && !this.recordingHeard) {
+      // Back after an outage: the server says again right after this ack
+      // if it still records (no second notice then; with polling it may
+      // have said so already, in the same batch); if it stopped
+      // meanwhile, nothing else would say so.
+      this.serverRecordingActive = false;
+      this.emit("server-recording", { active: false, first: false, resync: true });
+    }
     for (const p of j.peers) {
       const known = this.participants.get(p.id);
       if (known) this.update(known, p);
@@ -173,6 +209,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     }
     this.hands = j.hands;
     this.emit("hands", { hands: this.hands, id: "", raised: false });
+    this.setSpotlight(j.spotlight);
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
@@ -202,6 +239,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("reaction", (e) => {
       if (e && typeof e.id === "string" && typeof e.emoji === "string") this.emit("reaction", { id: e.id, emoji: e.emoji });
     });
+    s.on("spotlight", (e) => this.setSpotlight(typeof e?.id === "string" ? e.id : ""));
     s.on("host-changed", ({ id }) => {
       this.host = id;
       this.emit("host", id);
@@ -238,10 +276,36 @@ export class Meeting extends Emitter<MeetingEvents> {
     s.on("resume-token", ({ resumeToken }) => {
       if (typeof resumeToken === "string" && resumeToken) this.resumeToken = resumeToken;
     });
+    s.on("recording", (e) => this.serverRecordingChanged(e));
+    s.on("recording-composed", (e) => {
+      if (e && typeof e.id === "string") this.emit("recording-composed", { id: e.id, ok: e.ok === true, error: String(e.error ?? "") });
+    });
     s.on("signaling-error", (e) => {
       console.warn("signaling error", e);
       if (e?.code === "shutting-down") this.emit("notice", describeError("shutting-down"));
     });
+  }
+
+  private serverRecordingChanged(e: ServerRecordingEvent): void {
+    if (!e || typeof e.active !== "boolean") return;
+    this.recordingHeard = true;
+    const active = e.active;
+    const first = firstRecordingNotice(this.recordingNoticed, active);
+    this.recordingNoticed = active;
+    this.serverRecordingActive = active;
+    this.emit("server-recording", { active, by: typeof e.by === "string" ? e.by : undefined, reason: typeof e.reason === "string" ? e.reason : undefined, first });
+  }
+
+  // Server recording, for the host; the server refuses anyone else.
+  startServerRecording() {
+    return this.sig.request("recording-start", {});
+  }
+  stopServerRecording() {
+    return this.sig.request("recording-stop", {});
+  }
+  async listRecordings(): Promise<RecordingListing[]> {
+    const r = await this.sig.request<{ recordings?: RecordingListing[] }>("recording-list", {});
+    return Array.isArray(r.recordings) ? r.recordings : [];
   }
 
   private setWaiting(on: boolean): void {
@@ -250,6 +314,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   }
 
   private async rejoin(): Promise<void> {
+    this.recordingHeard = false;
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
       if (res.waiting) {
@@ -349,10 +414,22 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.sig.request("reaction", { emoji });
   }
 
+  private setSpotlight(id: string): void {
+    if (id === this.spotlight) return;
+    this.spotlight = id;
+    this.emit("spotlight", id);
+  }
+
+  /** spotlightOn asks the server to put id on everyone's stage ("" ends it); host only. */
+  spotlightOn(id: string) {
+    return this.sig.request("spotlight", { id });
+  }
+
   private userLeft(id: string): void {
     const p = this.participants.get(id);
     if (!p || p.self) return;
     if (this.handRaised(id)) this.handChanged({ id, raised: false });
+    if (this.spotlight === id) this.setSpotlight("");
     this.participants.delete(id);
     p.peer?.close();
     this.emit("participant-removed", p);
@@ -663,6 +740,16 @@ export function firstFrame(track: MediaStreamTrack, timeoutMs = 3000): Promise<v
     v.requestVideoFrameCallback?.(() => done());
     void v.play().catch(() => {});
   });
+}
+
+/**
+ * firstRecordingNotice: whether a recording event that says active should
+ * show the notice, given whether it was shown since the recording was last
+ * off. A reconnect, or an admission, tells again that it is on: once is
+ * enough.
+ */
+export function firstRecordingNotice(noticed: boolean, active: boolean): boolean {
+  return active && !noticed;
 }
 
 /**

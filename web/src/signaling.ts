@@ -34,12 +34,16 @@ export interface JoinedRoom {
   settings: RoomSettings;
   /** Raised hands, first raised first. */
   hands: RaisedHand[];
+  /** The participant the host put on everyone's stage, or "". */
+  spotlight: string;
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
   /** How the room's media travels now: peer to peer, or through the server. */
   media: MediaMode;
   /** The join token's role (host, guest, viewer); absent without tokens. */
   role?: string;
+  /** The server records meetings (its host gets the recording events); false: the browser records. */
+  serverRecording: boolean;
 }
 
 export type MediaMode = "mesh" | "sfu";
@@ -90,6 +94,30 @@ export interface ServerEvents {
   "resume-token": (p: { resumeToken: string }) => void;
   hand: (p: { id: string; raised: boolean; at?: number; by?: string }) => void;
   reaction: (p: { id: string; emoji: string }) => void;
+  spotlight: (p: { id: string; by?: string }) => void;
+  /** The server recording started or stopped (reason: it stopped by itself), or is on as we join. */
+  recording: (p: ServerRecordingEvent) => void;
+  /** To the host: the playable file of a server recording is made, or why not. */
+  "recording-composed": (p: { id: string; ok: boolean; error?: string }) => void;
+}
+
+export interface ServerRecordingEvent {
+  active: boolean;
+  by?: string;
+  reason?: string;
+}
+
+/** One server recording as recording-list gives it to the host (docs/PROTOCOL.md). */
+export interface RecordingListing {
+  id: string;
+  started: string;
+  stopped?: string;
+  reason?: string;
+  participants: { id: string; name?: string }[];
+  tracks: { file: string; participant: string; kind: string }[];
+  composed?: string;
+  composeError?: string;
+  files: { name: string; size: number; url: string }[];
 }
 
 type ClientEvents = Record<string, (...args: any[]) => void>;
@@ -138,6 +166,16 @@ const errorKeys: Record<string, Key> = {
   "shutting-down": "error.shuttingDown",
   timeout: "error.timeout",
   "bad-response": "error.badResponse",
+  "stream-bad-url": "error.streamBadUrl",
+  "stream-bad-key": "error.streamBadKey",
+  "stream-private-target": "error.streamPrivate",
+  "stream-off": "error.streamOff",
+  "stream-busy": "error.streamBusy",
+  "recording-off": "error.recordingOff",
+  "recording-active": "error.recordingActive",
+  "recording-inactive": "error.recordingInactive",
+  "recording-disk-full": "error.recordingDiskFull",
+  "recording-needs-sfu": "error.recordingNeedsSfu",
 };
 
 /**
@@ -253,9 +291,11 @@ export function normalizeJoined(a: any): JoinedRoom {
     chat: Array.isArray(a.chat) ? a.chat : [],
     settings: { locked: !!a.settings?.locked, hasPassword: !!a.settings?.hasPassword, waitingRoom: !!a.settings?.waitingRoom },
     hands: Array.isArray(a.hands) ? a.hands.filter((x: any) => typeof x?.id === "string").map((x: any) => ({ id: x.id, at: Number(x.at) || 0 })) : [],
+    spotlight: typeof a.spotlight === "string" ? a.spotlight : "",
     iceServers: Array.isArray(a.iceServers) ? a.iceServers : [],
     iceTransportPolicy: a.iceTransportPolicy === "relay" ? "relay" : "all",
     media: a.media === "sfu" ? "sfu" : "mesh",
     role: typeof a.role === "string" ? a.role : undefined,
+    serverRecording: a.serverRecording === true,
   };
 }

@@ -195,8 +195,18 @@ func (c *Client) errorf(format string, args ...any) {
 	}
 }
 
-func (c *Client) receive(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	key := tr.StreamID() + "/" + tr.ID()
+	// Reading the receiver's RTCP lets the sender reports through pion's
+	// report interceptor, so that its receiver reports echo them (LSR), as
+	// a browser's do: the server's round-trip figures need that.
+	go func() {
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
 	c.mu.Lock()
 	n, size, jumps := c.got[key], c.size[key], c.jumps[key]
 	if n == nil {
@@ -290,6 +300,18 @@ func (c *Client) Publish() {
 	}
 	c.negotiatePublish()
 	go c.sendMedia(video, audio)
+}
+
+// PublishTracks adds these tracks and negotiates them with the server;
+// the test sends on them itself.
+func (c *Client) PublishTracks(tracks ...webrtc.TrackLocal) {
+	c.t.Helper()
+	for _, tr := range tracks {
+		if _, err := c.Pub.AddTrack(tr); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.negotiatePublish()
 }
 
 // negotiatePublish offers the publishing connection to the server and

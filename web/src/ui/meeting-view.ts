@@ -1,4 +1,6 @@
 // The meeting screen: stage with tiles, side panels, control bar, status.
+import { loadAudioProcessing, type AudioProcessing } from "../media";
+import { onStreamStatus } from "../stream";
 import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
@@ -7,6 +9,7 @@ import { currentLanguage, msg, onLanguageChange, type Msg } from "../i18n";
 import { announce, h, icon, setAttr, setText, toast, type IconName, type View } from "./dom";
 import { languagePicker } from "./language";
 import { ChatPanel, PeoplePanel } from "./panels";
+import { RecordingsPanel } from "./recordings-panel";
 import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
 import { watchViews } from "../views";
@@ -41,6 +44,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const status = h("span", { class: "conn", id: "connection-status", role: "status" });
   const recBadge = h("span", { class: "rec-badge", id: "recording-indicator", hidden: true }, h("span", { class: "rec-dot" }), msg("meeting.recording"));
+  const liveBadge = h("span", { class: "rec-badge live-badge", id: "live-indicator", hidden: true }, h("span", { class: "rec-dot" }), msg("stream.badge"));
   const banner = h("div", { class: "banner", id: "connection-banner", hidden: true, role: "alert" });
   const setConn = (s: string) => {
     status.dataset.state = s;
@@ -79,7 +83,25 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   });
   const chatBtn = control("ctl-chat", () => togglePanel("chat"));
   const unreadBadge = h("span", { class: "unread", hidden: true });
+  // Server recording (the host's, when the server records): the server
+  // tells everyone when it starts and stops, and the indicator follows.
+  let recPending = false;
+  const serverRecord = async () => {
+    if (recPending) return;
+    recPending = true;
+    rec.el.disabled = true;
+    try {
+      if (meeting.serverRecordingActive) await meeting.stopServerRecording();
+      else await meeting.startServerRecording();
+    } catch (err) {
+      failed(err);
+    } finally {
+      recPending = false;
+      rec.el.disabled = false;
+    }
+  };
   const rec = control("ctl-record", async () => {
+    if (meeting.serverRecording) return serverRecord();
     if (recorder?.active) {
       const r = recorder;
       recorder = null;
@@ -106,6 +128,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     renderControls();
   });
   const peopleBtn = control("ctl-people", () => togglePanel("people"));
+  const recordingsBtn = control("ctl-recordings", () => togglePanel("recordings"));
   const invite = control("ctl-invite", async () => {
     const link = `${location.origin}/${meeting.room}`;
     try {
@@ -138,13 +161,26 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     layoutItem(msg("layout.speaker"), () => grid.prefs.mode === "speaker", () => grid.setPrefs({ ...grid.prefs, mode: "speaker" })),
     layoutItem(msg("layout.hideSelf"), () => grid.prefs.hideSelf, () => grid.setPrefs({ ...grid.prefs, hideSelf: !grid.prefs.hideSelf })),
   ];
-  const renderLayoutMenu = () => layoutItems.forEach((i) => i.sync());
+  // Voice processing, switched without rejoining (LocalMedia.setAudioProcessing).
+  const audioItem = (label: Msg, key: keyof AudioProcessing) =>
+    layoutItem(label, () => loadAudioProcessing()[key], () => {
+      const p = loadAudioProcessing();
+      const next = { ...p, [key]: !p[key] };
+      void local.setAudioProcessing(next).then(
+        () => (renderLayoutMenu(), announce(msg(next[key] ? "audio.on" : "audio.off", { what: label }))),
+        () => toast(msg("media.micFailed")),
+      );
+    });
+  const audioItems = [audioItem(msg("audio.noise"), "noiseSuppression"), audioItem(msg("audio.echo"), "echoCancellation")];
+  const renderLayoutMenu = () => [...layoutItems, ...audioItems].forEach((i) => i.sync());
   // The layout menu is also where the language is changed during a call.
   const layoutMenu = h(
     "div",
     { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": msg("layout.title"), hidden: true },
     h("h3", {}, msg("layout.title")),
     ...layoutItems.map((i) => i.b),
+    h("h3", {}, msg("audio.title")),
+    ...audioItems.map((i) => i.b),
     h("h3", {}, msg("lang.label")),
     languagePicker("lang-meeting", "in-menu"),
   );
@@ -181,11 +217,15 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     renderControls();
   });
   const people = new PeoplePanel(meeting);
-  let panel: "chat" | "people" | null = null;
-  const togglePanel = (which: "chat" | "people") => {
+  const recordings = new RecordingsPanel(meeting);
+  let panel: "chat" | "people" | "recordings" | null = null;
+  chat.onClose = () => (togglePanel("chat"), chatBtn.el.focus());
+  people.onClose = () => (togglePanel("people"), peopleBtn.el.focus());
+  const togglePanel = (which: "chat" | "people" | "recordings") => {
     panel = panel === which ? null : which;
     chat.show(panel === "chat");
     people.show(panel === "people");
+    if (recordings.open !== (panel === "recordings")) recordings.show(panel === "recordings");
     stage.classList.toggle("with-panel", panel !== null);
     renderControls();
   };
@@ -197,14 +237,22 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     const n = chat.unread.count;
     chatBtn.set(panel === "chat", panel === "chat" ? msg("chat.close") : n > 0 ? msg("chat.openUnread", { count: n }) : msg("chat.open"), "chat");
     chatBtn.el.append(unreadBadge);
-    rec.set(!!recorder?.active, msg(recorder?.active ? "rec.stop" : "rec.start"), "record");
+    // With server recording only the host records (the server refuses
+    // anyone else); without it, anyone may record in their browser.
+    const serverHost = meeting.mayRecord;
+    const recOn = meeting.serverRecording ? meeting.serverRecordingActive : !!recorder?.active;
+    rec.set(recOn, msg(recOn ? "rec.stop" : "rec.start"), "record");
+    rec.el.hidden = meeting.serverRecording && !serverHost;
+    recordingsBtn.set(panel === "recordings", msg(panel === "recordings" ? "rec.hideList" : "rec.showList"), "download");
+    recordingsBtn.el.hidden = !serverHost;
+    if (!serverHost && panel === "recordings") togglePanel("recordings");
     peopleBtn.set(panel === "people", panel === "people" ? msg("people.hide") : msg("people.show", { count: meeting.participants.size }), "people");
     share.el.hidden = !navigator.mediaDevices?.getDisplayMedia;
     const up = meeting.handRaised();
     hand.set(up, msg(up ? "hand.lower" : "hand.raise"), "hand");
     hand.el.setAttribute("aria-pressed", String(up));
     react.set(false, msg("reactions.send"), "smile");
-    const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active;
+    const anyone = [...meeting.participants.values()].some((p) => p.recording) || !!recorder?.active || meeting.serverRecordingActive;
     recBadge.hidden = !anyone;
   }
 
@@ -212,6 +260,12 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   for (const p of meeting.participants.values()) grid.add(p);
   disposers.push(
     watchViews(grid.el, (views) => meeting.setViews(views)),
+    people.stream.watch(),
+    onStreamStatus(meeting.sig, (s) => {
+      const on = s.state === "live" || s.state === "reconnecting";
+      if (on && liveBadge.hidden) toast(msg("stream.nowLive"));
+      liveBadge.hidden = !on;
+    }),
     meeting.on("participant-added", (p) => {
       grid.add(p);
       people.render();
@@ -232,7 +286,37 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     meeting.on("chat", (m) => chat.add(m)),
     meeting.on("notice", (text) => toast(text)),
     meeting.on("connection", (s) => setConn(s)),
-    meeting.on("host", () => people.render()),
+    meeting.on("host", () => {
+      people.render();
+      renderControls();
+    }),
+    meeting.on("server-recording", (e) => {
+      renderControls();
+      if (e.resync) return;
+      if (e.active) {
+        if (!e.first) return;
+        if (e.by === meeting.selfId) toast(msg("rec.started"));
+        else {
+          const who = e.by ? meeting.participants.get(e.by) : undefined;
+          toast(who ? msg("rec.someone", { name: isolate(who.name) }) : msg("rec.joinedRecorded"), 8000);
+        }
+        return;
+      }
+      // Why it stopped matters to the host, who may act (free the disk);
+      // everyone else learns that it stopped.
+      const why: Record<string, Msg> = {
+        "disk-full": msg("rec.stoppedDiskFull"),
+        "max-duration": msg("rec.stoppedMaxDuration"),
+        "write-error": msg("rec.stoppedError"),
+      };
+      if (meeting.mayRecord) toast((e.reason && why[e.reason]) || msg("rec.stoppedHost"), e.reason ? 10000 : 6000);
+      else toast(msg("rec.stoppedNotice"));
+      if (recordings.open) void recordings.load();
+    }),
+    meeting.on("recording-composed", (e) => {
+      toast(e.ok ? msg("rec.composed") : msg("rec.composeFailed", { detail: e.error }), e.ok ? 6000 : 10000);
+      if (recordings.open) void recordings.load();
+    }),
     meeting.on("settings", () => people.render()),
     meeting.on("waiting-list", (w) => people.setWaiting(w)),
     meeting.on("waiting", (w) => {
@@ -250,6 +334,10 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
         else announce(msg(raised ? "hand.youRaised" : "hand.youLowered"));
       } else if (raised) toast(msg("hand.raised", { name: isolate(who.name) }));
       else announce(msg(by === meeting.selfId ? "hand.youLoweredTheirs" : "hand.theyLowered", { name: who.name }));
+    }),
+    meeting.on("spotlight", (id) => {
+      grid.setSpotlight(id);
+      people.render();
     }),
     meeting.on("reaction", ({ id, emoji }) => {
       grid.showReaction(id, emoji);
@@ -282,9 +370,11 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
 
   const netBanner = h("div", { class: "banner net-banner", id: "network-banner", hidden: true, role: "status" });
   grid.setHands(meeting.hands.map((x) => x.id));
+  grid.setSpotlight(meeting.spotlight);
   grid.onLayout = (l) => {
     const p = [...meeting.participants.values()].find((x) => x.id === l.stage);
     if (l.why === "pinned" && p) announce(p.self ? msg("layout.youPinned") : msg("layout.pinned", { name: p.name }));
+    else if (l.why === "spotlight" && p) announce(p.self ? msg("layout.youSpotlight") : msg("layout.spotlight", { name: p.name }));
     else if (l.why === "presenting" && p) announce(p.self ? msg("layout.youPresenting") : msg("layout.presenting", { name: p.name }));
   };
 
@@ -304,16 +394,19 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   };
   const onEscape = (e: KeyboardEvent) => {
     if (e.key === "Escape" && openPop) closePopover(true);
+    else if (e.key === "Escape" && panel === "chat") chat.onClose();
+    else if (e.key === "Escape" && panel === "people") people.onClose();
+    else if (e.key === "Escape" && panel) togglePanel(panel);
   };
   document.addEventListener("keydown", onKey);
   document.addEventListener("keydown", onEscape);
   disposers.push(() => document.removeEventListener("keydown", onKey), () => document.removeEventListener("keydown", onEscape));
 
-  const stage = h("main", { class: "stage" }, grid.el, chat.el, people.el);
+  const stage = h("main", { class: "stage" }, grid.el, chat.el, people.el, recordings.el);
   const el = h(
     "div",
     { class: "meeting", "data-room": meeting.room },
-    h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, status),
+    h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, liveBadge, status),
     banner,
     netBanner,
     stage,
@@ -322,11 +415,12 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       { class: "controls", role: "toolbar", "aria-label": msg("meeting.controls") },
       h("div", { class: "controls-left" }, h("span", { class: "clock" })),
       h("div", { class: "controls-center" }, mic.el, cam.el, hand.el, h("div", { class: "pop-anchor" }, react.el, reactBar), share.el, rec.el, leaveBtn),
-      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
+      h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, recordingsBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
     ),
     waitingOverlay,
   );
   waitingOverlay.hidden = !meeting.waiting;
+  disposers.push(autoHideControls(el, () => panel !== null || openPop !== null));
   const clock = el.querySelector<HTMLElement>(".clock")!;
   const tick = () => (clock.textContent = `${new Date().toLocaleTimeString(currentLanguage(), { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
   tick();
@@ -339,8 +433,45 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     dispose() {
       clearInterval(clockTimer);
       if (recorder?.active) void recorder.stop();
+      recordings.dispose();
       disposers.forEach((d) => d());
       grid.dispose();
     },
+  };
+}
+
+/** How long the controls stay after the last touch on a touch screen. */
+const controlsIdleMs = 4000;
+
+/**
+ * autoHideControls hides the control bar of a touch screen after a few
+ * seconds without a touch, as phone video apps do, so the picture has the
+ * screen; any touch brings it back. Never while a panel or menu is open or
+ * the focus is in the bar (keyboard and screen reader users). It returns
+ * the stop function.
+ */
+function autoHideControls(root: HTMLElement, busy: () => boolean): () => void {
+  if (!globalThis.matchMedia?.("(hover: none) and (pointer: coarse)").matches) return () => {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hide = () => {
+    const focus = document.activeElement;
+    if (busy() || (root.querySelector(".controls")?.contains(focus) && focus?.matches(":focus-visible"))) return arm();
+    root.classList.add("controls-hidden");
+  };
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(hide, controlsIdleMs);
+  };
+  const wake = () => {
+    root.classList.remove("controls-hidden");
+    arm();
+  };
+  root.addEventListener("pointerdown", wake, { capture: true });
+  root.addEventListener("focusin", wake);
+  arm();
+  return () => {
+    clearTimeout(timer);
+    root.removeEventListener("pointerdown", wake, { capture: true });
+    root.removeEventListener("focusin", wake);
   };
 }

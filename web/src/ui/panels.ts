@@ -1,9 +1,10 @@
 // Side panels: chat, and the participant list with host controls.
+import { StreamBox } from "./stream-box";
 import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
 import { isolate } from "../text";
-import { msg } from "../i18n";
+import { msg, type Msg } from "../i18n";
 import { h, icon, toast } from "./dom";
 
 function failed(err: unknown): void {
@@ -11,6 +12,8 @@ function failed(err: unknown): void {
 }
 
 export class ChatPanel {
+  /** The panel's close button was pressed. */
+  onClose: () => void = () => {};
   readonly el: HTMLElement;
   readonly unread: UnreadCounter;
   private list = h("ol", { class: "chat-list", "aria-label": msg("chat.messages") });
@@ -46,7 +49,7 @@ export class ChatPanel {
     this.el = h(
       "section",
       { class: "panel chat-panel", id: "chat-panel", "aria-label": msg("chat.label"), hidden: true },
-      h("h2", {}, msg("chat.title")),
+      panelHead(msg("chat.title"), () => this.onClose()),
       h("p", { class: "panel-note" }, msg("chat.note")),
       this.list,
       form,
@@ -77,13 +80,18 @@ export class PeoplePanel {
   private waitingBox = h("div", { class: "waiting-box" });
   private handsBox = h("div", { class: "hands-box", id: "raised-hands" });
   private waiting: { id: string; name: string }[] = [];
+  /** The panel's close button was pressed. */
+  onClose: () => void = () => {};
+  /** The host's live-stream form, kept across renders. */
+  readonly stream: StreamBox;
   open = false;
 
   constructor(private readonly meeting: Meeting) {
+    this.stream = new StreamBox(meeting);
     this.el = h(
       "section",
       { class: "panel people-panel", id: "people-panel", "aria-label": msg("people.label"), hidden: true },
-      h("h2", {}, msg("people.title")),
+      panelHead(msg("people.title"), () => this.onClose()),
       this.waitingBox,
       this.handsBox,
       this.list,
@@ -129,7 +137,7 @@ export class PeoplePanel {
     }
     this.renderHands();
     this.hostBox.replaceChildren();
-    if (m.isHost) this.hostBox.append(this.hostControls());
+    if (m.isHost) this.hostBox.append(this.hostControls(), this.stream.el);
   }
 
   /** renderHands lists the raised hands in the order they went up. */
@@ -176,7 +184,24 @@ export class PeoplePanel {
       p.id === m.host ? h("span", { class: "tag" }, msg("people.host")) : null,
       !p.audio ? h("span", { class: "tag muted" }, msg("people.muted")) : null,
       m.handRaised(p.id) ? h("span", { class: "tag hand" }, msg("tile.handRaised")) : null,
+      m.spotlight === p.id ? h("span", { class: "tag spot" }, msg("people.spotlightTag")) : null,
     );
+    if (m.isHost) {
+      const on = m.spotlight === p.id;
+      li.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "small ghost spotlight",
+            "aria-pressed": String(on),
+            "aria-label": msg(on ? "people.unspotlightName" : "people.spotlightName", { name: p.name }),
+            onclick: () => m.spotlightOn(on ? "" : p.id).catch(failed),
+          },
+          msg(on ? "people.unspotlight" : "people.spotlight"),
+        ),
+      );
+    }
     if (m.isHost && !p.self) {
       li.append(
         h("button", { type: "button", class: "small ghost", "aria-label": msg("people.askMuteName", { name: p.name }), disabled: !p.audio, onclick: () => m.requestMute(p.id).then(() => toast(msg("people.askedMute", { name: isolate(p.name) })), failed) }, msg("people.mute")),
@@ -222,4 +247,17 @@ export class PeoplePanel {
       ),
     );
   }
+}
+
+/**
+ * panelHead is a side panel's title with a close button: on a phone the
+ * panel is a full-screen sheet, and this is the way back.
+ */
+function panelHead(title: Msg, close: () => void): HTMLElement {
+  return h(
+    "div",
+    { class: "panel-head" },
+    h("h2", {}, title),
+    h("button", { type: "button", class: "panel-close", "aria-label": msg("common.close"), title: msg("common.close"), onclick: close }, icon("close")),
+  );
 }

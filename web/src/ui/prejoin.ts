@@ -38,7 +38,15 @@ function rememberName(name: string): void {
   }
 }
 
-export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, message: Msg | null = null): PrejoinHandle {
+/** How an embedding page (embed.ts) sets the screen up. */
+export interface PrejoinOptions {
+  /** The name field's value instead of the remembered one. */
+  name?: string;
+  /** Join as soon as camera and microphone have answered, without a click. */
+  autoJoin?: boolean;
+}
+
+export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, message: Msg | null = null, opts: PrejoinOptions = {}): PrejoinHandle {
   let stream = new MediaStream();
   let micOn = true;
   let camOn = true;
@@ -59,7 +67,7 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
   const problems = h("div", { class: "problems", role: "status", "aria-live": "polite" });
   const errorEl = h("p", { class: "form-error", role: "alert" }, message);
   const nameInput = h("input", { id: "name", type: "text", maxlength: 64, autocomplete: "name", placeholder: msg("prejoin.name"), required: true });
-  nameInput.value = rememberedName();
+  nameInput.value = opts.name || rememberedName();
   const pwInput = h("input", { id: "password", type: "password", autocomplete: "off", placeholder: msg("prejoin.password") });
   const pwRow = h("label", { class: "field", hidden: true }, h("span", {}, msg("prejoin.password")), pwInput);
   const joinBtn = h("button", { type: "submit", class: "primary big", id: "join", "aria-label": msg("prejoin.joinNow") }, msg("prejoin.joinNow"));
@@ -242,7 +250,9 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
     form,
   );
   render();
-  void start();
+  void start().then(() => {
+    if (opts.autoJoin && !disposed && !handedOver && nameInput.value.trim()) form.requestSubmit();
+  });
   setTimeout(() => nameInput.value || nameInput.focus(), 0);
 
   return {

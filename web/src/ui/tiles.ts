@@ -2,12 +2,12 @@
 // indicators, the active speaker ring, a raised-hand badge, connection
 // bars, a pin button and floating reactions; laid out as a grid that fits
 // the window or as a stage (pinned, presenting, speaker) over a strip.
-import { arrange, bestGrid, loadPrefs, savePrefs, SpeakerTracker, type Layout, type LayoutPrefs } from "../layout";
+import { arrange, bestGrid, loadPrefs, paginate, pageSize, savePrefs, SpeakerTracker, type Layout, type LayoutPrefs } from "../layout";
 import { LevelMeter } from "../media";
 import type { Participant } from "../meeting";
 import type { Quality } from "../quality";
 import { isolate } from "../text";
-import { msg, t } from "../i18n";
+import { msg, t, type Msg } from "../i18n";
 import { h, icon, initials, msgNode, setAttr, toast } from "./dom";
 
 interface Tile {
@@ -38,6 +38,11 @@ export class TileGrid {
   private speakers = new SpeakerTracker();
   private presenters: string[] = [];
   private pinned = "";
+  private spotlit = "";
+  /** The grid's page, and how many tiles a page holds (tests may lower it). */
+  private page = 0;
+  private pageSize = readPageSize(globalThis.localStorage);
+  private pager = h("nav", { class: "pager", "aria-label": msg("grid.pages") });
   private layoutKey = "";
   private resize: ResizeObserver | null = null;
   prefs: LayoutPrefs = loadPrefs(globalThis.localStorage);
@@ -47,6 +52,7 @@ export class TileGrid {
 
   constructor() {
     this.speakerTimer = setInterval(() => this.findSpeaker(), 200);
+    this.el.addEventListener("pointerdown", (e) => this.dragPip(e));
     if (typeof ResizeObserver !== "undefined") {
       this.resize = new ResizeObserver(() => this.fit());
       this.resize.observe(this.el);
@@ -190,6 +196,13 @@ export class TileGrid {
     this.layout();
   }
 
+  /** setSpotlight puts the host's choice on the stage ("" ends it); one's own pin still wins. */
+  setSpotlight(id: string): void {
+    this.spotlit = id;
+    for (const [p, t] of this.tiles) t.el.classList.toggle("spotlit", p.id === id);
+    this.layout();
+  }
+
   setPrefs(p: LayoutPrefs): void {
     this.prefs = p;
     savePrefs(globalThis.localStorage, p);
@@ -207,17 +220,19 @@ export class TileGrid {
   private layout(): void {
     const ps = [...this.tiles.keys()].sort((a, b) => Number(b.self) - Number(a.self));
     const self = ps.find((p) => p.self);
-    const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, presenters: this.presenters, speaker: this.speakers.current });
+    const l = arrange({ ids: ps.map((p) => p.id), selfId: self?.id ?? "", prefs: this.prefs, pinned: this.pinned, spotlight: this.spotlit, presenters: this.presenters, speaker: this.speakers.current });
     if (this.pinned && l.why !== "pinned") this.pinned = ""; // the pinned one left
     this.current = l;
-    const key = JSON.stringify(l);
+    const key = JSON.stringify(l) + (l.stage ? "" : `|${this.page}|${this.pageSize}|${this.speakers.current}`);
     if (key !== this.layoutKey) {
       this.layoutKey = key;
       const tile = (id: string) => this.byId(id)![1].el;
       for (const [p, t] of this.tiles) {
         t.el.hidden = l.hidden.includes(p.id);
         t.el.classList.toggle("on-stage", p.id === l.stage);
+        t.el.classList.remove("pip");
       }
+      const duo = !l.stage && l.hidden.length === 0 && l.rest.length === 2 && !!self && l.rest.includes(self.id);
       if (l.stage) {
         this.el.dataset.layout = "stage";
         this.el.dataset.why = l.why;
@@ -225,10 +240,26 @@ export class TileGrid {
         this.strip.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
         this.strip.hidden = l.rest.length === 0;
         this.el.replaceChildren(this.stageBox, this.strip);
+      } else if (duo) {
+        // A call of two: the other person fills the screen, our own view
+        // floats in a corner (drag it to another), as Meet and phones do.
+        this.el.dataset.layout = "duo";
+        delete this.el.dataset.why;
+        const mine = tile(self.id);
+        mine.classList.add("pip");
+        this.el.replaceChildren(...l.rest.filter((id) => id !== self.id).map(tile), mine);
       } else {
         this.el.dataset.layout = "grid";
         delete this.el.dataset.why;
-        this.el.replaceChildren(...l.rest.map(tile), ...l.hidden.map(tile));
+        // Tiles on other pages stay in the page, hidden: their audio
+        // plays, and the SFU sends them no video (views.ts sees them
+        // as not shown).
+        const pg = paginate(l.rest, this.page, this.speakers.current, this.pageSize);
+        this.page = pg.page;
+        for (const id of l.rest) if (!pg.shown.includes(id)) tile(id).hidden = true;
+        this.el.replaceChildren(...pg.shown.map(tile), ...l.rest.filter((id) => !pg.shown.includes(id)).map(tile), ...l.hidden.map(tile));
+        this.renderPager(pg.page, pg.pages);
+        if (pg.pages > 1) this.el.append(this.pager);
       }
       for (const t of this.tiles.values()) if (t.video.paused) void t.video.play().catch(() => {});
       this.onLayout(l);
@@ -236,9 +267,64 @@ export class TileGrid {
     this.fit();
   }
 
+  /**
+   * dragPip moves the floating self view of a call of two with a finger or
+   * the mouse; let go, it settles in the nearest corner.
+   */
+  private dragPip(e: PointerEvent): void {
+    const pip = (e.target as Element | null)?.closest?.(".tile.pip") as HTMLElement | null;
+    if (!pip || (e.target as Element).closest("button")) return;
+    e.preventDefault();
+    const box = this.el.getBoundingClientRect();
+    const start = pip.getBoundingClientRect();
+    const dx = e.clientX - start.left;
+    const dy = e.clientY - start.top;
+    pip.setPointerCapture(e.pointerId);
+    pip.classList.add("dragging");
+    const move = (ev: PointerEvent) => {
+      const x = Math.min(Math.max(ev.clientX - dx - box.left, 0), box.width - start.width);
+      const y = Math.min(Math.max(ev.clientY - dy - box.top, 0), box.height - start.height);
+      pip.style.insetInlineStart = "auto";
+      pip.style.left = `${x}px`;
+      pip.style.top = `${y}px`;
+    };
+    const up = (ev: PointerEvent) => {
+      pip.removeEventListener("pointermove", move);
+      pip.removeEventListener("pointerup", up);
+      pip.removeEventListener("pointercancel", up);
+      pip.classList.remove("dragging");
+      const r = pip.getBoundingClientRect();
+      const right = r.left + r.width / 2 > box.left + box.width / 2;
+      const bottom = r.top + r.height / 2 > box.top + box.height / 2;
+      pip.style.left = pip.style.top = pip.style.insetInlineStart = "";
+      this.el.dataset.pip = `${bottom ? "b" : "t"}${right ? "r" : "l"}`;
+      void ev;
+    };
+    pip.addEventListener("pointermove", move);
+    pip.addEventListener("pointerup", up);
+    pip.addEventListener("pointercancel", up);
+  }
+
+  /** showPage turns the grid to page (0-based; clamped). */
+  showPage(page: number): void {
+    this.page = page;
+    this.layout();
+  }
+
+  private renderPager(page: number, pages: number): void {
+    const turn = (to: number, label: Msg, text: string) =>
+      h("button", { type: "button", class: "pager-turn", "aria-label": label, title: label, disabled: to < 0 || to >= pages, onclick: () => this.showPage(to) }, text);
+    this.pager.replaceChildren(
+      turn(page - 1, msg("grid.prevPage"), "‹"),
+      h("span", { class: "pager-text", "aria-live": "polite" }, msg("grid.page", { page: page + 1, pages })),
+      turn(page + 1, msg("grid.nextPage"), "›"),
+    );
+  }
+
   /** fit sizes the grid's tiles to the window. */
   private fit(): void {
-    const n = this.current.stage ? 1 : Math.max(1, this.current.rest.length);
+    const shown = this.current.stage || this.el.dataset.layout === "duo" ? 1 : Math.min(this.current.rest.length, this.pageSize);
+    const n = Math.max(1, shown);
     const { cols, rows } = bestGrid(n, this.el.clientWidth || 1280, this.el.clientHeight || 720);
     this.el.style.setProperty("--cols", String(cols));
     this.el.style.setProperty("--rows", String(rows));
@@ -271,7 +357,14 @@ export class TileGrid {
     const lit = best ?? (now < this.holdUntil ? this.lastSpeaker : null);
     for (const t of this.tiles.values()) t.el.classList.toggle("speaking", t === lit);
     const before = this.speakers.current;
-    if (this.speakers.update(remote, now) !== before && this.prefs.mode === "speaker") this.layout();
+    // The speaker view follows the speaker; so does the first page of a
+    // grid of several pages, where the speaker always is.
+    if (this.speakers.update(remote, now) !== before && (this.prefs.mode === "speaker" || this.pages.pages > 1)) this.layout();
+  }
+
+  /** The page shown (0-based) and how many there are; tests read it. */
+  get pages(): { page: number; pages: number } {
+    return { page: this.page, pages: Math.max(1, Math.ceil(this.current.rest.length / this.pageSize)) };
   }
 
   dispose(): void {
@@ -279,4 +372,18 @@ export class TileGrid {
     this.resize?.disconnect();
     for (const p of [...this.tiles.keys()]) this.remove(p);
   }
+}
+
+/**
+ * readPageSize is the grid's page size: 25, or a smaller one stored under
+ * huddle.pageSize (so that a test with three browsers can turn pages).
+ */
+function readPageSize(store: Pick<Storage, "getItem"> | undefined): number {
+  let n = NaN;
+  try {
+    n = Number(store?.getItem("huddle.pageSize"));
+  } catch {
+    // No storage: the default.
+  }
+  return Number.isInteger(n) && n >= 1 && n < pageSize ? n : pageSize;
 }

@@ -1,0 +1,152 @@
+package live
+
+import (
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/at-wat/ebml-go/mkvcore"
+	"github.com/huddlehq/huddle/internal/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// block is one frame read back from the compositor's WebM stream.
+type block struct {
+	ts   int64
+	key  bool
+	data string
+}
+
+// readBack parses the WebM stream as ffmpeg would get it, per track.
+func readBack(t *testing.T, r io.Reader, done chan<- map[int][]block) {
+	readers, err := mkvcore.NewSimpleBlockReader(r)
+	if err != nil {
+		t.Error(err)
+		done <- nil
+		return
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	got := map[int][]block{}
+	for i, br := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				b, key, ts, err := br.Read()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				got[i] = append(got[i], block{ts, key, string(b)})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	done <- got
+}
+
+func testFeed(c *compositor, id string, video bool, keyframes *atomic.Int32) *feed {
+	info := sfu.TrackInfo{PublisherID: id, TrackID: id + "-t"}
+	if video {
+		info.Kind = webrtc.RTPCodecTypeVideo
+		info.RequestKeyframe = func() { keyframes.Add(1) }
+	}
+	return &feed{c: c, info: info, video: video}
+}
+
+// The compositor's rules, driven by hand (no loop, no ffmpeg): a new run
+// starts every slot with a filler at time 0; tracks take the free tiles
+// first come first served and wait for a keyframe; a third camera waits
+// for a tile and gets the first one freed, with its name; a tile whose
+// track went quiet gets black frames and waits for a keyframe again;
+// audio follows its RTP clock and quiet audio inputs get silence.
+func TestCompositorSlots(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{VideoSlots: 2, AudioSlots: 1, Names: func(_, id string) string { return "Name of " + id }}
+	black := []byte("BLACK")
+	c := newCompositor("r1", cfg, black, dir, &atomic.Uint64{})
+	pr, pw := io.Pipe()
+	done := make(chan map[int][]block, 1)
+	go readBack(t, pr, done)
+	out, err := newWebMOut(pw, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyframes atomic.Int32
+	c.setOut(out)
+	t0 := c.t0
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+	a, b, x := testFeed(c, "a", true, &keyframes), testFeed(c, "b", true, &keyframes), testFeed(c, "x", true, &keyframes)
+	mic := testFeed(c, "a", false, nil)
+	for _, f := range []*feed{a, b, x, mic} {
+		c.handle(event{feed: f, add: true}, at(0))
+	}
+	if c.video[0].feed != a || c.video[1].feed != b || len(c.waiting) != 1 || c.audio[0].feed != mic {
+		t.Fatalf("slots: %v %v, waiting %d", c.video[0].feed, c.video[1].feed, len(c.waiting))
+	}
+	if n := keyframes.Load(); n < 2 {
+		t.Errorf("%d keyframe requests for two new tiles", n)
+	}
+	c.handle(event{feed: a, data: []byte("a-delta-1")}, at(100)) // no keyframe yet: dropped
+	c.handle(event{feed: a, keyframe: true, data: []byte("a-key")}, at(140))
+	c.handle(event{feed: a, data: []byte("a-delta-2")}, at(180))
+	c.handle(event{feed: x, keyframe: true, data: []byte("x-key-early")}, at(190)) // no tile: dropped
+	// Audio: 20 ms frames by the RTP clock, though they arrive in a burst.
+	for i := range 3 {
+		c.handle(event{feed: mic, rtpTS: 1000 + uint32(i)*960, data: []byte("mic")}, at(200))
+	}
+	c.handle(event{feed: a, end: true}, at(300)) // a leaves: x takes its tile
+	if c.video[0].feed != x || len(c.waiting) != 0 {
+		t.Fatalf("the waiting camera did not take the freed tile")
+	}
+	if name, _ := os.ReadFile(namePath(dir, 0)); string(name) != "Name of x" {
+		t.Errorf("tile 0 named %q", name)
+	}
+	c.handle(event{feed: x, keyframe: true, data: []byte("x-key")}, at(320))
+	c.fill(at(700))  // b never sent anything: black; the audio went quiet: silence
+	c.fill(at(800))  // too soon after the last black frame
+	c.fill(at(1400)) // x quiet for over a second: black, and a keyframe wanted
+	c.handle(event{feed: x, data: []byte("x-delta")}, at(1450))
+	c.handle(event{feed: x, keyframe: true, data: []byte("x-key-2")}, at(1500))
+	c.setOut(nil)
+
+	got := <-done
+	want0 := []block{{0, true, "BLACK"}, {140, true, "a-key"}, {180, false, "a-delta-2"}, {320, true, "x-key"},
+		{1400, true, "BLACK"}, {1500, true, "x-key-2"}}
+	want1 := []block{{0, true, "BLACK"}, {700, true, "BLACK"}, {1400, true, "BLACK"}}
+	for track, want := range map[int][]block{0: want0, 1: want1} {
+		if len(got[track]) != len(want) {
+			t.Errorf("tile %d: %v, want %v", track, got[track], want)
+			continue
+		}
+		for i := range want {
+			if got[track][i] != want[i] {
+				t.Errorf("tile %d frame %d: %v, want %v", track, i, got[track][i], want[i])
+			}
+		}
+	}
+	audio := got[2]
+	if len(audio) < 4 || audio[0] != (block{0, true, string(opusSilence)}) {
+		t.Fatalf("audio %v", audio)
+	}
+	for i, ts := range []int64{200, 220, 240} {
+		if audio[1+i].ts != ts || audio[1+i].data != "mic" {
+			t.Errorf("audio frame %d: %v, want mic at %d", 1+i, audio[1+i], ts)
+		}
+	}
+	// Then silence every 20 ms, without gaps, up to the last fill.
+	for i := 4; i < len(audio); i++ {
+		if audio[i].data != string(opusSilence) || audio[i].ts != audio[i-1].ts+opusFrameMs {
+			t.Fatalf("audio frame %d: %v after %v", i, audio[i], audio[i-1])
+		}
+	}
+	if last := audio[len(audio)-1].ts; last < 1380 || last > 1400 {
+		t.Errorf("silence up to %d ms, want up to 1400", last)
+	}
+}
