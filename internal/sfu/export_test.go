@@ -44,3 +44,17 @@ func (b *BenchTrack) Forward(pkt *rtp.Packet, raw []byte) {
 	}
 	batches.end()
 }
+
+// BatchedDatagrams is how many datagrams the shared UDP sockets sent in
+// batches (sendmmsg), and in how many calls.
+func (s *SFU) BatchedDatagrams() (datagrams, calls uint64) {
+	s.batches.mu.RLock()
+	defer s.batches.mu.RUnlock()
+	for _, c := range s.batches.conns {
+		c.mu.Lock()
+		datagrams += c.sent
+		calls += c.flushes
+		c.mu.Unlock()
+	}
+	return datagrams, calls
+}

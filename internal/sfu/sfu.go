@@ -111,7 +111,7 @@ type SFU struct {
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
 	s := &SFU{cfg: cfg, log: cfg.Logger, rooms: map[string]*Room{}, drops: &dropCounter{}}
-	se, socks, err := settings(cfg, s.drops)
+	se, socks, err := settings(cfg, s.drops, &s.batches)
 	if err != nil {
 		return nil, err
 	}
