@@ -106,7 +106,8 @@ type SFU struct {
 }
 
 // New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)
-// and interceptors (NACK responder and generator, RTCP reports, TWCC).
+// and interceptors (NACK generator toward publishers, RTCP reports, TWCC;
+// subscribers' NACKs are answered from packetcache.go).
 // With Config.UDPPort or TCPPort it binds them; Close releases them.
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
