@@ -30,13 +30,19 @@ func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Conf
 		// estimate only chooses layers (rtxpacer.go).
 		factory = newEstimator
 	}
-	f, err := cc.NewInterceptor(factory)
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		e, err := factory()
+		if err != nil {
+			return nil, err
+		}
+		return videoOnly{e}, nil
+	})
 	if err != nil {
 		return err
 	}
 	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { got(e) })
 	ir.Add(f)
-	return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir)
+	return configureTWCCStamper(m, ir)
 }
 
 // layerRates measures each layer's bitrate from its byte count, at most

@@ -1,6 +1,7 @@
 package sfu_test
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,7 +10,10 @@ import (
 	"github.com/huddlehq/huddle/internal/sfu/sfutest"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 )
 
 // fixedEstimate is a bandwidth estimator whose estimate the test sets.
@@ -58,5 +62,66 @@ func TestBandwidthCapsTheLayer(t *testing.T) {
 	sfutest.WaitFor(t, "back up to f", 3*time.Second, layer("f"))
 	if j := b.Jumps("alice/cam"); j != 0 {
 		t.Errorf("%d sequence jumps across the switches", j)
+	}
+}
+
+// recordingEstimator is GCC with counters: the packets that reach it
+// stamped with the transport-wide sequence number, and the feedback the
+// subscriber sends about them.
+type recordingEstimator struct {
+	cc.BandwidthEstimator
+	stamped, unstamped, feedback, audio *atomic.Int64
+}
+
+func (r recordingEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			id = uint8(e.ID)
+		}
+	}
+	if strings.HasPrefix(info.MimeType, "audio/") {
+		r.audio.Add(1)
+	}
+	next := r.BandwidthEstimator.AddStream(info, w)
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, a interceptor.Attributes) (int, error) {
+		if id != 0 && len(h.GetExtension(id)) == 2 {
+			r.stamped.Add(1)
+		} else {
+			r.unstamped.Add(1)
+		}
+		return next.Write(h, p, a)
+	})
+}
+
+func (r recordingEstimator) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
+	for _, p := range pkts {
+		if _, ok := p.(*rtcp.TransportLayerCC); ok {
+			r.feedback.Add(1)
+		}
+	}
+	return r.BandwidthEstimator.WriteRTCP(pkts, a)
+}
+
+// Every video packet sent to a subscriber carries the transport-wide
+// sequence number the estimator needs, the subscriber's feedback on them
+// reaches the estimator, and audio stays out of it.
+func TestEstimatorGetsStampedPacketsAndFeedback(t *testing.T) {
+	var stamped, unstamped, feedback, audio atomic.Int64
+	s := newTestSFU(t, sfu.Config{BandwidthEstimator: func() (cc.BandwidthEstimator, error) {
+		e, err := gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		return recordingEstimator{e, &stamped, &unstamped, &feedback, &audio}, err
+	}})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, _ := join(t, room, "bob")
+	a.Publish()
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 50 })
+	sfutest.WaitFor(t, "feedback reaches the estimator", 5*time.Second, func() bool { return feedback.Load() > 0 })
+	if stamped.Load() == 0 || unstamped.Load() != 0 {
+		t.Errorf("%d packets stamped, %d not", stamped.Load(), unstamped.Load())
+	}
+	if n := audio.Load(); n != 0 {
+		t.Errorf("%d audio streams went through the estimator", n)
 	}
 }

@@ -1,9 +1,13 @@
 package sfu
 
 import (
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -18,11 +22,23 @@ type downTrack struct {
 	local  *boundTrack
 	sender *webrtc.RTPSender
 
+	// mu is held across a send, so that the sends to one subscriber's
+	// stream are serialised: the buffers below, and the per-stream state
+	// of the interceptors (sendside.go), are reused for every packet.
 	mu     sync.Mutex
 	gate   layerGate
 	paused bool // not shown by the subscriber: no video is sent
 	want   int  // the quality its view asks for (before what exists)
 	cap    int  // the highest quality the bandwidth allows
+
+	out        rtp.Packet       // the packet being sent, reused
+	ext        [2]rtp.Extension // room for the interceptors' header extensions
+	spans      spanLog          // which layer and offsets each sent number came from
+	rtx        []byte           // a retransmitted packet's bytes, reused
+	limit      resendLimit      // bounds what its NACKs cost
+	rtxPayload []byte           // a retransmission's payload on the RTX stream, reused
+	rtxSeq     uint16           // the RTX stream's next sequence number
+	seqs       []uint16         // the sequence numbers of a NACK, reused
 
 	stats downStats // for Peer.Stats (stats.go)
 }
@@ -35,6 +51,7 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 	d := &downTrack{peer: p, track: t, want: qualityMedium, cap: maxQuality}
 	d.gate = newLayerGate(pickQuality(t.qualities(), d.want), t.simulcast)
 	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: d.requestKeyframe}
+	d.rtx = make([]byte, 0, receiveMTU)
 	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
 		return nil, err
 	}
@@ -43,20 +60,103 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 }
 
 // write sends a packet of the given layer if it is the one the subscriber
-// receives, and switches layers at a keyframe of the wanted one.
+// receives, and switches layers at a keyframe of the wanted one. It
+// allocates nothing.
 func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.paused || !d.gate.admit(quality, pkt.Payload) {
-		d.mu.Unlock()
 		return
 	}
-	out := *pkt
-	d.gate.rw.rewrite(&out, d.track.codec.ClockRate)
-	d.mu.Unlock()
-	// Before the subscriber's connection is up the write has nowhere to
-	// go and fails; the keyframe asked for at binding time covers it.
-	if d.local.WriteRTP(&out) == nil {
-		d.stats.bytes.Add(uint64(len(out.Payload) + 12))
+	switching := d.gate.rw.switched
+	d.prepare(pkt)
+	d.gate.rw.rewrite(&d.out, d.track.codec.ClockRate)
+	if switching || d.spans.n == 0 {
+		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
+	}
+	d.send()
+}
+
+// prepare copies pkt's header and payload into d.out. The publisher's
+// header extensions are left out: their ids are those negotiated with the
+// publisher, not with this subscriber; the interceptors add the ones the
+// subscriber's connection uses.
+func (d *downTrack) prepare(pkt *rtp.Packet) {
+	d.out.Header = pkt.Header
+	d.out.Extension, d.out.ExtensionProfile = false, 0
+	d.out.Extensions = d.ext[:0]
+	d.out.Payload = pkt.Payload
+	if pkt.PaddingSize != 0 && d.out.Header.PaddingSize == 0 {
+		// The writer takes header and payload apart: the padding's size
+		// would be lost (as pion's TrackLocalStaticRTP does).
+		d.out.Header.PaddingSize = pkt.PaddingSize
+	}
+}
+
+// send writes d.out to the subscriber's stream; d.mu is held. Before the
+// subscriber's connection is up the write has nowhere to go and fails;
+// the keyframe asked for at binding time covers it.
+func (d *downTrack) send() {
+	b := d.local.binding.Load()
+	if b == nil {
+		return
+	}
+	d.out.SSRC, d.out.PayloadType = b.ssrc, b.payloadType
+	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err == nil {
+		d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	}
+}
+
+// sendAgain sends d.out as a retransmission: on the RTX stream where the
+// subscriber negotiated one (its own sequence numbers, the original one
+// first in the payload), else as it was. d.mu is held.
+func (d *downTrack) sendAgain() {
+	b := d.local.binding.Load()
+	if b == nil {
+		return
+	}
+	if b.rtxSSRC == 0 {
+		d.send()
+		return
+	}
+	d.rtxPayload = append(append(d.rtxPayload[:0], byte(d.out.SequenceNumber>>8), byte(d.out.SequenceNumber)), d.out.Payload...)
+	d.out.SSRC, d.out.PayloadType, d.out.SequenceNumber = b.rtxSSRC, b.rtxPayloadType, d.rtxSeq
+	d.out.Padding, d.out.PaddingSize = false, 0
+	d.rtxSeq++
+	_, _ = b.w.WriteRTP(&d.out.Header, d.rtxPayload)
+}
+
+// resend answers a NACK: each packet still in its layer's cache goes
+// again, with the sequence number and timestamp it was first sent with,
+// within the bounds of resendLimit. Audio has no cache (NACK is
+// negotiated for video only).
+func (d *downTrack) resend(seqs []uint16) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, seq := range seqs {
+		sp, ok := d.spans.find(seq, d.gate.rw.lastSeq)
+		if !ok {
+			continue
+		}
+		l := d.track.layerOf(sp.quality)
+		if l == nil || l.cache == nil {
+			continue
+		}
+		raw, ok := l.cache.get(seq-sp.seqOffset, d.rtx)
+		d.rtx = raw[:0]
+		if !ok || !d.limit.allow(seq, now) {
+			continue
+		}
+		var pkt rtp.Packet
+		if pkt.Unmarshal(raw) != nil {
+			continue
+		}
+		d.prepare(&pkt)
+		d.out.SequenceNumber = seq
+		d.out.Timestamp += sp.tsOffset
+		d.sendAgain()
+		d.track.resent.Add(1)
 	}
 }
 
@@ -137,23 +237,57 @@ func (d *downTrack) forceKeyframe() {
 	d.track.forceKeyframe(q)
 }
 
+// maxResendPerReport bounds the packets one RTCP report's NACKs resend,
+// so that a flood of NACKs costs the server no more than a burst.
+const maxResendPerReport = 256
+
 // readRTCP passes the subscriber's keyframe requests on to the publisher
-// (throttled) until the sender stops. pion's interceptors answer NACKs
-// and read the reports on the way.
+// (throttled) and answers its NACKs from the packet cache, until the
+// sender stops. pion's interceptors read the reports and the congestion
+// feedback on the way.
+//
+// It reads with Read, not ReadRTCP: ReadRTCP parses every report again
+// (into a new buffer) after the congestion control interceptor has parsed
+// it into the attributes, and the TWCC feedback's parsing was half the
+// allocations left per forwarded packet. A report that does not parse is
+// dropped; the reading goes on.
 func (d *downTrack) readRTCP() {
+	buf := make([]byte, receiveMTU)
 	for {
-		pkts, _, err := d.sender.ReadRTCP()
+		n, attrs, err := d.sender.Read(buf)
 		if err != nil {
 			return
 		}
+		if attrs == nil {
+			attrs = interceptor.Attributes{}
+		}
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
+		if err != nil {
+			continue
+		}
+		seqs := d.seqs[:0]
 		for _, pkt := range pkts {
-			switch pkt := pkt.(type) {
+			switch p := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.requestKeyframe()
 			case *rtcp.ReceiverReport:
-				d.report(pkt.Reports, time.Now())
+				d.report(p.Reports, time.Now())
+			case *rtcp.TransportLayerNack:
+				for _, n := range p.Nacks {
+					if len(seqs) >= maxResendPerReport {
+						break
+					}
+					n.Range(func(seq uint16) bool {
+						seqs = append(seqs, seq)
+						return len(seqs) < maxResendPerReport
+					})
+				}
 			}
 		}
+		if len(seqs) > 0 {
+			d.resend(seqs)
+		}
+		d.seqs = seqs[:0]
 	}
 }
 
@@ -163,16 +297,48 @@ func (d *downTrack) stop() {
 
 // boundTrack tells its down track when a subscriber's sender starts
 // sending, so that the subscriber's decoder gets a keyframe to start
-// from.
+// from, and keeps what the down track needs to write to the sender's
+// stream itself: pion's TrackLocalStaticRTP.WriteRTP copies the packet
+// through a pool and takes a lock for the one binding a down track has.
 type boundTrack struct {
 	*webrtc.TrackLocalStaticRTP
-	bound func()
+	bound   func()
+	binding atomic.Pointer[binding]
+}
+
+// binding is where a bound sender's packets go.
+type binding struct {
+	id          string
+	ssrc        uint32
+	payloadType uint8
+	// rtxSSRC and rtxPayloadType are the retransmission stream's (RFC
+	// 4588), 0 when the subscriber did not negotiate RTX.
+	rtxSSRC        uint32
+	rtxPayloadType uint8
+	w              webrtc.TrackLocalWriter
 }
 
 func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
 	if err == nil {
+		bd := &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), payloadType: uint8(codec.PayloadType), w: ctx.WriteStream()}
+		if rtx := uint32(ctx.SSRCRetransmission()); rtx != 0 {
+			apt := fmt.Sprintf("apt=%d", codec.PayloadType)
+			for _, c := range ctx.CodecParameters() {
+				if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.SDPFmtpLine == apt {
+					bd.rtxSSRC, bd.rtxPayloadType = rtx, uint8(c.PayloadType)
+				}
+			}
+		}
+		b.binding.Store(bd)
 		b.bound()
 	}
 	return codec, err
+}
+
+func (b *boundTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+	if cur := b.binding.Load(); cur != nil && cur.id == ctx.ID() {
+		b.binding.CompareAndSwap(cur, nil)
+	}
+	return b.TrackLocalStaticRTP.Unbind(ctx)
 }

@@ -99,15 +99,20 @@ type SFU struct {
 
 	mu    sync.Mutex
 	rooms map[string]*Room
+
+	// batches are the shared UDP sockets whose writes a fan-out gathers
+	// into sendmmsg calls (batch.go); none without the UDP mux.
+	batches batchSet
 }
 
 // New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)
-// and interceptors (NACK responder and generator, RTCP reports, TWCC).
+// and interceptors (NACK generator toward publishers, RTCP reports, TWCC;
+// subscribers' NACKs are answered from packetcache.go).
 // With Config.UDPPort or TCPPort it binds them; Close releases them.
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
 	s := &SFU{cfg: cfg, log: cfg.Logger, rooms: map[string]*Room{}, drops: &dropCounter{}}
-	se, socks, err := settings(cfg, s.drops)
+	se, socks, err := settings(cfg, s.drops, &s.batches)
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +152,11 @@ func newAPI(cfg Config, se webrtc.SettingEngine, gotEstimator func(cc.BandwidthE
 	if err := registerBandwidth(m, ir, cfg, gotEstimator); err != nil {
 		return nil, err
 	}
-	// pion's defaults less its stats interceptor: nothing here reads
-	// GetStats, and it ran on every packet of every subscriber stream.
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	// pion's defaults less its stats interceptor (nothing here reads
+	// GetStats, and it ran on every packet of every subscriber stream)
+	// and its NACK responder: the packet cache answers NACKs
+	// (packetcache.go).
+	if err := configureNack(m, ir); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {

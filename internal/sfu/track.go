@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -30,6 +31,9 @@ type track struct {
 	sinks      atomic.Pointer[[]*sinkTrack]
 	sinkMu     sync.Mutex // serialises changes to sinks
 	sinksEnded bool       // the track ended: no sink is added
+
+	resent    atomic.Uint64 // packets sent again on a subscriber's NACK
+	malformed atomic.Uint64 // packets from the publisher that did not parse
 }
 
 // layer is one RTP stream of a track.
@@ -42,6 +46,9 @@ type layer struct {
 	lastKeyframe atomic.Int64
 	packets      atomic.Uint64
 	bytes        atomic.Uint64 // RTP payload and header, for its bitrate
+	// cache answers the subscribers' NACKs; nil for audio, for which
+	// NACK is not negotiated.
+	cache *packetCache
 }
 
 func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
@@ -57,6 +64,9 @@ func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
 // addLayer adds one of the track's RTP streams and returns it.
 func (t *track) addLayer(remote *webrtc.TrackRemote) *layer {
 	l := &layer{rid: remote.RID(), quality: ridQuality(remote.RID()), remote: remote}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		l.cache = newPacketCache()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	i := 0
@@ -134,22 +144,44 @@ func (t *track) detach(d *downTrack) {
 	t.downs.Store(&next)
 }
 
+// receiveMTU is the largest packet read from a publisher; pion's own
+// limit is 1460.
+const receiveMTU = 1500
+
 // forward reads one layer's packets and hands each to every subscriber,
-// which keeps those of the layer it receives, until the stream ends.
+// which keeps those of the layer it receives, until the stream ends. It
+// reads into one buffer and one packet, reused: the subscribers' writes
+// are done with them when they return. A packet pion cannot parse is
+// dropped.
 func (t *track) forward(l *layer) {
+	buf := make([]byte, receiveMTU)
+	var pkt rtp.Packet
+	batches := &t.owner.room.sfu.batches
 	for {
-		pkt, _, err := l.remote.ReadRTP()
+		n, _, err := l.remote.Read(buf)
 		if err != nil {
 			return
 		}
+		if pkt.Unmarshal(buf[:n]) != nil {
+			t.malformed.Add(1)
+			continue
+		}
 		l.packets.Add(1)
 		l.bytes.Add(uint64(len(pkt.Payload) + 12))
-		for _, d := range *t.downs.Load() {
-			d.write(l.quality, pkt)
+		if l.cache != nil {
+			l.cache.put(pkt.SequenceNumber, buf[:n])
 		}
+		batches.begin()
+		for _, d := range *t.downs.Load() {
+			d.write(l.quality, &pkt)
+		}
+		batches.end()
 		if s := t.sinks.Load(); s != nil {
+			// A sink may keep the packet (a slow writer queues): its
+			// own copy, out of the reused buffer.
+			c := pkt.Clone()
 			for _, st := range *s {
-				st.write(l.quality, pkt)
+				st.write(l.quality, c)
 			}
 		}
 	}
@@ -186,5 +218,8 @@ func (t *track) forceKeyframe(quality int) {
 }
 
 func (t *track) sendPLI(l *layer) {
+	if l.remote == nil {
+		return // a benchmark's layer, with no publisher to ask
+	}
 	_ = t.owner.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
 }
