@@ -376,14 +376,7 @@ func TestCongestionInANetworkNamespace(t *testing.T) {
 
 // With 5 % random loss on the way to the subscriber, NACKs answered from
 // the server's cache keep the video whole.
-//
-// It fails today: retransmissions flow since rtxpacer.go
-// (TestNACKIsAnswered), but 1 to 3 % of the video stays missing under 5 %
-// loss (6 % before it). Run it with HUDDLE_TEST_NACK=1 until it passes.
 func TestLossInANetworkNamespace(t *testing.T) {
-	if os.Getenv("HUDDLE_TEST_NACK") == "" {
-		t.Skip("known failure (1-3 % of video stays missing under 5 % loss): set HUDDLE_TEST_NACK=1 to run")
-	}
 	n := newNetns(t)
 	sub := netemRoom(t, n)
 	sfutest.WaitFor(t, "the subscriber receives video", 20*time.Second, func() bool { return sub.track("alice/cam").Packets > 100 })
