@@ -44,7 +44,8 @@ type Client struct {
 	pending map[sfu.Direction][]webrtc.ICECandidateInit
 	got     map[string]*atomic.Uint64 // packets by "stream/track"
 	size    map[string]*atomic.Int64  // payload size of the last packet
-	jumps   map[string]*atomic.Int64  // sequence numbers that did not follow the last one
+	jumps   map[string]*atomic.Int64  // sequence numbers far from the last one
+	behind  map[string]*atomic.Int64  // packets older than the newest seen: resent or reordered
 	ended   map[string]bool
 
 	// Offers counts the server's offers; PLIs the keyframe requests that
@@ -81,7 +82,7 @@ func New(t testing.TB, name string, options ...Option) *Client {
 	c := &Client{
 		Name: name, t: t, ready: make(chan struct{}), stop: make(chan struct{}),
 		pending: map[sfu.Direction][]webrtc.ICECandidateInit{}, got: map[string]*atomic.Uint64{}, ended: map[string]bool{},
-		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{},
+		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{}, behind: map[string]*atomic.Int64{},
 	}
 	var err error
 	if c.Pub, err = api.NewPeerConnection(conf); err != nil {
@@ -208,14 +209,14 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		}
 	}()
 	c.mu.Lock()
-	n, size, jumps := c.got[key], c.size[key], c.jumps[key]
+	n, size, jumps, behind := c.got[key], c.size[key], c.jumps[key], c.behind[key]
 	if n == nil {
-		n, size, jumps = &atomic.Uint64{}, &atomic.Int64{}, &atomic.Int64{}
-		c.got[key], c.size[key], c.jumps[key] = n, size, jumps
+		n, size, jumps, behind = &atomic.Uint64{}, &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}
+		c.got[key], c.size[key], c.jumps[key], c.behind[key] = n, size, jumps, behind
 	}
 	delete(c.ended, key)
 	c.mu.Unlock()
-	var last uint16
+	var last, newest uint16
 	for i := 0; ; i++ {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -229,6 +230,11 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		// loaded machine moves them by a few only, and is not counted.
 		if d := int16(pkt.SequenceNumber - last - 1); i > 0 && (d > maxGap || d < -maxGap) {
 			jumps.Add(1)
+		}
+		if d := int16(pkt.SequenceNumber - newest); i > 0 && d <= 0 {
+			behind.Add(1)
+		} else {
+			newest = pkt.SequenceNumber
 		}
 		last = pkt.SequenceNumber
 		size.Store(int64(len(pkt.Payload)))
@@ -257,6 +263,17 @@ func (c *Client) Jumps(key string) int {
 	defer c.mu.Unlock()
 	if j := c.jumps[key]; j != nil {
 		return int(j.Load())
+	}
+	return 0
+}
+
+// Behind counts the packets of a track that came after a newer one: a
+// retransmission answering a NACK, or reordering.
+func (c *Client) Behind(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.behind[key]; b != nil {
+		return int(b.Load())
 	}
 	return 0
 }
