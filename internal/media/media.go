@@ -127,11 +127,30 @@ func New(cfg Config) (*Manager, error) {
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	s, err := sfu.New(cfg.SFU)
+	m := &Manager{cfg: cfg, log: cfg.Logger, rooms: map[string]*room{}}
+	sc := cfg.SFU
+	sc.OnSpeaker = m.speakerChanged
+	s, err := sfu.New(sc)
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{cfg: cfg, sfu: s, log: cfg.Logger, rooms: map[string]*room{}}, nil
+	m.sfu = s
+	return m, nil
+}
+
+// speakerChanged tells a room in the SFU who its dominant speaker is now
+// (active-speaker {id}), from the audio levels the SFU reads: in a large
+// meeting the clients may not hear everyone to judge for themselves.
+func (m *Manager) speakerChanged(roomID, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.rooms[roomID]
+	if r == nil || r.mode != SFU {
+		return
+	}
+	for _, mem := range r.members {
+		mem.emit("active-speaker", map[string]string{"id": id})
+	}
 }
 
 // room is one meeting's media state.

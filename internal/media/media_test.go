@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/sfu/sfutest"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -195,5 +196,25 @@ func TestStatsOnlyOfMembersInTheSFU(t *testing.T) {
 	}
 	if st := m.Stats("nowhere"); len(st) != 0 {
 		t.Errorf("stats of an unknown room: %v", st)
+	}
+}
+
+// The SFU's dominant speaker reaches the room's members as active-speaker.
+func TestActiveSpeakerIsTold(t *testing.T) {
+	m := newManager(t, Config{Mode: SFU})
+	a := joinWire(t, m, "r", "alice")
+	b := joinWire(t, m, "r", "bob")
+	other := joinWire(t, m, "elsewhere", "carol")
+	mic := sfutest.NewRawTrack(webrtc.MimeTypeOpus, "mic", "alice")
+	a.client.PublishTracks(mic)
+	stop := make(chan struct{})
+	defer close(stop)
+	go mic.Speak(stop, func() uint8 { return 20 })
+	sfutest.WaitFor(t, "bob told who speaks", 5*time.Second, func() bool { return b.count("active-speaker") > 0 })
+	if a.count("active-speaker") == 0 {
+		t.Error("the speaker herself was not told")
+	}
+	if other.count("active-speaker") != 0 {
+		t.Error("another meeting was told")
 	}
 }

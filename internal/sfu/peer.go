@@ -265,7 +265,7 @@ func (p *Peer) downTracks() []*downTrack {
 
 // onTrack starts forwarding a stream the participant publishes: a new
 // track, or another simulcast layer of one it publishes already.
-func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -280,6 +280,9 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			return
 		}
 		t = newTrack(p, remote)
+		if remote.Kind() == webrtc.RTPCodecTypeAudio {
+			t.levelID = audioLevelID(receiver)
+		}
 		p.published = append(p.published, t)
 	}
 	l := t.addLayer(remote)

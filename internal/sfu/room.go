@@ -37,6 +37,8 @@ type Room struct {
 	mu    sync.Mutex
 	peers map[string]*Peer
 	sinks []Sink // see sink.go
+	// speakers follows who speaks (speakers.go).
+	speakers *speakers
 }
 
 // ID returns the room's id.
@@ -114,6 +116,8 @@ func (r *Room) left(p *Peer) {
 	if r.peers[p.id] == p {
 		delete(r.peers, p.id)
 	}
+	empty := len(r.peers) == 0
 	r.mu.Unlock()
+	r.speakers.left(p.id, empty)
 	r.sfu.forget(r)
 }

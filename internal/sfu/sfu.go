@@ -66,6 +66,11 @@ type Config struct {
 	// connection, whose estimate caps the simulcast layers it gets. Nil:
 	// GCC over transport-wide congestion control feedback.
 	BandwidthEstimator cc.BandwidthEstimatorFactory
+	// OnSpeaker is told when a room's dominant speaker changes, from the
+	// RFC 6464 audio levels of what its participants publish (see package
+	// speaker). Nil: nobody is told and no speaker is followed. It must not
+	// block.
+	OnSpeaker func(room, participant string)
 	// Logger receives the SFU's logs. Nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -165,6 +170,9 @@ func newAPI(cfg Config, se webrtc.SettingEngine, gotEstimator func(cc.BandwidthE
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
+	if err := registerAudioLevel(m); err != nil {
+		return nil, err
+	}
 	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
 		return nil, err
 	}
@@ -178,6 +186,7 @@ func (s *SFU) Room(id string) *Room {
 	r := s.rooms[id]
 	if r == nil {
 		r = &Room{id: id, sfu: s, peers: map[string]*Peer{}}
+		r.speakers = newSpeakers(r)
 		s.rooms[id] = r
 	}
 	return r

@@ -21,6 +21,9 @@ type track struct {
 	// simulcast is true when layers can be switched: VP8 only, where a
 	// switch waits for a keyframe the server can recognise.
 	simulcast bool
+	// levelID is the audio-level extension's id on the publisher's
+	// connection (speakers.go); 0: none.
+	levelID uint8
 
 	mu       sync.Mutex // serialises changes to downs and layers
 	layers   []*layer   // by quality, lowest first
@@ -168,6 +171,9 @@ func (t *track) forward(l *layer) {
 		}
 		l.packets.Add(1)
 		l.bytes.Add(uint64(len(pkt.Payload) + 12))
+		if t.levelID != 0 {
+			t.owner.room.speakers.observe(t.owner.id, pkt.GetExtension(t.levelID))
+		}
 		if l.cache != nil {
 			l.cache.put(pkt.SequenceNumber, buf[:n])
 		}

@@ -64,6 +64,8 @@ export interface MeetingEvents extends Record<string, unknown> {
   reaction: { id: string; emoji: string };
   /** The host put someone on everyone's stage ("": nobody). */
   spotlight: string;
+  /** The server's dominant speaker; null: the page judges by itself (mesh). */
+  "active-speaker": string | null;
   /**
    * The server recording started or stopped (see ServerRecordingEvent);
    * first is true the first time this participant hears it is on, since it
@@ -240,6 +242,9 @@ export class Meeting extends Emitter<MeetingEvents> {
       if (e && typeof e.id === "string" && typeof e.emoji === "string") this.emit("reaction", { id: e.id, emoji: e.emoji });
     });
     s.on("spotlight", (e) => this.setSpotlight(typeof e?.id === "string" ? e.id : ""));
+    s.on("active-speaker", (e) => {
+      if (this.mode === "sfu" && typeof e?.id === "string") this.emit("active-speaker", e.id);
+    });
     s.on("host-changed", ({ id }) => {
       this.host = id;
       this.emit("host", id);
@@ -560,6 +565,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   private setMode(mode: MediaMode): void {
     if (this.ended || mode === this.mode) return;
     this.mode = mode;
+    if (mode === "mesh") this.emit("active-speaker", null);
     if (mode === "sfu") this.enterSfu();
     else this.leaveSfu();
   }

@@ -95,6 +95,8 @@ export interface ServerEvents {
   hand: (p: { id: string; raised: boolean; at?: number; by?: string }) => void;
   reaction: (p: { id: string; emoji: string }) => void;
   spotlight: (p: { id: string; by?: string }) => void;
+  /** The SFU's dominant speaker (from audio levels), while the meeting is on the SFU. */
+  "active-speaker": (p: { id: string }) => void;
   /** The server recording started or stopped (reason: it stopped by itself), or is on as we join. */
   recording: (p: ServerRecordingEvent) => void;
   /** To the host: the playable file of a server recording is made, or why not. */

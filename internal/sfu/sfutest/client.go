@@ -69,9 +69,12 @@ func New(t testing.TB, name string, options ...Option) *Client {
 		o(&se, &conf)
 	}
 	// Default codecs and interceptors, as a browser has: NACK, reports,
-	// TWCC and the simulcast header extensions.
+	// TWCC, the simulcast header extensions and audio levels.
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}

@@ -25,6 +25,9 @@ type RawTrack struct {
 	w     webrtc.TrackLocalWriter
 	ssrc  webrtc.SSRC
 	ptype webrtc.PayloadType
+	// levelID is the negotiated id of the RFC 6464 audio-level
+	// extension, 0 when there is none.
+	levelID uint8
 }
 
 // NewRawTrack returns a track of this codec (webrtc.MimeTypeVP8, ...).
@@ -44,6 +47,11 @@ func (r *RawTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 		if strings.EqualFold(c.MimeType, r.mime) {
 			r.mu.Lock()
 			r.w, r.ssrc, r.ptype = ctx.WriteStream(), ctx.SSRC(), c.PayloadType
+			for _, e := range ctx.HeaderExtensions() {
+				if e.URI == sdp.AudioLevelURI {
+					r.levelID = uint8(e.ID)
+				}
+			}
 			r.mu.Unlock()
 			return c, nil
 		}
@@ -70,6 +78,14 @@ func (r *RawTrack) Negotiated() (ssrc uint32, pt uint8, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return uint32(r.ssrc), uint8(r.ptype), r.w != nil
+}
+
+// AudioLevelID is the negotiated id of the audio-level extension (0:
+// none), for a test that says how loud its packets are.
+func (r *RawTrack) AudioLevelID() uint8 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.levelID
 }
 
 // WriteRTP sends a packet as it is given.
@@ -170,5 +186,32 @@ func (c *Client) sendLayers(layers []Layer, tracks map[string]*webrtc.TrackLocal
 			}
 		}
 		_ = audio.WriteSample(media.Sample{Data: make([]byte, 80), Duration: 20 * time.Millisecond})
+	}
+}
+
+// Speak sends an Opus packet of silence every 20 ms on an audio track,
+// each with the RFC 6464 level that level says (0 loud, 127 silent),
+// until stop closes: a participant speaking, as the server hears it.
+func (r *RawTrack) Speak(stop <-chan struct{}, level func() uint8) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var seq uint16
+	var ts uint32
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		ssrc, pt, ok := r.Negotiated()
+		id := r.AudioLevelID()
+		if !ok || id == 0 {
+			continue
+		}
+		seq++
+		ts += 960
+		h := &rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc}
+		_ = h.SetExtension(id, []byte{level() & 0x7f})
+		_ = r.WriteRTP(h, []byte{0xf8, 0xff, 0xfe})
 	}
 }

@@ -335,6 +335,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       } else if (raised) toast(msg("hand.raised", { name: isolate(who.name) }));
       else announce(msg(by === meeting.selfId ? "hand.youLoweredTheirs" : "hand.theyLowered", { name: who.name }));
     }),
+    meeting.on("active-speaker", (id) => grid.setServerSpeaker(id)),
     meeting.on("spotlight", (id) => {
       grid.setSpotlight(id);
       people.render();

@@ -39,6 +39,8 @@ export class TileGrid {
   private presenters: string[] = [];
   private pinned = "";
   private spotlit = "";
+  /** The server's dominant speaker (SFU), or null to judge from the meters. */
+  private serverSpeaker: string | null = null;
   /** The grid's page, and how many tiles a page holds (tests may lower it). */
   private page = 0;
   private pageSize = readPageSize(globalThis.localStorage);
@@ -194,6 +196,19 @@ export class TileGrid {
     this.pinned = id;
     for (const p of this.tiles.keys()) this.update(p);
     this.layout();
+  }
+
+  /**
+   * setServerSpeaker follows the SFU's dominant speaker, which hears every
+   * microphone even when this page does not (null: back to the page's own
+   * meters). The speaking ring stays on the meters.
+   */
+  setServerSpeaker(id: string | null): void {
+    this.serverSpeaker = id;
+    if (id === null || id === this.speakers.current) return;
+    if ([...this.tiles.keys()].some((p) => p.id === id && p.self)) return;
+    this.speakers.current = id;
+    if (this.prefs.mode === "speaker" || this.pages.pages > 1) this.layout();
   }
 
   /** setSpotlight puts the host's choice on the stage ("" ends it); one's own pin still wins. */
@@ -357,6 +372,7 @@ export class TileGrid {
     const lit = best ?? (now < this.holdUntil ? this.lastSpeaker : null);
     for (const t of this.tiles.values()) t.el.classList.toggle("speaking", t === lit);
     const before = this.speakers.current;
+    if (this.serverSpeaker !== null) return; // the server says who speaks (setServerSpeaker)
     // The speaker view follows the speaker; so does the first page of a
     // grid of several pages, where the speaker always is.
     if (this.speakers.update(remote, now) !== before && (this.prefs.mode === "speaker" || this.pages.pages > 1)) this.layout();
