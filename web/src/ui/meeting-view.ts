@@ -5,7 +5,7 @@ import type { Meeting } from "../meeting";
 import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
 import { reactions, describeError, SignalingError } from "../signaling";
-import { currentLanguage, msg, onLanguageChange, type Msg } from "../i18n";
+import { currentLanguage, msg, onLanguageChange, t, type Msg } from "../i18n";
 import { announce, h, icon, setAttr, setText, toast, type IconName, type View } from "./dom";
 import { languagePicker } from "./language";
 import { ChatPanel, PeoplePanel } from "./panels";
@@ -57,20 +57,20 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   // Controls.
   const local = meeting.local;
   let recorder: MeetingRecorder | null = null;
-  const mic = control("ctl-mic", async () => {
-    try {
-      await local.setMic(!local.micOn);
-    } catch {
-      toast(msg("media.micFailed"));
-    }
-  }, "Control+D");
-  const cam = control("ctl-cam", async () => {
-    try {
-      await local.setCamera(!local.camOn);
-    } catch {
-      toast(msg("media.camFailed"));
-    }
-  }, "Control+E");
+  // Every switch says what it did in the live region, whether by button
+  // or by shortcut.
+  const toggleMic = () =>
+    local.setMic(!local.micOn).then(
+      () => announce(msg(local.micOn ? "media.micIsOn" : "media.micIsOff")),
+      () => toast(msg("media.micFailed")),
+    );
+  const toggleCam = () =>
+    local.setCamera(!local.camOn).then(
+      () => announce(msg(local.camOn ? "media.camIsOn" : "media.camIsOff")),
+      () => toast(msg("media.camFailed")),
+    );
+  const mic = control("ctl-mic", () => void toggleMic(), "Control+D");
+  const cam = control("ctl-cam", () => void toggleCam(), "Control+E");
   const share = control("ctl-share", async () => {
     if (local.sharing) return local.stopShare();
     try {
@@ -379,20 +379,46 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     else if (l.why === "presenting" && p) announce(p.self ? msg("layout.youPresenting") : msg("layout.presenting", { name: p.name }));
   };
 
-  // Keyboard: the shortcuts people know from Meet.
+  // Keyboard: the shortcuts people know from Meet, ? for their list, and
+  // Space held down to talk while muted.
+  const shortcuts = shortcutDialog();
+  const typing = (t: EventTarget | null) => t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  let pushToTalk = false;
   const onKey = (e: KeyboardEvent) => {
+    if (e.key === "?" && !e.ctrlKey && !e.metaKey && !e.altKey && !typing(e.target)) {
+      e.preventDefault();
+      shortcuts.open();
+      return;
+    }
+    if (e.code === "Space" && !e.repeat && !e.ctrlKey && !e.metaKey && !local.micOn && local.mic && !typing(e.target) && !(e.target instanceof HTMLButtonElement)) {
+      e.preventDefault();
+      pushToTalk = true;
+      void local.setMic(true).then(() => announce(msg("keys.talking")));
+      return;
+    }
     if (!(e.ctrlKey || e.metaKey) || e.shiftKey) return;
     if (e.code === "KeyD" && !e.altKey) {
       e.preventDefault();
-      void local.setMic(!local.micOn).then(() => announce(msg(local.micOn ? "media.micIsOn" : "media.micIsOff")), () => toast(msg("media.micFailed")));
+      void toggleMic();
     } else if (e.code === "KeyE" && !e.altKey) {
       e.preventDefault();
-      void local.setCamera(!local.camOn).then(() => announce(msg(local.camOn ? "media.camIsOn" : "media.camIsOff")), () => toast(msg("media.camFailed")));
+      void toggleCam();
     } else if (e.code === "KeyH" && e.altKey) {
       e.preventDefault();
       void toggleHand();
+    } else if (e.code === "KeyC" && e.altKey) {
+      e.preventDefault();
+      togglePanel("chat");
+      if (panel === "chat") document.getElementById("chat-input")?.focus();
     }
   };
+  const onKeyUp = (e: KeyboardEvent) => {
+    if (e.code !== "Space" || !pushToTalk) return;
+    pushToTalk = false;
+    void local.setMic(false).then(() => announce(msg("media.micIsOff")));
+  };
+  document.addEventListener("keyup", onKeyUp);
+  disposers.push(() => document.removeEventListener("keyup", onKeyUp), () => shortcuts.el.remove());
   const onEscape = (e: KeyboardEvent) => {
     if (e.key === "Escape" && openPop) closePopover(true);
     else if (e.key === "Escape" && panel === "chat") chat.onClose();
@@ -419,6 +445,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
       h("div", { class: "controls-right" }, chatBtn.el, peopleBtn.el, recordingsBtn.el, h("div", { class: "pop-anchor" }, layoutBtn.el, layoutMenu), invite.el),
     ),
     waitingOverlay,
+    shortcuts.el,
   );
   waitingOverlay.hidden = !meeting.waiting;
   disposers.push(autoHideControls(el, () => panel !== null || openPop !== null));
@@ -474,5 +501,55 @@ function autoHideControls(root: HTMLElement, busy: () => boolean): () => void {
     clearTimeout(timer);
     root.removeEventListener("pointerdown", wake, { capture: true });
     root.removeEventListener("focusin", wake);
+  };
+}
+
+/**
+ * shortcutDialog is the list of keyboard shortcuts that ? opens: a modal
+ * dialog that keeps the focus inside until Escape or Close, then gives it
+ * back where it was.
+ */
+function shortcutDialog(): { el: HTMLElement; open: () => void } {
+  const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl";
+  const rows: [string, Msg][] = [
+    [`${mod}+D`, msg("media.micTurnOff")],
+    [`${mod}+E`, msg("media.camTurnOff")],
+    [`${mod}+Alt+H`, msg("hand.raise")],
+    [`${mod}+Alt+C`, msg("chat.open")],
+    [t("keys.space"), msg("keys.spaceHelp")],
+    ["?", msg("keys.title")],
+    [t("keys.esc"), msg("common.close")],
+  ];
+  let back: HTMLElement | null = null;
+  const close = () => {
+    el.hidden = true;
+    back?.focus();
+  };
+  const closeBtn = h("button", { type: "button", class: "ghost", onclick: close }, msg("common.close"));
+  const card = h(
+    "div",
+    { class: "overlay-card keys-card" },
+    h("h2", { id: "keys-title" }, msg("keys.title")),
+    h("dl", { class: "keys" }, ...rows.flatMap(([k, what]) => [h("dt", {}, h("kbd", {}, k)), h("dd", {}, what)])),
+    closeBtn,
+  );
+  const el = h("div", { class: "overlay", id: "shortcuts", role: "dialog", "aria-modal": "true", "aria-labelledby": "keys-title", hidden: true }, card);
+  el.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      close();
+    } else if (e.key === "Tab") {
+      // One button inside: the focus stays on it.
+      e.preventDefault();
+      closeBtn.focus();
+    }
+  });
+  return {
+    el,
+    open: () => {
+      back = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      el.hidden = false;
+      closeBtn.focus();
+    },
   };
 }
