@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, idempotently: Debian packages as root
 # (Chromium for browser tests, coturn for relay interop, iproute2/nftables for
-# the NAT test, ffmpeg for server recording, redis-server for the cluster) and the Node packages from package-lock.json.
+# the NAT test, ffmpeg for server recording, redis-server and haproxy for the cluster) and the Node packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ command -v nft >/dev/null || need+=(nftables)
 command -v iptables >/dev/null || need+=(iptables)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v haproxy >/dev/null || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-test: need root to install: ${need[*]}" >&2
@@ -26,5 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   systemctl disable --now coturn >/dev/null 2>&1 || true
   # Likewise redis-server: the cluster tests start their own on a free port.
   systemctl disable --now redis-server >/dev/null 2>&1 || true
+  # And haproxy: the cluster test starts its own in front of its nodes.
+  systemctl disable --now haproxy >/dev/null 2>&1 || true
 fi
 scripts/setup-node.sh

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/clusterlink"
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
@@ -77,6 +79,10 @@ type Server struct {
 	httpLn   net.Listener // --http-addr: ACME HTTP-01 and redirects; nil when off
 	pprofLn  net.Listener // --pprof-addr; nil when off
 	httpSrvs []*http.Server
+	// link and cluster are cluster mode's (cluster.go); nil without
+	// --redis-url.
+	link    *clusterlink.Link
+	cluster *cluster.Cluster
 }
 
 // New sets everything up and binds the listeners, so that addresses are

@@ -78,6 +78,10 @@ type Config struct {
 	// recording-start, recording-stop and recording-list. Nil: those
 	// events are refused with recording-off.
 	Recorder Recorder
+	// Cluster, when set, relays the sockets of rooms homed on other nodes
+	// there (cluster.go; internal/clusterlink). Nil: a single node, every
+	// room served here.
+	Cluster RoomHome
 }
 
 // newRegistry makes the service's room registry from its configuration.

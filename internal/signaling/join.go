@@ -42,6 +42,9 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
+	if s.relayJoin(ss, ev, req.Room) {
+		return nil
+	}
 	ss.setSFU(wantsSFU(ev.Args))
 	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {
@@ -62,6 +65,9 @@ func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	req, err := parseLobbyJoin(ev.Args, s.cfg.MaxNameLen)
 	if err != nil {
 		return err
+	}
+	if s.relayJoin(ss, ev, req.Room) {
+		return nil
 	}
 	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {

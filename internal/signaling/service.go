@@ -122,6 +122,10 @@ func (s *Service) Attach(io *socketio.Server) {
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {
+			if rm := ss.relayed(); rm != nil {
+				rm.Close(reason)
+				return
+			}
 			s.disconnected(ss, reason)
 		}
 	})
@@ -141,6 +145,9 @@ type session struct {
 	reactions tokenBucket
 	// connectToken is the join token of the CONNECT auth payload.
 	connectToken string
+	// remote relays the socket's events to its room's home node (cluster
+	// mode, cluster.go); nil: served here.
+	remote Remote
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {
@@ -197,6 +204,10 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			s.floodDisconnect(ss, ev)
 			return
 		case nil:
+			if rm := ss.relayed(); rm != nil {
+				rm.Forward(ev) // the room's home answers
+				return
+			}
 			if err = s.checkRole(ss, ev); err == nil {
 				err = h(ss, ev)
 			}
