@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -95,6 +98,7 @@ func startClusterNodes(t *testing.T, redisURL string, n int) []*realServer {
 type member struct {
 	t    *testing.T
 	c    *sioclient.Client
+	opts sioclient.Options
 	mu   sync.Mutex
 	got  map[string][]json.RawMessage
 	wake chan struct{}
@@ -123,7 +127,7 @@ func connectMember(t *testing.T, url string, tr sioclient.Transport, opts ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.c = c
+	m.c, m.opts = c, o
 	return m
 }
 
@@ -209,72 +213,189 @@ type joined struct {
 	ResumeToken string `json:"resumeToken"`
 }
 
+// meetAcross has a and b, connected to different nodes, join room in
+// dialect A and checks that they see each other join, chat, and exchange
+// offer, answer and ICE candidates, each exactly once; then b leaves.
+func meetAcross(t *testing.T, room string, a, b *member) {
+	t.Helper()
+	var aj, bj joined
+	a.ask(&aj, "join-room", map[string]string{"room": room, "name": "Ada"})
+	b.ask(&bj, "join-room", map[string]string{"room": room, "name": "Bob"})
+	if len(bj.Peers) != 1 || bj.Peers[0].ID != aj.ID {
+		t.Fatalf("Bob's peers %+v, want Ada %s", bj.Peers, aj.ID)
+	}
+	a.await("user-joined", `"id":"`+bj.ID+`"`, `"name":"Bob"`)
+
+	b.ask(nil, "chat-message", map[string]string{"text": "hello from Bob"})
+	a.await("chat-message", "hello from Bob", `"from":"`+bj.ID+`"`)
+	a.ask(nil, "chat-message", map[string]string{"text": "hi Bob"})
+	b.await("chat-message", "hi Bob")
+
+	a.ask(nil, "offer", map[string]any{"to": bj.ID, "offer": map[string]string{"type": "offer", "sdp": "v=0 ada"}})
+	b.await("offer", `"from":"`+aj.ID+`"`, "v=0 ada")
+	b.ask(nil, "answer", map[string]any{"to": aj.ID, "answer": map[string]string{"type": "answer", "sdp": "v=0 bob"}})
+	a.await("answer", `"from":"`+bj.ID+`"`, "v=0 bob")
+	before := b.count("ice-candidate")
+	for i := range 5 {
+		cand := fmt.Sprintf("candidate:%d 1 udp 1 10.0.0.1 %d typ host", i, 5000+i)
+		a.ask(nil, "ice-candidate", map[string]any{"to": bj.ID, "candidate": map[string]string{"candidate": cand}})
+		b.ask(nil, "ice-candidate", map[string]any{"to": aj.ID, "candidate": map[string]string{"candidate": cand}})
+	}
+	for i := range 5 {
+		b.await("ice-candidate", fmt.Sprintf("candidate:%d ", i), `"from":"`+aj.ID+`"`)
+		a.await("ice-candidate", fmt.Sprintf("candidate:%d ", i), `"from":"`+bj.ID+`"`)
+	}
+	time.Sleep(100 * time.Millisecond) // a doubled one would be in by now
+	if n := b.count("ice-candidate") - before; n != 5 {
+		t.Errorf("Bob got %d candidates, want 5 (none lost or doubled)", n)
+	}
+	b.ask(nil, "leave-room", map[string]string{})
+	a.await("user-left", `"id":"`+bj.ID+`"`)
+}
+
+// lobbyAcross is meetAcross in dialect B (room:join, user:call,
+// call:accepted).
+func lobbyAcross(t *testing.T, room string, a, b *member) {
+	t.Helper()
+	var aj, bj struct{ ID string }
+	a.ask(&aj, "room:join", map[string]string{"email": "cy@example.org", "room": room})
+	b.ask(&bj, "room:join", map[string]string{"email": "dee@example.org", "room": room})
+	a.await("user:joined", `"email":"dee@example.org"`, bj.ID)
+	a.ask(nil, "user:call", map[string]any{"to": bj.ID, "offer": map[string]string{"sdp": "v=0 cy"}})
+	b.await("incomming:call", "v=0 cy", aj.ID)
+	b.ask(nil, "call:accepted", map[string]any{"to": aj.ID, "ans": map[string]string{"sdp": "v=0 dee"}})
+	a.await("call:accepted", "v=0 dee", bj.ID)
+}
+
 // Two participants of one meeting on different nodes (one over polling)
 // see each other join, chat, and exchange offer, answer and ICE through
 // the room's home; so do two dialect-B participants.
 func TestClusterRelaysAcrossNodes(t *testing.T) {
 	nodes := startClusterNodes(t, startRedis(t), 3)
 
-	// Dialect A. Ada joins on n1; the room's home is wherever placement
-	// put it. Bob joins on a node that is not Ada's, and over polling.
+	// Dialect A: Ada on n1, Bob on n2 over polling; the room's home is
+	// wherever placement put it, so at least one of them is relayed.
 	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
-	var aj joined
-	ada.ask(&aj, "join-room", map[string]string{"room": "cluster-a", "name": "Ada"})
-	home := homeOf(t, nodes, "cluster-a")
-	bobNode := 1
-	if home == 1 {
-		bobNode = 2 // Bob on a third node: neither his nor Ada's node need be home
-	}
-	t.Logf("home n%d, Ada on n1, Bob on n%d", home+1, bobNode+1)
-	bob := connectMember(t, nodes[bobNode].url(), sioclient.Polling)
-	var bj joined
-	bob.ask(&bj, "join-room", map[string]string{"room": "cluster-a", "name": "Bob"})
-	if len(bj.Peers) != 1 || bj.Peers[0].ID != aj.ID {
-		t.Fatalf("Bob's peers %+v, want Ada %s", bj.Peers, aj.ID)
-	}
-	ada.await("user-joined", `"id":"`+bj.ID+`"`, `"name":"Bob"`)
+	bob := connectMember(t, nodes[1].url(), sioclient.Polling)
+	meetAcross(t, "cluster-a", ada, bob)
+	t.Logf("dialect A: home n%d, Ada on n1, Bob on n2", homeOf(t, nodes, "cluster-a")+1)
 
-	bob.ask(nil, "chat-message", map[string]string{"text": "hello from Bob"})
-	ada.await("chat-message", "hello from Bob", `"from":"`+bj.ID+`"`)
-	ada.ask(nil, "chat-message", map[string]string{"text": "hi Bob"})
-	bob.await("chat-message", "hi Bob")
-
-	ada.ask(nil, "offer", map[string]any{"to": bj.ID, "offer": map[string]string{"type": "offer", "sdp": "v=0 ada"}})
-	bob.await("offer", `"from":"`+aj.ID+`"`, "v=0 ada")
-	bob.ask(nil, "answer", map[string]any{"to": aj.ID, "answer": map[string]string{"type": "answer", "sdp": "v=0 bob"}})
-	ada.await("answer", `"from":"`+bj.ID+`"`, "v=0 bob")
-	for i := range 5 {
-		cand := fmt.Sprintf("candidate:%d 1 udp 1 10.0.0.1 %d typ host", i, 5000+i)
-		ada.ask(nil, "ice-candidate", map[string]any{"to": bj.ID, "candidate": map[string]string{"candidate": cand}})
-		bob.ask(nil, "ice-candidate", map[string]any{"to": aj.ID, "candidate": map[string]string{"candidate": cand}})
-	}
-	for i := range 5 {
-		bob.await("ice-candidate", fmt.Sprintf("candidate:%d ", i))
-		ada.await("ice-candidate", fmt.Sprintf("candidate:%d ", i))
-	}
-	if n := bob.count("ice-candidate"); n != 5 {
-		t.Errorf("Bob got %d candidates, want 5 (none lost or doubled)", n)
-	}
-
-	// Bob leaves: Ada sees it.
-	bob.ask(nil, "leave-room", map[string]string{})
-	ada.await("user-left", `"id":"`+bj.ID+`"`)
-
-	// Dialect B, on two nodes again.
+	// Dialect B: Cy on n3, Dee on n1 over polling.
 	cy := connectMember(t, nodes[2].url(), sioclient.WebSocket)
-	var cj struct{ ID string }
-	cy.ask(&cj, "room:join", map[string]string{"email": "cy@example.org", "room": "cluster-b"})
-	t.Logf("dialect B: home n%d, Cy on n3, Dee on n1", homeOf(t, nodes, "cluster-b")+1)
 	dee := connectMember(t, nodes[0].url(), sioclient.Polling)
-	var dj struct{ ID string }
-	dee.ask(&dj, "room:join", map[string]string{"email": "dee@example.org", "room": "cluster-b"})
-	cy.await("user:joined", `"email":"dee@example.org"`)
-	cy.ask(nil, "user:call", map[string]any{"to": dj.ID, "offer": map[string]string{"sdp": "v=0 cy"}})
-	dee.await("incomming:call", "v=0 cy")
-	dee.ask(nil, "call:accepted", map[string]any{"to": cj.ID, "ans": map[string]string{"sdp": "v=0 dee"}})
-	cy.await("call:accepted", "v=0 dee")
+	lobbyAcross(t, "cluster-b", cy, dee)
+	t.Logf("dialect B: home n%d, Cy on n3, Dee on n1", homeOf(t, nodes, "cluster-b")+1)
+
+	relayed := int64(0)
 	for _, n := range nodes {
 		st := n.link.Stats()
+		relayed += st.PacketsIn
 		t.Logf("%s: %+v", n.cluster.NodeID(), st)
 	}
+	if relayed == 0 {
+		t.Error("nothing was relayed between nodes")
+	}
+}
+
+// startHAProxy runs HAProxy with deploy/haproxy.cfg in front of nodes and
+// waits until it routes to every one; it returns its URL. The test is
+// skipped without haproxy (scripts/setup-test.sh installs it).
+func startHAProxy(t *testing.T, nodes []*realServer) string {
+	t.Helper()
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Skip("haproxy not installed (scripts/setup-test.sh installs it)")
+	}
+	bind := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command("haproxy", "-db", "-f", "../../deploy/haproxy.cfg")
+	cmd.Env = append(os.Environ(), "HUDDLE_BIND="+bind)
+	for i, n := range nodes {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("HUDDLE_NODE%d=%s", i+1, n.Addr()))
+	}
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy:\n%s", logs.String())
+		}
+	})
+	waitTCP(t, bind)
+	url := "http://" + bind
+	// Health checks (rise 2, every 1s) put each node in service: wait
+	// until new polling sessions have reached all of them.
+	seen := map[string]bool{}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(seen) < len(nodes) {
+		if time.Now().After(deadline) {
+			t.Fatalf("HAProxy routed only to %v", seen)
+		}
+		m := connectMember(t, url, sioclient.Polling, withJar)
+		seen[nodeCookie(t, m, url)] = true
+		m.c.Close()
+	}
+	return url
+}
+
+// withJar gives a polling client a cookie jar of its own: HAProxy's
+// sticky cookie keeps its requests on one node.
+func withJar(o *sioclient.Options) {
+	jar, _ := cookiejar.New(nil)
+	o.HTTPClient = &http.Client{Jar: jar, Timeout: 60 * time.Second}
+}
+
+// nodeCookie is the node HAProxy's cookie sent m's polling session to.
+func nodeCookie(t *testing.T, m *member, url string) string {
+	t.Helper()
+	u, _ := neturl.Parse(url)
+	for _, c := range m.opts.HTTPClient.Jar.Cookies(u) {
+		if c.Name == "HUDDLE_NODE" {
+			return c.Value
+		}
+	}
+	t.Fatal("no HUDDLE_NODE cookie from HAProxy")
+	return ""
+}
+
+// Behind HAProxy (deploy/haproxy.cfg, real HAProxy): a participant over
+// long-polling through HAProxy (kept on its node by the cookie) and one
+// connected directly to another node meet; then one over WebSocket
+// through HAProxy and one direct, in dialect B.
+func TestClusterBehindHAProxy(t *testing.T) {
+	nodes := startClusterNodes(t, startRedis(t), 3)
+	url := startHAProxy(t, nodes)
+
+	ada := connectMember(t, url, sioclient.Polling, withJar)
+	adaNode := nodeCookie(t, ada, url) // "n1".."n3", as the servers' cookies
+	other := nodes[0]
+	if adaNode == "n1" {
+		other = nodes[1]
+	}
+	bob := connectMember(t, other.url(), sioclient.WebSocket)
+	meetAcross(t, "haproxy-a", ada, bob)
+	t.Logf("dialect A: home n%d, Ada on %s via HAProxy (polling), Bob on %s", homeOf(t, nodes, "haproxy-a")+1, adaNode, other.cluster.NodeID())
+
+	// Over WebSocket the cookie does not show: find Cy's node by its
+	// sockets.
+	before := make([]int, len(nodes))
+	for i, n := range nodes {
+		before[i] = n.parts.engine.Stats().WebSocket
+	}
+	cy := connectMember(t, url, sioclient.WebSocket)
+	cyNode := -1
+	for i, n := range nodes {
+		if n.parts.engine.Stats().WebSocket > before[i] {
+			cyNode = i
+		}
+	}
+	if cyNode < 0 {
+		t.Fatal("Cy's socket on no node")
+	}
+	dee := connectMember(t, nodes[(cyNode+1)%3].url(), sioclient.Polling)
+	lobbyAcross(t, "haproxy-b", cy, dee)
+	t.Logf("dialect B: home n%d, Cy on n%d via HAProxy (WebSocket), Dee on n%d", homeOf(t, nodes, "haproxy-b")+1, cyNode+1, (cyNode+1)%3+1)
 }
