@@ -26,6 +26,10 @@ type Config struct {
 	Engine *socketio.Server
 	// OpTimeout bounds the Redis look-ups of one join: 2s.
 	OpTimeout time.Duration
+	// NodeCheck is how often the link looks for nodes that died (their
+	// registry entry lapsed) while it relays sockets to or from them: 1s.
+	// A node missing from three checks in a row is gone.
+	NodeCheck time.Duration
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -42,11 +46,13 @@ type Link struct {
 	log  *slog.Logger
 	self string
 	opTO time.Duration
+	tick time.Duration // NodeCheck
 
 	mu      sync.Mutex
 	leases  map[string]*cluster.Lease // rooms this node is home to
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
+	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
 
 	stats counters
 }
@@ -84,8 +90,11 @@ func New(cfg Config) *Link {
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 2 * time.Second
 	}
+	if cfg.NodeCheck <= 0 {
+		cfg.NodeCheck = time.Second
+	}
 	return &Link{
-		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout,
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
 		leases: map[string]*cluster.Lease{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 	}
 }
@@ -100,10 +109,116 @@ func (l *Link) Stats() Stats {
 	return s
 }
 
-// Run receives what other nodes relay to this one until ctx ends.
+// Run receives what other nodes relay to this one, and watches for nodes
+// that die, until ctx ends.
 func (l *Link) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.watchNodes(ctx)
+	}()
 	for ev := range l.c.Subscribe(ctx) {
 		l.handle(ev)
+	}
+	<-done
+}
+
+// missLimit is how many node checks in a row a node must be missing from
+// the registry to be taken for dead: a Redis that restarted empty has the
+// registry back within a heartbeat, which must not end anyone's call.
+const missLimit = 3
+
+// watchNodes ends the relayed sockets of nodes that died (kill -9, a
+// crash, a partition): on the home, the virtual sockets of a dead edge
+// lose their connection as a local socket would (the participant keeps its
+// place for the grace period and may resume through another node); on the
+// edge, sockets whose home died are closed, so that their clients
+// reconnect.
+func (l *Link) watchNodes(ctx context.Context) {
+	t := time.NewTicker(l.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		idle := len(l.homed) == 0 && len(l.proxies) == 0
+		l.mu.Unlock()
+		if idle {
+			clear(l.missing)
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, l.opTO)
+		nodes, err := l.c.Nodes(octx)
+		cancel()
+		if err != nil {
+			continue // Redis away: nobody is known dead
+		}
+		live := map[string]bool{}
+		for _, n := range nodes {
+			live[n.ID] = true
+		}
+		l.dropDead(live)
+	}
+}
+
+// dropDead counts the misses of the nodes this one relays with and ends
+// the sockets of those missing missLimit times in a row.
+func (l *Link) dropDead(live map[string]bool) {
+	var homedGone []*homed
+	var proxiesGone []*proxy
+	l.mu.Lock()
+	peers := map[string]bool{}
+	for k := range l.homed {
+		peers[k.node] = true
+	}
+	for _, p := range l.proxies {
+		p.mu.Lock()
+		peers[p.home] = true
+		p.mu.Unlock()
+	}
+	dead := map[string]bool{}
+	for n := range peers {
+		if live[n] {
+			delete(l.missing, n)
+			continue
+		}
+		l.missing[n]++
+		if l.missing[n] >= missLimit {
+			dead[n] = true
+		}
+	}
+	for n := range l.missing {
+		if !peers[n] {
+			delete(l.missing, n)
+		}
+	}
+	for k, h := range l.homed {
+		if dead[k.node] {
+			homedGone = append(homedGone, h)
+			delete(l.homed, k)
+		}
+	}
+	for c, p := range l.proxies {
+		p.mu.Lock()
+		if dead[p.home] {
+			p.done = true
+			proxiesGone = append(proxiesGone, p)
+			delete(l.proxies, c)
+		}
+		p.mu.Unlock()
+	}
+	l.mu.Unlock()
+	for n := range dead {
+		l.log.Warn("cluster: node gone, ending the sockets relayed with it", "node", n)
+	}
+	for _, h := range homedGone {
+		h.sess.Abort("transport close") // as a dropped connection: the grace period
+	}
+	for _, p := range proxiesGone {
+		p.sock.Close("room home gone")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/sioclient"
 )
 
@@ -157,7 +159,12 @@ func (m *member) ask(v any, event string, arg any) {
 // parts, and returns it.
 func (m *member) await(event string, parts ...string) json.RawMessage {
 	m.t.Helper()
-	deadline := time.After(10 * time.Second)
+	return m.awaitFor(10*time.Second, event, parts...)
+}
+
+func (m *member) awaitFor(d time.Duration, event string, parts ...string) json.RawMessage {
+	m.t.Helper()
+	deadline := time.After(d)
 	for {
 		m.mu.Lock()
 		for _, a := range m.got[event] {
@@ -302,14 +309,24 @@ func TestClusterRelaysAcrossNodes(t *testing.T) {
 // skipped without haproxy (scripts/setup-test.sh installs it).
 func startHAProxy(t *testing.T, nodes []*realServer) string {
 	t.Helper()
+	var addrs []string
+	for _, n := range nodes {
+		addrs = append(addrs, n.Addr().String())
+	}
+	return startHAProxyFor(t, addrs)
+}
+
+// startHAProxyFor is startHAProxy for nodes at addrs.
+func startHAProxyFor(t *testing.T, addrs []string) string {
+	t.Helper()
 	if _, err := exec.LookPath("haproxy"); err != nil {
 		t.Skip("haproxy not installed (scripts/setup-test.sh installs it)")
 	}
 	bind := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command("haproxy", "-db", "-f", "../../deploy/haproxy.cfg")
 	cmd.Env = append(os.Environ(), "HUDDLE_BIND="+bind)
-	for i, n := range nodes {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("HUDDLE_NODE%d=%s", i+1, n.Addr()))
+	for i, a := range addrs {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("HUDDLE_NODE%d=%s", i+1, a))
 	}
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -330,7 +347,7 @@ func startHAProxy(t *testing.T, nodes []*realServer) string {
 	// until new polling sessions have reached all of them.
 	seen := map[string]bool{}
 	deadline := time.Now().Add(15 * time.Second)
-	for len(seen) < len(nodes) {
+	for len(seen) < len(addrs) {
 		if time.Now().After(deadline) {
 			t.Fatalf("HAProxy routed only to %v", seen)
 		}
@@ -398,4 +415,173 @@ func TestClusterBehindHAProxy(t *testing.T) {
 	dee := connectMember(t, nodes[(cyNode+1)%3].url(), sioclient.Polling)
 	lobbyAcross(t, "haproxy-b", cy, dee)
 	t.Logf("dialect B: home n%d, Cy on n%d via HAProxy (WebSocket), Dee on n%d", homeOf(t, nodes, "haproxy-b")+1, cyNode+1, (cyNode+1)%3+1)
+}
+
+// TestClusterHelperNode is no test of its own: TestClusterEdgeNodeKilled
+// runs the test binary with it as a node in a process of its own, to kill
+// it with SIGKILL.
+func TestClusterHelperNode(t *testing.T) {
+	args := os.Getenv("HUDDLE_TEST_NODE_ARGS")
+	if args == "" {
+		t.Skip("only run as a helper process")
+	}
+	cfg, err := config.Parse(strings.Split(args, "\x1f"), func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = Run(context.Background(), cfg, NewLogger(cfg, os.Stderr))
+}
+
+// startNodeProcess runs a node in a child process (TestClusterHelperNode)
+// and waits until it is ready; kill ends it with SIGKILL.
+func startNodeProcess(t *testing.T, args ...string) (addr string, kill func()) {
+	t.Helper()
+	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args = append([]string{"--addr", addr, "--turn=false", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}, args...)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterHelperNode$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HUDDLE_TEST_NODE_ARGS="+strings.Join(args, "\x1f"))
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill() // SIGKILL: no shutdown, no goodbye to Redis
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(func() {
+		kill()
+		if t.Failed() {
+			t.Logf("node process %s:\n%s", addr, logs.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return addr, kill
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node process never ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill -9 of the node holding two participants' connections (not their
+// room's home): one reconnects through HAProxy to another node and resumes
+// with its token (same id, and the others see no leave and no second
+// join); the other never comes back, and once the home has found the node
+// dead and the grace period ended, the others see it leave.
+func TestClusterEdgeNodeKilled(t *testing.T) {
+	redisURL := startRedis(t)
+	const grace = "2s"
+	key := "cluster-test-resume-key-0123456789"
+	var nodes []*realServer
+	for i := range 2 {
+		nodes = append(nodes, startReal(t, testConfig(t, "--redis-url", redisURL, "--node-id", fmt.Sprintf("n%d", i+1),
+			"--resume-key", key, "--reconnect-grace", grace)))
+	}
+	// The room is made before n3 exists, so its home is n1 or n2.
+	eventually(t, "n1 and n2 ready", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		ns, err := nodes[0].cluster.Nodes(ctx)
+		ready := 0
+		for _, n := range ns {
+			if !n.Load.Draining {
+				ready++
+			}
+		}
+		return err == nil && ready == 2
+	})
+	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	var aj joined
+	ada.ask(&aj, "join-room", map[string]string{"room": "kill-edge", "name": "Ada"})
+	home := homeOf(t, nodes, "kill-edge")
+
+	n3, kill := startNodeProcess(t, "--redis-url", redisURL, "--node-id", "n3", "--resume-key", key, "--reconnect-grace", grace)
+	url := startHAProxyFor(t, []string{nodes[0].Addr().String(), nodes[1].Addr().String(), n3})
+	bob := connectMember(t, "http://"+n3, sioclient.WebSocket)
+	var bj joined
+	bob.ask(&bj, "join-room", map[string]string{"room": "kill-edge", "name": "Bob"})
+	cy := connectMember(t, "http://"+n3, sioclient.Polling)
+	var cj joined
+	cy.ask(&cj, "join-room", map[string]string{"room": "kill-edge", "name": "Cy"})
+	ada.await("user-joined", bj.ID)
+	ada.await("user-joined", cj.ID)
+	t.Logf("home n%d; Bob and Cy on n3 (a process of its own)", home+1)
+
+	kill()
+	killed := time.Now()
+	// Bob's client reconnects through HAProxy (which finds n3 down) and
+	// resumes.
+	var again *member
+	var rj struct {
+		joined
+		Resumed bool `json:"resumed"`
+	}
+	for again == nil {
+		if time.Since(killed) > 15*time.Second {
+			t.Fatal("Bob never got back in through HAProxy")
+		}
+		m := &member{t: t, got: map[string][]json.RawMessage{}, wake: make(chan struct{}, 1)}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := sioclient.Dial(ctx, url, sioclient.Options{OnEvent: func(_ *sioclient.Client, event string, args []json.RawMessage) {
+			m.mu.Lock()
+			m.got[event] = append(m.got[event], args...)
+			m.mu.Unlock()
+		}})
+		if err == nil {
+			var res []json.RawMessage
+			res, err = c.EmitWithAck(ctx, "join-room", map[string]string{"room": "kill-edge", "name": "Bob", "resume": bj.ResumeToken})
+			if err == nil && len(res) > 0 && json.Unmarshal(res[0], &rj) == nil && rj.ID != "" {
+				m.c = c
+				again = m
+				t.Cleanup(func() { c.Close() })
+			} else {
+				c.Close()
+			}
+		}
+		cancel()
+		if again == nil {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("Bob back after %v", time.Since(killed).Round(time.Millisecond))
+	if rj.ID != bj.ID || !rj.Resumed {
+		t.Fatalf("Bob came back as %q resumed=%v, want %q resumed", rj.ID, rj.Resumed, bj.ID)
+	}
+	again.ask(nil, "chat-message", map[string]string{"text": "back again"})
+	ada.await("chat-message", "back again", bj.ID)
+
+	// Cy does not come back: the home finds n3 gone, her grace period
+	// runs out, and Ada sees her leave.
+	ada.awaitFor(30*time.Second, "user-left", cj.ID)
+	t.Logf("Cy left %v after the kill", time.Since(killed).Round(time.Millisecond))
+	if n := countWith(ada, "user-left", bj.ID); n != 0 {
+		t.Errorf("Ada saw Bob leave %d times", n)
+	}
+	if n := countWith(ada, "user-joined", bj.ID); n != 1 {
+		t.Errorf("Ada saw Bob join %d times, want once", n)
+	}
+}
+
+func countWith(m *member, event, part string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, a := range m.got[event] {
+		if strings.Contains(string(a), part) {
+			n++
+		}
+	}
+	return n
 }
