@@ -55,6 +55,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config, sig
 		link.Run(runCtx)
 	}()
 	s.link, s.cluster = link, c
+	s.metrics.Registry().MustRegister(clusterCollector{c: c, link: link})
 	s.log.Info("cluster mode", "node", c.NodeID())
 	return func() error {
 		stop()

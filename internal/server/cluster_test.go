@@ -302,6 +302,50 @@ func TestClusterRelaysAcrossNodes(t *testing.T) {
 	if relayed == 0 {
 		t.Error("nothing was relayed between nodes")
 	}
+	// Participants on the home node cost no Redis round trip: two of them
+	// exchange offer, answer and candidates, and no node publishes.
+	first := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	first.ask(nil, "join-room", map[string]string{"room": "home-only", "name": "First"})
+	h := nodes[homeOf(t, nodes, "home-only")]
+	eve := connectMember(t, h.url(), sioclient.WebSocket)
+	fay := connectMember(t, h.url(), sioclient.Polling)
+	var ej, fj joined
+	eve.ask(&ej, "join-room", map[string]string{"room": "home-only", "name": "Eve"})
+	fay.ask(&fj, "join-room", map[string]string{"room": "home-only", "name": "Fay"})
+	time.Sleep(200 * time.Millisecond) // the joins' announcements to First are out
+	queued := func() (n int64) {
+		for _, nd := range nodes {
+			n += nd.cluster.Stats().EventsQueued
+		}
+		return n
+	}
+	q0 := queued()
+	eve.ask(nil, "offer", map[string]any{"to": fj.ID, "offer": map[string]string{"sdp": "v=0 eve"}})
+	fay.await("offer", "v=0 eve")
+	fay.ask(nil, "answer", map[string]any{"to": ej.ID, "answer": map[string]string{"sdp": "v=0 fay"}})
+	eve.await("answer", "v=0 fay")
+	eve.ask(nil, "ice-candidate", map[string]any{"to": fj.ID, "candidate": map[string]string{"candidate": "candidate:9"}})
+	fay.await("ice-candidate", "candidate:9")
+	if q := queued(); q != q0 {
+		t.Errorf("%d events went through Redis for participants on the home node", q-q0)
+	}
+
+	// /metrics shows the cluster: nodes, rooms per node, relayed events.
+	eventually(t, "heartbeats carry the rooms", func() bool {
+		body := scrapeMetrics(t, nodes[0].Handler())
+		return strings.Contains(body, "huddle_cluster_nodes 3") &&
+			strings.Contains(body, `huddle_cluster_node_rooms{node="n`+fmt.Sprint(homeOf(t, nodes, "cluster-b")+1)+`"} 1`)
+	})
+	body := scrapeMetrics(t, nodes[0].Handler())
+	for _, want := range []string{`huddle_cluster_relay_events_total{stage="delivered"}`, `huddle_cluster_relay_packets_total{direction="to_client"}`,
+		"huddle_cluster_redis_errors_total 0", `huddle_cluster_relayed_sockets{side="edge"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `huddle_cluster_relay_events_total{stage="delivered"} 0`) {
+		t.Error("no relayed event counted as delivered on n1")
+	}
 }
 
 // startHAProxy runs HAProxy with deploy/haproxy.cfg in front of nodes and
