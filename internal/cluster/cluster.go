@@ -159,13 +159,13 @@ func randomHex(n int) string {
 
 // Cluster is one node's view of the cluster. It is safe for concurrent use.
 type Cluster struct {
-	cfg    Config
-	rdb    *redis.Client
+	cfg Config
+	rdb *redis.Client
 	// blk carries the blocking stream reads alone, so that Close can end
 	// one at once by closing it (go-redis does not interrupt a blocked
 	// read when its context is cancelled), and it holds no pool
 	// connection of rdb.
-	blk *redis.Client
+	blk    *redis.Client
 	log    *slog.Logger
 	ctx    context.Context // cancelled by Close; parent of background work
 	cancel context.CancelFunc
