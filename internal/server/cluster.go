@@ -13,10 +13,10 @@ import (
 
 // startCluster joins the cluster when --redis-url is set (else it does
 // nothing and Huddle opens no Redis connection): it registers the node,
-// whose load comes from the signaling service *sig once made, and links
+// whose load comes from the signaling service once stored in s.clusterSig, and links
 // signaling to the other nodes (sigCfg.Cluster, and a meeting's end gives
 // up its home). The returned function leaves the cluster.
-func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config, sig **signaling.Service) (func() error, error) {
+func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (func() error, error) {
 	if !s.cfg.Cluster.Enabled() {
 		return nil, nil
 	}
@@ -24,8 +24,9 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config, sig
 	ccfg.Logger = s.log
 	ccfg.Load = func() cluster.Load {
 		var l cluster.Load
-		if *sig != nil {
-			l.Rooms, l.Participants = (*sig).Stats()
+		// The heartbeat starts before the service exists.
+		if sig := s.clusterSig.Load(); sig != nil {
+			l.Rooms, l.Participants = sig.Stats()
 		}
 		// Not ready yet, or shutting down: no new rooms here.
 		l.Draining = !s.ready.Load()

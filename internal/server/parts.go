@@ -84,7 +84,7 @@ func (s *Server) startParts() (parts, error) {
 		}
 		return parts{}, err
 	}
-	leave, err := s.startCluster(io, &sigCfg, &sig) // cluster.go: --redis-url
+	leave, err := s.startCluster(io, &sigCfg) // cluster.go: --redis-url
 	if err != nil {
 		if rec != nil {
 			_ = closeRecorder(rec)()
@@ -98,6 +98,7 @@ func (s *Server) startParts() (parts, error) {
 		p.close = append(p.close, leave)
 	}
 	sig = signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
+	s.clusterSig.Store(sig)
 	sig.UseMedia(med)
 	if rec != nil {
 		s.registerRecordingMetrics(rec)

@@ -19,6 +19,7 @@ import (
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
+	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/web"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -83,6 +84,9 @@ type Server struct {
 	// --redis-url.
 	link    *clusterlink.Link
 	cluster *cluster.Cluster
+	// clusterSig is the signaling service, for the cluster heartbeat's
+	// load (stored once made, after the heartbeat started).
+	clusterSig atomic.Pointer[signaling.Service]
 }
 
 // New sets everything up and binds the listeners, so that addresses are
