@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -33,6 +34,10 @@ type Config struct {
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
 }
+
+// ErrElsewhere is Relay's answer for a relayed socket joining a room
+// that another node is home to: it cannot be relayed twice.
+var ErrElsewhere = errors.New("clusterlink: room homed on another node")
 
 // maxHops is how many times a relayed socket follows moved before it gives
 // up (rooms changing hands faster than that are not worth chasing).
@@ -259,6 +264,18 @@ func (l *Link) publishJSON(node, room, typ string, v any) error {
 func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (signaling.Remote, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
 	defer cancel()
+	if sock.Remote() {
+		// Relayed here: this node must stay (or become again) the home.
+		home, err := l.home(ctx, room, false)
+		if err != nil {
+			l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)
+			return nil, nil
+		}
+		if home != l.self {
+			return nil, fmt.Errorf("%w: %q is homed on %s", ErrElsewhere, room, home)
+		}
+		return nil, nil
+	}
 	home, err := l.home(ctx, room, true)
 	if err != nil {
 		l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)

@@ -302,9 +302,31 @@ func TestClusterRelaysAcrossNodes(t *testing.T) {
 	if relayed == 0 {
 		t.Error("nothing was relayed between nodes")
 	}
+	// A relayed participant switching meetings: the old one sees it leave,
+	// the new one is claimed by a home and reached from any node.
+	first := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	first.ask(nil, "join-room", map[string]string{"room": "switch-x", "name": "First"})
+	hx := homeOf(t, nodes, "switch-x")
+	gus := connectMember(t, nodes[(hx+1)%3].url(), sioclient.WebSocket) // relayed to hx
+	var gj joined
+	gus.ask(&gj, "join-room", map[string]string{"room": "switch-x", "name": "Gus"})
+	first.await("user-joined", gj.ID)
+	var gj2 joined
+	gus.ask(&gj2, "join-room", map[string]string{"room": "switch-y", "name": "Gus"})
+	first.await("user-left", gj.ID)
+	hy := homeOf(t, nodes, "switch-y") // fails if nobody claimed it
+	ivy := connectMember(t, nodes[(hy+2)%3].url(), sioclient.Polling)
+	var ij joined
+	ivy.ask(&ij, "join-room", map[string]string{"room": "switch-y", "name": "Ivy"})
+	if len(ij.Peers) != 1 || ij.Peers[0].ID != gj2.ID {
+		t.Fatalf("Ivy's peers in switch-y %+v, want Gus %s", ij.Peers, gj2.ID)
+	}
+	gus.await("user-joined", ij.ID)
+	first.c.Close()
+
 	// Participants on the home node cost no Redis round trip: two of them
 	// exchange offer, answer and candidates, and no node publishes.
-	first := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	first = connectMember(t, nodes[0].url(), sioclient.WebSocket)
 	first.ask(nil, "join-room", map[string]string{"room": "home-only", "name": "First"})
 	h := nodes[homeOf(t, nodes, "home-only")]
 	eve := connectMember(t, h.url(), sioclient.WebSocket)
@@ -331,7 +353,7 @@ func TestClusterRelaysAcrossNodes(t *testing.T) {
 	}
 
 	// /metrics shows the cluster: nodes, rooms per node, relayed events.
-	eventually(t, "heartbeats carry the rooms: three in all", func() bool {
+	eventually(t, "heartbeats carry the rooms: four in all", func() bool {
 		body := scrapeMetrics(t, nodes[0].Handler())
 		rooms := 0
 		for _, line := range strings.Split(body, "\n") {
@@ -342,7 +364,7 @@ func TestClusterRelaysAcrossNodes(t *testing.T) {
 				}
 			}
 		}
-		return strings.Contains(body, "huddle_cluster_nodes 3") && rooms == 3
+		return strings.Contains(body, "huddle_cluster_nodes 3") && rooms == 4
 	})
 	body := scrapeMetrics(t, nodes[0].Handler())
 	for _, want := range []string{`huddle_cluster_relay_events_total{stage="delivered"}`, `huddle_cluster_relay_packets_total{direction="to_client"}`,

@@ -42,8 +42,8 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	if s.relayJoin(ss, ev, req.Room) {
-		return nil
+	if relayed, err := s.relayJoin(ss, ev, req.Room); relayed || err != nil {
+		return err
 	}
 	ss.setSFU(wantsSFU(ev.Args))
 	res, err := s.join(ss, req, joinToken(ev.Args))
@@ -66,8 +66,8 @@ func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	if s.relayJoin(ss, ev, req.Room) {
-		return nil
+	if relayed, err := s.relayJoin(ss, ev, req.Room); relayed || err != nil {
+		return err
 	}
 	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {

@@ -122,7 +122,7 @@ func (s *Service) Attach(io *socketio.Server) {
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {
-			if rm := ss.relayed(); rm != nil {
+			if rm, _ := ss.relayed(); rm != nil {
 				rm.Close(reason)
 				return
 			}
@@ -147,7 +147,8 @@ type session struct {
 	connectToken string
 	// remote relays the socket's events to its room's home node (cluster
 	// mode, cluster.go); nil: served here.
-	remote Remote
+	remote     Remote
+	remoteRoom string
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {
@@ -204,9 +205,8 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			s.floodDisconnect(ss, ev)
 			return
 		case nil:
-			if rm := ss.relayed(); rm != nil {
-				rm.Forward(ev) // the room's home answers
-				return
+			if rm, room := ss.relayed(); rm != nil && s.forward(ss, rm, room, ev) {
+				return // the room's home answers
 			}
 			if err = s.checkRole(ss, ev); err == nil {
 				err = h(ss, ev)
