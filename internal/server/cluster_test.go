@@ -27,21 +27,51 @@ import (
 // startRedis runs a redis-server on a free loopback port until the test
 // ends, or skips the test without one (scripts/setup-test.sh installs it).
 func startRedis(t *testing.T) string {
+	return startRedisProc(t).url
+}
+
+// redisProc is a redis-server a test may kill and start again (empty: it
+// persists nothing).
+type redisProc struct {
+	t    *testing.T
+	port int
+	url  string
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedisProc(t *testing.T) *redisProc {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed (scripts/setup-test.sh installs it)")
 	}
 	port := freePort(t)
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--dir", t.TempDir(), "--save", "", "--appendonly", "no", "--loglevel", "warning")
+	r := &redisProc{t: t, port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port), dir: t.TempDir()}
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+func (r *redisProc) start() {
+	r.t.Helper()
+	cmd := exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "no", "--loglevel", "warning")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitTCP(t, fmt.Sprintf("127.0.0.1:%d", port))
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	r.cmd = cmd
+	waitTCP(r.t, fmt.Sprintf("127.0.0.1:%d", r.port))
+}
+
+// kill is kill -9.
+func (r *redisProc) kill() {
+	if r.cmd != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
 }
 
 func freePort(t *testing.T) int {
@@ -658,4 +688,70 @@ func countWith(m *member, event, part string) int {
 		}
 	}
 	return n
+}
+
+// Redis killed (kill -9) and started again empty while a meeting has a
+// participant relayed from another node: no node stops, a meeting whose
+// participants are all on its home goes on during the outage, the relayed
+// participant's chat sent during the outage arrives once Redis is back,
+// and the relay works both ways afterwards.
+func TestClusterRedisRestartedEmpty(t *testing.T) {
+	rp := startRedisProc(t)
+	nodes := startClusterNodes(t, rp.url, 2)
+	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	bob := connectMember(t, nodes[1].url(), sioclient.WebSocket)
+	var aj, bj joined
+	ada.ask(&aj, "join-room", map[string]string{"room": "redis-gone", "name": "Ada"})
+	bob.ask(&bj, "join-room", map[string]string{"room": "redis-gone", "name": "Bob"})
+	ada.await("user-joined", bj.ID)
+	home := homeOf(t, nodes, "redis-gone")
+	// Two on the home of another meeting, which must not notice: a probe
+	// starts it, Eve and Fay join on its home, the probe leaves.
+	probe := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	probe.ask(nil, "join-room", map[string]string{"room": "redis-local", "name": "Probe"})
+	lh := nodes[homeOf(t, nodes, "redis-local")]
+	eve := connectMember(t, lh.url(), sioclient.WebSocket)
+	fay := connectMember(t, lh.url(), sioclient.Polling)
+	var ej, fj joined
+	eve.ask(&ej, "join-room", map[string]string{"room": "redis-local", "name": "Eve"})
+	fay.ask(&fj, "join-room", map[string]string{"room": "redis-local", "name": "Fay"})
+	probe.ask(nil, "leave-room", map[string]string{})
+	eve.await("user-left")
+
+	rp.kill()
+	// During the outage: the relayed participant's chat waits, the
+	// meeting on one node goes on.
+	sent := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := bob.c.EmitWithAck(ctx, "chat-message", map[string]string{"text": "sent while redis was down"})
+		sent <- err
+	}()
+	eve.ask(nil, "offer", map[string]any{"to": fj.ID, "offer": map[string]string{"sdp": "v=0 during outage"}})
+	fay.await("offer", "during outage")
+	fay.ask(nil, "chat-message", map[string]string{"text": "still here"})
+	eve.await("chat-message", "still here")
+	time.Sleep(2 * time.Second)
+	rp.start() // empty
+	back := time.Now()
+	ada.awaitFor(15*time.Second, "chat-message", "sent while redis was down", bj.ID)
+	t.Logf("chat from the outage arrived %v after Redis returned", time.Since(back).Round(time.Millisecond))
+	if err := <-sent; err != nil {
+		t.Fatalf("Bob's chat ack: %v", err)
+	}
+	ada.ask(nil, "offer", map[string]any{"to": bj.ID, "offer": map[string]string{"sdp": "v=0 after"}})
+	bob.await("offer", "v=0 after", aj.ID)
+	bob.ask(nil, "chat-message", map[string]string{"text": "after"})
+	ada.await("chat-message", "after", bj.ID)
+	if n := countWith(ada, "chat-message", "sent while redis was down"); n != 1 {
+		t.Errorf("Ada got the outage's chat %d times, want once", n)
+	}
+	// Ownership is back in Redis.
+	eventually(t, "room owned again", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		owner, _, err := nodes[0].cluster.Owner(ctx, "redis-gone")
+		return err == nil && owner == nodes[home].cluster.NodeID()
+	})
 }
