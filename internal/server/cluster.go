@@ -65,3 +65,18 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 		return err
 	}, nil
 }
+
+// announceDraining tells the cluster at once that this node is shutting
+// down (its heartbeat now says draining), so that no new meeting is placed
+// here during the shutdown delay; the next beat would say so only up to a
+// second later.
+func (s *Server) announceDraining(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.cluster.Beat(ctx); err != nil {
+		s.log.Warn("cluster: telling the cluster this node drains", "err", err)
+	}
+}

@@ -755,3 +755,56 @@ func TestClusterRedisRestartedEmpty(t *testing.T) {
 		return err == nil && owner == nodes[home].cluster.NodeID()
 	})
 }
+
+// A node that starts shutting down (SIGTERM: its context ends) says it is
+// draining in the registry at once, as /readyz turns 503, and gets no new
+// meetings during its shutdown delay.
+func TestClusterDrainingNodeGetsNoRooms(t *testing.T) {
+	redisURL := startRedis(t)
+	var nodes []*realServer
+	for i := range 3 {
+		args := []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("n%d", i+1)}
+		if i == 2 {
+			args = append(args, "--shutdown-delay", "3s")
+		}
+		nodes = append(nodes, startReal(t, testConfig(t, args...)))
+	}
+	for _, r := range nodes {
+		eventually(t, "three nodes ready", func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			ns, err := r.cluster.Nodes(ctx)
+			ready := 0
+			for _, n := range ns {
+				if !n.Load.Draining {
+					ready++
+				}
+			}
+			return err == nil && ready == 3
+		})
+	}
+	// Without the beat at shutdown, the registry would say so only at
+	// n3's next heartbeat, up to a second later.
+	nodes[2].cancel()
+	eventually(t, "n3 not ready", func() bool { return !nodes[2].ready.Load() })
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ns, err := nodes[0].cluster.Nodes(ctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if n.ID == "n3" && !n.Load.Draining {
+			t.Fatal("n3 shuts down but the registry still offers it for new rooms")
+		}
+	}
+	for i := range 10 {
+		m := connectMember(t, nodes[i%2].url(), sioclient.WebSocket)
+		room := fmt.Sprintf("drain-%d", i)
+		m.ask(nil, "join-room", map[string]string{"room": room, "name": "X"})
+		if h := homeOf(t, nodes, room); h == 2 {
+			t.Fatalf("room %s placed on the draining node", room)
+		}
+	}
+}

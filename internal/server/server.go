@@ -333,6 +333,7 @@ func (s *Server) shutdown() error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String(), "delay", s.cfg.ShutdownDelay.String())
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	s.announceDraining(ctx) // cluster.go
 
 	select {
 	case <-time.After(s.cfg.ShutdownDelay):
