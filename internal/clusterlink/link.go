@@ -55,6 +55,7 @@ type Link struct {
 
 	mu      sync.Mutex
 	leases  map[string]*cluster.Lease // rooms this node is home to
+	alive   map[string]bool           // rooms homed here that have not ended (leased or not)
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
 	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
@@ -100,7 +101,7 @@ func New(cfg Config) *Link {
 	}
 	return &Link{
 		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
-		leases: map[string]*cluster.Lease{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
+		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 	}
 }
 
@@ -322,7 +323,8 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	return l.self, nil
 }
 
-// keepLease records a lease and forgets it once lost.
+// keepLease records a lease and forgets it once lost; a lease that lapsed
+// while Redis was away is claimed again (reclaim).
 func (l *Link) keepLease(lease *cluster.Lease) {
 	l.mu.Lock()
 	if old := l.leases[lease.Room]; old == lease {
@@ -330,6 +332,7 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 		return
 	}
 	l.leases[lease.Room] = lease
+	l.alive[lease.Room] = true
 	l.mu.Unlock()
 	l.log.Info("cluster: room homed here", "room", lease.Room, "epoch", lease.Epoch)
 	go func() {
@@ -338,8 +341,15 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 		if l.leases[lease.Room] == lease {
 			delete(l.leases, lease.Room)
 		}
+		alive := l.alive[lease.Room]
 		l.mu.Unlock()
-		if err := lease.Err(); !errors.Is(err, cluster.ErrReleased) {
+		err := lease.Err()
+		switch {
+		case errors.Is(err, cluster.ErrReleased) || !alive:
+		case errors.Is(err, cluster.ErrLeaseExpired):
+			l.log.Warn("cluster: room lease lapsed (Redis away?), claiming it again", "room", lease.Room)
+			l.reclaim(lease.Room)
+		default:
 			// Taking the room's members elsewhere is not done yet: they
 			// stay here until they leave.
 			l.log.Warn("cluster: room lease lost", "room", lease.Room, "err", err)
@@ -347,11 +357,45 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 	}()
 }
 
+// reclaimEvery is how often a lapsed lease is claimed again.
+const reclaimEvery = 500 * time.Millisecond
+
+// reclaim claims a room again whose lease lapsed while Redis was away and
+// which still lives here, until it succeeds, another node has it, or the
+// room ends: a room nobody took stays here, and other nodes find it by
+// its owner again.
+func (l *Link) reclaim(room string) {
+	for {
+		time.Sleep(reclaimEvery)
+		l.mu.Lock()
+		alive := l.alive[room]
+		_, held := l.leases[room]
+		l.mu.Unlock()
+		if !alive || held {
+			return // ended, or claimed again by a join meanwhile
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+		lease, err := l.c.Claim(ctx, room)
+		cancel()
+		switch {
+		case err == nil:
+			l.keepLease(lease)
+			return
+		case errors.Is(err, cluster.ErrOwned):
+			l.log.Error("cluster: another node took a room that still lives here: it has two homes until its members reconnect", "room", room, "err", err)
+			return
+		case errors.Is(err, cluster.ErrClosed):
+			return
+		}
+	}
+}
+
 // RoomEnded gives up the home of a room that ended here: its keys go.
 func (l *Link) RoomEnded(room string) {
 	l.mu.Lock()
 	lease := l.leases[room]
 	delete(l.leases, room)
+	delete(l.alive, room)
 	l.mu.Unlock()
 	if lease == nil {
 		return

@@ -862,3 +862,48 @@ func TestClusterHomeNodeKilled(t *testing.T) {
 	ada2.await("chat-message", "new home", bj.ID)
 	t.Logf("meeting back on n%d %v after the kill", homeOf(t, nodes, "kill-home")+1, time.Since(killed).Round(time.Millisecond))
 }
+
+// Redis away for longer than a lease (5 s), then back empty: the home
+// claims its room again, so a newcomer through another node joins the same
+// meeting (not a second one), and what was relayed during the outage
+// arrives.
+func TestClusterRedisOutageLongerThanLease(t *testing.T) {
+	rp := startRedisProc(t)
+	nodes := startClusterNodes(t, rp.url, 2)
+	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	bob := connectMember(t, nodes[1].url(), sioclient.Polling)
+	var aj, bj joined
+	ada.ask(&aj, "join-room", map[string]string{"room": "long-outage", "name": "Ada"})
+	bob.ask(&bj, "join-room", map[string]string{"room": "long-outage", "name": "Bob"})
+	ada.await("user-joined", bj.ID)
+	home := homeOf(t, nodes, "long-outage")
+
+	rp.kill()
+	sent := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		defer cancel()
+		_, err := bob.c.EmitWithAck(ctx, "chat-message", map[string]string{"text": "during the long outage"})
+		sent <- err
+	}()
+	time.Sleep(7 * time.Second) // past LeaseTTL: the lease lapses
+	rp.start()
+	back := time.Now()
+	eventually(t, "the home claimed its room again", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		owner, _, err := nodes[0].cluster.Owner(ctx, "long-outage")
+		return err == nil && owner == nodes[home].cluster.NodeID()
+	})
+	t.Logf("room owned again %v after Redis returned", time.Since(back).Round(time.Millisecond))
+	ada.awaitFor(15*time.Second, "chat-message", "during the long outage", bj.ID)
+	if err := <-sent; err != nil {
+		t.Fatalf("Bob's chat ack: %v", err)
+	}
+	cy := connectMember(t, nodes[1-home].url(), sioclient.WebSocket)
+	var cj joined
+	cy.ask(&cj, "join-room", map[string]string{"room": "long-outage", "name": "Cy"})
+	if len(cj.Peers) != 2 {
+		t.Fatalf("Cy's peers %+v, want Ada and Bob: a second meeting of the same name", cj.Peers)
+	}
+}
