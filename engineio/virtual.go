@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"errors"
 	"math"
 	"net/http"
 )
@@ -12,23 +13,35 @@ import (
 // them); it ends with Close, Abort or the server's Shutdown, and its
 // Receiver sees it as any other session.
 
+// ErrSessionExists is returned by OpenVirtual for an id in use.
+var ErrSessionExists = errors.New("engineio: session id in use")
+
 // OpenVirtual makes a virtual session for a client whose opening request
 // was r (its headers and remote address are what Request, Header and
 // RemoteAddr report) and whose real transport is transport. out gets the
 // messages the session sends, in order, each call with what one send
 // queued together (a binary Socket.IO packet and its attachments); it is
 // called with the session's lock held, so it must not block or call back
-// into the session. closed (may be nil) is called once when the session
+// into the session. id is the session's id (empty: a new one): the
+// relaying server's id for its client, so that the client is known by one
+// id on both. closed (may be nil) is called once when the session
 // has ended, after its Receiver's OnClose, with the reason. The session is not counted against MaxSessionsPerIP:
 // the relaying server counted the client.
-func (srv *Server) OpenVirtual(r *http.Request, transport Transport, out func(packets []Packet), closed func(reason string)) (*Session, error) {
+func (srv *Server) OpenVirtual(r *http.Request, id string, transport Transport, out func(packets []Packet), closed func(reason string)) (*Session, error) {
 	srv.mu.Lock()
 	down := srv.closed
+	taken := id != "" && srv.sessions[id] != nil
 	srv.mu.Unlock()
 	if down {
 		return nil, ErrShuttingDown
 	}
-	s := &Session{srv: srv, id: newID(), req: keepRequest(r), transport: transport, out: out, closed: closed}
+	if taken {
+		return nil, ErrSessionExists
+	}
+	if id == "" {
+		id = newID()
+	}
+	s := &Session{srv: srv, id: id, req: keepRequest(r), transport: transport, out: out, closed: closed}
 	// Never due: the heartbeat skips it.
 	s.due = math.MaxInt64 / 2
 	s.recv = srv.accept(s)

@@ -17,9 +17,11 @@ import (
 // connection another server holds; see engineio.Server.OpenVirtual. The
 // caller delivers the client's packets (its CONNECT first) with
 // Session.Deliver, out gets what this server sends it, and closed is
-// told when the session has ended.
-func (s *Server) OpenRemote(r *http.Request, transport engineio.Transport, out func([]engineio.Packet), closed func(reason string)) (*engineio.Session, error) {
-	return s.engine.OpenVirtual(r, transport, out, closed)
+// told when the session has ended. id (empty: a new one) is the client's
+// socket id on the other server: its socket of "/" here gets the same id,
+// so that both servers know the client by one id.
+func (s *Server) OpenRemote(r *http.Request, id string, transport engineio.Transport, out func([]engineio.Packet), closed func(reason string)) (*engineio.Session, error) {
+	return s.engine.OpenVirtual(r, id, transport, out, closed)
 }
 
 // Remote reports whether the socket is a remote client (see OpenRemote).

@@ -63,18 +63,21 @@ func TestRemoteSocket(t *testing.T) {
 	srv.OnDisconnect(func(s *Socket, reason string) { reasons <- reason })
 	o := &remoteOut{closed: make(chan string, 1)}
 	r := httptest.NewRequest("GET", "/socket.io/", nil)
-	sess, err := srv.OpenRemote(r, engineio.WebSocket, o.out, func(reason string) { o.closed <- reason })
+	sess, err := srv.OpenRemote(r, "edge-socket-id", engineio.WebSocket, o.out, func(reason string) { o.closed <- reason })
 	if err != nil {
 		t.Fatal(err)
 	}
 	sess.Deliver([]byte(`0{"token":"x"}`), false)
 	got := o.wait(t, 1)
 	var sid struct{ Sid string }
-	if len(got[0]) < 2 || got[0][0] != '0' || json.Unmarshal([]byte(got[0][1:]), &sid) != nil || sid.Sid == "" {
-		t.Fatalf("connect answer %q", got[0])
+	if len(got[0]) < 2 || got[0][0] != '0' || json.Unmarshal([]byte(got[0][1:]), &sid) != nil || sid.Sid != "edge-socket-id" {
+		t.Fatalf("connect answer %q, want the relaying server's socket id", got[0])
 	}
 	if !remote {
 		t.Fatal("socket not Remote")
+	}
+	if _, err := srv.OpenRemote(r, "edge-socket-id", engineio.WebSocket, o.out, nil); err == nil {
+		t.Fatal("a second remote session with the same id")
 	}
 	if st := srv.Stats(); st.Remote != 1 || st.WebSocket != 0 {
 		t.Fatalf("stats %+v", st)

@@ -457,7 +457,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 		l.mu.Unlock()
 		return // an open sent again after moved: the first stands
 	}
-	sess, err := l.io.OpenRemote(r, tr, out, closed)
+	sess, err := l.io.OpenRemote(r, o.Conn, tr, out, closed) // the client keeps its socket id
 	if err != nil {
 		l.mu.Unlock()
 		_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})

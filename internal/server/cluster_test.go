@@ -262,6 +262,11 @@ func meetAcross(t *testing.T, room string, a, b *member) {
 	if len(bj.Peers) != 1 || bj.Peers[0].ID != aj.ID {
 		t.Fatalf("Bob's peers %+v, want Ada %s", bj.Peers, aj.ID)
 	}
+	// As on one server, a participant's id is its socket's id, relayed
+	// or not (clients may rely on it).
+	if aj.ID != a.c.ID() || bj.ID != b.c.ID() {
+		t.Errorf("ids %s %s, socket ids %s %s", aj.ID, bj.ID, a.c.ID(), b.c.ID())
+	}
 	a.await("user-joined", `"id":"`+bj.ID+`"`, `"name":"Bob"`)
 
 	b.ask(nil, "chat-message", map[string]string{"text": "hello from Bob"})
