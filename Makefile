@@ -6,7 +6,7 @@ BIN       := bin/huddle
 WEB_SRC   := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
 GO_SRC    := $(shell find . -name '*.go' -not -path './node_modules/*' 2>/dev/null) go.mod go.sum $(wildcard internal/admin/static/*)
 
-.PHONY: all build run web release docker-context test test-go test-web test-compat test-e2e setup-test node-deps bench soak fuzz clean
+.PHONY: all build run web release docker-context test test-go test-web test-compat test-e2e setup-test node-deps bench soak fuzz clean cluster
 
 all: build
 
@@ -17,6 +17,11 @@ $(BIN): web/dist/index.html $(GO_SRC)
 
 run: build
 	./$(BIN)
+
+# Redis, three nodes and HAProxy on this machine, to try a cluster
+# (README, Cluster): http://localhost:8080.
+cluster: build
+	scripts/cluster.sh
 
 node-deps:
 	@scripts/setup-node.sh

@@ -67,6 +67,11 @@ type Session struct {
 	ws, probe wsConn
 	timer     *time.Timer // upgrade or close timeout
 	reason    string
+	// out takes what a virtual session sends (virtual.go); nil for a
+	// session with a transport.
+	out func([]Packet)
+	// closed is told when a virtual session has ended; nil otherwise.
+	closed func(reason string)
 }
 
 // ID is the Engine.IO session id.
@@ -148,6 +153,10 @@ func (s *Session) enqueueLocked(b *writeBatch, packets ...Packet) error {
 	if s.state != stateOpen {
 		return ErrClosed
 	}
+	if s.out != nil {
+		s.out(packets)
+		return nil
+	}
 	if len(s.queue)+len(packets) > s.srv.cfg.SendQueue {
 		return ErrQueueFull
 	}
@@ -198,6 +207,12 @@ func (s *Session) Close(reason string) {
 	s.state = stateClosing
 	s.reason = reason
 	s.dead.Store(true)
+	if s.out != nil {
+		// Nothing is queued: out has had everything.
+		s.mu.Unlock()
+		s.abort(reason, false)
+		return
+	}
 	if s.transport == WebSocket {
 		// What waits for a read step's batch goes first.
 		s.corked = false
@@ -277,6 +292,9 @@ func (s *Session) notifyClose(reason string) {
 	}()
 	if s.recv != nil {
 		s.recv.OnClose(s, reason)
+	}
+	if s.closed != nil {
+		s.closed(reason)
 	}
 }
 

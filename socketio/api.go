@@ -294,6 +294,10 @@ func (s *Server) sockets() []*Socket {
 func (s *Server) Stats() Stats {
 	var st Stats
 	for _, sock := range s.sockets() {
+		if sock.sess.Virtual() {
+			st.Remote++
+			continue
+		}
 		if sock.sess.Transport() == engineio.WebSocket {
 			st.WebSocket++
 		} else {
@@ -325,6 +329,9 @@ type Stats struct {
 	// address's MaxSessionsPerIP until it connects or ConnectTimeout ends
 	// it.
 	Pending int
+	// Remote is the sockets of clients another server relays here
+	// (OpenRemote), counted in neither transport.
+	Remote int
 }
 
 // Broadcast sends to the sockets of a namespace's room, less some.

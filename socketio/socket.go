@@ -389,7 +389,11 @@ func (c *conn) newSocket(n *Namespace) *Socket {
 	if n.name != "/" || s.id != "" {
 		s = &Socket{nsp: n, conn: c, sess: c.first.sess}
 	}
-	s.id = engineio.NewID()
+	if s == &c.first && s.sess.Virtual() {
+		s.id = s.sess.ID() // a remote client keeps its id (OpenRemote)
+	} else {
+		s.id = engineio.NewID()
+	}
 	if s == &c.first {
 		return s
 	}

@@ -159,8 +159,13 @@ func randomHex(n int) string {
 
 // Cluster is one node's view of the cluster. It is safe for concurrent use.
 type Cluster struct {
-	cfg    Config
-	rdb    *redis.Client
+	cfg Config
+	rdb *redis.Client
+	// blk carries the blocking stream reads alone, so that Close can end
+	// one at once by closing it (go-redis does not interrupt a blocked
+	// read when its context is cancelled), and it holds no pool
+	// connection of rdb.
+	blk    *redis.Client
 	log    *slog.Logger
 	ctx    context.Context // cancelled by Close; parent of background work
 	cancel context.CancelFunc
@@ -205,13 +210,19 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	blk, err := newClient(cfg)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	bg, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, rdb: rdb, log: cfg.Logger.With("node", cfg.NodeID), ctx: bg, cancel: cancel,
+	c := &Cluster{cfg: cfg, rdb: rdb, blk: blk, log: cfg.Logger.With("node", cfg.NodeID), ctx: bg, cancel: cancel,
 		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}}
 	c.relay.init()
 	if err := c.Beat(ctx); err != nil {
 		cancel()
 		_ = rdb.Close()
+		_ = blk.Close()
 		return nil, err
 	}
 	c.background(c.heartbeatLoop)
@@ -303,6 +314,7 @@ func (c *Cluster) Close() error {
 		return nil
 	}
 	c.cancel()
+	_ = c.blk.Close() // ends a blocked stream read now, not after StreamBlock
 	c.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.OpTimeout)
 	defer cancel()

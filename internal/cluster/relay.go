@@ -250,7 +250,7 @@ func (c *Cluster) receive(ctx context.Context, ch chan<- Event) {
 		if pending {
 			id = "0"
 		}
-		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		res, err := c.blk.XReadGroup(ctx, &redis.XReadGroupArgs{
 			Group: group, Consumer: c.cfg.NodeID, Streams: []string{key, id},
 			Count: 256, Block: c.cfg.StreamBlock,
 		}).Result()

@@ -197,3 +197,22 @@ func TestCloseWithRedisDead(t *testing.T) {
 		t.Fatal("Subscribe after Close gave an open channel")
 	}
 }
+
+// Close ends a subscription blocked in a stream read at once, not after
+// StreamBlock (a node's shutdown waited for it).
+func TestCloseEndsBlockedRead(t *testing.T) {
+	r := startRedis(t)
+	c := newNode(t, r, "blocked", func(cfg *Config) { cfg.StreamBlock = 4 * time.Second })
+	ch := c.Subscribe(context.Background())
+	time.Sleep(300 * time.Millisecond) // in XREADGROUP BLOCK by now
+	start := time.Now()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if _, ok := <-ch; ok {
+		t.Fatal("subscription still open")
+	}
+}

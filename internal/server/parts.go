@@ -91,7 +91,21 @@ func (s *Server) startParts() (parts, error) {
 		}
 		return parts{}, err
 	}
+	leave, err := s.startCluster(io, &sigCfg) // cluster.go: --redis-url
+	if err != nil {
+		if rec != nil {
+			_ = closeRecorder(rec)()
+		}
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
+	if leave != nil {
+		p.close = append(p.close, leave)
+	}
 	sig = signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
+	s.clusterSig.Store(sig)
 	sig.UseMedia(med)
 	if rec != nil {
 		s.registerRecordingMetrics(rec)

@@ -15,9 +15,12 @@ import (
 	"time"
 
 	"github.com/huddlehq/huddle/internal/admin"
+	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/clusterlink"
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
+	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/internal/web"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -80,6 +83,13 @@ type Server struct {
 	httpLn   net.Listener // --http-addr: ACME HTTP-01 and redirects; nil when off
 	pprofLn  net.Listener // --pprof-addr; nil when off
 	httpSrvs []*http.Server
+	// link and cluster are cluster mode's (cluster.go); nil without
+	// --redis-url.
+	link    *clusterlink.Link
+	cluster *cluster.Cluster
+	// clusterSig is the signaling service, for the cluster heartbeat's
+	// load (stored once made, after the heartbeat started).
+	clusterSig atomic.Pointer[signaling.Service]
 }
 
 // New sets everything up and binds the listeners, so that addresses are
@@ -333,6 +343,7 @@ func (s *Server) shutdown() error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String(), "delay", s.cfg.ShutdownDelay.String())
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	s.announceDraining(ctx) // cluster.go
 
 	select {
 	case <-time.After(s.cfg.ShutdownDelay):

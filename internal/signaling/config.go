@@ -82,6 +82,10 @@ type Config struct {
 	// the host's stream-start and stream-stop. Nil: those events are
 	// refused with stream-off.
 	Streamer Streamer
+	// Cluster, when set, relays the sockets of rooms homed on other nodes
+	// there (cluster.go; internal/clusterlink). Nil: a single node, every
+	// room served here.
+	Cluster RoomHome
 }
 
 // newRegistry makes the service's room registry from its configuration.

@@ -48,6 +48,9 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
+	if relayed, err := s.relayJoin(ss, ev, req.Room); relayed || err != nil {
+		return err
+	}
 	ss.setSFU(wantsSFU(ev.Args))
 	res, err := s.join(ss, req, joinToken(ev.Args))
 	if err != nil {
@@ -68,6 +71,9 @@ func (s *Service) joinRoom(ss *session, ev *socketio.Event) error {
 func (s *Service) lobbyJoin(ss *session, ev *socketio.Event) error {
 	req, err := parseLobbyJoin(ev.Args, s.cfg.MaxNameLen)
 	if err != nil {
+		return err
+	}
+	if relayed, err := s.relayJoin(ss, ev, req.Room); relayed || err != nil {
 		return err
 	}
 	res, err := s.join(ss, req, joinToken(ev.Args))

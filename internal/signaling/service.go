@@ -124,6 +124,10 @@ func (s *Service) Attach(io *socketio.Server) {
 	io.OnAny(s.wrap(func(*session, *socketio.Event) error { return ErrUnknownEvent }))
 	io.OnDisconnect(func(sock *socketio.Socket, reason string) {
 		if ss := sessionOf(sock); ss != nil {
+			if rm, _ := ss.relayed(); rm != nil {
+				rm.Close(reason)
+				return
+			}
 			s.disconnected(ss, reason)
 		}
 	})
@@ -143,6 +147,10 @@ type session struct {
 	reactions tokenBucket
 	// connectToken is the join token of the CONNECT auth payload.
 	connectToken string
+	// remote relays the socket's events to its room's home node (cluster
+	// mode, cluster.go); nil: served here.
+	remote     Remote
+	remoteRoom string
 }
 
 func (ss *session) member() (*rooms.Room, *rooms.Participant) {
@@ -199,6 +207,9 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			s.floodDisconnect(ss, ev)
 			return
 		case nil:
+			if rm, room := ss.relayed(); rm != nil && s.forward(ss, rm, room, ev) {
+				return // the room's home answers
+			}
 			if err = s.checkRole(ss, ev); err == nil {
 				err = h(ss, ev)
 			}

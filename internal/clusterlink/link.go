@@ -1,0 +1,538 @@
+package clusterlink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/huddlehq/huddle/engineio"
+	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/huddlehq/huddle/socketio"
+)
+
+// Config configures a Link.
+type Config struct {
+	// Cluster is this node's cluster membership; required.
+	Cluster *cluster.Cluster
+	// Engine is this node's Socket.IO server, where relayed sockets of
+	// rooms homed here are made; required.
+	Engine *socketio.Server
+	// OpTimeout bounds the Redis look-ups of one join: 2s.
+	OpTimeout time.Duration
+	// NodeCheck is how often the link looks for nodes that died (their
+	// registry entry lapsed) while it relays sockets to or from them: 1s.
+	// A node missing from three checks in a row is gone.
+	NodeCheck time.Duration
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrElsewhere is Relay's answer for a relayed socket joining a room
+// that another node is home to: it cannot be relayed twice.
+var ErrElsewhere = errors.New("clusterlink: room homed on another node")
+
+// maxHops is how many times a relayed socket follows moved before it gives
+// up (rooms changing hands faster than that are not worth chasing).
+const maxHops = 3
+
+// Link is this node's side of the cluster for signaling. It implements
+// signaling.RoomHome.
+type Link struct {
+	c    *cluster.Cluster
+	io   *socketio.Server
+	log  *slog.Logger
+	self string
+	opTO time.Duration
+	tick time.Duration // NodeCheck
+
+	mu      sync.Mutex
+	leases  map[string]*cluster.Lease // rooms this node is home to
+	alive   map[string]bool           // rooms homed here that have not ended (leased or not)
+	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
+	homed   map[connKey]*homed        // sockets held elsewhere, served here
+	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
+
+	stats counters
+}
+
+type connKey struct{ node, conn string }
+
+// homed is a socket held by another node and served here.
+type homed struct {
+	sess *engineio.Session
+}
+
+type counters struct {
+	relayedIn, relayedOut, moved, dropped atomic.Int64
+}
+
+// Stats are the link's counts for /metrics.
+type Stats struct {
+	// Proxied is the sockets held here whose room is homed elsewhere;
+	// Homed those held elsewhere and served here; Rooms the rooms this
+	// node is home to.
+	Proxied, Homed, Rooms int
+	// PacketsIn and PacketsOut count client packets relayed to a home and
+	// packets relayed back to clients (both directions seen from here).
+	PacketsIn, PacketsOut int64
+	// Moved counts opens answered with moved; Dropped relayed messages
+	// for connections unknown here (ended meanwhile) or malformed.
+	Moved, Dropped int64
+}
+
+// New returns a link; Run makes it receive.
+func New(cfg Config) *Link {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 2 * time.Second
+	}
+	if cfg.NodeCheck <= 0 {
+		cfg.NodeCheck = time.Second
+	}
+	return &Link{
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
+		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
+	}
+}
+
+// Stats returns the link's counts now.
+func (l *Link) Stats() Stats {
+	l.mu.Lock()
+	s := Stats{Proxied: len(l.proxies), Homed: len(l.homed), Rooms: len(l.leases)}
+	l.mu.Unlock()
+	s.PacketsIn, s.PacketsOut = l.stats.relayedIn.Load(), l.stats.relayedOut.Load()
+	s.Moved, s.Dropped = l.stats.moved.Load(), l.stats.dropped.Load()
+	return s
+}
+
+// Run receives what other nodes relay to this one, and watches for nodes
+// that die, until ctx ends.
+func (l *Link) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.watchNodes(ctx)
+	}()
+	for ev := range l.c.Subscribe(ctx) {
+		l.handle(ev)
+	}
+	<-done
+}
+
+// missLimit is how many node checks in a row a node must be missing from
+// the registry to be taken for dead: a Redis that restarted empty has the
+// registry back within a heartbeat, which must not end anyone's call.
+const missLimit = 3
+
+// watchNodes ends the relayed sockets of nodes that died (kill -9, a
+// crash, a partition): on the home, the virtual sockets of a dead edge
+// lose their connection as a local socket would (the participant keeps its
+// place for the grace period and may resume through another node); on the
+// edge, sockets whose home died are closed, so that their clients
+// reconnect.
+func (l *Link) watchNodes(ctx context.Context) {
+	t := time.NewTicker(l.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		idle := len(l.homed) == 0 && len(l.proxies) == 0
+		l.mu.Unlock()
+		if idle {
+			clear(l.missing)
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, l.opTO)
+		nodes, err := l.c.Nodes(octx)
+		cancel()
+		if err != nil {
+			continue // Redis away: nobody is known dead
+		}
+		live := map[string]bool{}
+		for _, n := range nodes {
+			live[n.ID] = true
+		}
+		l.dropDead(live)
+	}
+}
+
+// dropDead counts the misses of the nodes this one relays with and ends
+// the sockets of those missing missLimit times in a row.
+func (l *Link) dropDead(live map[string]bool) {
+	var homedGone []*homed
+	var proxiesGone []*proxy
+	l.mu.Lock()
+	peers := map[string]bool{}
+	for k := range l.homed {
+		peers[k.node] = true
+	}
+	for _, p := range l.proxies {
+		p.mu.Lock()
+		peers[p.home] = true
+		p.mu.Unlock()
+	}
+	dead := map[string]bool{}
+	for n := range peers {
+		if live[n] {
+			delete(l.missing, n)
+			continue
+		}
+		l.missing[n]++
+		if l.missing[n] >= missLimit {
+			dead[n] = true
+		}
+	}
+	for n := range l.missing {
+		if !peers[n] {
+			delete(l.missing, n)
+		}
+	}
+	for k, h := range l.homed {
+		if dead[k.node] {
+			homedGone = append(homedGone, h)
+			delete(l.homed, k)
+		}
+	}
+	for c, p := range l.proxies {
+		p.mu.Lock()
+		if dead[p.home] {
+			p.done = true
+			proxiesGone = append(proxiesGone, p)
+			delete(l.proxies, c)
+		}
+		p.mu.Unlock()
+	}
+	l.mu.Unlock()
+	for n := range dead {
+		l.log.Warn("cluster: node gone, ending the sockets relayed with it", "node", n)
+	}
+	for _, h := range homedGone {
+		h.sess.Abort("transport close") // as a dropped connection: the grace period
+	}
+	for _, p := range proxiesGone {
+		p.sock.Close("room home gone")
+	}
+}
+
+func (l *Link) handle(ev cluster.Event) {
+	switch ev.Type {
+	case typeOpen:
+		l.onOpen(ev)
+	case typeIn:
+		l.onIn(ev)
+	case typeClose:
+		l.onClose(ev)
+	case typeOut, typeOpened, typeMoved, typeClosed:
+		l.toProxy(ev)
+	default:
+		l.stats.dropped.Add(1)
+		l.log.Warn("cluster: unknown relayed message", "type", ev.Type, "from", ev.From)
+	}
+}
+
+// publish sends one message to node. A refusal (the backlog for node is
+// full: Redis has been away long) is logged; the caller decides.
+func (l *Link) publish(node, room, typ string, data []byte) error {
+	err := l.c.Publish(context.Background(), node, cluster.Event{Room: room, Type: typ, Data: data})
+	if err != nil {
+		l.log.Warn("cluster: relaying failed", "to", node, "type", typ, "err", err)
+	}
+	return err
+}
+
+func (l *Link) publishJSON(node, room, typ string, v any) error {
+	b, _ := json.Marshal(v) // plain structs
+	return l.publish(node, room, typ, b)
+}
+
+// Relay is signaling.RoomHome.Relay: nil when room's home is this node
+// (claimed here if new), else a proxy relaying sock to the home. While
+// Redis cannot be reached the room stays here.
+func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (signaling.Remote, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	if sock.Remote() {
+		// Relayed here: this node must stay (or become again) the home.
+		home, err := l.home(ctx, room, false)
+		if err != nil {
+			l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)
+			return nil, nil
+		}
+		if home != l.self {
+			return nil, fmt.Errorf("%w: %q is homed on %s", ErrElsewhere, room, home)
+		}
+		return nil, nil
+	}
+	home, err := l.home(ctx, room, true)
+	if err != nil {
+		l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)
+	}
+	if home == l.self {
+		return nil, nil
+	}
+	return l.startProxy(sock, room, home, auth)
+}
+
+// home is the node that is (or, claimed now, becomes) room's home. With
+// place a new room may go to another node (PlaceRoom), which claims it on
+// the first open; without, this node claims it. On a Redis error it is
+// this node.
+func (l *Link) home(ctx context.Context, room string, place bool) (string, error) {
+	l.mu.Lock()
+	_, mine := l.leases[room]
+	l.mu.Unlock()
+	if mine {
+		return l.self, nil // the common case on the home: no round trip
+	}
+	owner, _, err := l.c.Owner(ctx, room)
+	if err != nil {
+		return l.self, err
+	}
+	if owner != "" && owner != l.self {
+		return owner, nil
+	}
+	if owner == "" && place {
+		node, err := l.c.PlaceRoom(ctx)
+		if err == nil && node != l.self {
+			return node, nil
+		}
+	}
+	lease, err := l.c.Claim(ctx, room)
+	var owned *cluster.OwnedError
+	if errors.As(err, &owned) {
+		return owned.Node, nil
+	}
+	if err != nil {
+		return l.self, err
+	}
+	l.keepLease(lease)
+	return l.self, nil
+}
+
+// keepLease records a lease and forgets it once lost; a lease that lapsed
+// while Redis was away is claimed again (reclaim).
+func (l *Link) keepLease(lease *cluster.Lease) {
+	l.mu.Lock()
+	if old := l.leases[lease.Room]; old == lease {
+		l.mu.Unlock()
+		return
+	}
+	l.leases[lease.Room] = lease
+	l.alive[lease.Room] = true
+	l.mu.Unlock()
+	l.log.Info("cluster: room homed here", "room", lease.Room, "epoch", lease.Epoch)
+	go func() {
+		<-lease.Lost()
+		l.mu.Lock()
+		if l.leases[lease.Room] == lease {
+			delete(l.leases, lease.Room)
+		}
+		alive := l.alive[lease.Room]
+		l.mu.Unlock()
+		err := lease.Err()
+		switch {
+		case errors.Is(err, cluster.ErrReleased) || !alive:
+		case errors.Is(err, cluster.ErrLeaseExpired):
+			l.log.Warn("cluster: room lease lapsed (Redis away?), claiming it again", "room", lease.Room)
+			l.reclaim(lease.Room)
+		default:
+			// Taking the room's members elsewhere is not done yet: they
+			// stay here until they leave.
+			l.log.Warn("cluster: room lease lost", "room", lease.Room, "err", err)
+		}
+	}()
+}
+
+// reclaimEvery is how often a lapsed lease is claimed again.
+const reclaimEvery = 500 * time.Millisecond
+
+// reclaim claims a room again whose lease lapsed while Redis was away and
+// which still lives here, until it succeeds, another node has it, or the
+// room ends: a room nobody took stays here, and other nodes find it by
+// its owner again.
+func (l *Link) reclaim(room string) {
+	for {
+		time.Sleep(reclaimEvery)
+		l.mu.Lock()
+		alive := l.alive[room]
+		_, held := l.leases[room]
+		l.mu.Unlock()
+		if !alive || held {
+			return // ended, or claimed again by a join meanwhile
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+		lease, err := l.c.Claim(ctx, room)
+		cancel()
+		switch {
+		case err == nil:
+			l.keepLease(lease)
+			return
+		case errors.Is(err, cluster.ErrOwned):
+			l.log.Error("cluster: another node took a room that still lives here: it has two homes until its members reconnect", "room", room, "err", err)
+			return
+		case errors.Is(err, cluster.ErrClosed):
+			return
+		}
+	}
+}
+
+// RoomEnded gives up the home of a room that ended here: its keys go.
+func (l *Link) RoomEnded(room string) {
+	l.mu.Lock()
+	lease := l.leases[room]
+	delete(l.leases, room)
+	delete(l.alive, room)
+	l.mu.Unlock()
+	if lease == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	if err := lease.State().End(ctx); err != nil {
+		l.log.Warn("cluster: ending room", "room", room, "err", err)
+	}
+}
+
+// onOpen makes the virtual socket of a client held by ev.From, if room is
+// homed here (or can be claimed); else it answers moved.
+func (l *Link) onOpen(ev cluster.Event) {
+	var o openMsg
+	if err := json.Unmarshal(ev.Data, &o); err != nil || o.Conn == "" {
+		l.stats.dropped.Add(1)
+		return
+	}
+	key := connKey{ev.From, o.Conn}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	home, err := l.home(ctx, ev.Room, false)
+	cancel()
+	if err != nil {
+		l.log.Warn("cluster: room home unknown, serving it here", "room", ev.Room, "err", err)
+	}
+	if home != l.self {
+		l.stats.moved.Add(1)
+		_ = l.publishJSON(ev.From, ev.Room, typeMoved, connMsg{Conn: o.Conn, Node: home})
+		return
+	}
+	from, room := ev.From, ev.Room
+	out := func(ps []engineio.Packet) {
+		l.stats.relayedOut.Add(int64(len(ps)))
+		// Called under the session's lock: Publish only queues.
+		if l.publish(from, room, typeOut, encodePackets(o.Conn, ps)) != nil {
+			go l.dropHomed(key, "relay backlog full")
+		}
+	}
+	var h *homed
+	closed := func(reason string) {
+		l.mu.Lock()
+		mine := h != nil && l.homed[key] == h
+		if mine {
+			delete(l.homed, key)
+		}
+		l.mu.Unlock()
+		if mine {
+			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: reason})
+		}
+	}
+	r := relayedRequest(o)
+	tr := engineio.Polling
+	if o.Transport == "websocket" {
+		tr = engineio.WebSocket
+	}
+	l.mu.Lock()
+	if old := l.homed[key]; old != nil {
+		l.mu.Unlock()
+		return // an open sent again after moved: the first stands
+	}
+	sess, err := l.io.OpenRemote(r, o.Conn, tr, out, closed) // the client keeps its socket id
+	if err != nil {
+		l.mu.Unlock()
+		_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})
+		return
+	}
+	h = &homed{sess: sess}
+	l.homed[key] = h
+	l.mu.Unlock()
+	connect := []byte{'0'}
+	if len(o.Auth) > 0 {
+		connect = append(connect, o.Auth...)
+	}
+	sess.Deliver(connect, false)
+	_ = l.publishJSON(from, room, typeOpened, connMsg{Conn: o.Conn})
+}
+
+// relayedRequest stands for the client's opening request at the edge.
+func relayedRequest(o openMsg) *http.Request {
+	h := http.Header{}
+	for k, v := range o.Header {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	return &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/socket.io/"}, Header: h,
+		RemoteAddr: o.Addr, Host: h.Get("Host"), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+}
+
+func (l *Link) dropHomed(key connKey, reason string) {
+	l.mu.Lock()
+	h := l.homed[key]
+	l.mu.Unlock()
+	if h != nil {
+		h.sess.Abort(reason)
+	}
+}
+
+// onIn delivers a client's packets to its virtual socket.
+func (l *Link) onIn(ev cluster.Event) {
+	conn, ps, err := decodePackets(ev.Data)
+	if err != nil {
+		l.stats.dropped.Add(1)
+		return
+	}
+	l.mu.Lock()
+	h := l.homed[connKey{ev.From, conn}]
+	l.mu.Unlock()
+	if h == nil {
+		l.stats.dropped.Add(1) // before open (moved) or after close
+		return
+	}
+	l.stats.relayedIn.Add(int64(len(ps)))
+	for _, p := range ps {
+		h.sess.Deliver(p.Data, p.Binary)
+	}
+}
+
+// onClose ends a virtual socket as its client's connection ended: a
+// client's own disconnect leaves the room at once, a dropped connection
+// keeps the participant's place for the grace period (signaling decides by
+// the reason, as for a local socket).
+func (l *Link) onClose(ev cluster.Event) {
+	var m connMsg
+	if json.Unmarshal(ev.Data, &m) != nil {
+		l.stats.dropped.Add(1)
+		return
+	}
+	key := connKey{ev.From, m.Conn}
+	l.mu.Lock()
+	h := l.homed[key]
+	delete(l.homed, key) // no closed message back: the edge knows
+	l.mu.Unlock()
+	if h == nil {
+		return
+	}
+	if m.Reason == "client namespace disconnect" {
+		h.sess.Deliver([]byte{'1'}, false) // the client's DISCONNECT
+	}
+	h.sess.Abort(m.Reason)
+}

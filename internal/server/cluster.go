@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/clusterlink"
+	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/huddlehq/huddle/socketio"
+)
+
+// startCluster joins the cluster when --redis-url is set (else it does
+// nothing and Huddle opens no Redis connection): it registers the node,
+// whose load comes from the signaling service once stored in s.clusterSig, and links
+// signaling to the other nodes (sigCfg.Cluster, and a meeting's end gives
+// up its home). The returned function leaves the cluster.
+func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (func() error, error) {
+	if !s.cfg.Cluster.Enabled() {
+		return nil, nil
+	}
+	ccfg := s.cfg.Cluster.Cluster()
+	ccfg.Logger = s.log
+	ccfg.Load = func() cluster.Load {
+		var l cluster.Load
+		// The heartbeat starts before the service exists.
+		if sig := s.clusterSig.Load(); sig != nil {
+			l.Rooms, l.Participants = sig.Stats()
+		}
+		// Not ready yet, or shutting down: no new rooms here.
+		l.Draining = !s.ready.Load()
+		return l
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	c, err := cluster.New(ctx, ccfg)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
+	sigCfg.Cluster = link
+	next := sigCfg.OnEvent
+	sigCfg.OnEvent = func(ev signaling.Event) {
+		if ev.Type == signaling.EventMeetingEnded {
+			go link.RoomEnded(ev.Room) // a Redis round trip: not on the leaving socket's goroutine
+		}
+		if next != nil {
+			next(ev)
+		}
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		link.Run(runCtx)
+	}()
+	s.link, s.cluster = link, c
+	s.metrics.Registry().MustRegister(clusterCollector{c: c, link: link})
+	s.log.Info("cluster mode", "node", c.NodeID())
+	return func() error {
+		stop()
+		err := c.Close()
+		<-done
+		return err
+	}, nil
+}
+
+// announceDraining tells the cluster at once that this node is shutting
+// down (its heartbeat now says draining), so that no new meeting is placed
+// here during the shutdown delay; the next beat would say so only up to a
+// second later.
+func (s *Server) announceDraining(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.cluster.Beat(ctx); err != nil {
+		s.log.Warn("cluster: telling the cluster this node drains", "err", err)
+	}
+}

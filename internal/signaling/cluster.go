@@ -1,0 +1,113 @@
+package signaling
+
+import (
+	"encoding/json"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/socketio"
+)
+
+// RoomHome is cluster mode as signaling sees it (internal/clusterlink
+// implements it): every room is served by one node, its home, and a socket
+// that joins a room homed elsewhere is relayed there.
+type RoomHome interface {
+	// Relay is asked on a join from a socket held here. It returns nil
+	// when room is served on this node; otherwise a Remote through which
+	// the socket's events, this join first, go to the room's home, which
+	// answers the client itself. auth is the socket's CONNECT payload, for
+	// the home's checks. For a socket relayed here from another node
+	// (sock.Remote()) it returns nil when this node is (or now becomes)
+	// the room's home, and an error when another node is: a socket is
+	// never relayed twice.
+	Relay(sock *socketio.Socket, room string, auth json.RawMessage) (Remote, error)
+}
+
+// Remote relays one socket held here to the node that serves its room.
+type Remote interface {
+	// Forward sends one of the client's events, as it came.
+	Forward(ev *socketio.Event)
+	// Close tells the home that the client's connection ended, with the
+	// reason its OnDisconnect got.
+	Close(reason string)
+}
+
+// ErrRoomMoved refuses a join that reached a node which is not (or no
+// longer) the room's home through another node's relay: the client should
+// reconnect, and its join then goes to the home.
+var ErrRoomMoved = &rooms.Error{Code: "room-moved", Message: "the meeting is served by another server now; reconnect"}
+
+// relayJoin hands a join to the room's home when that is another node. It
+// reports whether it did (then the join is answered from there), or the
+// join's refusal.
+func (s *Service) relayJoin(ss *session, ev *socketio.Event, room string) (bool, error) {
+	if s.cfg.Cluster == nil {
+		return false, nil
+	}
+	if ss.sock.Remote() {
+		// Relayed here by the node holding the socket, which found this
+		// node home: Relay claims the room again if it ended meanwhile,
+		// and refuses if another node has it now.
+		if _, err := s.cfg.Cluster.Relay(ss.sock, room, nil); err != nil {
+			return false, ErrRoomMoved
+		}
+		return false, nil
+	}
+	ss.mu.Lock()
+	token := ss.connectToken
+	ss.mu.Unlock()
+	var auth json.RawMessage
+	if token != "" {
+		auth, _ = json.Marshal(map[string]string{"token": token})
+	}
+	rm, err := s.cfg.Cluster.Relay(ss.sock, room, auth)
+	if err != nil {
+		s.log.Warn("cluster: relaying join failed, serving it here", "room", room, "err", err)
+		return false, nil
+	}
+	if rm == nil {
+		return false, nil
+	}
+	if r, _ := ss.member(); r != nil {
+		s.leave(ss, "switched rooms")
+	}
+	ss.mu.Lock()
+	ss.remote, ss.remoteRoom = rm, room
+	ss.mu.Unlock()
+	rm.Forward(ev)
+	return true, nil
+}
+
+// relayed is the session's Remote once its events go to another node, and
+// the room it joined there.
+func (ss *session) relayed() (Remote, string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.remote, ss.remoteRoom
+}
+
+// forward relays ev to the home of the session's room and reports true,
+// unless ev joins another room: then the relay ends (the former home sees
+// the participant leave) and ev is handled here like any first join,
+// which finds the new room's home.
+func (s *Service) forward(ss *session, rm Remote, room string, ev *socketio.Event) bool {
+	var next string
+	switch ev.Name {
+	case "join-room":
+		if req, err := parseJoin(ev.Args, s.cfg.MaxNameLen); err == nil {
+			next = req.Room
+		}
+	case "room:join":
+		if req, err := parseLobbyJoin(ev.Args, s.cfg.MaxNameLen); err == nil {
+			next = req.Room
+		}
+	}
+	if next == "" || next == room {
+		rm.Forward(ev)
+		return true
+	}
+	ss.mu.Lock()
+	ss.remote, ss.remoteRoom = nil, ""
+	ss.mu.Unlock()
+	rm.Close("client namespace disconnect") // leaves the former room at once
+	return false
+}
