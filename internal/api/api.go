@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddlehq/huddle/internal/jsonhttp"
 	"golang.org/x/time/rate"
 )
 
@@ -297,26 +298,12 @@ func (a *API) limit(idx int) time.Duration {
 	return 0
 }
 
-// errorBody is every error's JSON.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
+// writeError and writeJSON answer as every Huddle API does (jsonhttp).
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, message
-	writeJSON(w, status, b)
+	jsonhttp.Error(w, status, code, message)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonhttp.Write(w, status, v) }
 
 // coded is an error with a code (rooms.Error, auth.Error, ...).
 type coded interface{ ErrorCode() (code, message string) }

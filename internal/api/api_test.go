@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/huddlehq/huddle/internal/jsonhttp"
 )
 
 // loadDoc parses and validates the OpenAPI document with kin-openapi.
@@ -115,7 +116,7 @@ func do(t *testing.T, h http.Handler, method, path, key, body string) *httptest.
 
 func errorCode(t *testing.T, rec *httptest.ResponseRecorder) string {
 	t.Helper()
-	var b errorBody
+	var b jsonhttp.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("not a JSON error (%s): %q", rec.Header().Get("Content-Type"), rec.Body.String())
 	}

@@ -43,11 +43,18 @@ func (s *Service) attachRecording(on func(string, handler)) {
 }
 
 // recordingHost returns the sender's room when it may control the
-// recording: the host (with tokens, a participant of role host).
+// recording: the host (see hostControl).
 func (s *Service) recordingHost(ss *session) (*rooms.Room, *rooms.Participant, error) {
 	if s.cfg.Recorder == nil {
 		return nil, nil, ErrRecordingOff
 	}
+	return s.hostControl(ss)
+}
+
+// hostControl returns the sender's room when it may control what the
+// server does for the meeting (recording, streaming): a dialect-A client
+// that is the host (with join tokens, one of role host).
+func (s *Service) hostControl(ss *session) (*rooms.Room, *rooms.Participant, error) {
 	r, p, err := ss.joined()
 	if err != nil {
 		return nil, nil, err

@@ -58,26 +58,12 @@ func (s *Service) attachStream(on func(string, handler)) {
 }
 
 // streamHost returns the sender's room when it may control the stream:
-// the host, as for recording.
+// the host, as for recording (hostControl).
 func (s *Service) streamHost(ss *session) (*rooms.Room, *rooms.Participant, error) {
 	if s.cfg.Streamer == nil {
 		return nil, nil, ErrStreamOff
 	}
-	r, p, err := ss.joined()
-	if err != nil {
-		return nil, nil, err
-	}
-	if p.Dialect != rooms.DialectA {
-		return nil, nil, ErrUnknownEvent
-	}
-	host := r.Host() == p.ID
-	if s.cfg.Authorize != nil {
-		host = p.Role == RoleHost
-	}
-	if !host {
-		return nil, nil, rooms.ErrNotHost
-	}
-	return r, p, nil
+	return s.hostControl(ss)
 }
 
 // parseStreamStart decodes stream-start {url, key}.
