@@ -133,6 +133,14 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	if err := finishAuth(); err != nil {
 		return c, err
 	}
+	// A meeting on the SFU holds 100 people; a mesh, where everyone
+	// uploads to everyone, the mesh limit.
+	if c.Signaling.MaxParticipants == 0 {
+		c.Signaling.MaxParticipants = 100
+		if c.Media.Mode == "mesh" {
+			c.Signaling.MaxParticipants = c.Signaling.MeshLimit
+		}
+	}
 	// The SFU is reached at the address the relay advertises unless it
 	// is given its own.
 	if len(c.Media.PublicIPs) == 0 && c.TURN.PublicIP != "" {

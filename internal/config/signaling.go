@@ -15,7 +15,8 @@ import (
 // called after parsing, decodes what cannot be decoded while parsing
 // (a key: flag's own errors would repeat the secret).
 func registerSignaling(fs *flagSet, c *signaling.Config) (finish func() error) {
-	fs.Int(&c.MaxParticipants, "max-participants", 8, "participants per room")
+	fs.Int(&c.MaxParticipants, "max-participants", 0, "participants per room (0: 100 with the SFU, 8 with --media mesh)")
+	fs.Int(&c.MeshLimit, "mesh-max-participants", 8, "participants per room while anyone in it talks peer to peer (a client without the SFU)")
 	fs.Int(&c.MaxRooms, "max-rooms", 10_000, "rooms in total")
 	fs.Int(&c.MaxNameLen, "max-name-len", 64, "longest display name, in characters")
 	fs.Int(&c.MaxChatLen, "max-chat-len", 2000, "longest chat message, in characters")

@@ -19,6 +19,16 @@ func TestSignalingLimitFlags(t *testing.T) {
 	if s.ResumeKey != nil {
 		t.Fatalf("resume key by default: %x", s.ResumeKey)
 	}
+	// A meeting holds 100 with the SFU, 8 in a mesh.
+	if s.MaxParticipants != 100 || s.MeshLimit != 8 {
+		t.Fatalf("participants %d, mesh limit %d; want 100 and 8", s.MaxParticipants, s.MeshLimit)
+	}
+	for args, want := range map[string]int{"--media mesh": 8, "--media sfu": 100, "--media mesh --mesh-max-participants 6": 6, "--media mesh --max-participants 4": 4} {
+		c, err := Parse(strings.Fields(args), env(), io.Discard)
+		if err != nil || c.Signaling.MaxParticipants != want {
+			t.Errorf("%s: max participants %d (%v), want %d", args, c.Signaling.MaxParticipants, err, want)
+		}
+	}
 	c, err = Parse([]string{"--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "3"}, env(), io.Discard)
 	if err != nil {
 		t.Fatal(err)

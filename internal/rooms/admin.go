@@ -110,7 +110,7 @@ type View struct {
 func (r *Room) View() View {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	v := View{ID: r.id, Host: r.hostID(), Settings: r.settingsView(), MaxPeople: r.capacity(),
+	v := View{ID: r.id, Host: r.hostID(), Settings: r.settingsView(), MaxPeople: r.capacity(true),
 		Pinned: r.pinned, Created: r.created, Expires: r.expires, ChatMessages: len(r.chat),
 		Members: []PeerInfo{}, Waiting: []PeerInfo{}}
 	for _, p := range r.members {

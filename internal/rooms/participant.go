@@ -43,6 +43,8 @@ type Participant struct {
 
 	// hostRight is set for a join token's host (JoinRequest.Host).
 	hostRight bool
+	// sfu is set when its client can use the SFU (JoinRequest.SFU).
+	sfu bool
 	state     MediaState
 	token     string
 	// prevToken also resumes p: the token it held before it became host,

@@ -19,6 +19,10 @@ import (
 type Config struct {
 	MaxRooms        int // default 10,000
 	MaxParticipants int // per room, waiting room included; default 8
+	// MeshLimit is the most participants a room holds while any of them
+	// can only talk peer to peer (a client without the SFU events): a
+	// mesh of more would upload too many streams. 0: MaxParticipants.
+	MeshLimit int
 	ChatHistory     int // messages kept per room; default 200, negative: none
 	// ChatRoomBytes bounds the chat history of one room, in bytes of
 	// text, name and ids; the oldest messages go first. Default 256 KiB.
@@ -112,7 +116,10 @@ type JoinRequest struct {
 	// Anything else is ignored and the joiner gets ID.
 	Resume  string
 	Dialect Dialect
-	Socket  *socketio.Socket
+	// SFU is set when the client can send and receive its media through
+	// the server; a client that cannot keeps its room within MeshLimit.
+	SFU    bool
+	Socket *socketio.Socket
 	State   MediaState
 	// IP is the client's address, counted against Config.MaxPerIP and
 	// Config.RoomsPerIPPerMinute.
@@ -216,10 +223,10 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 	// A token's host takes the role from anyone but another token's host.
 	takeHost := req.Host && (len(r.members) == 0 || !r.members[0].hostRight)
 	if !reclaim && !req.Host {
-		if err := r.checkEntry(req.Password); err != nil {
+		if err := r.checkEntry(req.Password, req.SFU); err != nil {
 			return JoinResult{}, err
 		}
-	} else if len(r.members)+len(r.waiting) >= r.capacity() {
+	} else if len(r.members)+len(r.waiting) >= r.capacity(req.SFU) {
 		return JoinResult{}, ErrRoomFull
 	}
 	if !g.perIP.Acquire(req.IP) {
@@ -227,7 +234,7 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 	}
 	p := &Participant{
 		ID: req.ID, Name: req.Name, Dialect: req.Dialect, JoinedAt: now, Role: req.Role,
-		state: req.State, room: r, sock: req.Socket, ip: req.IP, hostRight: req.Host,
+		state: req.State, room: r, sock: req.Socket, ip: req.IP, hostRight: req.Host, sfu: req.SFU,
 	}
 	res := JoinResult{Room: r, Participant: p}
 	switch {

@@ -257,3 +257,28 @@ func TestMeetingStartsAndEnds(t *testing.T) {
 		t.Fatal("a join after the end did not start a new meeting")
 	}
 }
+
+// A meeting on the SFU holds MaxParticipants; one where anyone can only
+// talk peer to peer stays within MeshLimit, whoever comes first.
+func TestMeshLimit(t *testing.T) {
+	g := NewRegistry(Config{MaxParticipants: 20, MeshLimit: 3})
+	sfu := func(r *JoinRequest) { r.SFU = true }
+	for i := 0; i < 10; i++ {
+		join(t, g, "big", fmt.Sprint("s", i), sfu)
+	}
+	if _, err := g.Join(JoinRequest{Room: "big", ID: "seed"}); !errors.Is(err, ErrRoomFull) {
+		t.Fatalf("a mesh-only client joining a room of 10 on the SFU: %v, want room-full", err)
+	}
+	join(t, g, "small", "seed")
+	join(t, g, "small", "a", sfu)
+	join(t, g, "small", "b", sfu)
+	if _, err := g.Join(JoinRequest{Room: "small", ID: "c", SFU: true}); !errors.Is(err, ErrRoomFull) {
+		t.Fatalf("a 4th joining a room with a mesh-only member: %v, want room-full at the mesh limit of 3", err)
+	}
+	for i := 10; i < 20; i++ {
+		join(t, g, "big", fmt.Sprint("s", i), sfu)
+	}
+	if _, err := g.Join(JoinRequest{Room: "big", ID: "s20", SFU: true}); !errors.Is(err, ErrRoomFull) {
+		t.Fatalf("the 21st: %v, want room-full at MaxParticipants", err)
+	}
+}

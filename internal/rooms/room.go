@@ -290,26 +290,45 @@ func (r *Room) Configure(by *Participant, patch SettingsPatch) (SettingsView, er
 
 // checkEntry applies lock, password and capacity to a new arrival.
 // Called with the room locked.
-func (r *Room) checkEntry(password string) error {
+func (r *Room) checkEntry(password string, sfu bool) error {
 	if r.settings.Locked {
 		return ErrLocked
 	}
 	if r.settings.Password != "" && subtle.ConstantTimeCompare([]byte(password), []byte(r.settings.Password)) != 1 {
 		return ErrWrongPassword
 	}
-	if len(r.members)+len(r.waiting) >= r.capacity() {
+	if len(r.members)+len(r.waiting) >= r.capacity(sfu) {
 		return ErrRoomFull
 	}
 	return nil
 }
 
 // capacity is how many participants the room holds, waiting room
-// included. Called with the room locked.
-func (r *Room) capacity() int {
-	if m := r.settings.MaxParticipants; m > 0 && m < r.reg.cfg.MaxParticipants {
-		return m
+// included, with a newcomer that can (sfu) or cannot use the SFU: a room
+// where anyone talks peer to peer stays within the mesh limit. Called
+// with the room locked.
+func (r *Room) capacity(sfu bool) int {
+	c := r.reg.cfg.MaxParticipants
+	if m := r.settings.MaxParticipants; m > 0 && m < c {
+		c = m
 	}
-	return r.reg.cfg.MaxParticipants
+	if mesh := r.reg.cfg.MeshLimit; mesh > 0 && mesh < c && (!sfu || r.anyoneMeshOnly()) {
+		c = mesh
+	}
+	return c
+}
+
+// anyoneMeshOnly reports whether a member or a waiting participant cannot
+// use the SFU. Called with the room locked.
+func (r *Room) anyoneMeshOnly() bool {
+	for _, list := range [][]*Participant{r.members, r.waiting} {
+		for _, p := range list {
+			if !p.sfu {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Waiting lists the participants in the waiting room.

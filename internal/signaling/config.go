@@ -15,6 +15,10 @@ import (
 type Config struct {
 	// MaxParticipants per room. Default 8.
 	MaxParticipants int
+	// MeshLimit is the most participants of a room in which someone
+	// cannot use the SFU (a seed-dialect client, or no media side): they
+	// talk peer to peer. 0: MaxParticipants.
+	MeshLimit int
 	// MaxRooms in total. Default 10,000.
 	MaxRooms int
 	// MaxNameLen is the longest display name, in characters. Default 64.
@@ -95,7 +99,7 @@ func newRegistry(cfg Config, log *slog.Logger) *rooms.Registry {
 			"participants come back with new ids and the host loses its role; set --resume-key to keep them")
 	}
 	return rooms.NewRegistry(rooms.Config{
-		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, ChatHistory: cfg.ChatHistory,
+		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, MeshLimit: cfg.MeshLimit, ChatHistory: cfg.ChatHistory,
 		ChatRoomBytes: cfg.ChatRoomBytes, ChatServerBytes: cfg.ChatServerBytes,
 		MaxPerIP: cfg.MaxParticipantsPerIP, RoomsPerIPPerMinute: cfg.RoomsPerIPPerMinute,
 		TokenKey: cfg.ResumeKey,

@@ -121,6 +121,7 @@ func (s *Service) join(ss *session, req rooms.JoinRequest, token string) (rooms.
 	}
 	req.ID = ss.sock.ID()
 	req.Socket = ss.sock
+	req.SFU = s.media != nil && sfuCapable(ss.sock)
 	req.IP = s.clientIP(ss.sock)
 	res, err := s.tokenJoin(ss, req, token) // access.go: tokens; guard.go: password guessing, host's name
 	// Switching rooms under the same id is no departure for the relay:
