@@ -168,3 +168,25 @@ func TestRecordingComposedToHostOnly(t *testing.T) {
 		t.Errorf("a guest was told of %d compositions", n)
 	}
 }
+
+// A participant the host removed, and a socket that never joined, cannot
+// list the meeting's recordings (nor so get download links).
+func TestRecordingListRefusedToTheRemovedAndStrangers(t *testing.T) {
+	rec := &fakeRecorder{active: map[string]bool{}}
+	ts := newTestServer(t, Config{Recorder: rec})
+	host, guest, stranger := ts.dial(), ts.dial(), ts.dial()
+	host.join("r1", "Host", "")
+	guestID := guest.join("r1", "Guest", "").ID
+	if r := host.ask("remove-participant", map[string]string{"id": guestID}); !r.OK {
+		t.Fatalf("remove: %s", r.raw)
+	}
+	guest.waitFor("removed", 1)
+	for name, c := range map[string]*testClient{"removed guest": guest, "stranger": stranger} {
+		if r := c.ask("recording-list", map[string]any{}); r.OK {
+			t.Errorf("%s listed the recordings: %s", name, r.raw)
+		}
+	}
+	if n := rec.callCount(); n != 0 {
+		t.Fatalf("the recorder was asked %d times", n)
+	}
+}
