@@ -29,6 +29,8 @@ type Manifest struct {
 	// says why not.
 	Composed     string `json:"composed,omitempty"`
 	ComposeError string `json:"composeError,omitempty"`
+	// Layout is what changed on screen while it ran (layout.go).
+	Layout []LayoutEvent `json:"layout,omitempty"`
 }
 
 // Participant is someone whose tracks were recorded.
@@ -303,6 +305,7 @@ func (r *Recording) manifest() Manifest {
 	m := r.man
 	m.Participants = append([]Participant(nil), m.Participants...)
 	m.Tracks = append([]Track(nil), m.Tracks...)
+	m.Layout = append([]LayoutEvent(nil), m.Layout...)
 	return m
 }
 

@@ -253,10 +253,12 @@ type MediaPatch struct {
 	Audio, Video, Screen, Recording *bool
 }
 
-// SetState applies a patch to p's media state and returns the new state.
-func (r *Room) SetState(p *Participant, patch MediaPatch) MediaState {
+// SetState applies a patch to p's media state and returns the new state
+// and the one before.
+func (r *Room) SetState(p *Participant, patch MediaPatch) (now, before MediaState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	before = p.state
 	apply := func(dst *bool, v *bool) {
 		if v != nil {
 			*dst = *v
@@ -266,7 +268,7 @@ func (r *Room) SetState(p *Participant, patch MediaPatch) MediaState {
 	apply(&p.state.Video, patch.Video)
 	apply(&p.state.Screen, patch.Screen)
 	apply(&p.state.Recording, patch.Recording)
-	return p.state
+	return p.state, before
 }
 
 // Configure applies the host's settings patch.

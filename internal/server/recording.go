@@ -70,6 +70,10 @@ func closeRecorder(rec *recording.Manager) func() error {
 // recorderSide is a recording.Manager as signaling sees it.
 type recorderSide struct{ m *recording.Manager }
 
+// Note puts a layout event into a recorded meeting's manifest
+// (signaling.LayoutNoter).
+func (r recorderSide) Note(room, kind, participant string) { r.m.Note(room, kind, participant) }
+
 // Refusals with their codes, for the host's client.
 var (
 	errRecordingActive   = &rooms.Error{Code: "recording-active", Message: "the meeting is being recorded already"}

@@ -207,6 +207,7 @@ func (s *Service) joinedEvents(r *rooms.Room, p *rooms.Participant, started bool
 		s.emit(EventMeetingStarted, r, nil, "")
 	}
 	s.emit(EventParticipantJoined, r, p, "")
+	s.noteLayout(r, "joined", p.ID)
 }
 
 // leftEvents reports a member gone for good (not one from the waiting
@@ -216,6 +217,7 @@ func (s *Service) leftEvents(r *rooms.Room, p *rooms.Participant, d rooms.Depart
 		return
 	}
 	s.emit(EventParticipantLeft, r, p, why)
+	s.noteLayout(r, "left", p.ID)
 	if d.Emptied {
 		s.emit(EventMeetingEnded, r, nil, "")
 	}

@@ -21,6 +21,20 @@ type Recorder interface {
 	List(room string) (any, error)
 }
 
+// LayoutNoter is what a Recorder may also do: note what changed on
+// screen in a recorded meeting (who joined or left, screen shares, the
+// spotlight), for its manifest. recording.Manager does.
+type LayoutNoter interface {
+	Note(room, kind, participant string)
+}
+
+// noteLayout tells the recorder, if it takes notes, of a layout event.
+func (s *Service) noteLayout(r *rooms.Room, kind, id string) {
+	if n, ok := s.cfg.Recorder.(LayoutNoter); ok {
+		n.Note(r.ID(), kind, id)
+	}
+}
+
 // Refusals of the recording events.
 var (
 	ErrRecordingOff    = &rooms.Error{Code: "recording-off", Message: "server recording is not enabled on this server"}

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -188,5 +189,44 @@ func TestRecordingListRefusedToTheRemovedAndStrangers(t *testing.T) {
 	}
 	if n := rec.callCount(); n != 0 {
 		t.Fatalf("the recorder was asked %d times", n)
+	}
+}
+
+// notingRecorder takes layout notes too, as recording.Manager does.
+type notingRecorder struct {
+	*fakeRecorder
+	mu    sync.Mutex
+	notes []string
+}
+
+func (n *notingRecorder) Note(room, kind, participant string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notes = append(n.notes, room+":"+kind+"/"+participant)
+}
+
+func (n *notingRecorder) list() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.notes...)
+}
+
+// Who joins and leaves, screen shares and the spotlight are noted for the
+// recording's manifest; other media changes are not.
+func TestLayoutNotedForTheRecorder(t *testing.T) {
+	rec := &notingRecorder{fakeRecorder: &fakeRecorder{active: map[string]bool{}}}
+	ts := newTestServer(t, Config{Recorder: rec})
+	host, guest := ts.dial(), ts.dial()
+	hostID := host.join("r1", "Host", "").ID
+	guestID := guest.join("r1", "Guest", "").ID
+	guest.ask("media-state", map[string]bool{"audio": false})
+	guest.ask("media-state", map[string]bool{"screen": true})
+	guest.ask("media-state", map[string]bool{"screen": true, "video": false})
+	host.ask("spotlight", map[string]string{"id": guestID})
+	guest.ask("leave-room", map[string]any{})
+	host.sync()
+	want := []string{"r1:joined/" + hostID, "r1:joined/" + guestID, "r1:screen-on/" + guestID, "r1:spotlight/" + guestID, "r1:left/" + guestID}
+	if got := rec.list(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("notes %v, want %v", got, want)
 	}
 }

@@ -37,7 +37,10 @@ func (s *Service) mediaState(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
-	st := r.SetState(p, patch)
+	st, before := r.SetState(p, patch)
+	if st.Screen != before.Screen {
+		s.noteLayout(r, map[bool]string{true: "screen-on", false: "screen-off"}[st.Screen], p.ID)
+	}
 	s.broadcastA(r, "media-state", struct {
 		From string `json:"from"`
 		rooms.MediaState

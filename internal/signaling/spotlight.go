@@ -27,6 +27,7 @@ func (s *Service) spotlight(ss *session, ev *socketio.Event) error {
 	}
 	if changed {
 		s.broadcastA(r, "spotlight", map[string]string{"id": *a.ID, "by": p.ID}, nil)
+		s.noteLayout(r, "spotlight", *a.ID)
 	}
 	ack(ev, ackOK{OK: true})
 	return nil
