@@ -44,9 +44,9 @@ type Participant struct {
 	// hostRight is set for a join token's host (JoinRequest.Host).
 	hostRight bool
 	// sfu is set when its client can use the SFU (JoinRequest.SFU).
-	sfu bool
-	state     MediaState
-	token     string
+	sfu   bool
+	state MediaState
+	token string
 	// prevToken also resumes p: the token it held before it became host,
 	// in case the new one (sent as it became host) never reached it.
 	prevToken string

@@ -22,8 +22,8 @@ type Config struct {
 	// MeshLimit is the most participants a room holds while any of them
 	// can only talk peer to peer (a client without the SFU events): a
 	// mesh of more would upload too many streams. 0: MaxParticipants.
-	MeshLimit int
-	ChatHistory     int // messages kept per room; default 200, negative: none
+	MeshLimit   int
+	ChatHistory int // messages kept per room; default 200, negative: none
 	// ChatRoomBytes bounds the chat history of one room, in bytes of
 	// text, name and ids; the oldest messages go first. Default 256 KiB.
 	ChatRoomBytes int
@@ -120,7 +120,7 @@ type JoinRequest struct {
 	// the server; a client that cannot keeps its room within MeshLimit.
 	SFU    bool
 	Socket *socketio.Socket
-	State   MediaState
+	State  MediaState
 	// IP is the client's address, counted against Config.MaxPerIP and
 	// Config.RoomsPerIPPerMinute.
 	IP netip.Addr
