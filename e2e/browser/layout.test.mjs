@@ -90,7 +90,13 @@ describe("layouts", () => {
     await poll(async () => await ada.page.evaluate(() => document.querySelector(".stage-main video").videoWidth > 0), { what: "screen shown" });
     await ada.page.screenshot({ path: path.join(artifacts, "presenting-desktop.png") });
     await cy.page.screenshot({ path: path.join(artifacts, "presenting-phone.png") });
-    await bob.page.getByRole("button", { name: "Stop presenting" }).click();
+    // The presenter is reminded, with a Stop of its own; nobody else is.
+    const banner = bob.page.locator("#presenting-banner");
+    assert.match(await banner.textContent(), /You are presenting/);
+    assert.ok(await ada.page.locator("#presenting-banner").isHidden());
+    await bob.page.screenshot({ path: path.join(artifacts, "presenter-desktop.png") });
+    await banner.getByRole("button", { name: "Stop sharing" }).click();
+    await poll(() => banner.isHidden(), { what: "the reminder gone with the share" });
     for (const p of [ada, cy]) await poll(async () => (await layoutOf(p)) === "grid", { what: `grid again for ${p.name}` });
   });
 

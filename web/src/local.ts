@@ -124,10 +124,16 @@ export class LocalMedia {
   /** startShare asks for a screen; the browser's "Stop sharing" ends it too. */
   async startShare(): Promise<void> {
     if (this.screen) return;
-    const s = await navigator.mediaDevices.getDisplayMedia({
+    // The meeting's own tab is left out of the browser's picker: shared,
+    // it would show everyone the meeting inside itself, smaller and
+    // smaller (the "infinite mirror").
+    const options = {
       video: { frameRate: { ideal: 15, max: 30 } },
       audio: false,
-    });
+      selfBrowserSurface: "exclude",
+      surfaceSwitching: "include",
+    } as DisplayMediaStreamOptions;
+    const s = await navigator.mediaDevices.getDisplayMedia(options);
     const track = s.getVideoTracks()[0];
     if (!track) throw new Error("no screen track");
     track.contentHint = "detail";

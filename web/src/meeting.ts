@@ -603,7 +603,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     // connection still carries this participant meanwhile, so the tile
     // never waits on a black frame. A participant without video switches
     // on its audio.
-    if (track.kind === "video") void firstFrame(track).then(() => this.useSfuStream(p, stream));
+    // Without a direct connection there is nothing to keep showing: the
+    // tile takes the stream at once (waiting for a decoded frame first
+    // cost the player's start twice).
+    if (!p.peer) this.useSfuStream(p, stream);
+    else if (track.kind === "video") void firstFrame(track).then(() => this.useSfuStream(p, stream));
     else if (!p.video) this.useSfuStream(p, stream);
   }
 

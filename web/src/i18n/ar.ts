@@ -172,6 +172,8 @@ const ar: Catalogue = {
   "keys.spaceHelp": "التحدث أثناء كتم الصوت",
   "keys.talking": "الميكروفون مفعّل ما دمت تضغط المسافة",
   "keys.esc": "Esc",
+  "share.mirrorHint": "هل تشارك علامة تبويب؟ ليست هذه: سيرى الجميع الاجتماع داخل نفسه.",
+  "share.stopSharing": "إيقاف المشاركة",
   "layout.pinned": "تم تثبيت {name}",
   "layout.youPresenting": "أنت تعرض الآن",
   "layout.presenting": "{name} يعرض الآن",

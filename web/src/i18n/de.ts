@@ -171,6 +171,8 @@ const de: Catalogue = {
   "keys.spaceHelp": "Stummgeschaltet sprechen",
   "keys.talking": "Mikrofon an, solange du die Leertaste hältst",
   "keys.esc": "Esc",
+  "share.mirrorHint": "Du teilst einen Browser-Tab? Nicht diesen: Alle sähen die Besprechung in sich selbst.",
+  "share.stopSharing": "Teilen beenden",
   "layout.pinned": "{name} ist angeheftet",
   "layout.youPresenting": "Sie präsentieren",
   "layout.presenting": "{name} präsentiert",

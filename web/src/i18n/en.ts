@@ -174,6 +174,8 @@ const en = {
   "keys.spaceHelp": "Talk while muted",
   "keys.talking": "Microphone on while you hold Space",
   "keys.esc": "Esc",
+  "share.mirrorHint": "Sharing a browser tab? Not this one: everyone would see the meeting inside itself.",
+  "share.stopSharing": "Stop sharing",
   "layout.pinned": "{name} is pinned",
   "layout.youPresenting": "You are presenting",
   "layout.presenting": "{name} is presenting",

@@ -171,6 +171,8 @@ const es: Catalogue = {
   "keys.spaceHelp": "Hablar estando silenciado",
   "keys.talking": "Micrófono activado mientras mantienes Espacio",
   "keys.esc": "Esc",
+  "share.mirrorHint": "¿Compartes una pestaña? Esta no: todos verían la reunión dentro de sí misma.",
+  "share.stopSharing": "Dejar de compartir",
   "layout.pinned": "{name} está fijado",
   "layout.youPresenting": "Estás presentando",
   "layout.presenting": "{name} está presentando",

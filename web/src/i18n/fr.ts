@@ -171,6 +171,8 @@ const fr: Catalogue = {
   "keys.spaceHelp": "Parler en sourdine",
   "keys.talking": "Micro activé tant que vous maintenez Espace",
   "keys.esc": "Échap",
+  "share.mirrorHint": "Vous partagez un onglet ? Pas celui-ci : tout le monde verrait la réunion dans elle-même.",
+  "share.stopSharing": "Arrêter le partage",
   "layout.pinned": "{name} est épinglé",
   "layout.youPresenting": "Vous présentez",
   "layout.presenting": "{name} présente",

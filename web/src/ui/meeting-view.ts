@@ -370,6 +370,21 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   );
 
   const netBanner = h("div", { class: "banner net-banner", id: "network-banner", hidden: true, role: "status" });
+  // While we present: a reminder with Stop, and a word against sharing a
+  // browser tab showing the meeting (the mirror).
+  const mirrorHint = h("span", { class: "mirror-hint", hidden: true }, msg("share.mirrorHint"));
+  const presentingBanner = h(
+    "div",
+    { class: "banner presenting-banner", id: "presenting-banner", hidden: true, role: "status" },
+    h("strong", {}, msg("layout.youPresenting")),
+    mirrorHint,
+    h("button", { type: "button", class: "small danger", onclick: () => local.stopShare() }, msg("share.stopSharing")),
+  );
+  const renderPresenting = () => {
+    presentingBanner.hidden = !local.sharing;
+    mirrorHint.hidden = !local.sharing || local.screen?.getSettings().displaySurface !== "browser";
+  };
+  disposers.push(local.onChange(renderPresenting));
   grid.setHands(meeting.hands.map((x) => x.id));
   grid.setSpotlight(meeting.spotlight);
   grid.onLayout = (l) => {
@@ -436,6 +451,7 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     h("header", { class: "topbar" }, h("span", { class: "room-code" }, meeting.room), recBadge, liveBadge, status),
     banner,
     netBanner,
+    presentingBanner,
     stage,
     h(
       "footer",
