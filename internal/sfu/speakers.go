@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/speaker"
@@ -40,8 +41,10 @@ type speakers struct {
 	room   *Room
 	detect *speaker.Detector
 
+	// started says the goroutine runs: read without the lock on every
+	// packet, changed under mu.
+	started atomic.Bool
 	mu      sync.Mutex
-	running bool
 	stop    chan struct{}
 }
 
@@ -55,9 +58,12 @@ func (s *speakers) observe(id string, ext []byte) {
 		return
 	}
 	s.detect.Observe(id, ext[0]&0x7f, time.Now())
+	if s.started.Load() {
+		return // the usual case, without a lock per packet
+	}
 	s.mu.Lock()
-	if !s.running && s.room.sfu.cfg.OnSpeaker != nil {
-		s.running = true
+	if !s.started.Load() && s.room.sfu.cfg.OnSpeaker != nil {
+		s.started.Store(true)
 		s.stop = make(chan struct{})
 		go s.run(s.stop)
 	}
@@ -86,9 +92,9 @@ func (s *speakers) left(id string, empty bool) {
 		return
 	}
 	s.mu.Lock()
-	if s.running {
+	if s.started.Load() {
 		close(s.stop)
-		s.running = false
+		s.started.Store(false)
 	}
 	s.mu.Unlock()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -392,77 +391,7 @@ var SimulcastSizes = map[string]int{"q": 200, "h": 500, "f": 1000}
 // every 10 frames, plus an Opus microphone ("mic").
 func (c *Client) PublishSimulcast() {
 	c.t.Helper()
-	layers := map[string]*webrtc.TrackLocalStaticRTP{}
-	var sender *webrtc.RTPSender
-	for _, rid := range []string{"q", "h", "f"} {
-		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", c.Name, webrtc.WithRTPStreamID(rid))
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		layers[rid] = tr
-		if sender == nil {
-			if sender, err = c.Pub.AddTrack(tr); err != nil {
-				c.t.Fatal(err)
-			}
-			go c.countPLIs(sender)
-		} else if err := sender.AddEncoding(tr); err != nil {
-			c.t.Fatal(err)
-		}
-	}
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "mic", c.Name)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := c.Pub.AddTrack(audio); err != nil {
-		c.t.Fatal(err)
-	}
-	c.negotiatePublish()
-	// pion's sender leaves the mid and rid header extensions to the
-	// writer; the receiver needs them to tell the layers apart.
-	var midID, ridID uint8
-	for _, e := range sender.GetParameters().HeaderExtensions {
-		switch e.URI {
-		case sdp.SDESMidURI:
-			midID = uint8(e.ID)
-		case sdp.SDESRTPStreamIDURI:
-			ridID = uint8(e.ID)
-		}
-	}
-	mid := ""
-	for _, tr := range c.Pub.GetTransceivers() {
-		if tr.Sender() == sender {
-			mid = tr.Mid()
-		}
-	}
-	go c.sendSimulcast(layers, audio, mid, midID, ridID)
-}
-
-func (c *Client) sendSimulcast(layers map[string]*webrtc.TrackLocalStaticRTP, audio *webrtc.TrackLocalStaticSample, mid string, midID, ridID uint8) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	// Each layer is its own RTP stream, with its own numbering.
-	seq := map[string]uint16{"q": 100, "h": 20000, "f": 40000}
-	ts := map[string]uint32{"q": 0, "h": 1 << 30, "f": 2 << 30}
-	for frame := uint32(0); ; frame++ {
-		select {
-		case <-c.stop:
-			return
-		case <-tick.C:
-		}
-		for rid, tr := range layers {
-			payload := make([]byte, SimulcastSizes[rid])
-			payload[0] = 0x10 // VP8 descriptor: start of partition 0
-			if frame%10 != 0 {
-				payload[1] = 0x01 // an interframe (P bit set)
-			}
-			seq[rid]++
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq[rid], Timestamp: ts[rid] + frame*1800}, Payload: payload}
-			_ = pkt.Header.SetExtension(midID, []byte(mid))
-			_ = pkt.Header.SetExtension(ridID, []byte(rid))
-			_ = tr.WriteRTP(pkt)
-		}
-		_ = audio.WriteSample(media.Sample{Data: make([]byte, 80), Duration: 20 * time.Millisecond})
-	}
+	c.PublishLayers(Layer{"q", 1, SimulcastSizes["q"]}, Layer{"h", 1, SimulcastSizes["h"]}, Layer{"f", 1, SimulcastSizes["f"]})
 }
 
 func (c *Client) countPLIs(sender *webrtc.RTPSender) {

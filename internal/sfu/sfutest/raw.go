@@ -159,7 +159,12 @@ func (c *Client) PublishLayers(layers ...Layer) {
 func (c *Client) sendLayers(layers []Layer, tracks map[string]*webrtc.TrackLocalStaticRTP, audio *webrtc.TrackLocalStaticSample, mid string, midID, ridID uint8) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// Each layer is its own RTP stream with its own numbering, far apart,
+	// so that a switch the server does not rewrite shows as a jump.
 	seq := make([]uint16, len(layers))
+	for i := range seq {
+		seq[i] = uint16(100 + 20000*i)
+	}
 	for frame := uint32(0); ; frame++ {
 		select {
 		case <-c.stop:
