@@ -110,6 +110,7 @@ type RoomOptions struct {
 	WaitingRoom     bool
 	MaxParticipants int
 	ExpiresAt       time.Time // zero: none
+	Media           string    // auto, mesh or sfu; "": the server's
 }
 
 // SettingsPatch changes settings; nil fields stay.

@@ -186,6 +186,7 @@ func TestBodiesAreChecked(t *testing.T) {
 		"both expiries": `{"ttlSeconds":60,"expiresAt":"2099-01-01T00:00:00Z"}`,
 		"past":          `{"expiresAt":"2001-01-01T00:00:00Z"}`,
 		"negative":      `{"maxParticipants":-1}`,
+		"media":         `{"media":"p2p"}`,
 	} {
 		rec := do(t, a, "POST", "/api/v1/rooms", k, body)
 		if rec.Code != 400 || errorCode(t, rec) != "bad-request" {

@@ -38,6 +38,7 @@ type createRequest struct {
 	Locked          bool       `json:"locked"`
 	WaitingRoom     bool       `json:"waitingRoom"`
 	MaxParticipants int        `json:"maxParticipants"`
+	Media           string     `json:"media"`
 	ExpiresAt       *time.Time `json:"expiresAt"`
 	// TTLSeconds is expiresAt as a lifetime from now.
 	TTLSeconds int64 `json:"ttlSeconds"`
@@ -56,7 +57,11 @@ func (a *API) createRoom(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad-request", "ttlSeconds and maxParticipants must not be negative")
 		return
 	}
-	opts := RoomOptions{Password: req.Password, Locked: req.Locked, WaitingRoom: req.WaitingRoom, MaxParticipants: req.MaxParticipants}
+	if req.Media != "" && req.Media != "auto" && req.Media != "mesh" && req.Media != "sfu" {
+		writeError(w, http.StatusBadRequest, "bad-request", "media must be auto, mesh or sfu")
+		return
+	}
+	opts := RoomOptions{Password: req.Password, Locked: req.Locked, WaitingRoom: req.WaitingRoom, MaxParticipants: req.MaxParticipants, Media: req.Media}
 	switch {
 	case req.ExpiresAt != nil:
 		if !req.ExpiresAt.After(time.Now()) {

@@ -119,6 +119,8 @@ type Manager struct {
 
 	mu    sync.Mutex
 	rooms map[string]*room
+	// policies are the rooms' own modes (SetPolicy), in place of cfg.Mode.
+	policies map[string]Mode
 }
 
 // New returns a Manager.
@@ -127,7 +129,7 @@ func New(cfg Config) (*Manager, error) {
 	if _, err := ParseMode(string(cfg.Mode)); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, log: cfg.Logger, rooms: map[string]*room{}}
+	m := &Manager{cfg: cfg, log: cfg.Logger, rooms: map[string]*room{}, policies: map[string]Mode{}}
 	sc := cfg.SFU
 	sc.OnSpeaker = m.speakerChanged
 	s, err := sfu.New(sc)

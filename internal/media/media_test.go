@@ -218,3 +218,26 @@ func TestActiveSpeakerIsTold(t *testing.T) {
 		t.Error("another meeting was told")
 	}
 }
+
+// A room given its own mode follows it instead of the server's, until
+// the meeting ends.
+func TestRoomPolicy(t *testing.T) {
+	m := newManager(t, Config{Mode: Mesh})
+	if err := m.SetPolicy("big", SFU); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPolicy("big", "p2p"); err == nil {
+		t.Fatal("a mode that is not auto, mesh or sfu was taken")
+	}
+	a, b := &conn{}, &conn{}
+	if got := m.Joined("big", "a", a, true); got != SFU {
+		t.Fatalf("first member of an sfu room in a mesh server: %s", got)
+	}
+	if got := m.Joined("plain", "b", b, true); got != Mesh {
+		t.Fatalf("another room: %s, want the server's mesh", got)
+	}
+	m.Left("big", "a")
+	if got := m.Joined("big", "a", a, true); got != Mesh {
+		t.Fatalf("after the meeting ended: %s, want the server's mesh again", got)
+	}
+}

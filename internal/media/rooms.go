@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
@@ -51,6 +52,7 @@ func (m *Manager) Left(roomID, id string) {
 			r.meshTimer.Stop()
 		}
 		delete(m.rooms, roomID)
+		delete(m.policies, roomID) // the meeting is over
 	} else {
 		m.decideLocked(r)
 	}
@@ -88,7 +90,11 @@ func (m *Manager) want(r *room) Mode {
 	if r.required > 0 {
 		return SFU // a recording needs every track through the server
 	}
-	switch m.cfg.Mode {
+	policy := m.cfg.Mode
+	if p, ok := m.policies[r.id]; ok {
+		policy = p
+	}
+	switch policy {
 	case SFU:
 		return SFU
 	case Mesh:
@@ -283,4 +289,30 @@ func (m *Manager) existingPeer(roomID, id string) (*sfu.Peer, error) {
 		return nil, ErrNotInSFU
 	}
 	return mem.peer, nil
+}
+
+// maxPolicies bounds the rooms given a mode of their own before anyone
+// joined them (a room made by the API that nobody enters keeps its entry).
+const maxPolicies = 100_000
+
+// ErrTooManyPolicies: too many rooms have a mode of their own.
+var ErrTooManyPolicies = errors.New("media: too many rooms with a media mode of their own")
+
+// SetPolicy gives one room its own media mode (auto, mesh or sfu) in place
+// of Config.Mode, as the server API's room settings ask; it lasts until
+// the meeting ends.
+func (m *Manager) SetPolicy(roomID string, mode Mode) error {
+	if _, err := ParseMode(string(mode)); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.policies[roomID]; !ok && len(m.policies) >= maxPolicies {
+		return ErrTooManyPolicies
+	}
+	m.policies[roomID] = mode
+	if r := m.rooms[roomID]; r != nil {
+		m.decideLocked(r)
+	}
+	return nil
 }

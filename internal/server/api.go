@@ -137,7 +137,7 @@ func (a apiRooms) GetRoom(id string) (api.Room, error) {
 
 func (a apiRooms) CreateRoom(id string, o api.RoomOptions) (api.Room, error) {
 	r, err := a.sig.CreateRoom(id, signaling.RoomOptions{Password: o.Password, Locked: o.Locked,
-		WaitingRoom: o.WaitingRoom, MaxParticipants: o.MaxParticipants, Expires: o.ExpiresAt})
+		WaitingRoom: o.WaitingRoom, MaxParticipants: o.MaxParticipants, Expires: o.ExpiresAt, Media: o.Media})
 	return apiRoom(r), err
 }
 

@@ -239,6 +239,12 @@ func TestServerAPI(t *testing.T) {
 	if a := c.call("POST", "/api/v1/rooms", apiKey, map[string]any{"id": "no spaces"}); a.status != 400 || a.code() != "invalid-room" {
 		t.Fatalf("bad id: %d %s", a.status, a.body)
 	}
+	// A meeting may have its own media mode.
+	c.must(201, "POST", "/api/v1/rooms", map[string]any{"id": "big-one", "media": "sfu"})
+	c.must(204, "DELETE", "/api/v1/rooms/big-one", nil)
+	if a := c.call("POST", "/api/v1/rooms", apiKey, map[string]any{"id": "odd-one", "media": "p2p"}); a.status != 400 || a.code() != "bad-request" {
+		t.Fatalf("media p2p: %d %s", a.status, a.body)
+	}
 	var auto api.Room
 	_ = json.Unmarshal(c.must(201, "POST", "/api/v1/rooms", map[string]any{}).body, &auto)
 	if len(auto.ID) != 12 {

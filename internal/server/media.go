@@ -42,6 +42,9 @@ func (a mediaSide) Joined(room, id string, conn signaling.MediaConn, capable boo
 
 func (a mediaSide) Left(room, id string) { a.m.Left(room, id) }
 
+// SetPolicy gives a room its own media mode (the server API's rooms).
+func (a mediaSide) SetPolicy(room, mode string) error { return a.m.SetPolicy(room, media.Mode(mode)) }
+
 // Mode is the room's media mode, for the server API's room views.
 func (a mediaSide) Mode(room string) string { return string(a.m.Mode(room)) }
 func (a mediaSide) Events() []string        { return media.Events }

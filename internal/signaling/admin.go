@@ -36,7 +36,17 @@ type RoomOptions struct {
 	WaitingRoom     bool
 	MaxParticipants int       // 0: the server's --max-participants
 	Expires         time.Time // zero: never; then the room is ended
+	// Media is the room's own media mode (auto, mesh or sfu); "": the
+	// server's --media.
+	Media string
 }
+
+// mediaPolicy is the media side's per-room mode, when it has one.
+type mediaPolicy interface{ SetPolicy(room, mode string) error }
+
+// ErrMediaMode: a room's media mode that is not auto, mesh or sfu, or a
+// server without a media side.
+var ErrMediaMode = &rooms.Error{Code: "bad-request", Message: "media must be auto, mesh or sfu"}
 
 // mediaModer is the media side's room mode, when it tells it.
 type mediaModer interface{ Mode(room string) string }
@@ -79,12 +89,21 @@ func (s *Service) CreateRoom(id string, o RoomOptions) (RoomInfo, error) {
 	if o.MaxParticipants < 0 || !o.Expires.IsZero() && !o.Expires.After(time.Now()) {
 		return RoomInfo{}, ErrBadRequest
 	}
+	mp, _ := s.media.(mediaPolicy)
+	if o.Media != "" && (mp == nil || (o.Media != "auto" && o.Media != "mesh" && o.Media != "sfu")) {
+		return RoomInfo{}, ErrMediaMode
+	}
 	r, err := s.rooms.Create(id, rooms.Settings{Password: o.Password, Locked: o.Locked,
 		WaitingRoom: o.WaitingRoom, MaxParticipants: o.MaxParticipants}, o.Expires)
 	if err != nil {
 		return RoomInfo{}, err
 	}
-	s.log.Info("meeting created by the API", "room", id, "expires", o.Expires)
+	if o.Media != "" {
+		if err := mp.SetPolicy(id, o.Media); err != nil {
+			return RoomInfo{}, &rooms.Error{Code: "too-many-rooms", Message: err.Error()}
+		}
+	}
+	s.log.Info("meeting created by the API", "room", id, "expires", o.Expires, "media", o.Media)
 	if !o.Expires.IsZero() {
 		time.AfterFunc(time.Until(o.Expires), func() {
 			// Only this room: one ended early and made again is another.
