@@ -19,7 +19,13 @@ var Events = []string{"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-candida
 type description struct {
 	Type string `json:"type"`
 	SDP  string `json:"sdp"`
+	// Screen is the mid of the offer's section that carries a shared
+	// screen (sfu-publish only; "" for none).
+	Screen string `json:"screen,omitempty"`
 }
+
+// maxMid bounds a mid: browsers number their sections.
+const maxMid = 32
 
 // maxSDP bounds a session description: a browser's offer with simulcast
 // and every codec is about 10 KB.
@@ -34,7 +40,11 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 		if err != nil {
 			return nil, err
 		}
-		answer, err := m.Publish(roomID, id, sd)
+		screen, err := decodeScreen(args)
+		if err != nil {
+			return nil, err
+		}
+		answer, err := m.PublishWithScreen(roomID, id, sd, screen)
 		if err != nil {
 			return nil, toRefusal(err)
 		}
@@ -76,6 +86,17 @@ func decodeDescription(args []json.RawMessage, want webrtc.SDPType) (webrtc.Sess
 		return webrtc.SessionDescription{}, &Error{Code: "too-large", Message: "the session description is too large"}
 	}
 	return webrtc.SessionDescription{Type: want, SDP: d.SDP}, nil
+}
+
+// decodeScreen reads sfu-publish's screen mid (decodeDescription has
+// checked the payload).
+func decodeScreen(args []json.RawMessage) (string, error) {
+	var d description
+	_ = json.Unmarshal(args[0], &d)
+	if len(d.Screen) > maxMid {
+		return "", errBadPayload
+	}
+	return d.Screen, nil
 }
 
 // View is how a member shows another member's video: in a tile of this

@@ -166,6 +166,12 @@ func (m *Manager) member(roomID, id string) *member {
 // Publish is sfu-publish: the member's offer for its publishing
 // connection, answered by the SFU. The first one joins the SFU room.
 func (m *Manager) Publish(roomID, id string, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	return m.PublishWithScreen(roomID, id, offer, "")
+}
+
+// PublishWithScreen is Publish with the mid of the offer's section that
+// carries a shared screen ("" for none), forwarded beside the camera.
+func (m *Manager) PublishWithScreen(roomID, id string, offer webrtc.SessionDescription, screenMid string) (webrtc.SessionDescription, error) {
 	mem, err := m.sfuMember(roomID, id)
 	if err != nil {
 		return webrtc.SessionDescription{}, err
@@ -177,6 +183,7 @@ func (m *Manager) Publish(roomID, id string, offer webrtc.SessionDescription) (w
 	if err != nil {
 		return webrtc.SessionDescription{}, err
 	}
+	p.SetScreen(screenMid)
 	return p.Publish(offer)
 }
 

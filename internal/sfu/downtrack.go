@@ -44,7 +44,7 @@ type downTrack struct {
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
-	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.id, t.owner.id)
+	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.id, t.streamID())
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,8 @@ type Peer struct {
 
 	subMu     sync.Mutex     // serialises subscribe
 	done      chan struct{}  // closed by Close
-	views     map[string]int // the last SetView height by publisher
+	views     map[string]int // the last SetView height by stream id
+	screenMid string         // the publishing section of the shared screen (SetScreen)
 	mu        sync.Mutex
 	closed    bool
 	published []*track
@@ -280,6 +281,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver)
 			return
 		}
 		t = newTrack(p, remote)
+		t.screen = remote.Kind() == webrtc.RTPCodecTypeVideo && p.screenMid != "" && p.midOf(receiver) == p.screenMid
 		if remote.Kind() == webrtc.RTPCodecTypeAudio {
 			t.levelID = audioLevelID(receiver)
 		}
@@ -325,17 +327,39 @@ func (p *Peer) forward(t *track, l *layer) {
 	p.room.unpublished(t)
 }
 
+// SetScreen names the section (mid) of the publishing connection that
+// carries the participant's shared screen, so that it is forwarded as a
+// screen beside the camera (stream id: the participant's id and
+// ScreenSuffix) and never as a second camera. It is told before the offer
+// that adds the section; "" for none.
+func (p *Peer) SetScreen(mid string) {
+	p.mu.Lock()
+	p.screenMid = mid
+	p.mu.Unlock()
+}
+
+// midOf finds the mid of the publishing section a receiver belongs to.
+func (p *Peer) midOf(r *webrtc.RTPReceiver) string {
+	for _, tr := range p.pub.GetTransceivers() {
+		if tr.Receiver() == r {
+			return tr.Mid()
+		}
+	}
+	return ""
+}
+
 // SetView says how the participant shows another participant's video:
 // in a tile of this height in CSS pixels, which picks the simulcast layer
 // it receives, or not at all (0: scrolled off, hidden, tab in the
 // background), which stops that video until it is shown again. Audio
-// always flows.
-func (p *Peer) SetView(publisherID string, height int) {
+// always flows. The id is a participant's for its camera, or that id and
+// ScreenSuffix for its shared screen.
+func (p *Peer) SetView(id string, height int) {
 	p.mu.Lock()
-	p.views[publisherID] = height // for tracks it publishes later
+	p.views[id] = height // for tracks it publishes later
 	p.mu.Unlock()
 	for _, d := range p.downTracks() {
-		if d.track.owner.id == publisherID {
+		if d.track.streamID() == id {
 			d.setView(height)
 		}
 	}
@@ -365,7 +389,7 @@ func (p *Peer) subscribe(t *track) {
 		return
 	}
 	p.downs[t] = d
-	height, viewed := p.views[t.owner.id]
+	height, viewed := p.views[t.streamID()]
 	p.mu.Unlock()
 	if viewed {
 		d.setView(height)

@@ -9,6 +9,7 @@ import (
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/huddlehq/huddle/internal/sfu/sfutest"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
 )
 
 // newTestSFU is an SFU that gathers loopback candidates only.
@@ -163,4 +164,57 @@ func TestPeerStats(t *testing.T) {
 	if st := ap.Stats(); st.ForwardedBytes != 0 || st.Reported {
 		t.Errorf("alice receives nothing, yet: %+v", st)
 	}
+}
+
+// A shared screen is published beside the camera, on its own section:
+// subscribers receive it under the publisher's id and ScreenSuffix, the
+// camera keeps going, and each can be hidden on its own (its view id).
+func TestScreenIsForwardedBesideTheCamera(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{})
+	room := s.Room("r1")
+	a, ap := join(t, room, "alice")
+	b, bp := join(t, room, "bob")
+	a.Publish() // sections 0 and 1: camera and microphone
+	ap.SetScreen("2")
+	screen, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.PublishTracks(screen)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		frame := make([]byte, 1200) // every frame a keyframe
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			_ = screen.WriteSample(media.Sample{Data: frame, Duration: 20 * time.Millisecond})
+		}
+	}()
+	screenKey := "alice" + sfu.ScreenSuffix + "/screen"
+	sfutest.WaitFor(t, "bob receives alice's screen as a screen", 10*time.Second, func() bool { return b.Received(screenKey) > 20 })
+	sfutest.WaitFor(t, "and her camera beside it", 5*time.Second, func() bool { return b.Received("alice/cam") > 20 })
+	if n := b.Received("alice/screen"); n != 0 {
+		t.Errorf("the screen also came as a second camera: %d packets", n)
+	}
+	// Hiding the screen stops it alone; hiding the camera stops it alone.
+	bp.SetView("alice"+sfu.ScreenSuffix, 0)
+	stalled := func(key string) bool {
+		n := b.Received(key)
+		time.Sleep(300 * time.Millisecond)
+		return b.Received(key) == n
+	}
+	sfutest.WaitFor(t, "the hidden screen stops", 3*time.Second, func() bool { return stalled(screenKey) })
+	if stalled("alice/cam") {
+		t.Error("hiding the screen stopped the camera")
+	}
+	bp.SetView("alice"+sfu.ScreenSuffix, 720)
+	bp.SetView("alice", 0)
+	sfutest.WaitFor(t, "the hidden camera stops", 3*time.Second, func() bool { return stalled("alice/cam") })
+	sfutest.WaitFor(t, "the screen shown again flows", 3*time.Second, func() bool { return !stalled(screenKey) })
 }

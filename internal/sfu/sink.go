@@ -29,6 +29,8 @@ type TrackInfo struct {
 	TrackID     string
 	Kind        webrtc.RTPCodecType
 	Codec       webrtc.RTPCodecCapability
+	// Screen is true for a shared screen (published beside the camera).
+	Screen bool
 	// RequestKeyframe asks the publisher for a keyframe of the layer the
 	// sink receives, at most once per Config.KeyframeInterval; a writer
 	// that lost packets calls it to start decoding afresh. Nothing for
@@ -134,7 +136,7 @@ func (t *track) addSink(s Sink) {
 	}
 	st := &sinkTrack{sink: s, track: t, gate: newLayerGate(best(t.qualities()), t.simulcast)}
 	w := s.TrackAdded(TrackInfo{
-		PublisherID: t.owner.id, TrackID: t.id, Kind: t.kind, Codec: t.codec,
+		PublisherID: t.owner.id, TrackID: t.id, Kind: t.kind, Codec: t.codec, Screen: t.screen,
 		RequestKeyframe: st.requestKeyframe,
 	})
 	if w == nil {

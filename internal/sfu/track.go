@@ -24,6 +24,9 @@ type track struct {
 	// levelID is the audio-level extension's id on the publisher's
 	// connection (speakers.go); 0: none.
 	levelID uint8
+	// screen is true for a shared screen, published beside the camera
+	// (Peer.SetScreen): subscribers see it under its own stream id.
+	screen bool
 
 	mu       sync.Mutex // serialises changes to downs and layers
 	layers   []*layer   // by quality, lowest first
@@ -52,6 +55,20 @@ type layer struct {
 	// cache answers the subscribers' NACKs; nil for audio, for which
 	// NACK is not negotiated.
 	cache *packetCache
+}
+
+// ScreenSuffix ends the stream id under which subscribers receive a
+// participant's shared screen; the camera and microphone come under the
+// participant's id alone. It is also the view id of the screen (SetView).
+const ScreenSuffix = "~screen"
+
+// streamID is the stream id subscribers see this track under, and the id
+// their views name it by.
+func (t *track) streamID() string {
+	if t.screen {
+		return t.owner.id + ScreenSuffix
+	}
+	return t.owner.id
 }
 
 func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
