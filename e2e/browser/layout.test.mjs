@@ -85,9 +85,11 @@ describe("layouts", () => {
 
   test("a shared screen takes everyone's stage, cameras in a strip", async () => {
     await bob.page.getByRole("button", { name: "Share screen" }).click();
-    for (const p of [ada, cy]) await poll(async () => (await onStage(p)) === bob.id, { what: `Bob's screen on ${p.name}'s stage` });
+    for (const p of [ada, cy]) await poll(async () => (await onStage(p)) === `${bob.id}~screen`, { what: `Bob's screen on ${p.name}'s stage` });
     assert.equal(await ada.page.locator("#grid").getAttribute("data-why"), "presenting");
     await poll(async () => await ada.page.evaluate(() => document.querySelector(".stage-main video").videoWidth > 0), { what: "screen shown" });
+    // Bob's camera stays, in the strip, beside his screen.
+    assert.equal(await ada.page.locator(`.strip .tile[data-peer-id="${bob.id}"]`).count(), 1);
     await ada.page.screenshot({ path: path.join(artifacts, "presenting-desktop.png") });
     await cy.page.screenshot({ path: path.join(artifacts, "presenting-phone.png") });
     // The presenter is reminded, with a Stop of its own; nobody else is.

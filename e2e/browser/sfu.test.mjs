@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
-import { closeAll, dumpLogs, enter, expectMediaFrom, join, launchBrowser, openPrejoin, poll } from "../lib/browser.mjs";
+import { closeAll, dumpLogs, enter, expectMediaFrom, expectTileFrames, join, launchBrowser, openPrejoin, poll } from "../lib/browser.mjs";
 
 const state = (p) =>
   p.page.evaluate(() => ({
@@ -95,6 +95,32 @@ describe("auto media mode: mesh for two, SFU from three", () => {
       async () => await ada.page.evaluate(() => [...document.querySelectorAll(".tile video")].every((v) => v.videoWidth > 0)),
       { what: "all tiles showing video" },
     );
+  });
+
+  test("a shared screen through the SFU comes beside the camera", async () => {
+    await bob.page.getByRole("button", { name: "Share screen" }).click();
+    const screenId = `${bob.id}~screen`;
+    try {
+      for (const viewer of [ada, cy]) {
+        const screen = await expectTileFrames(viewer.page, screenId, { timeout: 60000 });
+        const camera = await expectTileFrames(viewer.page, bob.id);
+        assert.ok(screen.width > camera.width, `${viewer.name}: screen ${screen.width} px wide, camera ${camera.width}`);
+      }
+    } catch (err) {
+      console.log(dumpLogs(ada, bob, cy));
+      throw err;
+    }
+    // Still two connections: the screen is one more sender on the
+    // publishing one, a single encoding beside the camera's three layers.
+    const s = await state(bob);
+    assert.deepEqual([s.mode, s.mesh, s.sfu, s.videoSenders], ["sfu", 0, 2, 2]);
+    const encodings = await bob.page.evaluate(() =>
+      window.__huddle.sfuConnections()[0].getSenders().filter((x) => x.track?.kind === "video").map((x) => x.getParameters().encodings.length).sort(),
+    );
+    assert.deepEqual(encodings, [1, 3]);
+    await bob.page.getByRole("button", { name: "Stop presenting" }).click();
+    for (const viewer of [ada, cy]) await poll(async () => (await viewer.page.locator(`.tile[data-peer-id="${screenId}"]`).count()) === 0, { what: `the screen tile gone at ${viewer.name}` });
+    await expectTileFrames(ada.page, bob.id);
   });
 
   test("back to two, the meeting returns to peer to peer", async () => {

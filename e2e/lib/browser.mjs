@@ -161,3 +161,22 @@ export async function closeAll(...participants) {
 export function dumpLogs(...participants) {
   return participants.flatMap((p) => p?.logs ?? []).join("\n");
 }
+
+/**
+ * expectTileFrames waits until the tile of id (a participant, or its
+ * screen: id~screen) on page shows decoded frames that keep coming, and
+ * returns the picture's size.
+ */
+export async function expectTileFrames(page, id, { timeout = 30000 } = {}) {
+  const read = () =>
+    page.evaluate((id) => {
+      const v = document.querySelector(`.tile[data-peer-id="${id}"] video`);
+      if (!v || v.videoWidth === 0) return null;
+      return { frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth, height: v.videoHeight };
+    }, id);
+  const first = await poll(read, { timeout, what: `frames in the tile of ${id}` });
+  return poll(async () => {
+    const now = await read();
+    return now && now.frames > first.frames ? now : null;
+  }, { timeout: 10000, what: `frames still coming in the tile of ${id}` });
+}

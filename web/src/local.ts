@@ -11,8 +11,10 @@ export class LocalMedia {
   mic: MediaStreamTrack | null;
   camera: MediaStreamTrack | null;
   screen: MediaStreamTrack | null = null;
-  /** The self view: microphone plus camera or screen. */
+  /** The self view: microphone plus camera. */
   readonly view = new MediaStream();
+  /** Our shared screen, sent beside the camera (empty when not sharing). */
+  readonly screenView = new MediaStream();
   private listeners = new Set<() => void>();
 
   constructor(
@@ -41,10 +43,11 @@ export class LocalMedia {
     return !!this.screen;
   }
 
-  /** track is what goes on the wire for a kind. */
-  track(kind: "audio" | "video"): MediaStreamTrack | null {
+  /** track is what goes on the wire for a kind: the screen is a track of its own. */
+  track(kind: "audio" | "video" | "screen"): MediaStreamTrack | null {
     if (kind === "audio") return this.mic;
-    return this.screen ?? this.camera;
+    if (kind === "screen") return this.screen;
+    return this.camera;
   }
 
   onChange(fn: () => void): () => void {
@@ -58,9 +61,8 @@ export class LocalMedia {
   }
 
   private rebuildView(): void {
-    const want = [this.mic, this.screen ?? this.camera].filter((t): t is MediaStreamTrack => !!t);
-    for (const t of this.view.getTracks()) if (!want.includes(t)) this.view.removeTrack(t);
-    for (const t of want) if (!this.view.getTracks().includes(t)) this.view.addTrack(t);
+    keep(this.view, [this.mic, this.camera]);
+    keep(this.screenView, [this.screen]);
   }
 
   /** setMic mutes by disabling the track: instant, and the device stays ready. */
@@ -157,6 +159,13 @@ export class LocalMedia {
   stopAll(): void {
     for (const t of [this.mic, this.camera, this.screen]) t?.stop();
     this.mic = this.camera = this.screen = null;
-    for (const t of this.view.getTracks()) this.view.removeTrack(t);
+    this.rebuildView();
   }
+}
+
+/** keep makes stream hold exactly these tracks (nulls left out). */
+function keep(stream: MediaStream, tracks: (MediaStreamTrack | null)[]): void {
+  const want = tracks.filter((t): t is MediaStreamTrack => !!t);
+  for (const t of stream.getTracks()) if (!want.includes(t)) stream.removeTrack(t);
+  for (const t of want) if (!stream.getTracks().includes(t)) stream.addTrack(t);
 }

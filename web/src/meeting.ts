@@ -16,7 +16,7 @@ import type { ChatMessage } from "./chat";
 import { Emitter } from "./emitter";
 import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
-import { SfuLink } from "./sfu";
+import { screenSuffix, SfuLink } from "./sfu";
 import type { View } from "./views";
 import { isolate } from "./text";
 import { msg, t, type Msg } from "./i18n";
@@ -42,6 +42,10 @@ export interface Participant extends PeerInfo {
   peer?: Peer;
   /** What the SFU sends us of this participant, once it has sent anything. */
   sfuStream?: MediaStream;
+  /** The participant's shared screen (a track beside the camera), once there is a path for one. */
+  screenStream?: MediaStream;
+  /** The SFU's stream of the participant's screen, once it has sent one. */
+  sfuScreenStream?: MediaStream;
 }
 
 export type EndReason = "left" | "removed" | "denied" | "error";
@@ -158,7 +162,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   }
 
   mediaState(): MediaState {
-    return { audio: this.local.micOn, video: this.local.camOn || this.local.sharing, screen: this.local.sharing, recording: this.recording };
+    return { audio: this.local.micOn, video: this.local.camOn, screen: this.local.sharing, recording: this.recording };
   }
 
   /**
@@ -451,6 +455,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       recording: !!info.recording,
       self,
       stream: self ? this.local.view : new MediaStream(),
+      screenStream: self ? this.local.screenView : undefined,
     };
     this.participants.set(p.id, p);
     this.emit("participant-added", p);
@@ -478,11 +483,12 @@ export class Meeting extends Emitter<MeetingEvents> {
       peerId: p.id,
       config: this.rtcConfig,
       localStream: this.local.view,
+      screenStream: this.local.screenView,
       localTrack: (kind) => this.local.track(kind),
       signal: (event, payload) => this.sig.emit(event, payload),
       onMessage: (msg) => this.peerMessage(peer, msg),
       onTrack: () => {
-        if (this.mode === "mesh") p.stream = peer.stream;
+        if (this.mode === "mesh") [p.stream, p.screenStream] = [peer.stream, peer.screenStream];
         this.emit("participant-updated", p);
       },
       onState: (state) => {
@@ -494,6 +500,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     // Coming back from the SFU, the tile keeps its stream until the direct
     // connection carries media (onTrack).
     if (!p.sfuStream) p.stream = peer.stream;
+    if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
     if (initiator) peer.start();
     this.emit("participant-updated", p);
     return peer;
@@ -513,10 +520,9 @@ export class Meeting extends Emitter<MeetingEvents> {
   private localChanged(): void {
     for (const p of this.participants.values()) {
       if (!p.peer) continue;
-      void p.peer.setTrack("audio", this.local.track("audio"));
-      void p.peer.setTrack("video", this.local.track("video"));
+      for (const kind of ["audio", "video", "screen"] as const) void p.peer.setTrack(kind, this.local.track(kind));
     }
-    if (this.sfu) void this.sfu.publish(this.local.track("audio"), this.local.track("video"), this.local.view);
+    if (this.sfu) void this.sfu.publish(this.sending(), this.local.view, this.local.screenView);
     const self = this.participants.get(this.selfId);
     if (self) this.update(self, this.mediaState());
     this.sendMediaState();
@@ -579,11 +585,9 @@ export class Meeting extends Emitter<MeetingEvents> {
         onTrack: (id, track, stream) => this.sfuTrack(id, track, stream),
       });
     }
-    const audio = this.local.track("audio");
-    const video = this.local.track("video");
     const link = this.sfu;
     void link
-      .publish(audio, video, this.local.view)
+      .publish(this.sending(), this.local.view, this.local.screenView)
       .then(() => {
         if (this.views.length > 0) this.sig.emit("sfu-view", { views: this.views });
       })
@@ -593,8 +597,14 @@ export class Meeting extends Emitter<MeetingEvents> {
       });
   }
 
+  /** sending is what we send on each of our sections. */
+  private sending(): Record<"audio" | "video" | "screen", MediaStreamTrack | null> {
+    return { audio: this.local.track("audio"), video: this.local.track("video"), screen: this.local.track("screen") };
+  }
+
   /** sfuTrack: the SFU sends a participant's media; its direct path may go. */
   private sfuTrack(id: string, track: MediaStreamTrack, stream: MediaStream): void {
+    if (id.endsWith(screenSuffix)) return this.sfuScreen(id.slice(0, -screenSuffix.length), track, stream);
     const p = this.participants.get(id);
     if (!p || p.self) return;
     p.sfuStream = stream;
@@ -609,6 +619,25 @@ export class Meeting extends Emitter<MeetingEvents> {
     if (!p.peer) this.useSfuStream(p, stream);
     else if (track.kind === "video") void firstFrame(track).then(() => this.useSfuStream(p, stream));
     else if (!p.video) this.useSfuStream(p, stream);
+  }
+
+  /**
+   * sfuScreen: the SFU sends a participant's screen. While the screen is
+   * shared over a direct connection, the stage keeps it until the SFU's
+   * shows a picture.
+   */
+  private sfuScreen(id: string, track: MediaStreamTrack, stream: MediaStream): void {
+    const p = this.participants.get(id);
+    if (!p || p.self) return;
+    p.sfuScreenStream = stream;
+    const use = () => {
+      if (this.mode !== "sfu" || p.sfuScreenStream !== stream) return;
+      p.screenStream = stream;
+      this.emit("participant-updated", p);
+    };
+    if (this.mode !== "sfu") return;
+    if (p.peer && p.screen) void firstFrame(track).then(use);
+    else use();
   }
 
   /** useSfuStream shows what the SFU sends of p, then lets its direct path go. */
@@ -648,8 +677,8 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.sfuLeaveTimer = setTimeout(() => {
         if (this.mode !== "mesh") return;
         for (const p of remote) {
-          p.sfuStream = undefined;
-          if (p.peer) p.stream = p.peer.stream;
+          p.sfuStream = p.sfuScreenStream = undefined;
+          if (p.peer) [p.stream, p.screenStream] = [p.peer.stream, p.peer.screenStream];
           this.emit("participant-updated", p);
         }
         this.closeSfu();

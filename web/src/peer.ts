@@ -1,11 +1,16 @@
 // Peer is the connection to one other participant: an RTCPeerConnection
-// negotiated with perfect negotiation, one audio and one video transceiver
-// (tracks are swapped with replaceTrack: mute, camera off and screen share
-// need no renegotiation), a data channel that survives signaling outages,
-// and ICE restarts when the path breaks.
+// negotiated with perfect negotiation, an audio, a camera and a screen
+// transceiver, in that order on both sides (tracks are swapped with
+// replaceTrack: mute and camera off need no renegotiation), a data channel
+// that survives signaling outages, and ICE restarts when the path breaks.
+// The screen is the second video section: that is how the other side
+// tells it from the camera.
 import { isPolite, Negotiator } from "./negotiation";
 
-export type Kind = "audio" | "video";
+export type Kind = "audio" | "video" | "screen";
+
+/** The sections, in the order the offerer adds them. */
+const kinds: Kind[] = ["audio", "video", "screen"];
 
 export interface PeerOptions {
   selfId: string;
@@ -16,6 +21,8 @@ export interface PeerOptions {
   /** The local track to send for a kind, or null. */
   localTrack: (kind: Kind) => MediaStreamTrack | null;
   localStream: MediaStream;
+  /** The stream our screen is sent in. */
+  screenStream: MediaStream;
   /** A message arrived on the data channel. */
   onMessage?: (msg: unknown) => void;
   onTrack?: () => void;
@@ -27,7 +34,10 @@ const disconnectedGraceMs = 4000;
 
 export class Peer {
   readonly pc: RTCPeerConnection;
+  /** The other participant's microphone and camera. */
   readonly stream = new MediaStream();
+  /** The other participant's shared screen (a muted track when not sharing). */
+  readonly screenStream = new MediaStream();
   readonly negotiator: Negotiator;
   readonly channel: RTCDataChannel;
   peerId: string;
@@ -60,7 +70,7 @@ export class Peer {
     this.pc.onicecandidate = (e) => {
       opts.signal("ice-candidate", { to: this.peerId, candidate: e.candidate ? e.candidate.toJSON() : null });
     };
-    this.pc.ontrack = (e) => this.addRemoteTrack(e.track);
+    this.pc.ontrack = (e) => this.addRemoteTrack(e.track, e.transceiver);
     this.pc.onconnectionstatechange = () => this.connectionChanged();
   }
 
@@ -88,17 +98,15 @@ export class Peer {
    * to send, so we still receive everything).
    */
   async attachLocalTracks(): Promise<void> {
-    for (const kind of ["audio", "video"] as const) {
+    for (const kind of kinds) {
       const track = this.opts.localTrack(kind);
       let tr = this.transceivers[kind];
       if (!tr) {
-        tr = this.pc
-          .getTransceivers()
-          .find((t) => t.receiver.track.kind === kind && t.currentDirection !== "stopped");
+        tr = this.offered(kind);
         if (!tr) {
-          tr = this.pc.addTransceiver(track ?? kind, {
+          tr = this.pc.addTransceiver(track ?? mediaKind(kind), {
             direction: track ? "sendrecv" : "recvonly",
-            streams: [this.opts.localStream],
+            streams: [this.streamOf(kind)],
           });
           this.transceivers[kind] = tr;
           continue;
@@ -118,8 +126,24 @@ export class Peer {
     // sends nothing, without a renegotiation.
     if (track && tr.direction !== "sendrecv") {
       tr.direction = "sendrecv";
-      tr.sender.setStreams?.(this.opts.localStream);
+      tr.sender.setStreams?.(this.streamOf(kind));
     }
+  }
+
+  /** offered finds the transceiver of a kind that the other side's offer made. */
+  private offered(kind: Kind): RTCRtpTransceiver | undefined {
+    const same = this.pc.getTransceivers().filter((t) => t.receiver.track.kind === mediaKind(kind) && t.currentDirection !== "stopped");
+    return kind === "screen" ? same[1] : same[0];
+  }
+
+  /** kindOf says which of our sections a transceiver is. */
+  private kindOf(tr: RTCRtpTransceiver): Kind {
+    if (tr.receiver.track.kind === "audio") return "audio";
+    return this.offered("screen") === tr ? "screen" : "video";
+  }
+
+  private streamOf(kind: Kind): MediaStream {
+    return kind === "screen" ? this.opts.screenStream : this.opts.localStream;
   }
 
   /** send writes a message on the data channel when it is open. */
@@ -140,14 +164,15 @@ export class Peer {
     this.pc.onconnectionstatechange = null;
     this.channel.onmessage = null;
     this.pc.close();
-    this.stream.getTracks().forEach((t) => this.stream.removeTrack(t));
+    for (const s of [this.stream, this.screenStream]) s.getTracks().forEach((t) => s.removeTrack(t));
   }
 
-  private addRemoteTrack(track: MediaStreamTrack): void {
-    for (const old of this.stream.getTracks()) {
-      if (old.kind === track.kind && old !== track) this.stream.removeTrack(old);
+  private addRemoteTrack(track: MediaStreamTrack, tr: RTCRtpTransceiver): void {
+    const stream = this.kindOf(tr) === "screen" ? this.screenStream : this.stream;
+    for (const old of stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) stream.removeTrack(old);
     }
-    if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
     this.opts.onTrack?.();
   }
 
@@ -162,4 +187,8 @@ export class Peer {
       }, disconnectedGraceMs);
     }
   }
+}
+
+function mediaKind(kind: Kind): "audio" | "video" {
+  return kind === "audio" ? "audio" : "video";
 }

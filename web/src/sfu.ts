@@ -3,7 +3,8 @@
 // camera, and a subscribing connection (the server offers whenever the
 // room's tracks change, we answer) carrying everyone else's. Offers go one
 // way on each connection, so there is never glare. Each received track's
-// stream id is the participant id of its publisher.
+// stream id is the participant id of its publisher, followed by
+// screenSuffix for a shared screen (sent beside the camera).
 
 export interface SfuSignal {
   /** Sends an event with an acknowledgement and resolves with the ack. */
@@ -13,6 +14,11 @@ export interface SfuSignal {
 }
 
 export type SfuDirection = "publish" | "subscribe";
+
+/** Ends the stream id of a shared screen, and its view id (views.ts). */
+export const screenSuffix = "~screen";
+
+type SendKind = "audio" | "video" | "screen";
 
 export interface SfuOptions {
   config: RTCConfiguration;
@@ -36,7 +42,7 @@ export const simulcastLayers: RTCRtpEncodingParameters[] = [
 export class SfuLink {
   readonly pub: RTCPeerConnection;
   readonly sub: RTCPeerConnection;
-  private readonly senders = new Map<"audio" | "video", RTCRtpSender>();
+  private readonly senders = new Map<SendKind, RTCRtpTransceiver>();
   private closed = false;
   private publishing: Promise<void> = Promise.resolve();
   /**
@@ -70,33 +76,37 @@ export class SfuLink {
   }
 
   /**
-   * publish sends our tracks (either may be null: nothing to send of that
+   * publish sends our tracks (any may be null: nothing to send of that
    * kind yet) and negotiates the publishing connection. Later calls swap
-   * tracks with replaceTrack and need no renegotiation.
+   * tracks with replaceTrack and need no renegotiation. The screen has a
+   * section of its own, named to the server, at its own resolution
+   * (no simulcast: it is never scaled below readable).
    */
-  publish(audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream): Promise<void> {
-    this.publishing = this.publishing.then(() => this.doPublish(audio, video, stream));
+  publish(tracks: Record<SendKind, MediaStreamTrack | null>, stream: MediaStream, screenStream: MediaStream): Promise<void> {
+    this.publishing = this.publishing.then(() => this.doPublish(tracks, stream, screenStream));
     return this.publishing;
   }
 
-  private async doPublish(audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream): Promise<void> {
+  private async doPublish(tracks: Record<SendKind, MediaStreamTrack | null>, stream: MediaStream, screenStream: MediaStream): Promise<void> {
     let renegotiate = false;
-    for (const [kind, track] of [["audio", audio], ["video", video]] as const) {
-      const sender = this.senders.get(kind);
+    for (const kind of ["audio", "video", "screen"] as const) {
+      const track = tracks[kind];
+      const sender = this.senders.get(kind)?.sender;
       if (sender) {
-        await sender.replaceTrack(track);
+        if (sender.track !== track) await sender.replaceTrack(track);
         continue;
       }
-      const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [stream] };
+      const init: RTCRtpTransceiverInit = { direction: "sendonly", streams: [kind === "screen" ? screenStream : stream] };
       if (kind === "video") init.sendEncodings = simulcastLayers;
-      const t = this.pub.addTransceiver(track ?? kind, init);
-      this.senders.set(kind, t.sender);
+      const t = this.pub.addTransceiver(track ?? (kind === "audio" ? "audio" : "video"), init);
+      this.senders.set(kind, t);
       renegotiate = true;
     }
     if (!renegotiate || this.closed) return;
     const offer = await this.pub.createOffer();
     await this.pub.setLocalDescription(offer);
-    const ack = await this.opts.signal.request<{ sdp: string; type: RTCSdpType }>("sfu-publish", { type: "offer", sdp: offer.sdp });
+    const screen = this.senders.get("screen")?.mid ?? "";
+    const ack = await this.opts.signal.request<{ sdp: string; type: RTCSdpType }>("sfu-publish", { type: "offer", sdp: offer.sdp, screen });
     if (this.closed) return;
     await this.pub.setRemoteDescription({ type: "answer", sdp: ack.sdp });
     this.pubReady = true;

@@ -203,6 +203,8 @@ const ar: Catalogue = {
 
   "tiles.others": "المشاركون الآخرون",
   "tile.presenting": "يعرض الآن",
+  "tile.screenOf": "شاشة {name}",
+  "tile.selfScreen": "شاشتك",
   "tile.selfLabel": "أنت، {name}",
   "tile.pin": "تثبيت {name}",
   "tile.unpin": "إلغاء تثبيت {name}",

@@ -196,6 +196,8 @@ const de: Catalogue = {
 
   "tiles.others": "Weitere Teilnehmende",
   "tile.presenting": "Präsentiert",
+  "tile.screenOf": "Bildschirm von {name}",
+  "tile.selfScreen": "Ihr Bildschirm",
   "tile.selfLabel": "Sie, {name}",
   "tile.pin": "{name} anheften",
   "tile.unpin": "{name} loslösen",

@@ -199,6 +199,8 @@ const en = {
 
   "tiles.others": "Other participants",
   "tile.presenting": "Presenting",
+  "tile.screenOf": "Screen of {name}",
+  "tile.selfScreen": "Your screen",
   "tile.selfLabel": "You, {name}",
   "tile.pin": "Pin {name}",
   "tile.unpin": "Unpin {name}",

@@ -196,6 +196,8 @@ const es: Catalogue = {
 
   "tiles.others": "Otros participantes",
   "tile.presenting": "Presentando",
+  "tile.screenOf": "Pantalla de {name}",
+  "tile.selfScreen": "Tu pantalla",
   "tile.selfLabel": "Tú, {name}",
   "tile.pin": "Fijar a {name}",
   "tile.unpin": "Dejar de fijar a {name}",

@@ -196,6 +196,8 @@ const fr: Catalogue = {
 
   "tiles.others": "Autres participants",
   "tile.presenting": "Présente",
+  "tile.screenOf": "Écran de {name}",
+  "tile.selfScreen": "Votre écran",
   "tile.selfLabel": "Vous, {name}",
   "tile.pin": "Épingler {name}",
   "tile.unpin": "Désépingler {name}",

@@ -13,6 +13,7 @@ import { RecordingsPanel } from "./recordings-panel";
 import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
 import { watchViews } from "../views";
+import { screenSuffix } from "../sfu";
 
 interface ControlButton {
   el: HTMLButtonElement;
@@ -388,7 +389,9 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   grid.setHands(meeting.hands.map((x) => x.id));
   grid.setSpotlight(meeting.spotlight);
   grid.onLayout = (l) => {
-    const p = [...meeting.participants.values()].find((x) => x.id === l.stage);
+    // A screen's tile is its presenter's id and the screen suffix.
+    const id = l.stage.endsWith(screenSuffix) ? l.stage.slice(0, -screenSuffix.length) : l.stage;
+    const p = [...meeting.participants.values()].find((x) => x.id === id);
     if (l.why === "pinned" && p) announce(p.self ? msg("layout.youPinned") : msg("layout.pinned", { name: p.name }));
     else if (l.why === "spotlight" && p) announce(p.self ? msg("layout.youSpotlight") : msg("layout.spotlight", { name: p.name }));
     else if (l.why === "presenting" && p) announce(p.self ? msg("layout.youPresenting") : msg("layout.presenting", { name: p.name }));

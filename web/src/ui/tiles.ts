@@ -1,4 +1,5 @@
-// Tiles: one video per participant, with name, muted-mic and camera-off
+// Tiles: one video per participant (and one more for a shared screen,
+// beside the camera), with name, muted-mic and camera-off
 // indicators, the active speaker ring, a raised-hand badge, connection
 // bars, a pin button and floating reactions; laid out as a grid that fits
 // the window or as a stage (pinned, presenting, speaker) over a strip.
@@ -9,6 +10,7 @@ import type { Quality } from "../quality";
 import { isolate } from "../text";
 import { msg, t, type Msg } from "../i18n";
 import { h, icon, initials, msgNode, setAttr, toast } from "./dom";
+import { screenSuffix } from "../sfu";
 
 interface Tile {
   el: HTMLElement;
@@ -36,7 +38,10 @@ export class TileGrid {
   private lastSpeaker: Tile | null = null;
   private holdUntil = 0;
   private speakers = new SpeakerTracker();
+  /** The screen tiles' ids, newest last: the newest goes on the stage. */
   private presenters: string[] = [];
+  /** Each presenter's screen tile, by the presenter. */
+  private screens = new Map<Participant, Participant>();
   private pinned = "";
   private spotlit = "";
   /** The server's dominant speaker (SFU), or null to judge from the meters. */
@@ -114,17 +119,20 @@ export class TileGrid {
     t.el.dataset.peerId = p.id;
     t.el.dataset.audio = p.audio ? "on" : "off";
     t.el.dataset.video = p.video ? "on" : "off";
-    t.el.dataset.screen = p.screen ? "on" : "off";
+    const screen = this.isScreen(p);
+    t.el.dataset.screen = screen ? "on" : "off";
     t.el.dataset.self = p.self ? "true" : "false";
-    t.el.classList.toggle("mirrored", p.self && !p.screen);
-    if (p.self) t.name.replaceChildren(h("bdi", {}, p.name), " ", msgNode(msg("common.youTag")));
+    t.el.classList.toggle("mirrored", p.self && !screen);
+    const label = screen ? (p.self ? msg("tile.selfScreen") : msg("tile.screenOf", { name: p.name })) : p.self ? msg("tile.selfLabel", { name: p.name }) : p.name;
+    if (screen && typeof label !== "string") t.name.replaceChildren(msgNode(label));
+    else if (p.self) t.name.replaceChildren(h("bdi", {}, p.name), " ", msgNode(msg("common.youTag")));
     else t.name.textContent = p.name;
     t.avatar.textContent = initials(p.name);
-    setAttr(t.el, "aria-label", p.self ? msg("tile.selfLabel", { name: p.name }) : p.name);
+    setAttr(t.el, "aria-label", label);
     const pinned = this.pinned === p.id;
-    const label = p.self ? msg(pinned ? "tile.unpinSelf" : "tile.pinSelf") : msg(pinned ? "tile.unpin" : "tile.pin", { name: p.name });
-    setAttr(t.pin, "aria-label", label);
-    setAttr(t.pin, "title", label);
+    const pinLabel = p.self ? msg(pinned ? "tile.unpinSelf" : "tile.pinSelf") : msg(pinned ? "tile.unpin" : "tile.pin", { name: p.name });
+    setAttr(t.pin, "aria-label", pinLabel);
+    setAttr(t.pin, "title", pinLabel);
     t.pin.setAttribute("aria-pressed", String(pinned));
     if (t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
     // Remote streams gain tracks later; poke play() so autoplay starts.
@@ -135,14 +143,43 @@ export class TileGrid {
       t.meterTrack = track;
       t.meter = track ? new LevelMeter(new MediaStream([track])) : null;
     }
-    // The newest screen share goes on the stage.
-    const was = this.presenters.includes(p.id);
-    if (p.screen && !was) this.presenters.push(p.id);
-    if (!p.screen && was) this.presenters = this.presenters.filter((id) => id !== p.id);
+    if (!screen) this.syncScreen(p);
     this.layout();
   }
 
+  private isScreen(p: Participant): boolean {
+    return p.id.endsWith(screenSuffix) && [...this.screens.values()].includes(p);
+  }
+
+  /**
+   * syncScreen gives a presenter's screen a tile of its own while it is
+   * shared (the camera's tile stays); the newest goes on the stage.
+   */
+  private syncScreen(p: Participant): void {
+    const s = this.screens.get(p);
+    if (p.screen && p.screenStream) {
+      if (s) {
+        s.name = p.name;
+        s.stream = p.screenStream;
+        this.update(s);
+        return;
+      }
+      const tile: Participant = { id: p.id + screenSuffix, name: p.name, audio: true, video: true, screen: true, recording: false, self: p.self, stream: p.screenStream };
+      this.screens.set(p, tile);
+      this.presenters.push(tile.id);
+      this.add(tile);
+    } else if (s) {
+      this.screens.delete(p);
+      this.remove(s);
+    }
+  }
+
   remove(p: Participant): void {
+    const s = this.screens.get(p);
+    if (s) {
+      this.screens.delete(p);
+      this.remove(s);
+    }
     const t = this.tiles.get(p);
     if (!t) return;
     t.meter?.close();
@@ -228,7 +265,7 @@ export class TileGrid {
   videos(): { video: HTMLVideoElement; label: string; mirrored: boolean }[] {
     return [...this.tiles.entries()]
       .sort(([a], [b]) => Number(b.self) - Number(a.self))
-      .map(([p, tile]) => ({ video: tile.video, label: p.self ? `${isolate(p.name)} ${t("common.youTag")}` : isolate(p.name), mirrored: p.self && !p.screen }));
+      .map(([p, tile]) => ({ video: tile.video, label: p.self ? `${isolate(p.name)} ${t("common.youTag")}` : isolate(p.name), mirrored: p.self && !this.isScreen(p) }));
   }
 
   /** layout arranges the tiles; the DOM moves only when the arrangement changes. */
