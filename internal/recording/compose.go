@@ -86,11 +86,12 @@ func findFont() string {
 	return ""
 }
 
-// composeArgs builds ffmpeg's command line: every video in a grid, each
+// composeArgs builds ffmpeg's command line: every camera in a grid, each
 // shown from the time it started (black before) to the end (its last
-// frame held), every audio delayed to its start and mixed.
+// frame held), every audio delayed to its start and mixed. A recording
+// with a shared screen has the stage layout instead (stage.go).
 func composeArgs(dir string, man Manifest, font string) ([]string, error) {
-	var videos, audios []Track
+	var cameras, screens, audios []Track
 	var total int64 // ms
 	for _, t := range man.Tracks {
 		if t.File == "" || t.Frames == 0 || t.End == nil {
@@ -98,58 +99,56 @@ func composeArgs(dir string, man Manifest, font string) ([]string, error) {
 		}
 		end := t.OffsetMs + t.End.Sub(t.Start).Milliseconds()
 		total = max(total, end)
-		if t.Kind == "video" {
-			videos = append(videos, t)
-		} else {
+		switch {
+		case t.Kind == "video" && t.Screen:
+			screens = append(screens, t)
+		case t.Kind == "video":
+			cameras = append(cameras, t)
+		default:
 			audios = append(audios, t)
 		}
 	}
-	if len(videos)+len(audios) == 0 || total <= 0 {
+	videos := len(cameras) + len(screens)
+	if videos+len(audios) == 0 || total <= 0 {
 		return nil, errNothingToCompose
 	}
 	names := map[string]string{}
 	for _, p := range man.Participants {
 		names[p.ID] = p.Name
 	}
+	// label draws a track's name (a screen's with "screen") on its tile.
+	label := func(t Track, size int) string {
+		name := names[t.Participant]
+		if name == "" || font == "" {
+			return "null"
+		}
+		if t.Screen {
+			name += " (screen)"
+		}
+		return fmt.Sprintf("drawtext=fontfile=%s:text='%s':x=12:y=h-th-12:fontsize=%d:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6",
+			font, drawtextEscape(name), size)
+	}
 	sec := func(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }
 	args := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-threads", "2"}
-	for _, t := range append(append([]Track(nil), videos...), audios...) {
+	for _, t := range append(append(append([]Track(nil), cameras...), screens...), audios...) {
 		args = append(args, "-i", t.File)
 	}
 	var graph []string
 	var outs []string
-	if len(videos) > 0 {
-		cols := int(math.Ceil(math.Sqrt(float64(len(videos)))))
-		var layout []string
-		for i, t := range videos {
-			chain := fmt.Sprintf("[%d:v]setpts=PTS-STARTPTS,%sscale=%d:%d:force_original_aspect_ratio=decrease,"+
-				"pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15,format=yuv420p,"+
-				"tpad=start_duration=%s:color=black:stop_mode=clone:stop_duration=%s",
-				i, cutBefore("", t.OffsetMs), tileW, tileH, tileW, tileH, sec(max(t.OffsetMs, 0)), sec(total))
-			if name := names[t.Participant]; name != "" && font != "" {
-				chain += fmt.Sprintf(",drawtext=fontfile=%s:text='%s':x=12:y=h-th-12:fontsize=24:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=6",
-					font, drawtextEscape(name))
-			}
-			graph = append(graph, chain+fmt.Sprintf("[v%d]", i))
-			layout = append(layout, fmt.Sprintf("%d_%d", (i%cols)*tileW, (i/cols)*tileH))
-		}
-		if len(videos) == 1 {
-			graph = append(graph, "[v0]null[vout]")
-		} else {
-			in := ""
-			for i := range videos {
-				in += fmt.Sprintf("[v%d]", i)
-			}
-			// The output is as large as the tiles' bounding box: cols x rows.
-			graph = append(graph, fmt.Sprintf("%sxstack=inputs=%d:layout=%s:fill=black[vout]", in, len(videos), strings.Join(layout, "|")))
-		}
+	switch {
+	case len(screens) > 0:
+		graph = stageGraph(man, cameras, screens, total, label)
+	case len(cameras) > 0:
+		graph = gridGraph(cameras, total, label)
+	}
+	if videos > 0 {
 		outs = append(outs, "-map", "[vout]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p")
 	}
 	if len(audios) > 0 {
 		in := ""
 		for j, t := range audios {
 			graph = append(graph, fmt.Sprintf("[%d:a]asetpts=PTS-STARTPTS,%sadelay=%d:all=1[a%d]",
-				len(videos)+j, cutBefore("a", t.OffsetMs), max(t.OffsetMs, 0), j))
+				videos+j, cutBefore("a", t.OffsetMs), max(t.OffsetMs, 0), j))
 			in += fmt.Sprintf("[a%d]", j)
 		}
 		graph = append(graph, fmt.Sprintf("%samix=inputs=%d:duration=longest:dropout_transition=0:normalize=0[aout]", in, len(audios)))
@@ -159,6 +158,25 @@ func composeArgs(dir string, man Manifest, font string) ([]string, error) {
 	args = append(args, outs...)
 	args = append(args, "-t", sec(total), "-movflags", "+faststart", composedName)
 	return args, nil
+}
+
+// gridGraph lays the cameras out in a grid of tiles, out as [vout]: the
+// picture is as large as the tiles' bounding box, cols x rows.
+func gridGraph(cameras []Track, total int64, label func(Track, int) string) []string {
+	cols := int(math.Ceil(math.Sqrt(float64(len(cameras)))))
+	var graph, layout []string
+	for i, t := range cameras {
+		graph = append(graph, fmt.Sprintf("%s,%s[v%d]", fitted(i, t, tileW, tileH, total), label(t, 24), i))
+		layout = append(layout, fmt.Sprintf("%d_%d", (i%cols)*tileW, (i/cols)*tileH))
+	}
+	if len(cameras) == 1 {
+		return append(graph, "[v0]null[vout]")
+	}
+	in := ""
+	for i := range cameras {
+		in += fmt.Sprintf("[v%d]", i)
+	}
+	return append(graph, fmt.Sprintf("%sxstack=inputs=%d:layout=%s:fill=black[vout]", in, len(cameras), strings.Join(layout, "|")))
 }
 
 // cutBefore is the filters ("" for video, "a" for audio) that cut what a

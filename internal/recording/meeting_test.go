@@ -505,6 +505,8 @@ func colourName(r, g, b int) string {
 		return "lime"
 	case b > 180 && r < 70 && g < 70:
 		return "blue"
+	case r > 200 && g > 200 && b < 70:
+		return "yellow"
 	}
 	return fmt.Sprintf("rgb(%d,%d,%d)", r, g, b)
 }

@@ -46,6 +46,8 @@ type Track struct {
 	Track       string `json:"track"`
 	Kind        string `json:"kind"`  // audio or video
 	Codec       string `json:"codec"` // the RTP codec, e.g. video/VP8
+	// Screen is true for a shared screen (a video beside the camera).
+	Screen bool `json:"screen,omitempty"`
 	// Start is when its first frame came (zero: none came), or rather
 	// was sent, judged from the packets that came on time; OffsetMs the
 	// same from the recording's start: the file's time 0 is there. It can
@@ -160,7 +162,7 @@ func (r *Recording) TrackAdded(info sfu.TrackInfo) sfu.TrackWriter {
 		return nil
 	}
 	codec := codecID(info.Codec)
-	t := Track{Participant: info.PublisherID, Track: info.TrackID, Kind: info.Kind.String(), Codec: info.Codec.MimeType}
+	t := Track{Participant: info.PublisherID, Track: info.TrackID, Kind: info.Kind.String(), Codec: info.Codec.MimeType, Screen: info.Screen}
 	r.addParticipantLocked(info.PublisherID)
 	if codec == "" {
 		t.Error = "codec not recorded"
