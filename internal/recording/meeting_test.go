@@ -88,10 +88,8 @@ func makePattern(t *testing.T, dir string, p *pattern) {
 // composed file lasts as long as the recording, shows each participant's
 // colour in a tile, black before carol came; and for each participant,
 // the flash and the beep sent at one moment are recorded at one moment,
-// in its pair of raw tracks and in the composed file.
-//
-// The composition has no notion of a screen share (every video is a tile
-// of the grid), so nobody shares a screen here.
+// in its pair of raw tracks and in the composed file. (A shared screen,
+// which changes the layout, is TestRecordedScreenShare's.)
 func TestRecordedMeetingInSync(t *testing.T) {
 	needFFmpeg(t)
 	dir := t.TempDir()
@@ -539,5 +537,88 @@ func TestComposeCutsWhatCameBeforeTheStart(t *testing.T) {
 	}
 	if _, d := ffprobe(t, filepath.Join(dir, composedName)); math.Abs(d-1.8) > 0.15 {
 		t.Errorf("composed %.2f s, want 1.8 (2 s from 200 ms before the start)", d)
+	}
+}
+
+// A screen shared through the SFU is recorded as a screen: the manifest
+// marks its track, and the composed file shows it on the stage while it
+// is shared, the camera in the strip beside it, and the camera alone
+// after.
+func TestRecordedScreenShare(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	alice := &pattern{name: "alice", colour: "red", freq: 600}
+	makePattern(t, dir, alice)
+	screen := filepath.Join(dir, "screen.ivf")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=yellow:s=640x360:r=15:d=4",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "5", "-threads", "1", screen).CombinedOutput(); err != nil {
+		t.Fatalf("make the screen: %v %s", err, out)
+	}
+	s, err := sfu.New(sfu.Config{IncludeLoopback: true, Interfaces: []string{"lo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := s.Room("r1")
+	c := sfutest.New(t, "alice")
+	peer, err := room.Join("alice", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Attach(peer)
+	t.Cleanup(peer.Close)
+	c.PublishFiles(alice.ivf, alice.ogg)
+	time.Sleep(time.Second)
+
+	m := newManager(t, Config{}, &sfuSource{s: s})
+	man, err := m.Start("r1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	c.ShareScreen(screen)
+	m.Note("r1", LayoutScreenOn, "alice")
+	time.Sleep(3 * time.Second)
+	m.Note("r1", LayoutScreenOff, "alice")
+	time.Sleep(2 * time.Second)
+	if _, err := m.Stop("r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	man = readMan(t, m, man.ID)
+	var on, off int64 = -1, -1
+	for _, e := range man.Layout {
+		switch e.Kind {
+		case LayoutScreenOn:
+			on = e.OffsetMs
+		case LayoutScreenOff:
+			off = e.OffsetMs
+		}
+	}
+	screens := 0
+	for _, tr := range man.Tracks {
+		if tr.Screen {
+			screens++
+			if tr.Kind != "video" || tr.Frames == 0 {
+				t.Errorf("screen track %+v", tr)
+			}
+		}
+	}
+	if screens != 1 || len(man.Tracks) != 3 || on < 0 || off < 0 {
+		t.Fatalf("%d screen tracks of %d, layout %+v", screens, len(man.Tracks), man.Layout)
+	}
+	if man.ComposeError != "" {
+		t.Fatal(man.ComposeError)
+	}
+	path := m.path(man.ID, composedName)
+	w, h := stageW+stripW, stageH
+	shared := sampleColours(t, path, float64(on+off)/2000, w, h, map[string][2]int{"stage": {640, 360}, "strip": {stageW + 160, 90}})
+	if shared["stage"] != "yellow" || shared["strip"] != "red" {
+		t.Errorf("while shared: %v, want the yellow screen on the stage and alice's red camera in the strip", shared)
+	}
+	after := sampleColours(t, path, float64(off)/1000+1, w, h, map[string][2]int{"camera": {w / 2, h / 2}})
+	if after["camera"] != "red" {
+		t.Errorf("after the share: %v, want alice's camera filling the picture", after)
 	}
 }

@@ -51,6 +51,8 @@ type Client struct {
 	// reached this client as a publisher.
 	Offers atomic.Int32
 	PLIs   atomic.Int32
+
+	screen *webrtc.RTPSender // ShareScreen's, named to the server on each offer
 }
 
 // Option changes how a Client connects: the networks it may use
@@ -354,6 +356,7 @@ func (c *Client) negotiatePublish() {
 	}
 	<-gathered
 	<-c.ready
+	c.nameScreen()
 	answer, err := c.server.Publish(*c.Pub.LocalDescription())
 	if err != nil {
 		c.t.Fatalf("%s: publish: %v", c.Name, err)

@@ -50,6 +50,40 @@ func (c *Client) PublishFiles(ivfPath, oggPath string) {
 	}
 }
 
+// ShareScreen publishes a VP8 screen ("screen") read from an IVF file,
+// looped, beside what the client publishes already, and names its
+// section to the server (sfu.Peer.SetScreen) as a browser does with
+// sfu-publish's screen mid.
+func (c *Client) ShareScreen(ivfPath string) {
+	c.t.Helper()
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", c.Name)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	sender, err := c.Pub.AddTrack(track)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	go c.countPLIs(sender)
+	c.screen = sender
+	c.negotiatePublish()
+	go c.loop(func(next *time.Time) error { return c.sendIVF(ivfPath, track, next) })
+}
+
+// nameScreen tells the server which section carries the screen, when
+// the server side takes it.
+func (c *Client) nameScreen() {
+	s, ok := c.server.(interface{ SetScreen(mid string) })
+	if c.screen == nil || !ok {
+		return
+	}
+	for _, tr := range c.Pub.GetTransceivers() {
+		if tr.Sender() == c.screen {
+			s.SetScreen(tr.Mid())
+		}
+	}
+}
+
 // loop sends a file again and again until Close or an error. The time
 // the next frame is due carries over from one pass to the next: a pass
 // that started its own clock sent its first frame at once, with the
