@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
