@@ -202,6 +202,9 @@ const ar: Catalogue = {
   "waiting.text": "ستنضم إلى المكالمة عندما يسمح لك المضيف بالدخول.",
 
   "tiles.others": "المشاركون الآخرون",
+  "pip.open": "صورة داخل صورة",
+  "pip.failed": "تعذّر فتح صورة داخل صورة.",
+  "pip.title": "Huddle: المتحدث",
   "tile.presenting": "يعرض الآن",
   "tile.screenOf": "شاشة {name}",
   "tile.selfScreen": "شاشتك",

@@ -195,6 +195,9 @@ const de: Catalogue = {
   "waiting.text": "Sie nehmen teil, sobald der Host Sie einlässt.",
 
   "tiles.others": "Weitere Teilnehmende",
+  "pip.open": "Bild im Bild",
+  "pip.failed": "Bild im Bild ließ sich nicht öffnen.",
+  "pip.title": "Huddle: Sprecher",
   "tile.presenting": "Präsentiert",
   "tile.screenOf": "Bildschirm von {name}",
   "tile.selfScreen": "Ihr Bildschirm",

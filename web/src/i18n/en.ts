@@ -198,6 +198,9 @@ const en = {
   "waiting.text": "You'll join the call when the host lets you in.",
 
   "tiles.others": "Other participants",
+  "pip.open": "Picture in picture",
+  "pip.failed": "Picture in picture could not be opened.",
+  "pip.title": "Huddle: speaker",
   "tile.presenting": "Presenting",
   "tile.screenOf": "Screen of {name}",
   "tile.selfScreen": "Your screen",

@@ -195,6 +195,9 @@ const es: Catalogue = {
   "waiting.text": "Te unirás a la llamada cuando el anfitrión te deje entrar.",
 
   "tiles.others": "Otros participantes",
+  "pip.open": "Imagen en imagen",
+  "pip.failed": "No se pudo abrir la imagen en imagen.",
+  "pip.title": "Huddle: quien habla",
   "tile.presenting": "Presentando",
   "tile.screenOf": "Pantalla de {name}",
   "tile.selfScreen": "Tu pantalla",

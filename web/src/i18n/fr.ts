@@ -195,6 +195,9 @@ const fr: Catalogue = {
   "waiting.text": "Vous rejoindrez l’appel dès que l’organisateur vous aura admis.",
 
   "tiles.others": "Autres participants",
+  "pip.open": "Image dans l’image",
+  "pip.failed": "L’image dans l’image n’a pas pu s’ouvrir.",
+  "pip.title": "Huddle : intervenant",
   "tile.presenting": "Présente",
   "tile.screenOf": "Écran de {name}",
   "tile.selfScreen": "Votre écran",

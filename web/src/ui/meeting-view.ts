@@ -12,6 +12,7 @@ import { ChatPanel, PeoplePanel } from "./panels";
 import { RecordingsPanel } from "./recordings-panel";
 import { watchQuality } from "./quality-view";
 import { TileGrid } from "./tiles";
+import { Pip } from "./pip";
 import { watchViews } from "../views";
 import { screenSuffix } from "../sfu";
 
@@ -174,12 +175,17 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
     });
   const audioItems = [audioItem(msg("audio.noise"), "noiseSuppression"), audioItem(msg("audio.echo"), "echoCancellation")];
   const renderLayoutMenu = () => [...layoutItems, ...audioItems].forEach((i) => i.sync());
+  // The speaker in a small window on top of other tabs (pip.ts).
+  const pip = new Pip({ focus: () => grid.focus(), videoOf: (p) => grid.videoOf(p), micOn: () => local.micOn, toggleMic: () => void toggleMic() });
+  disposers.push(() => pip.dispose());
+  const pipItem = h("button", { type: "button", class: "menu-item", id: "pip-open", hidden: !Pip.supported(), onclick: () => (closePopover(), void pip.open().catch(() => toast(msg("pip.failed")))) }, msg("pip.open"));
   // The layout menu is also where the language is changed during a call.
   const layoutMenu = h(
     "div",
     { class: "popover layout-menu", id: "layout-menu", role: "group", "aria-label": msg("layout.title"), hidden: true },
     h("h3", {}, msg("layout.title")),
     ...layoutItems.map((i) => i.b),
+    pipItem,
     h("h3", {}, msg("audio.title")),
     ...audioItems.map((i) => i.b),
     h("h3", {}, msg("lang.label")),

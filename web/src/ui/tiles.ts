@@ -261,6 +261,22 @@ export class TileGrid {
     this.layout();
   }
 
+  /**
+   * focus is who a small window should show: what is on the stage (a
+   * screen, a pin, the spotlight), else the one speaking, else the first
+   * other participant; ourselves only when alone.
+   */
+  focus(): Participant | null {
+    const ps = [...this.tiles.keys()];
+    const find = (id: string) => (id ? ps.find((p) => p.id === id) : undefined);
+    return find(this.current.stage) ?? find(this.speakers.current) ?? ps.find((p) => !p.self) ?? ps[0] ?? null;
+  }
+
+  /** videoOf is a participant's tile video. */
+  videoOf(p: Participant): HTMLVideoElement | null {
+    return this.tiles.get(p)?.video ?? null;
+  }
+
   /** videos lists what the recorder draws, in grid order. */
   videos(): { video: HTMLVideoElement; label: string; mirrored: boolean }[] {
     return [...this.tiles.entries()]
