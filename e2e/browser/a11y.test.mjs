@@ -6,10 +6,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { startServer } from "../lib/server.mjs";
 import { closeAll, enter, join, launchBrowser, openPrejoin, poll } from "../lib/browser.mjs";
 
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../artifacts");
 const phone = { viewport: { width: 390, height: 844 }, device: { hasTouch: true, isMobile: true } };
 
 /** audit runs axe-core on page and returns its serious and critical violations, in words. */
@@ -40,14 +43,18 @@ const press = async (locator) => {
 describe("accessibility (axe-core)", () => {
   let server, browser;
   const found = [];
+  // Each screen checked is also kept as a screenshot, to be looked at.
   const check = async (what, page) => {
     await wake(page);
     for (const v of await audit(page)) found.push(`${what}: ${v}`);
+    const name = what.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    await page.screenshot({ path: path.join(artifacts, `screen-${name}.png`) });
   };
 
   before(async () => {
     server = await startServer({ args: ["--media", "mesh"] });
     browser = await launchBrowser();
+    fs.mkdirSync(artifacts, { recursive: true });
   });
 
   after(async () => {
