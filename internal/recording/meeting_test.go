@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,11 +29,15 @@ import (
 var flashAt = []float64{1.0, 3.2, 6.0, 8.0, 10.6, 13.0}
 
 const (
-	patternFPS      = 15
-	patternSeconds  = 15        // longer than anyone publishes: the files never loop
-	beepSeconds     = 0.1       // how long a beep lasts
-	beepAmplitude   = 0.4       // of full scale; the mix adds beeps that overlap
-	syncTolerance   = 0.1       // seconds, the A/V sync bound
+	patternFPS     = 15
+	patternSeconds = 15  // longer than anyone publishes: the files never loop
+	beepSeconds    = 0.1 // how long a beep lasts
+	beepAmplitude  = 0.4 // of full scale; the mix adds beeps that overlap
+	syncTolerance  = 0.1 // seconds, the A/V sync bound
+	// The composed picture of three cameras and a screen (stage.go): the
+	// stage and one column of strip; before the share, a grid of 2x2.
+	composedW       = stageW + stripW
+	gridW, gridH    = composedW / 2, stageH / 2
 	durationSlack   = 1.0       // seconds, the duration bound
 	flashLuma       = 190       // YAVG of a white frame is about 235, lime's 145
 	beepOn, beepOff = 0.2, 0.05 // tone amplitudes that start and end a beep
@@ -51,6 +56,7 @@ type pattern struct {
 	// flow from then); left is when it left, zero for who stays.
 	joined, left time.Time
 	leave        func()
+	share        func(ivf string) // shares a screen beside the camera
 }
 
 // makePattern writes p's VP8 camera (IVF) and Opus microphone (Ogg, one
@@ -88,8 +94,9 @@ func makePattern(t *testing.T, dir string, p *pattern) {
 // composed file lasts as long as the recording, shows each participant's
 // colour in a tile, black before carol came; and for each participant,
 // the flash and the beep sent at one moment are recorded at one moment,
-// in its pair of raw tracks and in the composed file. (A shared screen,
-// which changes the layout, is TestRecordedScreenShare's.)
+// in its pair of raw tracks and in the composed file. One second after
+// bob left, alice shares a screen: it is a track of its own, and the
+// composed file shows it on the stage with the cameras in the strip.
 func TestRecordedMeetingInSync(t *testing.T) {
 	needFFmpeg(t)
 	dir := t.TempDir()
@@ -136,6 +143,12 @@ func TestRecordedMeetingInSync(t *testing.T) {
 			peer.Close()
 			c.Close()
 		}
+		p.share = c.ShareScreen
+	}
+	screen := filepath.Join(dir, "screen.ivf")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=yellow:s=640x360:r=15:d=4",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "5", "-threads", "1", screen).CombinedOutput(); err != nil {
+		t.Fatalf("make the screen: %v %s", err, out)
 	}
 	join(alice)
 	join(bob)
@@ -150,6 +163,9 @@ func TestRecordedMeetingInSync(t *testing.T) {
 	join(carol)
 	time.Sleep(4 * time.Second)
 	bob.leave()
+	time.Sleep(time.Second)
+	alice.share(screen)
+	m.Note("r1", LayoutScreenOn, "alice")
 	time.Sleep(3 * time.Second)
 	if _, err := m.Stop("r1"); err != nil {
 		t.Fatal(err)
@@ -172,10 +188,15 @@ func TestRecordedMeetingInSync(t *testing.T) {
 	// participant was there, placed where the participant came.
 	tracks := map[string]map[string]Track{} // participant, kind
 	files, _ := filepath.Glob(m.path(man.ID, "track-*.webm"))
-	if len(man.Tracks) != 6 || len(files) != 6 {
-		t.Fatalf("%d tracks in the manifest, %d files, want 6: %+v", len(man.Tracks), len(files), man.Tracks)
+	if len(man.Tracks) != 7 || len(files) != 7 {
+		t.Fatalf("%d tracks in the manifest, %d files, want 7: %+v", len(man.Tracks), len(files), man.Tracks)
 	}
+	var shared Track
 	for _, tr := range man.Tracks {
+		if tr.Screen {
+			shared = tr
+			continue
+		}
 		if tracks[tr.Participant] == nil {
 			tracks[tr.Participant] = map[string]Track{}
 		}
@@ -214,7 +235,22 @@ func TestRecordedMeetingInSync(t *testing.T) {
 		}
 	}
 
-	// The composed file: a grid of three tiles, as long as the recording.
+	// The screen: a track of its own, from the share to the stop.
+	var sharedAt int64 = -1
+	for _, e := range man.Layout {
+		if e.Kind == LayoutScreenOn && e.Participant == "alice" {
+			sharedAt = e.OffsetMs
+		}
+	}
+	if shared.Participant != "alice" || shared.Kind != "video" || shared.Frames == 0 || shared.End == nil || sharedAt < 0 {
+		t.Fatalf("alice's screen: %+v, shared at %d ms", shared, sharedAt)
+	}
+	if _, d := ffprobe(t, m.path(man.ID, shared.File)); math.Abs(d-(span-float64(sharedAt)/1000)) > durationSlack {
+		t.Errorf("the screen's track lasts %.2f s, shared %.2f s", d, span-float64(sharedAt)/1000)
+	}
+
+	// The composed file: the stage layout (a screen was shared), as long
+	// as the recording.
 	if man.Composed != composedName || man.ComposeError != "" {
 		t.Fatalf("composed %q, error %q", man.Composed, man.ComposeError)
 	}
@@ -223,8 +259,8 @@ func TestRecordedMeetingInSync(t *testing.T) {
 	var kinds []string
 	for _, s := range pr.Streams {
 		kinds = append(kinds, s.CodecType+":"+s.CodecName)
-		if s.CodecType == "video" && (s.Width != 2*tileW || s.Height != 2*tileH) {
-			t.Errorf("composed video %dx%d, want a grid of 2x2 tiles", s.Width, s.Height)
+		if s.CodecType == "video" && (s.Width != composedW || s.Height != stageH) {
+			t.Errorf("composed video %dx%d, want %dx%d: the stage and a strip", s.Width, s.Height, composedW, stageH)
 		}
 	}
 	if strings.Join(kinds, ",") != "video:h264,audio:aac" {
@@ -235,12 +271,30 @@ func TestRecordedMeetingInSync(t *testing.T) {
 		t.Errorf("the composed file lasts %.2f s, the recording %.2f s", d, span)
 	}
 
-	// The tiles, in the order of the videos in the manifest (as
-	// composeArgs lays them out).
+	// The tiles, in the order of the cameras in the manifest (as
+	// composeArgs lays them out): before the share a grid of 2x2 tiles of
+	// 800x360 fills the picture; during it, the strip's tiles.
 	tile := map[string]int{}
 	for _, tr := range man.Tracks {
-		if tr.Kind == "video" {
+		if tr.Kind == "video" && !tr.Screen {
 			tile[tr.Participant] = len(tile)
+		}
+	}
+	gridAt := func(i int) [2]int { return [2]int{i%2*gridW + gridW/2, i/2*gridH + gridH/2} }
+	stripAt := func(i int) [2]int {
+		return [2]int{stageW + i/stripRows*stripW + stripW/2, i%stripRows*stripH + stripH/2}
+	}
+	tilesAt := func(at float64, want map[string]string) {
+		points := map[string][2]int{}
+		for name, i := range tile {
+			points[name] = gridAt(i)
+		}
+		got := sampleColours(t, composed, at, composedW, stageH, points)
+		t.Logf("tiles at %.2f s: %v", at, got)
+		for name, c := range want {
+			if got[name] != c {
+				t.Errorf("at %.2f s %s's tile is %s, want %s", at, name, got[name], c)
+			}
 		}
 	}
 	// Before carol's video came, her tile is black; once it came (and
@@ -252,25 +306,36 @@ func TestRecordedMeetingInSync(t *testing.T) {
 		t.Fatalf("the meeting went too slowly to sample the tiles: videos from %d ms, carol's from %d ms, bob left at %d ms", first, carolAt, bobLeft)
 	}
 	want := map[string]string{"alice": "red", "bob": "lime", "carol": "black"}
-	checkTiles(t, composed, float64(first+carolAt)/2000, tile, want)
+	tilesAt(float64(first+carolAt)/2000, want)
 	want["carol"] = "blue"
-	checkTiles(t, composed, float64(carolAt+bobLeft)/2000, tile, want)
+	tilesAt(float64(carolAt+bobLeft)/2000, want)
+	// While alice shares: her screen on the stage, the cameras in the strip.
+	during := sampleColours(t, composed, (float64(sharedAt)/1000+span)/2, composedW, stageH, map[string][2]int{
+		"stage": {stageW / 2, stageH / 2}, "alice": stripAt(tile["alice"]), "carol": stripAt(tile["carol"]),
+	})
+	if during["stage"] != "yellow" || during["alice"] != "red" || during["carol"] != "blue" {
+		t.Errorf("while alice shares: %v, want her yellow screen on the stage, alice red and carol blue in the strip", during)
+	}
 
 	// A/V sync: in each participant's pair of raw tracks, placed by the
-	// manifest's offsets, and in the composed file.
+	// manifest's offsets, and in the composed file until the share moved
+	// the tiles.
 	var regions []string
 	for _, p := range all {
-		x, y := tile[p.name]%2*tileW, tile[p.name]/2*tileH
-		regions = append(regions, fmt.Sprintf("crop=%d:%d:%d:%d", tileW*3/8, tileH/2, x+tileW*5/16, y+tileH/4))
+		c := gridAt(tile[p.name])
+		regions = append(regions, fmt.Sprintf("crop=%d:%d:%d:%d", gridH/2, gridH/2, c[0]-gridH/4, c[1]-gridH/4))
 	}
 	tileFlashes := flashes(t, composed, regions...)
 	mix := decodeAudio(t, composed)
+	beforeShare := func(times []float64) []float64 {
+		return slices.DeleteFunc(times, func(x float64) bool { return x > float64(sharedAt)/1000-0.5 })
+	}
 	for i, p := range all {
 		v, a := tracks[p.name]["video"], tracks[p.name]["audio"]
 		fl := shift(flashes(t, m.path(man.ID, v.File), "null")[0], float64(v.OffsetMs)/1000)
 		bp := shift(beeps(decodeAudio(t, m.path(man.ID, a.File)), p.freq), float64(a.OffsetMs)/1000)
 		checkSync(t, p.name+"'s raw tracks", fl, bp)
-		checkSync(t, p.name+" in the composed file", tileFlashes[i], beeps(mix, p.freq))
+		checkSync(t, p.name+" in the composed file", beforeShare(tileFlashes[i]), beforeShare(beeps(mix, p.freq)))
 	}
 	t.Logf("stats %+v", m.Stats())
 }
@@ -448,49 +513,6 @@ func tone(x []int16, freq, rate float64) float64 {
 	return 2 * math.Sqrt(s1*s1+s2*s2-c*s1*s2) / float64(len(x))
 }
 
-// checkTiles samples the centre of each tile of the composed video at a
-// moment (or a little later if a flash is on it then) and checks its
-// colour.
-func checkTiles(t *testing.T, path string, at float64, tile map[string]int, want map[string]string) {
-	t.Helper()
-	const scale = 10 // sampled at a tenth of the size: each pixel is an average
-	w, h := 2*tileW/scale, 2*tileH/scale
-	for try := 0; try < 3; try++ {
-		out, err := exec.Command("ffmpeg", "-v", "error", "-threads", "1", "-ss", fmt.Sprintf("%.3f", at), "-i", path, "-frames:v", "1",
-			"-vf", fmt.Sprintf("scale=%d:%d:flags=area", w, h), "-f", "rawvideo", "-pix_fmt", "rgb24", "-").Output()
-		if err != nil || len(out) != w*h*3 {
-			t.Fatalf("a frame at %.2f s of %s: %v, %d bytes", at, path, err, len(out))
-		}
-		got := map[string]string{}
-		flash := false
-		for name, i := range tile {
-			cx, cy := (i%2*tileW+tileW/2)/scale, (i/2*tileH+tileH/2)/scale
-			var sum [3]int
-			for y := cy - 3; y < cy+3; y++ {
-				for x := cx - 4; x < cx+4; x++ {
-					for c := range 3 {
-						sum[c] += int(out[(y*w+x)*3+c])
-					}
-				}
-			}
-			got[name] = colourName(sum[0]/48, sum[1]/48, sum[2]/48)
-			flash = flash || got[name] == "white"
-		}
-		if flash {
-			at += 0.2
-			continue
-		}
-		t.Logf("tiles at %.2f s: %v", at, got)
-		for name, c := range want {
-			if got[name] != c {
-				t.Errorf("at %.2f s %s's tile is %s, want %s", at, name, got[name], c)
-			}
-		}
-		return
-	}
-	t.Errorf("tiles at %.2f s: a flash three times", at)
-}
-
 func colourName(r, g, b int) string {
 	switch {
 	case r < 40 && g < 40 && b < 40:
@@ -537,88 +559,5 @@ func TestComposeCutsWhatCameBeforeTheStart(t *testing.T) {
 	}
 	if _, d := ffprobe(t, filepath.Join(dir, composedName)); math.Abs(d-1.8) > 0.15 {
 		t.Errorf("composed %.2f s, want 1.8 (2 s from 200 ms before the start)", d)
-	}
-}
-
-// A screen shared through the SFU is recorded as a screen: the manifest
-// marks its track, and the composed file shows it on the stage while it
-// is shared, the camera in the strip beside it, and the camera alone
-// after.
-func TestRecordedScreenShare(t *testing.T) {
-	needFFmpeg(t)
-	dir := t.TempDir()
-	alice := &pattern{name: "alice", colour: "red", freq: 600}
-	makePattern(t, dir, alice)
-	screen := filepath.Join(dir, "screen.ivf")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=yellow:s=640x360:r=15:d=4",
-		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "5", "-threads", "1", screen).CombinedOutput(); err != nil {
-		t.Fatalf("make the screen: %v %s", err, out)
-	}
-	s, err := sfu.New(sfu.Config{IncludeLoopback: true, Interfaces: []string{"lo"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := s.Room("r1")
-	c := sfutest.New(t, "alice")
-	peer, err := room.Join("alice", c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Attach(peer)
-	t.Cleanup(peer.Close)
-	c.PublishFiles(alice.ivf, alice.ogg)
-	time.Sleep(time.Second)
-
-	m := newManager(t, Config{}, &sfuSource{s: s})
-	man, err := m.Start("r1", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second)
-	c.ShareScreen(screen)
-	m.Note("r1", LayoutScreenOn, "alice")
-	time.Sleep(3 * time.Second)
-	m.Note("r1", LayoutScreenOff, "alice")
-	time.Sleep(2 * time.Second)
-	if _, err := m.Stop("r1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	man = readMan(t, m, man.ID)
-	var on, off int64 = -1, -1
-	for _, e := range man.Layout {
-		switch e.Kind {
-		case LayoutScreenOn:
-			on = e.OffsetMs
-		case LayoutScreenOff:
-			off = e.OffsetMs
-		}
-	}
-	screens := 0
-	for _, tr := range man.Tracks {
-		if tr.Screen {
-			screens++
-			if tr.Kind != "video" || tr.Frames == 0 {
-				t.Errorf("screen track %+v", tr)
-			}
-		}
-	}
-	if screens != 1 || len(man.Tracks) != 3 || on < 0 || off < 0 {
-		t.Fatalf("%d screen tracks of %d, layout %+v", screens, len(man.Tracks), man.Layout)
-	}
-	if man.ComposeError != "" {
-		t.Fatal(man.ComposeError)
-	}
-	path := m.path(man.ID, composedName)
-	w, h := stageW+stripW, stageH
-	shared := sampleColours(t, path, float64(on+off)/2000, w, h, map[string][2]int{"stage": {640, 360}, "strip": {stageW + 160, 90}})
-	if shared["stage"] != "yellow" || shared["strip"] != "red" {
-		t.Errorf("while shared: %v, want the yellow screen on the stage and alice's red camera in the strip", shared)
-	}
-	after := sampleColours(t, path, float64(off)/1000+1, w, h, map[string][2]int{"camera": {w / 2, h / 2}})
-	if after["camera"] != "red" {
-		t.Errorf("after the share: %v, want alice's camera filling the picture", after)
 	}
 }
