@@ -28,8 +28,11 @@ type downTrack struct {
 	mu     sync.Mutex
 	gate   layerGate
 	paused bool // not shown by the subscriber: no video is sent
-	want   int  // the quality its view asks for (before what exists)
-	cap    int  // the highest quality the bandwidth allows
+	// awaitKey is set when the connection comes up, until a keyframe is
+	// sent: what was sent before was lost (Peer.firstKeyframes).
+	awaitKey bool
+	want     int // the quality its view asks for (before what exists)
+	cap      int // the highest quality the bandwidth allows
 
 	out        rtp.Packet       // the packet being sent, reused
 	ext        [2]rtp.Extension // room for the interceptors' header extensions
@@ -50,7 +53,15 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 	}
 	d := &downTrack{peer: p, track: t, want: qualityMedium, cap: maxQuality}
 	d.gate = newLayerGate(pickQuality(t.qualities(), d.want), t.simulcast)
-	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: d.requestKeyframe}
+	// A sender bound while the connection is not up yet asks nothing: the
+	// keyframe would come before the connection could carry it, and the
+	// browser ignores a second request for a while after one (see
+	// Peer.firstKeyframes).
+	d.local = &boundTrack{TrackLocalStaticRTP: local, bound: func() {
+		if p.subUp.Load() {
+			d.requestKeyframe()
+		}
+	}}
 	d.rtx = make([]byte, 0, receiveMTU)
 	if d.sender, err = p.sub.AddTrack(d.local); err != nil {
 		return nil, err
@@ -67,6 +78,9 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	defer d.mu.Unlock()
 	if d.paused || !d.gate.admit(quality, pkt.Payload) {
 		return
+	}
+	if d.awaitKey && isVP8Keyframe(pkt.Payload) {
+		d.awaitKey = false
 	}
 	switching := d.gate.rw.switched
 	d.prepare(pkt)
@@ -227,6 +241,21 @@ func (d *downTrack) requestKeyframe() {
 	q := d.gate.target
 	d.mu.Unlock()
 	d.track.requestKeyframe(q)
+}
+
+// awaitKeyframe marks the video as waiting for a keyframe it can decode.
+func (d *downTrack) awaitKeyframe() {
+	d.mu.Lock()
+	d.awaitKey = d.track.kind == webrtc.RTPCodecTypeVideo
+	d.mu.Unlock()
+}
+
+// started reports whether the subscriber has had a keyframe to start from
+// since awaitKeyframe (or is not shown, and needs none).
+func (d *downTrack) started() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.awaitKey || d.paused
 }
 
 // forceKeyframe is requestKeyframe without the throttle.

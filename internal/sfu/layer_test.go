@@ -1,6 +1,9 @@
 package sfu
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestIsVP8Keyframe(t *testing.T) {
 	for _, tc := range []struct {
@@ -49,5 +52,28 @@ func TestPickQuality(t *testing.T) {
 	}
 	if ridQuality("q") >= ridQuality("h") || ridQuality("h") >= ridQuality("f") || ridQuality("f") >= ridQuality("x") {
 		t.Error("rids out of order")
+	}
+}
+
+// A layer the publisher stopped sending (a browser short of CPU drops its
+// top layers) is not aimed at: a subscriber would wait for its keyframe
+// forever. With every layer stopped, all are kept.
+func TestStoppedLayerIsNotChosen(t *testing.T) {
+	tr := testTrack() // layers q and h
+	tr.rates()        // the first measurement: no rates yet
+	if got := tr.qualities(); len(got) != 2 {
+		t.Fatalf("before any rate is known: %v, want both layers", got)
+	}
+	tr.layers[0].bytes.Add(5000) // q flows, h has stopped
+	time.Sleep(allocationInterval + 20*time.Millisecond)
+	if got := tr.qualities(); len(got) != 1 || got[0] != qualityLow {
+		t.Errorf("with h stopped: %v, want only q", got)
+	}
+	if q := pickQuality(tr.qualities(), qualityHigh); q != qualityLow {
+		t.Errorf("a big tile aims at %d, want q", q)
+	}
+	time.Sleep(allocationInterval + 20*time.Millisecond)
+	if got := tr.qualities(); len(got) != 2 {
+		t.Errorf("with every layer stopped: %v, want both", got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
@@ -25,6 +27,9 @@ type Peer struct {
 	done      chan struct{}  // closed by Close
 	views     map[string]int // the last SetView height by stream id
 	screenMid string         // the publishing section of the shared screen (SetScreen)
+	// subUp is whether the subscribing connection has come up: a
+	// keyframe asked for before would be lost.
+	subUp     atomic.Bool
 	mu        sync.Mutex
 	closed    bool
 	published []*track
@@ -58,12 +63,11 @@ func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
 	p.trickle(p.sub, Subscribe)
 	p.pub.OnTrack(p.onTrack)
 	p.sub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			// Keyframes asked for when the senders were bound may have
-			// arrived before the connection could carry them.
-			for _, d := range p.downTracks() {
-				d.forceKeyframe()
-			}
+		// Up from the first time it connects: a connection that is
+		// disconnected for a moment (a congested link) may come back,
+		// and keeps its media meanwhile.
+		if s == webrtc.PeerConnectionStateConnected && !p.subUp.Swap(true) {
+			go p.firstKeyframes()
 		}
 	})
 	p.pub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -325,6 +329,45 @@ func (p *Peer) forward(t *track, l *layer) {
 	}
 	p.mu.Unlock()
 	p.room.unpublished(t)
+}
+
+// firstKeyframeRetry is how long a new subscriber waits for its first
+// keyframe before asking again: Chrome ignores a keyframe request that
+// comes within 300 ms of the one before (another subscriber's, or a layer
+// switch's), so one request may not be enough.
+const firstKeyframeRetry = 350 * time.Millisecond
+
+// firstKeyframes asks the publishers for keyframes once the subscribing
+// connection is up (what was forwarded before was lost, keyframes
+// included), and again for the videos still without one, of every layer
+// this time (two more tries): the target may have moved meanwhile, or be
+// a layer the browser does not answer for.
+func (p *Peer) firstKeyframes() {
+	for _, d := range p.downTracks() {
+		d.awaitKeyframe()
+	}
+	for try := 0; try < 3; try++ {
+		waiting := false
+		for _, d := range p.downTracks() {
+			if d.started() {
+				continue
+			}
+			if try == 0 {
+				d.forceKeyframe()
+			} else {
+				d.track.forceEveryKeyframe()
+			}
+			waiting = true
+		}
+		if !waiting {
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		case <-time.After(firstKeyframeRetry):
+		}
+	}
 }
 
 // SetScreen names the section (mid) of the publishing connection that

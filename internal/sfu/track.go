@@ -121,11 +121,23 @@ func (t *track) layersChanged() {
 
 // qualities returns the qualities of the track's layers, lowest first.
 func (t *track) qualities() []int {
+	rates := t.rates()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	q := make([]int, len(t.layers))
-	for i, l := range t.layers {
-		q[i] = l.quality
+	q := make([]int, 0, len(t.layers))
+	for _, l := range t.layers {
+		// A layer measured at 0 bit/s has stopped: a browser short of
+		// CPU or bandwidth drops its top layers. Aiming at it would wait
+		// for a keyframe that never comes.
+		if r, measured := rates[l.quality]; measured && r == 0 {
+			continue
+		}
+		q = append(q, l.quality)
+	}
+	if len(q) == 0 {
+		for _, l := range t.layers {
+			q = append(q, l.quality)
+		}
 	}
 	return q
 }
@@ -235,6 +247,22 @@ func (t *track) forceKeyframe(quality int) {
 		return
 	}
 	if l := t.layerOf(quality); l != nil {
+		l.lastKeyframe.Store(time.Now().UnixNano())
+		t.sendPLI(l)
+	}
+}
+
+// forceEveryKeyframe asks every layer for a keyframe now: a subscriber
+// still without a picture takes whichever its target is by then (a
+// layer the browser has stopped answers nothing).
+func (t *track) forceEveryKeyframe() {
+	if t.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	t.mu.Lock()
+	layers := append([]*layer(nil), t.layers...)
+	t.mu.Unlock()
+	for _, l := range layers {
 		l.lastKeyframe.Store(time.Now().UnixNano())
 		t.sendPLI(l)
 	}
