@@ -410,6 +410,27 @@ func (p *Peer) SetView(id string, height int) {
 
 // subscribe starts sending t to p.
 func (p *Peer) subscribe(t *track) {
+	if p.addDown(t) {
+		p.negotiate()
+	}
+}
+
+// subscribeAll starts sending every one of tracks to p, with one offer:
+// a joiner's first offer carries the whole room, not one track and the
+// rest a round trip later.
+func (p *Peer) subscribeAll(tracks []*track) {
+	added := false
+	for _, t := range tracks {
+		added = p.addDown(t) || added
+	}
+	if added {
+		p.negotiate()
+	}
+}
+
+// addDown makes t's sender to p, and reports whether it did; the offer
+// that carries it is the caller's.
+func (p *Peer) addDown(t *track) bool {
 	// A track can be offered twice at once (the participant joins while
 	// the track is published): one subscription at a time per peer.
 	p.subMu.Lock()
@@ -417,19 +438,19 @@ func (p *Peer) subscribe(t *track) {
 	p.mu.Lock()
 	if p.closed || p.downs[t] != nil {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	p.mu.Unlock()
 	d, err := newDownTrack(p, t)
 	if err != nil {
 		p.log.Warn("cannot subscribe", "track", t.id, "err", err)
-		return
+		return false
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		d.stop()
-		return
+		return false
 	}
 	p.downs[t] = d
 	height, viewed := p.views[t.streamID()]
@@ -438,7 +459,7 @@ func (p *Peer) subscribe(t *track) {
 		d.setView(height)
 	}
 	t.attach(d)
-	p.negotiate()
+	return true
 }
 
 // unsubscribe stops sending t to p.

@@ -65,9 +65,7 @@ func (r *Room) Join(id string, sig Signaler) (*Peer, error) {
 		}
 	}
 	r.mu.Unlock()
-	for _, t := range existing {
-		p.subscribe(t)
-	}
+	p.subscribeAll(existing)
 	return p, nil
 }
 

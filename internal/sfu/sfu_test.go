@@ -218,3 +218,24 @@ func TestScreenIsForwardedBesideTheCamera(t *testing.T) {
 	sfutest.WaitFor(t, "the hidden camera stops", 3*time.Second, func() bool { return stalled("alice/cam") })
 	sfutest.WaitFor(t, "the screen shown again flows", 3*time.Second, func() bool { return !stalled(screenKey) })
 }
+
+// A joiner's first offer carries every track already in the room: one
+// offer, not one for the first track and another a round trip later.
+func TestJoinerGetsTheRoomInOneOffer(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, _ := join(t, room, "bob")
+	a.Publish()
+	b.Publish()
+	for _, key := range []string{"bob/cam", "bob/mic"} {
+		sfutest.WaitFor(t, "alice receives "+key, 10*time.Second, func() bool { return a.Received(key) > 0 })
+	}
+	c, _ := join(t, room, "carol")
+	for _, key := range []string{"alice/cam", "alice/mic", "bob/cam", "bob/mic"} {
+		sfutest.WaitFor(t, "carol receives "+key, 10*time.Second, func() bool { return c.Received(key) > 0 })
+	}
+	if n := c.Offers.Load(); n != 1 {
+		t.Errorf("carol got %d offers, want 1 with the four tracks", n)
+	}
+}
