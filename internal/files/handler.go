@@ -45,13 +45,15 @@ var (
 	ErrOrigin     = refusal.New("origin", "this page may not use the meeting's files")
 	ErrIPRate     = refusal.New("rate-limited", "too many files shared from this address; wait a minute")
 	ErrBadRequest = refusal.New("bad-request", "the upload is malformed")
+	ErrNoMeeting  = refusal.New("not-found", "no such meeting: it ended, and its files with it")
 )
 
 // Members is what the handler asks the meetings (the signaling service).
 type Members interface {
 	// Member returns the participant whose current resume token token is,
 	// if it is a member of room now (not waiting, not gone); else an
-	// error (ErrNotMember, ErrViewer for one who may not share).
+	// error: ErrNotMember, ErrViewer for one who may not share, ErrNoMeeting
+	// when room is no meeting now (it ended: its files are gone).
 	Member(room, token string, upload bool) (participant string, err error)
 	// Shared tells the meeting that from shared f: a chat message with the
 	// file, kept in the chat history. An error (from left meanwhile)
@@ -121,7 +123,7 @@ func refuse(w http.ResponseWriter, err error) {
 		}
 	case ErrServerFull:
 		status = http.StatusInsufficientStorage
-	case ErrNotFound, ErrBadID, ErrEnded:
+	case ErrNotFound, ErrBadID, ErrEnded, ErrNoMeeting:
 		status = http.StatusNotFound
 	case ErrBadRequest:
 		status = http.StatusBadRequest
@@ -147,7 +149,7 @@ func (h *Handler) member(r *http.Request, upload bool) (room, participant string
 	}
 	participant, err = h.cfg.Members.Member(room, token, upload)
 	if err != nil {
-		if !errors.Is(err, ErrViewer) {
+		if !errors.Is(err, ErrViewer) && !errors.Is(err, ErrNoMeeting) {
 			err = ErrNotMember
 		}
 		return "", "", err

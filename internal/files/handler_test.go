@@ -25,8 +25,11 @@ type fakeMembers struct {
 func (m *fakeMembers) Member(room, token string, upload bool) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if room != "room1" {
+		return "", ErrNoMeeting
+	}
 	id, ok := m.members[token]
-	if !ok || room != "room1" {
+	if !ok {
 		return "", ErrNotMember
 	}
 	if upload && m.viewers[id] {
@@ -141,7 +144,7 @@ func TestNotAMember(t *testing.T) {
 	h, s, m := newHandler(t, Config{})
 	f := doUpload(t, h, "tok-a", "a.txt", []byte("x"))
 	// No token, a wrong token, another meeting: refused, as JSON.
-	for _, tc := range []struct{ room, token string }{{"room1", ""}, {"room1", "tok-zzz"}, {"room2", "tok-b"}} {
+	for _, tc := range []struct{ room, token string }{{"room1", ""}, {"room1", "tok-zzz"}} {
 		rec := get(h, tc.room, f.ID, tc.token)
 		if rec.Code != 403 || errCode(t, rec) != "not-member" {
 			t.Errorf("download %+v: %d %s", tc, rec.Code, rec.Body)
@@ -249,6 +252,10 @@ func TestTooManyAndRate(t *testing.T) {
 func TestEndedMeeting(t *testing.T) {
 	h, s, _ := newHandler(t, Config{})
 	f := doUpload(t, h, "tok-a", "a.txt", []byte("x"))
+	// A meeting that is no more: 404, whoever asks.
+	if rec := get(h, "room2", f.ID, "tok-a"); rec.Code != 404 || errCode(t, rec) != "not-found" {
+		t.Errorf("no such meeting: %d %s", rec.Code, rec.Body)
+	}
 	s.Delete("room1")
 	if rec := get(h, "room1", f.ID, "tok-a"); rec.Code != 404 || errCode(t, rec) != "not-found" {
 		t.Errorf("after the meeting ended: %d %s", rec.Code, rec.Body)

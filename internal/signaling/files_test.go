@@ -104,3 +104,19 @@ func TestShareFile(t *testing.T) {
 		t.Errorf("share after leaving: %v", err)
 	}
 }
+
+// TestJoinAckSaysFileMaxBytes: the app learns the limit (and that files
+// may be shared at all) from the join ack.
+func TestJoinAckSaysFileMaxBytes(t *testing.T) {
+	for _, max := range []int64{0, 1234} {
+		ts := newTestServer(t, Config{FileMaxBytes: max})
+		j := ts.dial().join("m", "Ann", "")
+		var ack struct {
+			FileMaxBytes *int64 `json:"fileMaxBytes"`
+		}
+		_ = json.Unmarshal(j.raw, &ack)
+		if max == 0 && ack.FileMaxBytes != nil || max != 0 && (ack.FileMaxBytes == nil || *ack.FileMaxBytes != max) {
+			t.Errorf("FileMaxBytes %d: ack %s", max, j.raw)
+		}
+	}
+}
