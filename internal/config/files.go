@@ -19,7 +19,7 @@ type FilesConfig struct {
 
 func registerFiles(fs *flagSet, c *FilesConfig) {
 	fs.Bool(&c.Enabled, "chat-files", true, "let participants share files in the chat (kept on disk until the meeting ends)")
-	fs.Int(&c.MaxFileBytes, "chat-file-max-bytes", 25<<20, "largest file shared in the chat, in bytes")
+	fs.Int(&c.MaxFileBytes, "chat-file-max-bytes", 25_000_000, "largest file shared in the chat, in bytes (25 MB)")
 	fs.String(&c.Dir, "chat-files-dir", "", "folder under which the chat's files are kept while their meeting lasts (default: the system's temporary folder)")
 	fs.Int(&c.PerMeeting, "chat-files-per-meeting", 100, "files one meeting may share")
 	fs.Int(&c.MeetingBytes, "chat-files-meeting-bytes", 500<<20, "bytes of files one meeting may share")

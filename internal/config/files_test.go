@@ -13,7 +13,7 @@ func TestFilesFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := c.Files.Files()
-	if !c.Files.Enabled || fc.MaxFileBytes != 25<<20 || fc.MaxFilesPerMeeting != 100 || fc.Dir != "" {
+	if !c.Files.Enabled || fc.MaxFileBytes != 25_000_000 || fc.MaxFilesPerMeeting != 100 || fc.Dir != "" {
 		t.Errorf("defaults: %+v %+v", c.Files, fc)
 	}
 	env := func(k string) string {

@@ -32,7 +32,7 @@ type Config struct {
 	// Dir is where the store makes its folder (huddle-files-*, removed by
 	// Close). Default: the system's temporary folder.
 	Dir string
-	// MaxFileBytes is the largest file. Default 25 MiB.
+	// MaxFileBytes is the largest file. Default 25 MB (25,000,000 bytes).
 	MaxFileBytes int64
 	// MaxFilesPerMeeting is how many files one meeting may hold. Default 100.
 	MaxFilesPerMeeting int
@@ -52,7 +52,7 @@ func (c Config) withDefaults() Config {
 		c.Dir = os.TempDir()
 	}
 	if c.MaxFileBytes <= 0 {
-		c.MaxFileBytes = 25 << 20
+		c.MaxFileBytes = 25_000_000
 	}
 	if c.MaxFilesPerMeeting <= 0 {
 		c.MaxFilesPerMeeting = 100
