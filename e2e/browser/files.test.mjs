@@ -9,7 +9,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import { readFileSync } from "node:fs";
 import fs from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +19,16 @@ import { startServer } from "../lib/server.mjs";
 import { closeAll, dumpLogs, enter, join, launchBrowser, poll } from "../lib/browser.mjs";
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../artifacts");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** audit runs axe-core on page (as a11y.test.mjs does) and returns its serious and critical violations. */
+async function audit(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await window.axe.run({ exclude: [[".toast.leaving"]] }, { resultTypes: ["violations"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+}
 
 describe("files in chat", () => {
   let server, browser, ada, bob, dir;
@@ -63,6 +75,8 @@ describe("files in chat", () => {
       await poll(async () => /shared/.test((await ada.page.locator("#chat-file-status").textContent()) ?? ""), { what: "Ada told her file was shared" });
       await ada.page.screenshot({ path: path.join(artifacts, "files-desktop.png") });
       await bob.page.screenshot({ path: path.join(artifacts, "files-phone.png") });
+      assert.deepEqual(await audit(ada.page), [], "axe on Ada's chat with a file");
+      assert.deepEqual(await audit(bob.page), [], "axe on Bob's chat with a file (phone)");
 
       const [download] = await Promise.all([bob.page.waitForEvent("download"), card.getByRole("button", { name: `Download ${name}` }).click()]);
       // Saved under its name (Chromium makes "<" and ">" safe for the disk).
@@ -86,6 +100,7 @@ describe("files in chat", () => {
       await poll(async () => /huge\.iso.*too large.*200 kB/.test((await status.textContent()) ?? ""), { what: "the refusal in Ada's chat" });
       assert.ok(await status.isVisible());
       await ada.page.screenshot({ path: path.join(artifacts, "files-refused-desktop.png") });
+      assert.deepEqual(await audit(ada.page), [], "axe on the refusal");
       // A page without the participant's token (anyone else's fetch) is
       // no member, whatever it sends.
       const res = await ada.page.evaluate(async () => {
