@@ -113,6 +113,9 @@ func refuse(w http.ResponseWriter, err error) {
 		re = refusal.New("internal", "the file could not be stored")
 	}
 	status := http.StatusForbidden
+	if re.Code == ErrDisk.Code && re.Err != nil {
+		re = ErrDisk // a wrapped disk failure
+	}
 	switch re {
 	case ErrTooLarge:
 		status = http.StatusRequestEntityTooLarge
@@ -121,7 +124,7 @@ func refuse(w http.ResponseWriter, err error) {
 		if re == ErrRateLimited || re == ErrIPRate {
 			w.Header().Set("Retry-After", "60")
 		}
-	case ErrServerFull:
+	case ErrServerFull, ErrDisk:
 		status = http.StatusInsufficientStorage
 	case ErrNotFound, ErrBadID, ErrEnded, ErrNoMeeting:
 		status = http.StatusNotFound
@@ -198,6 +201,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		var re *refusal.Error
+		if errors.As(err, &re) && re.Err != nil {
+			h.cfg.Logger.Warn("a shared file could not be stored", "room", room, "err", err)
+		}
 		if !errors.As(err, &re) {
 			h.cfg.Logger.Info("a shared file was not stored", "room", room, "err", err)
 			err = ErrBadRequest // mostly a body cut short

@@ -82,7 +82,15 @@ var (
 	ErrNotFound    = refusal.New("not-found", "no such file: it was never shared here, or its meeting ended")
 	ErrBadID       = refusal.New("not-found", "no such file")
 	ErrEnded       = refusal.New("not-found", "the meeting ended while the file was sent")
+	// ErrDisk is a file the server could not write (a full or failing
+	// disk); its cause is wrapped, for the log.
+	ErrDisk = refusal.New("files-full", "the server could not store the file")
 )
+
+// diskError wraps a failure of the store's own disk.
+func diskError(err error) error {
+	return &refusal.Error{Code: ErrDisk.Code, Message: ErrDisk.Message, Err: err}
+}
 
 // File describes a stored file. Name and Type are what the uploader said,
 // cleaned: data to show as text, never to interpret.
@@ -176,7 +184,7 @@ func (s *Store) reserve(room, from string, size int64) (*reservation, error) {
 	}
 	if s.meetings[room] == nil {
 		if err := os.Mkdir(m.dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, err
+			return nil, diskError(err)
 		}
 		s.meetings[room] = m
 	}
@@ -245,14 +253,26 @@ func (s *Store) Put(room, from, name, typ string, size int64, body io.Reader) (F
 func writeFile(path string, body io.Reader, limit int64) (int64, error) {
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return 0, err
+		return 0, diskError(err)
 	}
-	n, err := io.Copy(out, io.LimitReader(body, limit+1))
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	n, err := io.Copy(diskWriter{out}, io.LimitReader(body, limit+1))
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = diskError(cerr)
 	}
 	if err == nil && n > limit {
 		err = ErrTooLarge
+	}
+	return n, err
+}
+
+// diskWriter tells the store's write errors from the body's read errors
+// in io.Copy: the first are the server's, the second the client's.
+type diskWriter struct{ f *os.File }
+
+func (w diskWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = diskError(err)
 	}
 	return n, err
 }

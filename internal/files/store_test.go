@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/huddlehq/huddle/internal/refusal"
 )
 
 func newStore(t *testing.T, cfg Config) *Store {
@@ -253,5 +256,26 @@ func TestCloseRemovesEverything(t *testing.T) {
 	}
 	if _, err := s.Put("r", "p", "a", "", 1, strings.NewReader("x")); err == nil {
 		t.Error("upload after Close")
+	}
+}
+
+// TestDiskFailure: the server's own disk failing is files-full (507), not
+// the client's fault, and nothing is held.
+func TestDiskFailure(t *testing.T) {
+	h, s, _ := newHandler(t, Config{})
+	if err := os.RemoveAll(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	var re *refusal.Error
+	if _, err := s.Put("room1", "a", "x", "", 1, strings.NewReader("x")); !errors.As(err, &re) || re.Code != "files-full" || re.Err == nil {
+		t.Errorf("Put: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, uploadReq("room1", "tok-a", "a.txt", strings.NewReader("x")))
+	if rec.Code != 507 || errCode(t, rec) != "files-full" {
+		t.Errorf("upload: %d %s", rec.Code, rec.Body)
+	}
+	if n, b := s.Stats(); n != 0 || b != 0 {
+		t.Errorf("%d files, %d bytes held", n, b)
 	}
 }
