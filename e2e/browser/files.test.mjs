@@ -1,5 +1,5 @@
 // Files in chat, two people in Chromium: Ada picks a file with the
-// paperclip, Bob (phone size) sees its card with name and size and
+// paperclip (and drops another on the chat), Bob (phone size) sees its card with name and size and
 // downloads the same bytes; a file over the server's limit is refused in
 // Ada's chat (the server's own 413 is tested in Go: internal/files and
 // internal/server); a request without a member's token is 403; when the
@@ -86,6 +86,21 @@ describe("files in chat", () => {
       // On disk under the store's folder, by id only.
       const stored = await fs.readFile(path.join(dir, (await fs.readdir(dir))[0], room, fileId));
       assert.ok(stored.equals(data));
+
+      // Dropped on the chat panel: shared as well.
+      await ada.page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["hello"], "dropped.txt", { type: "text/plain" }));
+        const panel = document.getElementById("chat-panel");
+        const over = new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true });
+        panel.dispatchEvent(over);
+        if (!over.defaultPrevented || !panel.classList.contains("dropping")) throw new Error("the panel does not take the drag");
+        panel.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      const dropped = bob.page.locator(".chat-file").nth(1);
+      await dropped.waitFor();
+      assert.equal(await dropped.locator(".chat-file-name").textContent(), "dropped.txt");
+      assert.equal(await dropped.locator(".chat-file-size").textContent(), "5 bytes");
     } catch (err) {
       console.log(dumpLogs(ada, bob), server.logs());
       throw err;

@@ -7,6 +7,7 @@ import (
 	"github.com/huddlehq/huddle/internal/files"
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/signaling"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // newFiles starts the store of the files shared in chat (--chat-files),
@@ -38,6 +39,12 @@ func (s *Server) newFiles(sigCfg *signaling.Config, sig **signaling.Service) (*f
 			next(ev)
 		}
 	}
+	s.metrics.Registry().MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "huddle_chat_files", Help: "Files shared in meetings' chats and kept now (uploads in progress included)."},
+			func() float64 { n, _ := store.Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "huddle_chat_files_bytes", Help: "Bytes of the files shared in meetings' chats and kept now (uploads in progress at their declared size)."},
+			func() float64 { _, b := store.Stats(); return float64(b) }),
+	)
 	h := files.NewHandler(files.HandlerConfig{
 		Store: store, Members: fileMembers{sig}, CheckOrigin: s.checkFilesOrigin, ClientIP: s.clientIP, Logger: s.log,
 	})

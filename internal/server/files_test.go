@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,6 +120,9 @@ func TestWholeServerFiles(t *testing.T) {
 		t.Errorf("chat-message %s", b.chat[0])
 	}
 
+	if m := scrapeMetrics(t, r.Handler()); !strings.Contains(m, "huddle_chat_files 1\n") || !strings.Contains(m, fmt.Sprintf("huddle_chat_files_bytes %d\n", len(data))) {
+		t.Errorf("metrics after one file: %s", grepLines(m, "huddle_chat_files"))
+	}
 	url := r.url() + "/files/files-room/" + up.File.ID
 	status, got, h := fileRequest(t, "GET", url, b.token, nil)
 	if status != 200 || !bytes.Equal(got, data) {
@@ -146,6 +151,9 @@ func TestWholeServerFiles(t *testing.T) {
 		roots, _ := filepath.Glob(filepath.Join(dir, "huddle-files-*", "files-room"))
 		return len(roots) == 0
 	})
+	if m := scrapeMetrics(t, r.Handler()); !strings.Contains(m, "huddle_chat_files 0\n") || !strings.Contains(m, "huddle_chat_files_bytes 0\n") {
+		t.Errorf("metrics after the meeting ended: %s", grepLines(m, "huddle_chat_files"))
+	}
 	// A meeting under the same name again: the old file is not there.
 	again := joinForFiles(t, r.url(), "files-room", "Ann")
 	if status, body, _ := fileRequest(t, "GET", url, again.token, nil); status != 404 {

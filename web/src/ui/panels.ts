@@ -78,12 +78,14 @@ export class ChatPanel {
 
   /** acceptDrops shares the files dropped on the panel. */
   private acceptDrops(): void {
-    const hasFiles = (e: DragEvent) => this.meeting.mayShareFiles && !!e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
+    // A file dropped here never opens in the tab (which would leave the
+    // meeting), even where it cannot be shared: then the panel says why.
+    const hasFiles = (e: DragEvent) => !!e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
     this.el.addEventListener("dragover", (e) => {
       if (!hasFiles(e)) return;
       e.preventDefault();
-      e.dataTransfer!.dropEffect = "copy";
-      this.el.classList.add("dropping");
+      e.dataTransfer!.dropEffect = this.meeting.mayShareFiles ? "copy" : "none";
+      if (this.meeting.mayShareFiles) this.el.classList.add("dropping");
     });
     this.el.addEventListener("dragleave", (e) => {
       if (!this.el.contains(e.relatedTarget as Node | null)) this.el.classList.remove("dropping");
@@ -92,7 +94,8 @@ export class ChatPanel {
       this.el.classList.remove("dropping");
       if (!hasFiles(e)) return;
       e.preventDefault();
-      this.shareFiles(e.dataTransfer!.files);
+      if (this.meeting.mayShareFiles) this.shareFiles(e.dataTransfer!.files);
+      else this.refused(this.meeting.role === "viewer" ? "viewer" : "failed", e.dataTransfer!.files[0]?.name ?? "");
     });
   }
 
@@ -102,7 +105,6 @@ export class ChatPanel {
 
   /** shareOne sends a file, showing its progress, then that it went or why not. */
   private async shareOne(f: File): Promise<void> {
-    const m = this.meeting;
     const percent = new Intl.NumberFormat(currentLanguage(), { style: "percent" });
     const progress = (sent: number) => setText(this.fileStatus, msg("files.sending", { name: isolate(f.name), progress: percent.format(f.size ? Math.min(1, sent / f.size) : 1) }));
     clearTimeout(this.statusTimer);
@@ -110,14 +112,20 @@ export class ChatPanel {
     this.fileStatus.classList.remove("error");
     progress(0);
     try {
-      await m.shareFile(f, progress);
+      await this.meeting.shareFile(f, progress);
       setText(this.fileStatus, msg("files.sent", { name: isolate(f.name) }));
       this.statusTimer = setTimeout(() => (this.fileStatus.hidden = true), 4000);
     } catch (err) {
-      // Stays until the next file: the reason must be readable.
-      this.fileStatus.classList.add("error");
-      setText(this.fileStatus, fileErrorMessage(err instanceof FileError ? err.code : "failed", f.name, m.fileMaxBytes, false, currentLanguage()));
+      this.refused(err instanceof FileError ? err.code : "failed", f.name);
     }
+  }
+
+  /** refused says why a file was not shared; it stays until the next file, to be read. */
+  private refused(code: string, name: string): void {
+    clearTimeout(this.statusTimer);
+    this.fileStatus.hidden = false;
+    this.fileStatus.classList.add("error");
+    setText(this.fileStatus, fileErrorMessage(code, name, this.meeting.fileMaxBytes, false, currentLanguage()));
   }
 
   /** download saves a shared file; a refusal (we left, the meeting ended) is a toast. */
