@@ -154,6 +154,9 @@ func TestWholeServerFiles(t *testing.T) {
 	if m := scrapeMetrics(t, r.Handler()); !strings.Contains(m, "huddle_chat_files 0\n") || !strings.Contains(m, "huddle_chat_files_bytes 0\n") {
 		t.Errorf("metrics after the meeting ended: %s", grepLines(m, "huddle_chat_files"))
 	}
+	if csp := h.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") {
+		t.Errorf("download CSP %q: want the files' sandbox, not the app's policy", csp)
+	}
 	// A meeting under the same name again: the old file is not there.
 	again := joinForFiles(t, r.url(), "files-room", "Ann")
 	if status, body, _ := fileRequest(t, "GET", url, again.token, nil); status != 404 {
@@ -171,5 +174,33 @@ func TestWholeServerFiles(t *testing.T) {
 	r.done <- nil // for the cleanup
 	if _, err := os.Stat(roots[0]); !os.IsNotExist(err) {
 		t.Errorf("the store's folder outlived the server: %v", err)
+	}
+}
+
+// TestWholeServerFilesSlowUpload: an upload may take longer than
+// --request-timeout (a 25 MB file over a slow link); the files' own
+// transfer timeout bounds it instead.
+func TestWholeServerFilesSlowUpload(t *testing.T) {
+	r := startReal(t, testConfig(t, "--chat-files-dir", t.TempDir(), "--chat-file-max-bytes", "1000", "--request-timeout", "1s"))
+	a := joinForFiles(t, r.url(), "slow-room", "Ann")
+	pr, pw := io.Pipe()
+	go func() {
+		for range 6 {
+			pw.Write([]byte("0123456789"))
+			time.Sleep(300 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", r.url()+"/files/slow-room", pr)
+	req.ContentLength = 60
+	req.Header.Set(files.TokenHeader, a.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("an upload of 1.8 s with --request-timeout 1s: %d %s", res.StatusCode, body)
 	}
 }
