@@ -84,6 +84,8 @@ type Config struct {
 	Embed EmbedConfig
 	// Admin is the admin dashboard (admin.go).
 	Admin AdminConfig
+	// Files is the files shared in chat (files.go).
+	Files FilesConfig
 }
 
 // TLSConfig selects how HTTPS is served: from files, self-signed, or ACME.
@@ -123,6 +125,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	registerCluster(fs, &c.Cluster)
 	registerEmbed(fs, &c.Embed)
 	registerAdmin(fs, &c.Admin)
+	registerFiles(fs, &c.Files)
 	fs.fs.Usage = func() { fs.usage(out) }
 	if err := fs.parse(args, getenv); err != nil {
 		return c, err
@@ -232,6 +235,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Admin.validate(); err != nil {
+		return err
+	}
+	if err := c.Files.validate(); err != nil {
 		return err
 	}
 	if err := c.Cluster.validate(); err != nil {

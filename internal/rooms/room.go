@@ -15,6 +15,8 @@ type ChatMessage struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
 	TS   int64  `json:"ts"` // Unix milliseconds
+	// File is the file the message shares (files.go); nil for text.
+	File *ChatFile `json:"file,omitempty"`
 }
 
 // Settings are the host's choices for a room.
@@ -242,7 +244,11 @@ func (g *Registry) reserveChat(size int) bool {
 // chatSize is what a message costs the budget: its strings and a little
 // for the struct around them.
 func chatSize(m ChatMessage) int {
-	return len(m.ID) + len(m.From) + len(m.Name) + len(m.Text) + 64
+	size := len(m.ID) + len(m.From) + len(m.Name) + len(m.Text) + 64
+	if m.File != nil {
+		size += len(m.File.ID) + len(m.File.Name) + len(m.File.Type) + 32
+	}
+	return size
 }
 
 // ChatBytes returns the bytes of chat history held by all rooms.

@@ -91,6 +91,20 @@ func (s *Server) startParts() (parts, error) {
 		}
 		return parts{}, err
 	}
+	fileStore, filesHandler, err := s.newFiles(&sigCfg, &sig) // files.go: --chat-files
+	if fileStore != nil {
+		p.files = filesHandler
+		p.close = append(p.close, fileStore.Close)
+	}
+	if err != nil {
+		if rec != nil {
+			_ = closeRecorder(rec)()
+		}
+		for _, c := range p.close {
+			_ = c()
+		}
+		return parts{}, err
+	}
 	leave, err := s.startCluster(io, &sigCfg) // cluster.go: --redis-url
 	if err != nil {
 		if rec != nil {

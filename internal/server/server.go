@@ -18,6 +18,7 @@ import (
 	"github.com/huddlehq/huddle/internal/cluster"
 	"github.com/huddlehq/huddle/internal/clusterlink"
 	"github.com/huddlehq/huddle/internal/config"
+	"github.com/huddlehq/huddle/internal/files"
 	"github.com/huddlehq/huddle/internal/iplimit"
 	"github.com/huddlehq/huddle/internal/metrics"
 	"github.com/huddlehq/huddle/internal/signaling"
@@ -64,7 +65,9 @@ type parts struct {
 	admin *admin.Handler
 	// recordings serves signed recording downloads; nil: recording off.
 	recordings http.Handler
-	close      []func() error // run last at shutdown (the relay)
+	// files serves the files shared in chat; nil: --chat-files=false.
+	files http.Handler
+	close []func() error // run last at shutdown (the relay)
 }
 
 // Server is one running Huddle: its listeners, parts and readiness.
@@ -233,6 +236,9 @@ func (s *Server) routes() http.Handler {
 	// not look like it exists here (pprof lives on --pprof-addr only).
 	if s.parts.recordings != nil {
 		mux.Handle("/recordings/", s.parts.recordings) // recording.URLPrefix
+	}
+	if s.parts.files != nil {
+		mux.Handle(files.Prefix, s.parts.files)
 	}
 	mux.Handle("/debug/", http.NotFoundHandler())
 	mux.Handle("/", webApp)

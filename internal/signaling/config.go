@@ -86,6 +86,10 @@ type Config struct {
 	// the host's stream-start and stream-stop. Nil: those events are
 	// refused with stream-off.
 	Streamer Streamer
+	// FileMaxBytes is the largest file participants may share in the
+	// chat (internal/files, served by the server over HTTP), told to
+	// clients in the join ack. 0: no file sharing.
+	FileMaxBytes int64
 	// Cluster, when set, relays the sockets of rooms homed on other nodes
 	// there (cluster.go; internal/clusterlink). Nil: a single node, every
 	// room served here.

@@ -33,6 +33,9 @@ type joinAck struct {
 	// recording-* events); absent with --recording=false, where the app
 	// offers its in-browser recording instead.
 	ServerRecording bool `json:"serverRecording,omitempty"`
+	// FileMaxBytes is the largest file the chat takes (files.go); absent
+	// when the server takes none.
+	FileMaxBytes int64 `json:"fileMaxBytes,omitempty"`
 }
 
 type waitingAck struct {
@@ -155,7 +158,7 @@ func (s *Service) welcome(sock *socketio.Socket, res rooms.JoinResult) joinAck {
 		Peers: snap.Peers, Chat: snap.Chat, Settings: snap.Settings, Hands: res.Room.Hands(), Spotlight: res.Room.Spotlight(),
 		ICEServers: servers, ICETransportPolicy: policy,
 		Media: s.mediaJoined(res.Room, p, sock, sfuCapable(sock)), Role: p.Role,
-		ServerRecording: s.cfg.Recorder != nil,
+		ServerRecording: s.cfg.Recorder != nil, FileMaxBytes: s.cfg.FileMaxBytes,
 	}
 }
 

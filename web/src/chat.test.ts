@@ -95,6 +95,22 @@ describe("renderChatMessage", () => {
     );
   });
 
+  it("shows a shared file as a card: name as text, size, and a Download button", () => {
+    const file = { id: "f".repeat(32), name: `<img src=x onerror=alert(1)>.pdf`, size: 2_400_000 };
+    const asked: unknown[] = [];
+    const li = renderChatMessage(doc, { id: "m2", from: "p2", name: "Bob", text: file.name, ts: 0, file }, "p1", (f) => asked.push(f)) as unknown as FakeNode;
+    const all = li.all();
+    expect(all.map((n) => n.tagName)).not.toContain("IMG");
+    expect(all.some((n) => n.htmlWrites > 0)).toBe(false);
+    expect(all.find((n) => n.className === "chat-file-name")!.textContent).toBe(file.name);
+    expect(all.find((n) => n.className === "chat-file-size")!.textContent).toMatch(/^2[.,]4\s?MB$/);
+    expect(all.find((n) => n.className === "chat-text")).toBeUndefined();
+    const btn = all.find((n) => n.tagName === "BUTTON") as unknown as FakeNode & { onclick: () => void };
+    expect(btn.attrs.type).toBe("button");
+    btn.onclick();
+    expect(asked).toEqual([file]);
+  });
+
   it("has a machine-readable time", () => {
     const li = render("x");
     const t = li.all().find((n) => n.tagName === "TIME")!;

@@ -2,6 +2,7 @@
 // nodes only, never parsed as HTML. Links are recognised so they can be
 // styled, but stay plain text (no anchor a stranger could point anywhere).
 import { currentLanguage, t } from "./i18n";
+import { humanSize, type ChatFile } from "./files";
 
 export interface ChatMessage {
   id: string;
@@ -9,6 +10,8 @@ export interface ChatMessage {
   name: string;
   text: string;
   ts: number;
+  /** The file the message shares; its text is then the file's name. */
+  file?: ChatFile;
 }
 
 export type ChatSegment = { kind: "text" | "link"; text: string };
@@ -42,9 +45,11 @@ export interface TextOnlyDocument {
 
 /**
  * renderChatMessage builds the list item of one message. Every piece of
- * user data goes through createTextNode / textContent.
+ * user data goes through createTextNode / textContent. A message that
+ * shares a file is a card with its name, size and a Download button,
+ * which calls onDownload.
  */
-export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfId: string): HTMLElement {
+export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfId: string, onDownload?: (f: ChatFile) => void): HTMLElement {
   const li = doc.createElement("li");
   li.className = msg.from === selfId ? "chat-msg self" : "chat-msg";
   const head = doc.createElement("div");
@@ -59,6 +64,10 @@ export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfI
   when.setAttribute("datetime", new Date(msg.ts).toISOString());
   when.textContent = formatTime(msg.ts, currentLanguage());
   head.append(who, when);
+  if (msg.file) {
+    li.append(head, renderFileCard(doc, msg.file, onDownload));
+    return li;
+  }
   const body = doc.createElement("p");
   body.className = "chat-text";
   body.setAttribute("dir", "auto");
@@ -74,6 +83,28 @@ export function renderChatMessage(doc: TextOnlyDocument, msg: ChatMessage, selfI
   }
   li.append(head, body);
   return li;
+}
+
+/** renderFileCard is a shared file: name (as text), size, Download. */
+function renderFileCard(doc: TextOnlyDocument, f: ChatFile, onDownload?: (f: ChatFile) => void): HTMLElement {
+  const card = doc.createElement("div");
+  card.className = "chat-file";
+  card.setAttribute("data-file-id", f.id);
+  const name = doc.createElement("bdi");
+  name.className = "chat-file-name";
+  name.setAttribute("dir", "auto");
+  name.textContent = f.name;
+  const size = doc.createElement("span");
+  size.className = "chat-file-size";
+  size.textContent = humanSize(f.size, currentLanguage());
+  const btn = doc.createElement("button");
+  btn.className = "small chat-file-download";
+  btn.setAttribute("type", "button");
+  btn.setAttribute("aria-label", t("files.downloadName", { name: f.name }));
+  btn.textContent = t("files.download");
+  btn.onclick = () => onDownload?.(f);
+  card.append(name, size, btn);
+  return card;
 }
 
 /** UnreadCounter counts messages that arrived while the panel was closed. */

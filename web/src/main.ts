@@ -5,6 +5,7 @@ import { initLanguage, msg, onLanguageChange, text, type Msg } from "./i18n";
 import { isRoomId } from "./meeting-code";
 import { LocalMedia } from "./local";
 import { Meeting } from "./meeting";
+import { filesUrl } from "./files";
 import { stopStream } from "./media";
 import { describeError, isAuthError, SignalingError } from "./signaling";
 import { type View } from "./ui/dom";
@@ -173,6 +174,13 @@ function exposeTestHook(): void {
       } catch (err) {
         return { ok: false, code: err instanceof SignalingError ? err.code : String(err) };
       }
+    },
+    /** Asks for a shared file as this participant (as Download does): the HTTP status and the refusal's code. */
+    async fileStatus(id: string): Promise<{ status: number; code?: string }> {
+      if (!meeting) return { status: 0, code: "no-meeting" };
+      const res = await fetch(filesUrl(location.origin, meeting.room, id), { headers: { "X-Huddle-Token": meeting.resumeToken } });
+      const body = res.ok ? null : await res.json().catch(() => null);
+      return { status: res.status, code: body?.error?.code };
     },
     localTracks() {
       return meeting

@@ -13,6 +13,7 @@
 // over the data channel, so running connections are re-keyed instead of
 // duplicated.
 import type { ChatMessage } from "./chat";
+import { downloadFile, FileError, uploadFile, type ChatFile } from "./files";
 import { Emitter } from "./emitter";
 import type { LocalMedia } from "./local";
 import { Peer } from "./peer";
@@ -105,6 +106,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   recording = false;
   /** The server records meetings (the host's Record control uses it); false: the browser records. */
   serverRecording = false;
+  /** The largest file the chat takes, in bytes; 0: none (files.ts). */
+  fileMaxBytes = 0;
   /** The server is recording this meeting now. */
   serverRecordingActive = false;
   /** Told already that the server recording is on (the notice shows once). */
@@ -135,6 +138,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   ) {
     super();
     this.sig = new Signaling(signalingUrl);
+    this.serverBase = signalingUrl;
     this.wireSignaling();
     this.unsubscribeLocal = local.onChange(() => this.localChanged());
   }
@@ -192,6 +196,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.name = j.name || this.name;
     this.role = j.role ?? "";
     this.serverRecording = j.serverRecording;
+    this.fileMaxBytes = j.fileMaxBytes;
     this.settings = j.settings;
     this.setIce(j.iceServers, j.iceTransportPolicy);
     if (!rejoin) {
@@ -515,6 +520,29 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   async sendChat(text: string): Promise<void> {
     await this.sig.request("chat-message", { text });
+  }
+
+  /** The server of the signaling, which serves the files too; undefined: this page's. */
+  private readonly serverBase: string | undefined;
+
+  /** mayShareFiles: the server takes files and we are no viewer. */
+  get mayShareFiles(): boolean {
+    return this.fileMaxBytes > 0 && this.role !== "viewer";
+  }
+
+  /**
+   * shareFile uploads a file; the server posts its chat message to
+   * everyone. A file over the server's limit is refused here, before a
+   * byte is sent; the server checks again. Throws FileError.
+   */
+  async shareFile(file: File, onProgress: (sent: number) => void = () => {}): Promise<ChatFile> {
+    if (file.size > this.fileMaxBytes) throw new FileError("file-too-large");
+    return uploadFile(this.serverBase ?? window.location.origin, this.room, this.resumeToken, file, onProgress);
+  }
+
+  /** downloadFile saves a shared file (we must still be in the meeting). Throws FileError. */
+  async downloadFile(f: ChatFile): Promise<void> {
+    await downloadFile(this.serverBase ?? window.location.origin, this.room, this.resumeToken, f);
   }
 
   private localChanged(): void {

@@ -44,6 +44,8 @@ export interface JoinedRoom {
   role?: string;
   /** The server records meetings (its host gets the recording events); false: the browser records. */
   serverRecording: boolean;
+  /** The largest file the chat takes, in bytes; 0: the server takes no files. */
+  fileMaxBytes: number;
 }
 
 export type MediaMode = "mesh" | "sfu";
@@ -299,5 +301,6 @@ export function normalizeJoined(a: any): JoinedRoom {
     media: a.media === "sfu" ? "sfu" : "mesh",
     role: typeof a.role === "string" ? a.role : undefined,
     serverRecording: a.serverRecording === true,
+    fileMaxBytes: typeof a.fileMaxBytes === "number" && a.fileMaxBytes > 0 ? a.fileMaxBytes : 0,
   };
 }

@@ -1,11 +1,12 @@
 // Side panels: chat, and the participant list with host controls.
 import { StreamBox } from "./stream-box";
 import { renderChatMessage, UnreadCounter, type ChatMessage } from "../chat";
+import { fileErrorMessage, FileError, type ChatFile } from "../files";
 import type { Meeting, Participant } from "../meeting";
 import { describeError, SignalingError } from "../signaling";
 import { isolate } from "../text";
-import { msg, type Msg } from "../i18n";
-import { h, icon, toast } from "./dom";
+import { currentLanguage, msg, type Msg } from "../i18n";
+import { h, icon, setAttr, setText, toast } from "./dom";
 
 function failed(err: unknown): void {
   toast(err instanceof SignalingError ? describeError(err.code, err.message) : msg("common.failed"));
@@ -18,6 +19,14 @@ export class ChatPanel {
   readonly unread: UnreadCounter;
   private list = h("ol", { class: "chat-list", "aria-label": msg("chat.messages") });
   private input = h("input", { id: "chat-input", type: "text", placeholder: msg("chat.placeholder"), autocomplete: "off", "aria-label": msg("chat.inputLabel") });
+  /** The picker behind the paperclip; hidden, the button opens it. */
+  private fileInput = h("input", { type: "file", id: "chat-file-input", multiple: true, hidden: true, tabindex: "-1", "aria-hidden": "true" });
+  /** Sending progress, and why a file was refused. */
+  private fileStatus = h("p", { class: "chat-file-status", id: "chat-file-status", role: "status", hidden: true });
+  private attachBtn: HTMLButtonElement;
+  /** Files go one after the other. */
+  private sending: Promise<void> = Promise.resolve();
+  private statusTimer: ReturnType<typeof setTimeout> | undefined;
   open = false;
 
   constructor(
@@ -26,6 +35,11 @@ export class ChatPanel {
   ) {
     this.unread = new UnreadCounter(onUnread);
     const sendBtn = h("button", { type: "submit", class: "icon-button", "aria-label": msg("chat.sendLabel") }, msg("chat.send"));
+    this.attachBtn = h("button", { type: "button", class: "icon-button chat-attach", id: "chat-attach", "aria-label": msg("files.attach"), title: msg("files.attach"), hidden: !meeting.mayShareFiles, onclick: () => this.fileInput.click() }, icon("clip"));
+    this.fileInput.addEventListener("change", () => {
+      if (this.fileInput.files) this.shareFiles(this.fileInput.files);
+      this.fileInput.value = "";
+    });
     const form = h(
       "form",
       {
@@ -43,6 +57,7 @@ export class ChatPanel {
           }
         },
       },
+      this.attachBtn,
       this.input,
       sendBtn,
     );
@@ -52,13 +67,74 @@ export class ChatPanel {
       panelHead(msg("chat.title"), () => this.onClose()),
       h("p", { class: "panel-note" }, msg("chat.note")),
       this.list,
+      this.fileStatus,
       form,
+      this.fileInput,
     );
+    setAttr(this.el, "data-drop", msg("files.dropHere"));
+    this.acceptDrops();
     for (const m of meeting.chat) this.add(m, true);
   }
 
+  /** acceptDrops shares the files dropped on the panel. */
+  private acceptDrops(): void {
+    // A file dropped here never opens in the tab (which would leave the
+    // meeting), even where it cannot be shared: then the panel says why.
+    const hasFiles = (e: DragEvent) => !!e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
+    this.el.addEventListener("dragover", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer!.dropEffect = this.meeting.mayShareFiles ? "copy" : "none";
+      if (this.meeting.mayShareFiles) this.el.classList.add("dropping");
+    });
+    this.el.addEventListener("dragleave", (e) => {
+      if (!this.el.contains(e.relatedTarget as Node | null)) this.el.classList.remove("dropping");
+    });
+    this.el.addEventListener("drop", (e) => {
+      this.el.classList.remove("dropping");
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      if (this.meeting.mayShareFiles) this.shareFiles(e.dataTransfer!.files);
+      else this.refused(this.meeting.role === "viewer" ? "viewer" : "failed", e.dataTransfer!.files[0]?.name ?? "");
+    });
+  }
+
+  private shareFiles(list: FileList): void {
+    for (const f of Array.from(list)) this.sending = this.sending.then(() => this.shareOne(f));
+  }
+
+  /** shareOne sends a file, showing its progress, then that it went or why not. */
+  private async shareOne(f: File): Promise<void> {
+    const percent = new Intl.NumberFormat(currentLanguage(), { style: "percent" });
+    const progress = (sent: number) => setText(this.fileStatus, msg("files.sending", { name: isolate(f.name), progress: percent.format(f.size ? Math.min(1, sent / f.size) : 1) }));
+    clearTimeout(this.statusTimer);
+    this.fileStatus.hidden = false;
+    this.fileStatus.classList.remove("error");
+    progress(0);
+    try {
+      await this.meeting.shareFile(f, progress);
+      setText(this.fileStatus, msg("files.sent", { name: isolate(f.name) }));
+      this.statusTimer = setTimeout(() => (this.fileStatus.hidden = true), 4000);
+    } catch (err) {
+      this.refused(err instanceof FileError ? err.code : "failed", f.name);
+    }
+  }
+
+  /** refused says why a file was not shared; it stays until the next file, to be read. */
+  private refused(code: string, name: string): void {
+    clearTimeout(this.statusTimer);
+    this.fileStatus.hidden = false;
+    this.fileStatus.classList.add("error");
+    setText(this.fileStatus, fileErrorMessage(code, name, this.meeting.fileMaxBytes, false, currentLanguage()));
+  }
+
+  /** download saves a shared file; a refusal (we left, the meeting ended) is a toast. */
+  private download = (f: ChatFile): void => {
+    this.meeting.downloadFile(f).catch((err) => toast(fileErrorMessage(err instanceof FileError ? err.code : "failed", f.name, this.meeting.fileMaxBytes, true, currentLanguage())));
+  };
+
   add(m: ChatMessage, history = false): void {
-    this.list.append(renderChatMessage(document, m, this.meeting.selfId));
+    this.list.append(renderChatMessage(document, m, this.meeting.selfId, this.download));
     this.list.scrollTop = this.list.scrollHeight;
     if (!history) this.unread.received(m.from === this.meeting.selfId, this.open);
   }
@@ -67,6 +143,7 @@ export class ChatPanel {
     this.open = open;
     this.el.hidden = !open;
     if (open) {
+      this.attachBtn.hidden = !this.meeting.mayShareFiles;
       this.unread.read();
       this.input.focus();
     }
