@@ -90,6 +90,13 @@ describe("layouts", () => {
     await poll(async () => await ada.page.evaluate(() => document.querySelector(".stage-main video").videoWidth > 0), { what: "screen shown" });
     // Bob's camera stays, in the strip, beside his screen.
     assert.equal(await ada.page.locator(`.strip .tile[data-peer-id="${bob.id}"]`).count(), 1);
+    // A second presenter: the newest share takes the stage; when it stops,
+    // the one before comes back.
+    await cy.page.getByRole("button", { name: "Share screen" }).click();
+    await poll(async () => (await onStage(ada)) === `${cy.id}~screen`, { what: "Cy's newer screen on Ada's stage" });
+    assert.equal(await ada.page.locator(`.strip .tile[data-peer-id="${bob.id}~screen"]`).count(), 1, "Bob's screen in the strip");
+    await cy.page.getByRole("button", { name: "Stop presenting" }).click();
+    await poll(async () => (await onStage(ada)) === `${bob.id}~screen`, { what: "Bob's screen back on the stage" });
     await ada.page.screenshot({ path: path.join(artifacts, "presenting-desktop.png") });
     await cy.page.screenshot({ path: path.join(artifacts, "presenting-phone.png") });
     // The presenter is reminded, with a Stop of its own; nobody else is.
