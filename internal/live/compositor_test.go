@@ -69,11 +69,11 @@ func TestCompositorSlots(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{VideoSlots: 2, AudioSlots: 1, Names: func(_, id string) string { return "Name of " + id }}
 	black := []byte("BLACK")
-	c := newCompositor("r1", cfg, black, dir, &atomic.Uint64{})
+	c := newCompositor("r1", cfg, black, []byte("STAGE"), dir, &atomic.Uint64{})
 	pr, pw := io.Pipe()
 	done := make(chan map[int][]block, 1)
 	go readBack(t, pr, done)
-	out, err := newWebMOut(pw, 2, 1)
+	out, err := newWebMOut(pw, 4, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestCompositorSlots(t *testing.T) {
 			}
 		}
 	}
-	audio := got[2]
+	audio := got[4] // after the tiles, the screen and the layout
 	if len(audio) < 4 || audio[0] != (block{0, true, string(opusSilence)}) {
 		t.Fatalf("audio %v", audio)
 	}

@@ -266,6 +266,21 @@ func (m *Manager) stopRoom(room, reason string) error {
 	return nil
 }
 
+// Note tells a room's stream, if any, of a layout event of its meeting,
+// as recording.Manager.Note is told: NoteScreenOn and NoteScreenOff (a
+// participant's media-state screen turned on or off) move that
+// participant's screen onto the stage and off it at once, rather than
+// when its frames come and stop (a screen still shared but unchanging
+// may send none). Other kinds are ignored. It never blocks for long.
+func (m *Manager) Note(room, kind, participant string) {
+	m.mu.Lock()
+	s := m.streams[room]
+	m.mu.Unlock()
+	if s != nil {
+		s.note(kind, participant)
+	}
+}
+
 // Status returns the status of a room's stream, while it has one.
 func (m *Manager) Status(room string) (Status, bool) {
 	m.mu.Lock()
