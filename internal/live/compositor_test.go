@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -148,5 +149,83 @@ func TestCompositorSlots(t *testing.T) {
 	}
 	if last := audio[len(audio)-1].ts; last < 1380 || last > 1400 {
 		t.Errorf("silence up to %d ms, want up to 1400", last)
+	}
+}
+
+// The screen's rules, driven by hand: the screen slot shows the newest
+// share, from its first keyframe, and the layout track says stage from
+// then; a share whose frames stopped for a second ends (the older one
+// comes back, with its last keyframe); screen-off ends a share at once
+// and its frames are ignored; screen-on brings it back, and keeps it
+// while it sends nothing (its last keyframe again); a screen whose track
+// ends, or none left: the grid; frames coming back after a pause are a
+// new share.
+func TestCompositorScreen(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{VideoSlots: 1, AudioSlots: 1, Names: func(_, id string) string { return "Name of " + id }}
+	c := newCompositor("r1", cfg, []byte("BLACK"), []byte("STAGE"), dir, &atomic.Uint64{})
+	pr, pw := io.Pipe()
+	done := make(chan map[int][]block, 1)
+	go readBack(t, pr, done)
+	out, err := newWebMOut(pw, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyframes atomic.Int32
+	c.setOut(out)
+	at := func(ms int) time.Time { return c.t0.Add(time.Duration(ms) * time.Millisecond) }
+	screen := func(id string) *feed {
+		f := testFeed(c, id, true, &keyframes)
+		f.info.Screen = true
+		return f
+	}
+	frame := func(f *feed, ms int, key bool, data string) {
+		c.handle(event{feed: f, keyframe: key, data: []byte(data)}, at(ms))
+	}
+	name := func() string { b, _ := os.ReadFile(namePath(dir, 1)); return string(b) }
+
+	s1, s2 := screen("bob"), screen("carol")
+	c.handle(event{feed: s1, add: true}, at(0))
+	frame(s1, 50, false, "s1-d0") // before its keyframe: dropped
+	frame(s1, 100, true, "s1-k1")
+	frame(s1, 150, false, "s1-d1")
+	if n := name(); n != "Name of bob (screen)" {
+		t.Errorf("screen named %q", n)
+	}
+	c.handle(event{feed: s2, add: true}, at(200)) // the newest share
+	frame(s1, 220, false, "s1-d2")
+	frame(s2, 250, true, "s2-k1")
+	if n := name(); n != "Name of carol (screen)" {
+		t.Errorf("screen named %q", n)
+	}
+	frame(s1, 1000, true, "s1-k2")
+	c.fill(at(1300)) // s2 quiet for over a second: s1 again, its last keyframe
+	frame(s1, 1350, true, "s1-k3")
+	c.handle(event{note: NoteScreenOff, participant: "bob"}, at(1400))
+	frame(s1, 1450, true, "s1-k4") // off: ignored
+	if n := name(); n != " " {
+		t.Errorf("screen named %q with nobody sharing", n)
+	}
+	c.handle(event{note: NoteScreenOn, participant: "bob"}, at(1500))
+	frame(s1, 1550, true, "s1-k5")
+	c.fill(at(2700)) // bob's screen still, noted on: its last keyframe again
+	c.handle(event{feed: s1, end: true}, at(2800))
+	frame(s2, 2900, true, "s2-k2") // carol's frames come back: a new share
+	c.setOut(nil)
+
+	got := <-done
+	want := map[int][]block{
+		1: {{0, true, "BLACK"}, {100, true, "s1-k1"}, {150, false, "s1-d1"}, {250, true, "s2-k1"},
+			{1300, true, "s1-k2"}, {1350, true, "s1-k3"}, {1550, true, "s1-k5"}, {2700, true, "s1-k5"}, {2900, true, "s2-k2"}},
+		2: {{0, true, "BLACK"}, {100, true, "STAGE"}, {1300, true, "STAGE"}, {1400, true, "BLACK"},
+			{1550, true, "STAGE"}, {2700, true, "STAGE"}, {2800, true, "BLACK"}, {2900, true, "STAGE"}},
+	}
+	for track, w := range want {
+		if fmt.Sprint(got[track]) != fmt.Sprint(w) {
+			t.Errorf("track %d:\n got %v\nwant %v", track, got[track], w)
+		}
+	}
+	if n := keyframes.Load(); n < 4 {
+		t.Errorf("%d keyframe requests", n)
 	}
 }

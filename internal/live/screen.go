@@ -78,8 +78,7 @@ func (c *compositor) endScreen(f *feed, now time.Time) {
 	c.pickScreen(now)
 }
 
-// pickScreen puts the newest share in the screen slot (or none), and
-// the layout track follows.
+// pickScreen puts the newest share in the screen slot (or none).
 func (c *compositor) pickScreen(now time.Time) {
 	var best *feed
 	for _, f := range c.screens {
@@ -102,7 +101,11 @@ func (c *compositor) pickScreen(now time.Time) {
 		}
 		c.writeName(c.screenTrack(), name)
 	}
-	c.setLayout(s.feed != nil && s.shown, now)
+	// The stage comes with the screen's first keyframe (screenFrame); from
+	// one screen to another it stays, the older one shown until then.
+	if s.feed == nil {
+		c.setLayout(false, now)
+	}
 }
 
 // screenFrame writes a screen's frame if it is the one shown.
