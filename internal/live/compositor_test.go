@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/at-wat/ebml-go/mkvcore"
 	"github.com/huddlehq/huddle/internal/sfu"
+	"github.com/huddlehq/huddle/internal/sfu/sfutest"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -227,5 +229,43 @@ func TestCompositorScreen(t *testing.T) {
 	}
 	if n := keyframes.Load(); n < 4 {
 		t.Errorf("%d keyframe requests", n)
+	}
+}
+
+// A stream learns who shares a screen already when it starts
+// (Config.Sharing), and of the notes that come before its compositor
+// exists; its compositor starts with them.
+func TestStreamStartsWithTheSharers(t *testing.T) {
+	needFFmpeg(t)
+	s, err := sfu.New(sfu.Config{IncludeLoopback: true, Interfaces: []string{"lo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{AllowPrivate: true, MinBackoff: time.Hour, Sharing: func(room string) []string { return []string{"bob", "carol"} }}
+	m := New(cfg, &sfuSource{s: s})
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	if _, err := m.Start("r1", "alice", "rtmp://127.0.0.1:1/live", "k"); err != nil {
+		t.Fatal(err)
+	}
+	m.Note("r1", NoteScreenOff, "carol")
+	m.Note("r1", "spotlight", "dave") // not a screen's: ignored
+	m.mu.Lock()
+	st := m.streams["r1"]
+	m.mu.Unlock()
+	var c *compositor
+	sfutest.WaitFor(t, "the compositor", 10*time.Second, func() bool {
+		st.noteMu.Lock()
+		defer st.noteMu.Unlock()
+		c = st.comp
+		return c != nil
+	})
+	// Before the compositor the notes wait in the stream, after it they
+	// go through its queue: either way it ends up with them.
+	time.Sleep(200 * time.Millisecond)
+	if err := m.Stop("r1"); err != nil { // the loop is done: its state can be read
+		t.Fatal(err)
+	}
+	if g := fmt.Sprint(c.notes); g != "map[bob:true carol:false]" {
+		t.Errorf("the compositor's notes: %s", g)
 	}
 }
