@@ -159,9 +159,9 @@ func TestCompositorSlots(t *testing.T) {
 // then; a share whose frames stopped for a second ends (the older one
 // comes back, with its last keyframe); screen-off ends a share at once
 // and its frames are ignored; screen-on brings it back, and keeps it
-// while it sends nothing (its last keyframe again); a screen whose track
-// ends, or none left: the grid; frames coming back after a pause are a
-// new share.
+// while it sends nothing (its last keyframe again, with a keyframe asked
+// for only if frames came after it); a screen whose track ends, or none
+// left: the grid; frames coming back after a pause are a new share.
 func TestCompositorScreen(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{VideoSlots: 1, AudioSlots: 1, Names: func(_, id string) string { return "Name of " + id }}
@@ -210,17 +210,29 @@ func TestCompositorScreen(t *testing.T) {
 	}
 	c.handle(event{note: NoteScreenOn, participant: "bob"}, at(1500))
 	frame(s1, 1550, true, "s1-k5")
+	frame(s1, 1600, false, "s1-d3")
+	asked := keyframes.Load()
 	c.fill(at(2700)) // bob's screen still, noted on: its last keyframe again
-	c.handle(event{feed: s1, end: true}, at(2800))
-	frame(s2, 2900, true, "s2-k2") // carol's frames come back: a new share
+	if keyframes.Load() != asked+1 {
+		t.Errorf("no keyframe asked for after a stale keyframe went in")
+	}
+	frame(s1, 2750, true, "s1-k6")
+	asked = keyframes.Load()
+	c.fill(at(3900)) // its last keyframe again, which is its picture now
+	if keyframes.Load() != asked {
+		t.Errorf("a still screen was asked for keyframes")
+	}
+	c.handle(event{feed: s1, end: true}, at(4000))
+	frame(s2, 4100, true, "s2-k2") // carol's frames come back: a new share
 	c.setOut(nil)
 
 	got := <-done
 	want := map[int][]block{
 		1: {{0, true, "BLACK"}, {100, true, "s1-k1"}, {150, false, "s1-d1"}, {250, true, "s2-k1"},
-			{1300, true, "s1-k2"}, {1350, true, "s1-k3"}, {1550, true, "s1-k5"}, {2700, true, "s1-k5"}, {2900, true, "s2-k2"}},
+			{1300, true, "s1-k2"}, {1350, true, "s1-k3"}, {1550, true, "s1-k5"}, {1600, false, "s1-d3"}, {2700, true, "s1-k5"},
+			{2750, true, "s1-k6"}, {3900, true, "s1-k6"}, {4100, true, "s2-k2"}},
 		2: {{0, true, "BLACK"}, {100, true, "STAGE"}, {1300, true, "STAGE"}, {1400, true, "BLACK"},
-			{1550, true, "STAGE"}, {2700, true, "STAGE"}, {2800, true, "BLACK"}, {2900, true, "STAGE"}},
+			{1550, true, "STAGE"}, {2700, true, "STAGE"}, {3900, true, "STAGE"}, {4000, true, "BLACK"}, {4100, true, "STAGE"}},
 	}
 	for track, w := range want {
 		if fmt.Sprint(got[track]) != fmt.Sprint(w) {

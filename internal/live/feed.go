@@ -32,6 +32,7 @@ type feed struct {
 	noted     bool      // the meeting said its presenter shares (screen-on)
 	off       bool      // the meeting said the share ended (screen-off)
 	key       []byte    // its last keyframe
+	fresh     bool      // no frame came after key: key is its picture now
 }
 
 // event is what a feed tells the compositor: it started (add), a frame,

@@ -20,8 +20,8 @@ const (
 //   - by the meeting's notes (Manager.Note, from the participants'
 //     media-state): screen-on shows it at once and keeps it shown while
 //     it sends nothing (a still picture: its last keyframe is written
-//     again, and a fresh one asked for), screen-off takes it off at once
-//     and its frames are ignored until the next screen-on.
+//     again, so that ffmpeg need not wait for it), screen-off takes it off
+//     at once and its frames are ignored until the next screen-on.
 
 func (f *feed) isScreen() bool { return f != nil && f.video && f.info.Screen }
 
@@ -111,6 +111,10 @@ func (c *compositor) pickScreen(now time.Time) {
 // screenFrame writes a screen's frame if it is the one shown.
 func (c *compositor) screenFrame(ev event, now time.Time) {
 	f := ev.feed
+	if ev.keyframe {
+		f.key = ev.data
+	}
+	f.fresh = ev.keyframe
 	if f.off {
 		return
 	}
@@ -118,9 +122,6 @@ func (c *compositor) screenFrame(ev event, now time.Time) {
 		f.onAt = now // shared again: the newest share
 	}
 	f.lastFrame = now
-	if ev.keyframe {
-		f.key = ev.data
-	}
 	if c.screen.feed != f {
 		c.pickScreen(now)
 	}
@@ -158,8 +159,15 @@ func (c *compositor) fillScreen(now time.Time) {
 		c.write(s, c.screenTrack(), true, max(nowMs, s.last+1), data)
 		s.lastFill = now
 		if s.feed != nil {
+			// Its next frames go on from its picture, not this one: they
+			// wait for a keyframe (asked for when they come). A keyframe
+			// is asked for now only when this one is not the picture the
+			// screen shows now (frames came after it): a still screen
+			// costs the meeting no keyframes once it sent one.
 			s.needKey = true
-			s.feed.requestKeyframe()
+			if !s.feed.fresh {
+				s.feed.requestKeyframe()
+			}
 		}
 	}
 	if now.Sub(c.layout.lastFill) >= emptyFillEvery {
