@@ -281,3 +281,43 @@ func TestStreamStartsWithTheSharers(t *testing.T) {
 		t.Errorf("the compositor's notes: %s", g)
 	}
 }
+
+// A new ffmpeg run with a still shared screen: the grid until the
+// screen's keyframe, which a still screen may never send; so its last
+// keyframe, written again with the first filler, brings the stage back.
+func TestStillScreenInANewRun(t *testing.T) {
+	c := newCompositor("r1", Config{VideoSlots: 1, AudioSlots: 1}, []byte("BLACK"), []byte("STAGE"), t.TempDir(), &atomic.Uint64{})
+	var keyframes atomic.Int32
+	f := testFeed(c, "bob", true, &keyframes)
+	f.info.Screen = true
+	run := func() (*webmOut, chan map[int][]block) {
+		pr, pw := io.Pipe()
+		done := make(chan map[int][]block, 1)
+		go readBack(t, pr, done)
+		out, err := newWebMOut(pw, 3, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.setOut(out)
+		return out, done
+	}
+	_, done := run()
+	at := func(ms int) time.Time { return c.t0.Add(time.Duration(ms) * time.Millisecond) }
+	c.handle(event{note: NoteScreenOn, participant: "bob"}, at(0))
+	c.handle(event{feed: f, add: true}, at(0))
+	c.handle(event{feed: f, keyframe: true, data: []byte("k1")}, at(100))
+	c.setOut(nil)
+	<-done
+
+	_, done = run() // ffmpeg again; bob's screen sends nothing
+	c.fill(at(500))
+	c.fill(at(1100))
+	c.setOut(nil)
+	got := <-done
+	if g, w := fmt.Sprint(got[1]), fmt.Sprint([]block{{0, true, "BLACK"}, {500, true, "k1"}, {1100, true, "k1"}}); g != w {
+		t.Errorf("screen %s, want %s", g, w)
+	}
+	if g, w := fmt.Sprint(got[2]), fmt.Sprint([]block{{0, true, "BLACK"}, {500, true, "STAGE"}, {1100, true, "STAGE"}}); g != w {
+		t.Errorf("layout %s, want %s", g, w)
+	}
+}

@@ -158,6 +158,12 @@ func (c *compositor) fillScreen(now time.Time) {
 		}
 		c.write(s, c.screenTrack(), true, max(nowMs, s.last+1), data)
 		s.lastFill = now
+		if s.feed != nil && s.feed.key != nil && !s.shown {
+			// A picture of the screen (after a new ffmpeg run, whose
+			// keyframe it asked for may not come from a still screen).
+			s.shown = true
+			c.setLayout(true, now)
+		}
 		if s.feed != nil {
 			// Its next frames go on from its picture, not this one: they
 			// wait for a keyframe (asked for when they come). A keyframe
