@@ -35,13 +35,14 @@ const (
 // band, 20 ms, one frame), the frame WebRTC stacks send for silence.
 var opusSilence = []byte{0xf8, 0xff, 0xfe}
 
-// slot is one tile of the grid, or one input of the audio mix.
+// slot is one tile of the grid, the screen, or one input of the audio mix.
 type slot struct {
 	feed     *feed
 	last     int64     // timestamp of the last frame written in this run, ms; -1: none
 	lastReal time.Time // when the feed's last frame was written
 	lastFill time.Time
 	needKey  bool // drop the feed's frames until a keyframe (after a filler)
+	shown    bool // the screen slot: a keyframe of its feed was written
 	// Audio timing: the RTP timestamp at anchorMs.
 	anchored  bool
 	anchorMs  int64
@@ -52,10 +53,17 @@ type slot struct {
 // of the feeds, assigns feeds to slots, fills the empty slots, and writes
 // everything into the WebM stream of the current ffmpeg run. One
 // goroutine (loop) does all of it, so the slots need no lock.
+//
+// The WebM stream has a VP8 track per camera tile, then the screen's, then
+// the layout track, then an Opus track per audio input. The layout track
+// tells ffmpeg which layout to draw (see ffmpegArgs): black frames for the
+// grid, stage frames while a screen is shown; sent in the stream itself,
+// the switch comes at the frames' time, in every new ffmpeg run alike.
 type compositor struct {
 	room    string
 	names   func(room, participant string) string
 	black   []byte // a VP8 keyframe of a black picture
+	stage   []byte // a VP8 keyframe of the layout track's "stage"
 	dir     string // the tiles' name files, which drawtext reloads
 	dropped *atomic.Uint64
 
@@ -67,15 +75,21 @@ type compositor struct {
 
 	// Owned by loop.
 	video, audio []*slot
-	waiting      []*feed // feeds without a slot, in order of arrival
+	waiting      []*feed         // feeds without a slot, in order of arrival
+	screen       *slot           // the shared screen on the stage
+	screens      []*feed         // every screen track, in order of arrival
+	notes        map[string]bool // participant: its last screen note was screen-on
+	layout       *slot           // the layout track
+	onStage      bool            // the layout track says stage
 	out          *webmOut
 	t0           time.Time
 }
 
-func newCompositor(room string, cfg Config, black []byte, dir string, dropped *atomic.Uint64) *compositor {
+func newCompositor(room string, cfg Config, black, stage []byte, dir string, dropped *atomic.Uint64) *compositor {
 	c := &compositor{
-		room: room, names: cfg.Names, black: black, dir: dir, dropped: dropped,
+		room: room, names: cfg.Names, black: black, stage: stage, dir: dir, dropped: dropped,
 		events: make(chan event, 256), attach: make(chan *webmOut), quit: make(chan struct{}), done: make(chan struct{}),
+		screen: &slot{last: -1}, layout: &slot{last: -1}, notes: map[string]bool{},
 	}
 	for range cfg.VideoSlots {
 		c.video = append(c.video, &slot{last: -1})
@@ -83,11 +97,16 @@ func newCompositor(room string, cfg Config, black []byte, dir string, dropped *a
 	for range cfg.AudioSlots {
 		c.audio = append(c.audio, &slot{last: -1})
 	}
-	for i := range c.video {
+	for i := range len(c.video) + 1 {
 		c.writeName(i, "")
 	}
 	return c
 }
+
+// The tracks of the WebM stream after the camera tiles.
+func (c *compositor) screenTrack() int     { return len(c.video) }
+func (c *compositor) layoutTrack() int     { return len(c.video) + 1 }
+func (c *compositor) audioTrack(j int) int { return len(c.video) + 2 + j }
 
 // send gives an event to the loop; false once the compositor stopped.
 func (c *compositor) send(ev event) bool {
@@ -154,9 +173,18 @@ func (c *compositor) setOut(out *webmOut) {
 			s.feed.requestKeyframe()
 		}
 	}
+	// The screen starts black, and the grid shows until its keyframe.
+	sc := c.screen
+	sc.last, sc.needKey, sc.shown, sc.lastFill, sc.lastReal = -1, true, false, c.t0, time.Time{}
+	c.write(sc, c.screenTrack(), true, 0, c.black)
+	if sc.feed != nil {
+		sc.feed.requestKeyframe()
+	}
+	c.layout.last, c.layout.lastFill, c.onStage = -1, c.t0, false
+	c.write(c.layout, c.layoutTrack(), true, 0, c.black)
 	for j, s := range c.audio {
 		s.last, s.anchored, s.lastReal = -1, false, time.Time{}
-		c.write(s, len(c.video)+j, true, 0, opusSilence)
+		c.write(s, c.audioTrack(j), true, 0, opusSilence)
 	}
 }
 
@@ -179,6 +207,14 @@ func (c *compositor) slotOf(f *feed) (int, *slot) {
 func (c *compositor) handle(ev event, now time.Time) {
 	f := ev.feed
 	switch {
+	case ev.note != "":
+		c.noted(ev.note, ev.participant, now)
+	case f.isScreen() && ev.add:
+		c.addScreen(f, now)
+	case f.isScreen() && ev.end:
+		c.endScreen(f, now)
+	case f.isScreen():
+		c.screenFrame(ev, now)
 	case ev.add:
 		c.waiting = append(c.waiting, f)
 		c.assign()
@@ -261,7 +297,7 @@ func (c *compositor) frame(ev event, now time.Time) {
 	if !s.anchored {
 		s.anchored, s.anchorMs, s.anchorRTP = true, nowMs, ev.rtpTS
 	}
-	c.write(s, len(c.video)+i, true, max(ts, s.last+1), ev.data)
+	c.write(s, c.audioTrack(i), true, max(ts, s.last+1), ev.data)
 	s.lastReal = now
 }
 
@@ -272,6 +308,7 @@ func (c *compositor) fill(now time.Time) {
 	if c.out == nil {
 		return
 	}
+	c.fillScreen(now)
 	nowMs := now.Sub(c.t0).Milliseconds()
 	for i, s := range c.video {
 		if s.feed != nil && now.Sub(s.lastReal) < occupiedFillAfter {
@@ -294,7 +331,7 @@ func (c *compositor) fill(now time.Time) {
 			continue
 		}
 		for n := 0; s.last+opusFrameMs <= nowMs && n < 50; n++ {
-			c.write(s, len(c.video)+j, true, s.last+opusFrameMs, opusSilence)
+			c.write(s, c.audioTrack(j), true, s.last+opusFrameMs, opusSilence)
 		}
 		s.anchored = false
 	}

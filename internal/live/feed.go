@@ -3,6 +3,7 @@ package live
 import (
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/huddlehq/huddle/internal/sfu"
 	"github.com/pion/rtp"
@@ -24,6 +25,14 @@ type feed struct {
 	video bool
 	in    chan *rtp.Packet
 	once  sync.Once
+
+	// A screen's state, owned by the compositor's loop (see screen.go).
+	onAt      time.Time // when its share began: the newest is shown
+	lastFrame time.Time // its last frame, or its arrival
+	noted     bool      // the meeting said its presenter shares (screen-on)
+	off       bool      // the meeting said the share ended (screen-off)
+	key       []byte    // its last keyframe
+	fresh     bool      // no frame came after key: key is its picture now
 }
 
 // event is what a feed tells the compositor: it started (add), a frame,
@@ -31,9 +40,11 @@ type feed struct {
 type event struct {
 	feed     *feed
 	add, end bool
-	keyframe bool
-	rtpTS    uint32
-	data     []byte
+	// A layout note of the meeting (Manager.Note): no feed.
+	note, participant string
+	keyframe          bool
+	rtpTS             uint32
+	data              []byte
 }
 
 // TrackAdded makes the compositor an sfu.Sink: a feed for each VP8 or

@@ -114,6 +114,11 @@ type Config struct {
 	StallTimeout time.Duration
 	// Names gives a participant's display name for its tiles. Nil: none.
 	Names func(room, participant string) string
+	// Sharing gives the participants of a room sharing their screen now,
+	// read when its stream starts: as if Manager.Note had been told
+	// NoteScreenOn for each. Nil: none (their screens are shown while
+	// they send frames).
+	Sharing func(room string) []string
 	// OnStatus is told of every change of a stream's status, in order
 	// per room: the signaling tells the meeting. It must not block.
 	OnStatus func(room string, st Status)
@@ -231,6 +236,11 @@ func (m *Manager) Start(room, by, rawURL, key string) (Status, error) {
 	s := newStream(m, room, t)
 	m.streams[room] = s
 	m.mu.Unlock()
+	if m.cfg.Sharing != nil {
+		for _, p := range m.cfg.Sharing(room) {
+			s.note(NoteScreenOn, p)
+		}
+	}
 	if err := m.src.Require(room, true); err != nil {
 		m.mu.Lock()
 		delete(m.streams, room)
@@ -264,6 +274,21 @@ func (m *Manager) stopRoom(room, reason string) error {
 	}
 	s.stop(reason)
 	return nil
+}
+
+// Note tells a room's stream, if any, of a layout event of its meeting,
+// as recording.Manager.Note is told: NoteScreenOn and NoteScreenOff (a
+// participant's media-state screen turned on or off) move that
+// participant's screen onto the stage and off it at once, rather than
+// when its frames come and stop (a screen still shared but unchanging
+// may send none). Other kinds are ignored. It never blocks for long.
+func (m *Manager) Note(room, kind, participant string) {
+	m.mu.Lock()
+	s := m.streams[room]
+	m.mu.Unlock()
+	if s != nil {
+		s.note(kind, participant)
+	}
 }
 
 // Status returns the status of a room's stream, while it has one.

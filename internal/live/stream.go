@@ -28,6 +28,10 @@ type stream struct {
 
 	stMu sync.Mutex // also orders the OnStatus calls
 	st   Status
+
+	noteMu sync.Mutex
+	notes  map[string]bool // screen notes before the compositor exists
+	comp   *compositor
 }
 
 func newStream(m *Manager, room string, t target) *stream {
@@ -82,6 +86,10 @@ func (s *stream) run() {
 		s.setStatus(final, why)
 	}()
 	black, err := blackFrame(s.ctx, cfg.FFmpeg)
+	var stage []byte
+	if err == nil {
+		stage, err = stageFrame(s.ctx, cfg.FFmpeg)
+	}
 	if err != nil {
 		if s.ctx.Err() == nil {
 			final, why = StateFailed, "cannot run ffmpeg: "+s.t.scrub(err.Error())
@@ -94,7 +102,13 @@ func (s *stream) run() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	c := newCompositor(s.room, cfg, black, dir, &s.m.dropped)
+	c := newCompositor(s.room, cfg, black, stage, dir, &s.m.dropped)
+	s.noteMu.Lock()
+	for p, on := range s.notes {
+		c.notes[p] = on
+	}
+	s.comp = c
+	s.noteMu.Unlock()
 	go c.loop()
 	defer c.stop()
 	remove := s.m.src.AddSink(s.room, c)
@@ -138,6 +152,26 @@ func (s *stream) run() {
 	}
 }
 
+// note passes a layout note to the compositor, or keeps it for the
+// compositor to come.
+func (s *stream) note(kind, participant string) {
+	if kind != NoteScreenOn && kind != NoteScreenOff {
+		return
+	}
+	s.noteMu.Lock()
+	c := s.comp
+	if c == nil {
+		if s.notes == nil {
+			s.notes = map[string]bool{}
+		}
+		s.notes[participant] = kind == NoteScreenOn
+	}
+	s.noteMu.Unlock()
+	if c != nil {
+		c.note(kind, participant)
+	}
+}
+
 // backoff is the wait after the n-th failure in a row: doubling from
 // lo, at most hi.
 func backoff(lo, hi time.Duration, n int) time.Duration {
@@ -173,7 +207,7 @@ func (s *stream) runFFmpeg(c *compositor, dir string) (wentLive bool, err error)
 	if err := cmd.Start(); err != nil {
 		return false, fmt.Errorf("%w: %v", errStart, s.t.scrub(err.Error()))
 	}
-	out, err := newWebMOut(stdin, cfg.VideoSlots, cfg.AudioSlots)
+	out, err := newWebMOut(stdin, cfg.VideoSlots+2, cfg.AudioSlots) // + the screen and the layout
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
