@@ -33,6 +33,18 @@ func (s *Server) newStreamer(med signaling.Media, sigCfg *signaling.Config, sig 
 		}
 		return ""
 	}
+	// Screens already shared when a stream starts go on its stage at once.
+	lc.Sharing = func(room string) []string {
+		var ids []string
+		if info, err := (*sig).GetRoom(room); err == nil {
+			for _, p := range info.Members {
+				if p.Screen {
+					ids = append(ids, p.ID)
+				}
+			}
+		}
+		return ids
+	}
 	lc.OnStatus = func(room string, st live.Status) {
 		if *sig != nil {
 			(*sig).StreamStatusChanged(room, streamStatus(st))
@@ -108,6 +120,9 @@ func (a streamerSide) Start(room, by, url, key string) (signaling.StreamStatus, 
 }
 
 func (a streamerSide) Stop(room string) error { return streamerError(a.m.Stop(room)) }
+
+// Note passes the meeting's screen-on and screen-off on to its stream.
+func (a streamerSide) Note(room, kind, participant string) { a.m.Note(room, kind, participant) }
 
 func (a streamerSide) Status(room string) (signaling.StreamStatus, bool) {
 	st, ok := a.m.Status(room)

@@ -33,6 +33,10 @@ func (s *Service) noteLayout(r *rooms.Room, kind, id string) {
 	if n, ok := s.cfg.Recorder.(LayoutNoter); ok {
 		n.Note(r.ID(), kind, id)
 	}
+	// A live stream puts a shared screen on its stage too.
+	if n, ok := s.cfg.Streamer.(LayoutNoter); ok {
+		n.Note(r.ID(), kind, id)
+	}
 }
 
 // Refusals of the recording events.
