@@ -230,3 +230,34 @@ func TestLayoutNotedForTheRecorder(t *testing.T) {
 		t.Fatalf("notes %v, want %v", got, want)
 	}
 }
+
+// notingStreamer takes layout notes, as live.Manager does.
+type notingStreamer struct {
+	*fakeStreamer
+	notes notingRecorder
+}
+
+func (n *notingStreamer) Note(room, kind, participant string) { n.notes.Note(room, kind, participant) }
+
+// The live stream hears of screens shared and stopped, as the recorder
+// does, so that it puts them on its stage.
+func TestScreenNotedForTheStream(t *testing.T) {
+	st := &notingStreamer{fakeStreamer: &fakeStreamer{status: map[string]StreamStatus{}}}
+	ts := newTestServer(t, Config{Streamer: st})
+	st.svc = ts.svc
+	host, guest := ts.dial(), ts.dial()
+	host.join("r1", "Host", "")
+	guestID := guest.join("r1", "Guest", "").ID
+	guest.ask("media-state", map[string]bool{"screen": true})
+	guest.ask("media-state", map[string]bool{"screen": false})
+	host.sync()
+	var screens []string
+	for _, n := range st.notes.list() {
+		if strings.Contains(n, ":screen-") {
+			screens = append(screens, n)
+		}
+	}
+	if want := []string{"r1:screen-on/" + guestID, "r1:screen-off/" + guestID}; strings.Join(screens, " ") != strings.Join(want, " ") {
+		t.Fatalf("the stream's screen notes %v, want %v", screens, want)
+	}
+}
