@@ -13,10 +13,10 @@ FROM scratch
 # CA certificates from the build host, for ACME and webhooks over HTTPS.
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # A passwd entry for the user below, and its writable folders: /data for
-# recordings and ACME certificates (a volume), /tmp for Go's temp files.
+# recordings, ACME certificates and the chat's files (a volume), /tmp for Go's temp files.
 COPY passwd group /etc/
 COPY --chown=65532:65532 data /data
-COPY tmp /tmp
+COPY --chown=65532:65532 tmp /tmp
 COPY huddle /huddle
 
 # Never root. A user cannot bind ports below 1024 (Docker gives it no
@@ -27,6 +27,7 @@ VOLUME /data
 
 ENV HUDDLE_ADDR=:8080 \
     HUDDLE_RECORDINGS_DIR=/data/recordings \
+    HUDDLE_CHAT_FILES_DIR=/data \
     HUDDLE_ACME_CACHE=/data/certs \
     HUDDLE_RECORDING_FFMPEG=-
 
