@@ -50,7 +50,13 @@ type Participant struct {
 	// prevToken also resumes p: the token it held before it became host,
 	// in case the new one (sent as it became host) never reached it.
 	prevToken string
-	ip        netip.Addr // counted in the registry's perIP until it leaves
+	// tokenHash and prevHash resume a participant restored from another
+	// process's shared state (Registry.Restore) until it is back.
+	tokenHash, prevHash string
+	ip                  netip.Addr // counted in the registry's perIP until it leaves
+	// uncounted is set for a restored participant: its address is not
+	// known, so it holds nothing in perIP.
+	uncounted bool
 	room      *Room      // nil once the participant has left
 	waiting   bool
 	sock      *socketio.Socket // nil while disconnected within the grace period
