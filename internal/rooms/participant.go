@@ -57,7 +57,7 @@ type Participant struct {
 	// uncounted is set for a restored participant: its address is not
 	// known, so it holds nothing in perIP.
 	uncounted bool
-	room      *Room      // nil once the participant has left
+	room      *Room // nil once the participant has left
 	waiting   bool
 	sock      *socketio.Socket // nil while disconnected within the grace period
 	pending   []*socketio.Packet
