@@ -14,6 +14,7 @@ import (
 
 	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -60,6 +61,14 @@ type Link struct {
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
 	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
 
+	// stMu guards the rooms' mirroring and takeover (mirror.go), apart
+	// from mu: Changed is called with a room locked.
+	stMu     sync.Mutex
+	restorer Restorer
+	rooms    map[string]*rooms.Room // this node's rooms, as Changed saw them
+	mirrors  map[string]*mirror     // rooms homed here, by id
+	claiming map[string]*roomLock
+
 	stats counters
 }
 
@@ -71,7 +80,7 @@ type homed struct {
 }
 
 type counters struct {
-	relayedIn, relayedOut, moved, dropped atomic.Int64
+	relayedIn, relayedOut, moved, dropped, takenOver atomic.Int64
 }
 
 // Stats are the link's counts for /metrics.
@@ -86,6 +95,9 @@ type Stats struct {
 	// Moved counts opens answered with moved; Dropped relayed messages
 	// for connections unknown here (ended meanwhile) or malformed.
 	Moved, Dropped int64
+	// TakenOver counts rooms made again here from the state a dead home
+	// left in Redis.
+	TakenOver int64
 }
 
 // New returns a link; Run makes it receive.
@@ -102,6 +114,7 @@ func New(cfg Config) *Link {
 	return &Link{
 		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
+		rooms: map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
 
@@ -112,6 +125,7 @@ func (l *Link) Stats() Stats {
 	l.mu.Unlock()
 	s.PacketsIn, s.PacketsOut = l.stats.relayedIn.Load(), l.stats.relayedOut.Load()
 	s.Moved, s.Dropped = l.stats.moved.Load(), l.stats.dropped.Load()
+	s.TakenOver = l.stats.takenOver.Load()
 	return s
 }
 
@@ -298,6 +312,17 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if mine {
 		return l.self, nil // the common case on the home: no round trip
 	}
+	// One join at a time finds a room's home here: a second waits for the
+	// first one's claim, and the room's takeover, to be done.
+	unlock := l.lockRoom(room)
+	defer unlock()
+	l.mu.Lock()
+	_, mine = l.leases[room]
+	alive := l.alive[room]
+	l.mu.Unlock()
+	if mine {
+		return l.self, nil
+	}
 	owner, _, err := l.c.Owner(ctx, room)
 	if err != nil {
 		return l.self, err
@@ -305,7 +330,7 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if owner != "" && owner != l.self {
 		return owner, nil
 	}
-	if owner == "" && place {
+	if owner == "" && place && !alive { // a room still living here stays here
 		node, err := l.c.PlaceRoom(ctx)
 		if err == nil && node != l.self {
 			return node, nil
@@ -318,6 +343,10 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	}
 	if err != nil {
 		return l.self, err
+	}
+	if lease.Epoch > 1 {
+		// The room had a home before: if it died, its state is in Redis.
+		l.takeOver(ctx, lease)
 	}
 	l.keepLease(lease)
 	return l.self, nil
@@ -334,6 +363,7 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 	l.leases[lease.Room] = lease
 	l.alive[lease.Room] = true
 	l.mu.Unlock()
+	l.startMirror(lease)
 	l.log.Info("cluster: room homed here", "room", lease.Room, "epoch", lease.Epoch)
 	go func() {
 		<-lease.Lost()
@@ -397,6 +427,9 @@ func (l *Link) RoomEnded(room string) {
 	delete(l.leases, room)
 	delete(l.alive, room)
 	l.mu.Unlock()
+	l.stMu.Lock()
+	delete(l.rooms, room)
+	l.stMu.Unlock()
 	if lease == nil {
 		return
 	}

@@ -22,6 +22,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	}
 	ccfg := s.cfg.Cluster.Cluster()
 	ccfg.Logger = s.log
+	ccfg.ChatHistory = sigCfg.ChatHistory // the history kept for a takeover is the one kept here
 	ccfg.Load = func() cluster.Load {
 		var l cluster.Load
 		// The heartbeat starts before the service exists.
@@ -40,6 +41,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	}
 	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
 	sigCfg.Cluster = link
+	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
 	sigCfg.OnEvent = func(ev signaling.Event) {
 		if ev.Type == signaling.EventMeetingEnded {

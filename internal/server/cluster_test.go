@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/huddlehq/huddle/internal/config"
 	"github.com/huddlehq/huddle/internal/sioclient"
 )
@@ -815,18 +817,72 @@ func TestClusterDrainingNodeGetsNoRooms(t *testing.T) {
 	}
 }
 
-// kill -9 of a meeting's home node (not done yet: its state is not in
-// Redis): the participants relayed to it from other nodes are
-// disconnected once the home is found dead, so that their clients
-// reconnect; joining again with their resume tokens they keep their ids
-// (shared --resume-key) in a meeting that starts again on another node.
+// resumedAck is a join ack after a reconnection.
+type resumedAck struct {
+	joined
+	Resumed  bool   `json:"resumed"`
+	Host     string `json:"host"`
+	Settings struct {
+		Locked bool `json:"locked"`
+	} `json:"settings"`
+	Chat []struct {
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	} `json:"chat"`
+}
+
+// rejoin is what a browser does after its connection dropped: connect
+// through url (HAProxy) until a node answers, and join room again with its
+// resume token (a failed or unanswered join is tried again on a new
+// connection), for up to 20 s.
+func rejoin(t *testing.T, url, room, name, token string) (*member, resumedAck) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 20*time.Second {
+		m := &member{t: t, got: map[string][]json.RawMessage{}, wake: make(chan struct{}, 1)}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		c, err := sioclient.Dial(ctx, url, sioclient.Options{Transport: sioclient.WebSocket, OnEvent: func(_ *sioclient.Client, event string, args []json.RawMessage) {
+			m.mu.Lock()
+			m.got[event] = append(m.got[event], args...)
+			m.mu.Unlock()
+			select {
+			case m.wake <- struct{}{}:
+			default:
+			}
+		}})
+		if err == nil {
+			var res []json.RawMessage
+			var ack resumedAck
+			res, err = c.EmitWithAck(ctx, "join-room", map[string]string{"room": room, "name": name, "resume": token})
+			if err == nil && len(res) > 0 && json.Unmarshal(res[0], &ack) == nil && ack.ID != "" {
+				cancel()
+				m.c = c
+				t.Cleanup(func() { c.Close() })
+				return m, ack
+			}
+			c.Close()
+		}
+		cancel()
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s never got back into %s", name, room)
+	return nil, resumedAck{}
+}
+
+// kill -9 of a meeting's home node: another node takes the meeting over
+// from the state the home kept in Redis. Its participants (one on the home
+// itself, two relayed from other nodes) reconnect through HAProxy and
+// resume with their tokens: same ids, the host still host, the chat
+// history kept, the locked meeting still locked, and nobody is shown
+// leaving or joining. When the meeting ends its Redis keys go.
 func TestClusterHomeNodeKilled(t *testing.T) {
 	redisURL := startRedis(t)
 	key := "cluster-test-resume-key-0123456789"
 	// n3 alone first, so that the meeting is homed there.
 	n3, kill := startNodeProcess(t, "--redis-url", redisURL, "--node-id", "n3", "--resume-key", key)
-	starter := connectMember(t, "http://"+n3, sioclient.WebSocket)
-	starter.ask(nil, "join-room", map[string]string{"room": "kill-home", "name": "Starter"})
+	hal := connectMember(t, "http://"+n3, sioclient.WebSocket)
+	var hj joined
+	hal.ask(&hj, "join-room", map[string]string{"room": "kill-home", "name": "Hal"})
 	var nodes []*realServer
 	for i := range 2 {
 		nodes = append(nodes, startReal(t, testConfig(t, "--redis-url", redisURL, "--node-id", fmt.Sprintf("n%d", i+1), "--resume-key", key)))
@@ -834,39 +890,90 @@ func TestClusterHomeNodeKilled(t *testing.T) {
 	if owner, _, _ := nodes[0].cluster.Owner(context.Background(), "kill-home"); owner != "n3" {
 		t.Fatalf("home %q, want n3", owner)
 	}
-	gone := make(chan struct{}, 2)
-	onGone := func(o *sioclient.Options) {
-		o.OnDisconnect = func(*sioclient.Client, error) { gone <- struct{}{} }
-	}
-	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket, onGone)
-	bob := connectMember(t, nodes[1].url(), sioclient.Polling, onGone)
+	url := startHAProxyFor(t, []string{nodes[0].Addr().String(), nodes[1].Addr().String(), n3})
+	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	bob := connectMember(t, nodes[1].url(), sioclient.Polling)
 	var aj, bj joined
 	ada.ask(&aj, "join-room", map[string]string{"room": "kill-home", "name": "Ada"})
 	bob.ask(&bj, "join-room", map[string]string{"room": "kill-home", "name": "Bob"})
-	ada.await("user-joined", bj.ID)
+	hal.await("user-joined", bj.ID)
+	hal.ask(nil, "chat-message", map[string]string{"text": "before the kill"})
+	bob.await("chat-message", "before the kill")
+	hal.ask(nil, "room-settings", map[string]any{"locked": true})
+	ada.await("room-settings", `"locked":true`)
+	// The home writes its state in the background within milliseconds.
+	eventually(t, "the home's state in Redis", func() bool {
+		st, err := nodes[0].cluster.LoadRoom(context.Background(), "kill-home")
+		return err == nil && st.Meta.Locked && len(st.Chat) == 1 && len(st.Participants) == 3 && len(st.Resume) == 3
+	})
 
 	kill()
 	killed := time.Now()
-	for range 2 {
-		select {
-		case <-gone:
-		case <-time.After(20 * time.Second):
-			t.Fatal("relayed participants not disconnected after their home died")
+	type back struct {
+		m   *member
+		ack resumedAck
+	}
+	var wg sync.WaitGroup
+	res := make([]back, 3)
+	for i, who := range []struct{ name, token string }{{"Hal", hj.ResumeToken}, {"Ada", aj.ResumeToken}, {"Bob", bj.ResumeToken}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, ack := rejoin(t, url, "kill-home", who.name, who.token)
+			res[i] = back{m, ack}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("all three back %v after the kill, the meeting on n%d", time.Since(killed).Round(time.Millisecond), homeOf(t, nodes, "kill-home")+1)
+	for i, want := range []string{hj.ID, aj.ID, bj.ID} {
+		a := res[i].ack
+		if a.ID != want || !a.Resumed {
+			t.Errorf("participant %d back as %q resumed=%v, want %q resumed", i, a.ID, a.Resumed, want)
+		}
+		if a.Host != hj.ID {
+			t.Errorf("participant %d sees host %q, want Hal %q", i, a.Host, hj.ID)
+		}
+		if !a.Settings.Locked {
+			t.Errorf("participant %d: the meeting is no longer locked", i)
+		}
+		if len(a.Chat) != 1 || a.Chat[0].Text != "before the kill" {
+			t.Errorf("participant %d: chat history %+v", i, a.Chat)
+		}
+		if len(a.Peers) != 2 {
+			t.Errorf("participant %d: peers %+v, want the other two", i, a.Peers)
 		}
 	}
-	t.Logf("both disconnected %v after the kill", time.Since(killed).Round(time.Millisecond))
-	// Back in through their own nodes, with their tokens.
-	ada2 := connectMember(t, nodes[0].url(), sioclient.WebSocket)
-	bob2 := connectMember(t, nodes[1].url(), sioclient.WebSocket)
-	var aj2, bj2 joined
-	ada2.ask(&aj2, "join-room", map[string]string{"room": "kill-home", "name": "Ada", "resume": aj.ResumeToken})
-	bob2.ask(&bj2, "join-room", map[string]string{"room": "kill-home", "name": "Bob", "resume": bj.ResumeToken})
-	if aj2.ID != aj.ID || bj2.ID != bj.ID {
-		t.Errorf("ids after the home died: %s %s, want %s %s", aj2.ID, bj2.ID, aj.ID, bj.ID)
+	hal2, ada2, bob2 := res[0].m, res[1].m, res[2].m
+	// Locked: a newcomer without a token is refused.
+	eve := connectMember(t, url, sioclient.WebSocket)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	refusal, err := eve.c.EmitWithAck(ctx, "join-room", map[string]string{"room": "kill-home", "name": "Eve"})
+	cancel()
+	if err != nil || len(refusal) == 0 || !strings.Contains(string(refusal[0]), `"locked"`) {
+		t.Errorf("newcomer to the locked meeting: %s %v, want refused as locked", refusal, err)
 	}
 	bob2.ask(nil, "chat-message", map[string]string{"text": "new home"})
 	ada2.await("chat-message", "new home", bj.ID)
-	t.Logf("meeting back on n%d %v after the kill", homeOf(t, nodes, "kill-home")+1, time.Since(killed).Round(time.Millisecond))
+	hal2.await("chat-message", "new home", bj.ID)
+	hal2.ask(nil, "room-settings", map[string]any{"locked": false}) // only the host may
+	for _, m := range []*member{hal2, ada2, bob2} {
+		if n := m.count("user-joined") + m.count("user-left"); n != 0 {
+			t.Errorf("a participant saw %d joins or leaves after the takeover", n)
+		}
+	}
+	// The meeting ends: its keys go.
+	for _, m := range []*member{hal2, ada2, bob2} {
+		m.ask(nil, "leave-room", map[string]string{})
+	}
+	rc := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(redisURL, "redis://"), "/0")})
+	defer rc.Close()
+	eventually(t, "the meeting's keys gone", func() bool {
+		keys, err := rc.Keys(context.Background(), "huddle:room:{kill-home}:*").Result()
+		return err == nil && len(keys) == 0
+	})
 }
 
 // Redis away for longer than a lease (5 s), then back empty: the home

@@ -111,3 +111,21 @@ func (s *Service) forward(ss *session, rm Remote, room string, ev *socketio.Even
 	rm.Close("client namespace disconnect") // leaves the former room at once
 	return false
 }
+
+// Restore takes over a room whose home node died, from the shared state it
+// kept (cluster mode): its participants keep their places for the grace
+// period, as after a dropped connection, and resume with their tokens
+// under their ids, nobody told of a join; those who do not come back are
+// seen leaving when it ends. rooms.ErrRoomExists if the room is here.
+func (s *Service) Restore(sh rooms.Shared) (*rooms.Room, error) {
+	r, err := s.rooms.Restore(sh, s.cfg.ReconnectGrace, func(r *rooms.Room, p *rooms.Participant) {
+		if r.Detached(p) {
+			s.depart(r, p, r.Leave(p), "reconnect grace period ended", true)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("meeting taken over from another node", "room", sh.ID, "members", len(sh.Members), "waiting", len(sh.Waiting))
+	return r, nil
+}

@@ -1,0 +1,334 @@
+package clusterlink
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/rooms"
+)
+
+// Taking a room over when its home dies.
+//
+// The home mirrors each of its rooms into Redis (cluster.RoomState, fenced
+// by its lease): the link is the rooms' Store, told of every change to a
+// room's shared state (rooms.Shared), and one goroutine per room writes
+// what changed since its last write in one round trip, so that a burst of
+// changes costs one write. Relayed events never touch this: only joins,
+// leaves, resumes, chat, settings and the waiting room do.
+//
+// A node that claims a room whose epoch says it had an owner before
+// (Epoch > 1) reads that state and hands it to signaling (Restorer), which
+// makes the room again with everyone away for the grace period: they
+// reconnect and resume with their tokens, under their ids, nobody told of
+// a leave or a join.
+
+// Restorer is what the link needs of this node's signaling to take a room
+// over (signaling.Service implements it).
+type Restorer interface {
+	Restore(rooms.Shared) (*rooms.Room, error)
+}
+
+// SetRestorer gives the link this node's signaling; call it before the
+// first join is served. Without one, a room whose home died starts afresh.
+func (l *Link) SetRestorer(r Restorer) {
+	l.stMu.Lock()
+	l.restorer = r
+	l.stMu.Unlock()
+}
+
+// tokenTTL is how long a mirrored resume token is good for (rooms'
+// default TokenTTL).
+const tokenTTL = 24 * time.Hour
+
+// mirrorRetry is how long a failed write waits before the next try.
+const mirrorRetry = 250 * time.Millisecond
+
+// Changed is rooms.Store.Changed: it wakes the room's mirror. Called with
+// the room locked, so it only notes and signals.
+func (l *Link) Changed(r *rooms.Room) {
+	l.stMu.Lock()
+	l.rooms[r.ID()] = r
+	m := l.mirrors[r.ID()]
+	l.stMu.Unlock()
+	if m != nil {
+		m.kick()
+	}
+}
+
+// room returns the room of this node's registry with this id, as Changed
+// last saw it.
+func (l *Link) room(id string) *rooms.Room {
+	l.stMu.Lock()
+	defer l.stMu.Unlock()
+	return l.rooms[id]
+}
+
+// mirror writes one room's shared state under its lease.
+type mirror struct {
+	l     *Link
+	lease *cluster.Lease
+	wake  chan struct{} // 1-buffered
+
+	// What Redis holds, as last written; synced false: unknown, the next
+	// write is a full one.
+	synced   bool
+	meta     cluster.Meta
+	parts    map[string]cluster.Participant
+	waiting  map[string]cluster.Participant
+	resume   map[string][2]string
+	chatLast string
+}
+
+func (m *mirror) kick() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// startMirror mirrors a room this node just became home to.
+func (l *Link) startMirror(lease *cluster.Lease) {
+	m := &mirror{l: l, lease: lease, wake: make(chan struct{}, 1)}
+	l.stMu.Lock()
+	l.mirrors[lease.Room] = m
+	l.stMu.Unlock()
+	m.kick() // a room already here (taken over, or claimed again) is written whole
+	go m.run()
+}
+
+func (m *mirror) run() {
+	l := m.l
+	defer func() {
+		l.stMu.Lock()
+		if l.mirrors[m.lease.Room] == m {
+			delete(l.mirrors, m.lease.Room)
+		}
+		l.stMu.Unlock()
+	}()
+	for {
+		select {
+		case <-m.lease.Lost():
+			return
+		case <-m.lease.Rewrite():
+			m.synced = false // Redis lost its data: everything again
+		case <-m.wake:
+		}
+		r := l.room(m.lease.Room)
+		if r == nil {
+			continue // claimed before the first join is in
+		}
+		ch, next := m.diff(r.Shared())
+		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+		err := m.lease.State().Apply(ctx, ch)
+		cancel()
+		switch {
+		case err == nil:
+			m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
+		case m.lease.Err() != nil || errors.Is(err, cluster.ErrFenced):
+			return
+		default:
+			// Redis away: whether the write landed is unknown, so the
+			// next one is whole; it comes after a pause.
+			l.log.Debug("cluster: mirroring room state failed, retrying", "room", m.lease.Room, "err", err)
+			m.synced = false
+			time.AfterFunc(mirrorRetry, m.kick)
+		}
+	}
+}
+
+// diff is what to write to bring Redis from the mirror's last write to sh,
+// and the mirror's state after it.
+func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
+	l := m.l
+	next := &mirror{parts: map[string]cluster.Participant{}, waiting: map[string]cluster.Participant{}, resume: map[string][2]string{}}
+	next.meta = cluster.Meta{Locked: sh.Locked, PasswordHash: sh.PasswordHash, WaitingRoom: sh.WaitingRoom}
+	if len(sh.Members) > 0 {
+		next.meta.Host = sh.Members[0].ID
+	}
+	edges := l.edges()
+	conv := func(sp rooms.SharedParticipant) cluster.Participant {
+		p := cluster.Participant{ID: sp.ID, Name: sp.Name, Role: sp.Role, JoinedAt: sp.JoinedAt, Dialect: int(sp.Dialect), SFU: sp.SFU}
+		switch {
+		case sp.Socket == nil: // away: no node holds it
+		case sp.Socket.Remote():
+			p.Node = edges[sp.Socket.ID()]
+		default:
+			p.Node = l.self
+		}
+		return p
+	}
+	for _, sp := range sh.Members {
+		next.parts[sp.ID] = conv(sp)
+		next.resume[sp.ID] = [2]string{sp.TokenHash, sp.PrevHash}
+	}
+	for _, sp := range sh.Waiting {
+		next.waiting[sp.ID] = conv(sp)
+		next.resume[sp.ID] = [2]string{sp.TokenHash, sp.PrevHash}
+	}
+	if n := len(sh.Chat); n > 0 {
+		next.chatLast = sh.Chat[n-1].ID
+	}
+	ch := cluster.Change{Full: !m.synced}
+	if !m.synced || next.meta != m.meta {
+		meta := next.meta
+		ch.Meta = &meta
+	}
+	ch.Put, ch.Gone = diffParts(m.parts, next.parts, !m.synced)
+	ch.PutWaiting, ch.GoneWaiting = diffParts(m.waiting, next.waiting, !m.synced)
+	expires := time.Now().Add(tokenTTL)
+	for id, h := range next.resume {
+		if old, ok := m.resume[id]; !m.synced || !ok || old != h {
+			if h[0] != "" {
+				ch.Resume = append(ch.Resume, cluster.Resume{Participant: id, TokenHash: h[0], PrevHash: h[1], Expires: expires})
+			}
+		}
+	}
+	for id := range m.resume {
+		if _, ok := next.resume[id]; !ok && m.synced {
+			ch.ResumeGone = append(ch.ResumeGone, id)
+		}
+	}
+	ch.Chat = newChat(sh.Chat, m.chatLast, !m.synced)
+	if m.synced && m.chatLast != "" && len(ch.Chat) == len(sh.Chat) {
+		ch.ChatReplace = true // the last message written is no longer held: write the history whole
+	}
+	return ch, next
+}
+
+// diffParts is what changed from old to now (everything with all).
+func diffParts(old, now map[string]cluster.Participant, all bool) (put []cluster.Participant, gone []string) {
+	for id, p := range now {
+		if o, ok := old[id]; all || !ok || o != p {
+			put = append(put, p)
+		}
+	}
+	if !all {
+		for id := range old {
+			if _, ok := now[id]; !ok {
+				gone = append(gone, id)
+			}
+		}
+	}
+	return put, gone
+}
+
+// newChat is the messages after the one with id last (all of them when
+// all, when last is "", or when it is no longer in the history).
+func newChat(chat []rooms.ChatMessage, last string, all bool) []cluster.ChatMessage {
+	start := 0
+	if !all && last != "" {
+		for i := len(chat) - 1; i >= 0; i-- {
+			if chat[i].ID == last {
+				start = i + 1
+				break
+			}
+		}
+	}
+	out := make([]cluster.ChatMessage, 0, len(chat)-start)
+	for _, c := range chat[start:] {
+		out = append(out, cluster.ChatMessage{ID: c.ID, From: c.From, Name: c.Name, Text: c.Text, TS: c.TS})
+	}
+	return out
+}
+
+// edges maps the socket ids of the relayed sockets served here to the
+// nodes holding them.
+func (l *Link) edges() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]string, len(l.homed))
+	for k := range l.homed {
+		m[k.conn] = k.node
+	}
+	return m
+}
+
+// takeOver makes a room again from the state its former home left in
+// Redis, if it left any: lease is this node's new claim on it.
+func (l *Link) takeOver(ctx context.Context, lease *cluster.Lease) {
+	l.stMu.Lock()
+	restorer := l.restorer
+	l.stMu.Unlock()
+	if restorer == nil {
+		return
+	}
+	st, err := l.c.LoadRoom(ctx, lease.Room)
+	if err != nil {
+		l.log.Warn("cluster: reading the state of a room taken over; it starts afresh", "room", lease.Room, "err", err)
+		return
+	}
+	if len(st.Participants)+len(st.Waiting) == 0 {
+		return
+	}
+	r, err := restorer.Restore(sharedOf(st))
+	if err != nil {
+		if !errors.Is(err, rooms.ErrRoomExists) {
+			l.log.Warn("cluster: taking a room over", "room", lease.Room, "err", err)
+		}
+		return
+	}
+	l.stMu.Lock()
+	l.rooms[lease.Room] = r
+	l.stMu.Unlock()
+	l.stats.takenOver.Add(1)
+	l.log.Info("cluster: room taken over from its former home", "room", lease.Room, "epoch", lease.Epoch,
+		"members", len(st.Participants), "waiting", len(st.Waiting), "chat", len(st.Chat))
+}
+
+// sharedOf is the rooms package's view of a room's state in Redis: the
+// host first in line, the others in join order.
+func sharedOf(st cluster.Room) rooms.Shared {
+	sh := rooms.Shared{ID: st.Name, Locked: st.Meta.Locked, PasswordHash: st.Meta.PasswordHash, WaitingRoom: st.Meta.WaitingRoom}
+	conv := func(p cluster.Participant) rooms.SharedParticipant {
+		sp := rooms.SharedParticipant{ID: p.ID, Name: p.Name, Role: p.Role, Dialect: rooms.Dialect(p.Dialect), SFU: p.SFU, JoinedAt: p.JoinedAt}
+		if r, ok := st.Resume[p.ID]; ok {
+			sp.TokenHash, sp.PrevHash = r.TokenHash, r.PrevHash
+		}
+		return sp
+	}
+	for _, p := range st.Participants {
+		if p.ID == st.Meta.Host {
+			sh.Members = append([]rooms.SharedParticipant{conv(p)}, sh.Members...)
+		} else {
+			sh.Members = append(sh.Members, conv(p))
+		}
+	}
+	for _, p := range st.Waiting {
+		sh.Waiting = append(sh.Waiting, conv(p))
+	}
+	for _, c := range st.Chat {
+		sh.Chat = append(sh.Chat, rooms.ChatMessage{ID: c.ID, From: c.From, Name: c.Name, Text: c.Text, TS: c.TS})
+	}
+	return sh
+}
+
+// roomLock serializes the slow path of finding or claiming one room's
+// home on this node, so that a second join waits for the first one's
+// claim and takeover instead of racing past an unrestored room.
+type roomLock struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *Link) lockRoom(room string) func() {
+	l.stMu.Lock()
+	rl := l.claiming[room]
+	if rl == nil {
+		rl = &roomLock{}
+		l.claiming[room] = rl
+	}
+	rl.n++
+	l.stMu.Unlock()
+	rl.mu.Lock()
+	return func() {
+		rl.mu.Unlock()
+		l.stMu.Lock()
+		if rl.n--; rl.n == 0 {
+			delete(l.claiming, room)
+		}
+		l.stMu.Unlock()
+	}
+}
