@@ -60,6 +60,9 @@ type Link struct {
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
 	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
+	// edgeOf is the node holding each socket served here for another
+	// node, kept for a while after it ended (Undelivered asks then).
+	edgeOf map[string]string
 
 	// stMu guards the rooms' mirroring and takeover (mirror.go), apart
 	// from mu: Changed is called with a room locked.
@@ -80,7 +83,7 @@ type homed struct {
 }
 
 type counters struct {
-	relayedIn, relayedOut, moved, dropped, takenOver atomic.Int64
+	relayedIn, relayedOut, moved, dropped, takenOver, redelivered atomic.Int64
 }
 
 // Stats are the link's counts for /metrics.
@@ -98,6 +101,9 @@ type Stats struct {
 	// TakenOver counts rooms made again here from the state a dead home
 	// left in Redis.
 	TakenOver int64
+	// Redelivered counts events read back from a node's stream that it
+	// never gave its client, given to the client's next connection.
+	Redelivered int64
 }
 
 // New returns a link; Run makes it receive.
@@ -114,6 +120,7 @@ func New(cfg Config) *Link {
 	return &Link{
 		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
+		edgeOf: map[string]string{},
 		rooms: map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
@@ -125,7 +132,7 @@ func (l *Link) Stats() Stats {
 	l.mu.Unlock()
 	s.PacketsIn, s.PacketsOut = l.stats.relayedIn.Load(), l.stats.relayedOut.Load()
 	s.Moved, s.Dropped = l.stats.moved.Load(), l.stats.dropped.Load()
-	s.TakenOver = l.stats.takenOver.Load()
+	s.TakenOver, s.Redelivered = l.stats.takenOver.Load(), l.stats.redelivered.Load()
 	return s
 }
 
@@ -470,6 +477,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 	}
 	var h *homed
 	closed := func(reason string) {
+		time.AfterFunc(edgeMemory, func() { l.forgetEdge(o.Conn, from) })
 		l.mu.Lock()
 		mine := h != nil && l.homed[key] == h
 		if mine {
@@ -498,6 +506,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 	}
 	h = &homed{sess: sess}
 	l.homed[key] = h
+	l.edgeOf[o.Conn] = from
 	l.mu.Unlock()
 	connect := []byte{'0'}
 	if len(o.Auth) > 0 {

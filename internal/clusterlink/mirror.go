@@ -8,6 +8,7 @@ import (
 
 	"github.com/huddlehq/huddle/internal/cluster"
 	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // Taking a room over when its home dies.
@@ -331,4 +332,54 @@ func (l *Link) lockRoom(room string) func() {
 		}
 		l.stMu.Unlock()
 	}
+}
+
+// edgeMemory is how long the node of a socket served here is remembered
+// after the socket ended: signaling asks for what it missed (Undelivered)
+// when its participant resumes, within the grace period.
+const edgeMemory = time.Minute
+
+func (l *Link) forgetEdge(conn, node string) {
+	l.mu.Lock()
+	if l.edgeOf[conn] == node {
+		delete(l.edgeOf, conn)
+	}
+	l.mu.Unlock()
+}
+
+// Undelivered is signaling.RoomHome.Undelivered: the events sent to a
+// socket relayed here that its node never handed to the client, read back
+// from that node's stream (cluster.Undelivered).
+func (l *Link) Undelivered(sock *socketio.Socket) []*socketio.Packet {
+	if !sock.Remote() {
+		return nil
+	}
+	conn := sock.ID()
+	l.mu.Lock()
+	node := l.edgeOf[conn]
+	l.mu.Unlock()
+	if node == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	evs, err := l.c.Undelivered(ctx, node, func(ev cluster.Event) bool { return ev.Type == typeOut })
+	if err != nil {
+		l.log.Warn("cluster: reading what a relayed socket missed", "node", node, "err", err)
+		return nil
+	}
+	var out []*socketio.Packet
+	for _, ev := range evs {
+		c, ps, err := decodePackets(ev.Data)
+		if err != nil || c != conn {
+			continue
+		}
+		for _, p := range ps {
+			if pkt, ok := socketio.PacketOf(p); ok {
+				out = append(out, pkt)
+			}
+		}
+	}
+	l.stats.redelivered.Add(int64(len(out)))
+	return out
 }

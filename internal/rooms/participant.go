@@ -105,3 +105,24 @@ func (p *Participant) deliver(pkt *socketio.Packet, from *Participant) {
 	}
 	p.pending = append(p.pending, pkt)
 }
+
+// Redeliver gives p packets meant for an earlier connection of it that
+// never reached it (the cluster node holding it died): to its connection,
+// or, while it is away, ahead of what was kept for it since.
+func (r *Room) Redeliver(p *Participant, pkts []*socketio.Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.room != r {
+		return
+	}
+	if p.sock == nil {
+		p.pending = append(append([]*socketio.Packet(nil), pkts...), p.pending...)
+		if len(p.pending) > maxPending && p.grace != nil {
+			p.grace.Reset(0) // too much to replay, as in deliver
+		}
+		return
+	}
+	for _, pkt := range pkts {
+		p.deliver(pkt, nil)
+	}
+}

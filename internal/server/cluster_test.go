@@ -541,7 +541,9 @@ func TestClusterHelperNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = Run(context.Background(), cfg, NewLogger(cfg, os.Stderr))
+	if err := Run(context.Background(), cfg, NewLogger(cfg, os.Stderr)); err != nil {
+		fmt.Fprintln(os.Stderr, "node process:", err) // shown by startNodeProcess when the test fails
+	}
 }
 
 // startNodeProcess runs a node in a child process (TestClusterHelperNode)

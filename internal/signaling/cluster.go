@@ -20,6 +20,11 @@ type RoomHome interface {
 	// the room's home, and an error when another node is: a socket is
 	// never relayed twice.
 	Relay(sock *socketio.Socket, room string, auth json.RawMessage) (Remote, error)
+	// Undelivered returns the events this node sent sock, a socket
+	// relayed here from another node, that never reached its client
+	// there: that node died, or the client reconnected elsewhere. They go
+	// to the participant's next connection. Nil for other sockets.
+	Undelivered(sock *socketio.Socket) []*socketio.Packet
 }
 
 // Remote relays one socket held here to the node that serves its room.
@@ -128,4 +133,17 @@ func (s *Service) Restore(sh rooms.Shared) (*rooms.Room, error) {
 	}
 	s.log.Info("meeting taken over from another node", "room", sh.ID, "members", len(sh.Members), "waiting", len(sh.Waiting))
 	return r, nil
+}
+
+// redeliver gives p what was sent to its former connection sock, relayed
+// from another node, and never reached it there (cluster mode): ahead of
+// what was kept for p since, or to its new connection.
+func (s *Service) redeliver(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
+	if s.cfg.Cluster == nil || !sock.Remote() {
+		return
+	}
+	if pkts := s.cfg.Cluster.Undelivered(sock); len(pkts) > 0 {
+		s.log.Info("cluster: events a dropped connection missed, delivered again", "room", r.ID(), "participant", p.ID, "events", len(pkts))
+		r.Redeliver(p, pkts)
+	}
 }

@@ -174,6 +174,7 @@ func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
 				oss.setMember(nil, nil)
 			}
 			old.Disconnect()
+			s.redeliver(r, p, old)
 		}
 		for _, pkt := range res.Pending {
 			_ = ss.sock.Send(pkt)
@@ -289,6 +290,7 @@ func (s *Service) disconnected(ss *session, reason string) {
 		}
 	})
 	if detached {
+		s.redeliver(r, p, ss.sock)
 		s.log.Info("participant connection lost", "room", r.ID(), "participant", p.ID, "reason", reason, "grace", s.cfg.ReconnectGrace)
 	}
 }
