@@ -121,7 +121,7 @@ func New(cfg Config) *Link {
 		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 		edgeOf: map[string]string{},
-		rooms: map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
+		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
 
