@@ -42,11 +42,24 @@ type talker struct {
 	refusals int
 	// delay is how long it waits before reconnecting.
 	delay time.Duration
+	done  bool // the test ended: no more reconnecting
 }
 
+// newTalker makes a talker, which hangs up when the test ends (before the
+// servers it talks to stop).
 func newTalker(t *testing.T, name, room, url string) *talker {
-	return &talker{t: t, name: name, room: room, url: url, unacked: map[int]bool{}, resent: map[int]bool{}, got: map[int]int{},
+	k := &talker{t: t, name: name, room: room, url: url, unacked: map[int]bool{}, resent: map[int]bool{}, got: map[int]int{},
 		chatIDs: map[string]bool{}, peers: map[string]bool{}}
+	t.Cleanup(func() {
+		k.mu.Lock()
+		k.done = true
+		c := k.c
+		k.mu.Unlock()
+		if c != nil {
+			c.Close()
+		}
+	})
+	return k
 }
 
 // join connects to url and joins, resuming with the talker's token if it
@@ -77,6 +90,10 @@ func (k *talker) join(url string) bool {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.done {
+		c.Close()
+		return true
+	}
 	if k.id != "" && (ack.ID != k.id || !ack.Resumed) {
 		k.t.Errorf("%s came back as %s resumed=%v, was %s", k.name, ack.ID, ack.Resumed, k.id)
 	}
@@ -158,7 +175,7 @@ func (k *talker) onEvent(event string, args []json.RawMessage) {
 // dropped reconnects through HAProxy, as the browser app does.
 func (k *talker) dropped(c *sioclient.Client) {
 	k.mu.Lock()
-	if k.c != c {
+	if k.c != c || k.done {
 		k.mu.Unlock()
 		return
 	}
@@ -167,11 +184,14 @@ func (k *talker) dropped(c *sioclient.Client) {
 	go func() {
 		time.Sleep(k.delay)
 		for start := time.Now(); time.Since(start) < 25*time.Second; time.Sleep(200 * time.Millisecond) {
-			if k.join(k.url) {
+			k.mu.Lock()
+			done := k.done
+			k.mu.Unlock()
+			if done || k.join(k.url) {
 				return
 			}
 		}
-		k.t.Errorf("%s never got back", k.name)
+		k.t.Errorf("%s never got back", k.name) // the test waits for it: it has not ended
 	}()
 }
 
