@@ -338,12 +338,23 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 		return owner, nil
 	}
 	if owner == "" && place && !alive { // a room still living here stays here
-		node, err := l.c.PlaceRoom(ctx)
-		if err == nil && node != l.self {
-			return node, nil
+		if node, ok := l.place(ctx, room); ok {
+			if node != l.self {
+				return node, nil
+			}
+			owner = node // another node reserved it for this one
 		}
 	}
-	lease, err := l.c.Claim(ctx, room)
+	var lease *cluster.Lease
+	if owner == l.self {
+		// Reserved for this node by the node that placed the room.
+		lease, err = l.c.Adopt(ctx, room)
+		if errors.Is(err, cluster.ErrNotReserved) {
+			lease, err = l.c.Claim(ctx, room) // the reservation lapsed
+		}
+	} else {
+		lease, err = l.c.Claim(ctx, room)
+	}
 	var owned *cluster.OwnedError
 	if errors.As(err, &owned) {
 		return owned.Node, nil
@@ -357,6 +368,27 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	}
 	l.keepLease(lease)
 	return l.self, nil
+}
+
+// place chooses a new room's home, the less loaded of two live nodes,
+// and reserves the room for it when it is another node (cluster.Reserve):
+// of the nodes placing one room at the same moment, one wins and all send
+// its participants where it chose. It reports the home, or false when this
+// node is to claim the room itself (chosen, or Redis is away).
+func (l *Link) place(ctx context.Context, room string) (string, bool) {
+	node, err := l.c.PlaceRoom(ctx)
+	if err != nil || node == l.self {
+		return "", false
+	}
+	_, err = l.c.Reserve(ctx, room, node)
+	var owned *cluster.OwnedError
+	switch {
+	case err == nil:
+		return node, true
+	case errors.As(err, &owned):
+		return owned.Node, true // placed by another node first
+	}
+	return "", false
 }
 
 // keepLease records a lease and forgets it once lost; a lease that lapsed

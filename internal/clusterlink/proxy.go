@@ -185,6 +185,7 @@ func (p *proxy) move(node string) {
 		// The room came here meanwhile: serving the socket here would
 		// need the join again locally; simplest is the client's
 		// reconnect, which then finds the room here.
+		p.l.log.Info("cluster: room came here while relayed elsewhere, closing socket to reconnect", "room", p.room, "socket", p.conn)
 		p.sock.Close("room moved here")
 		return
 	}
