@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -198,4 +199,110 @@ func eventsSent(nodes []*realServer) int64 {
 		n += nd.cluster.Stats().EventsSent
 	}
 	return n
+}
+
+// liveHeap is a node process's live heap after two forced collections
+// (--pprof-addr's /debug/runtime-metrics?gc=1).
+func liveHeap(t *testing.T, pprofAddr string) float64 {
+	t.Helper()
+	res, err := http.Get("http://" + pprofAddr + "/debug/runtime-metrics?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m struct {
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Metrics["/gc/heap/live:bytes"]
+}
+
+// TestClusterMemoryPerSocket measures the server memory (live heap) per
+// joined socket of one node without Redis against three cluster nodes
+// holding the same sockets and meetings, each meeting's ten members spread
+// over the three (so most are relayed to their meeting's home). Sockets
+// from HUDDLE_CLUSTER_BENCH_SOCKETS (default 1,500).
+func TestClusterMemoryPerSocket(t *testing.T) {
+	clusterBench(t)
+	n := 1500
+	fmt.Sscan(os.Getenv("HUDDLE_CLUSTER_BENCH_SOCKETS"), &n)
+	const per = 10
+	base := []string{"--max-sessions-per-ip", "0", "--max-conns-per-ip", "0", "--max-tcp-per-ip", "0",
+		"--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0", "--max-participants", "10",
+		"--mesh-max-participants", "10", "--log-level", "warn", "--resume-key", "cluster-bench-resume-key-0123456789"}
+	measure := func(name string, extra func(i int) []string, nodes int) float64 {
+		var addrs, pprofs []string
+		for i := range nodes {
+			pp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr, kill := startNodeProcess(t, append(append([]string{"--pprof-addr", pp}, base...), extra(i)...)...)
+			defer kill()
+			addrs, pprofs = append(addrs, addr), append(pprofs, pp)
+		}
+		time.Sleep(time.Second) // the nodes see each other
+		before := 0.0
+		for _, pp := range pprofs {
+			before += liveHeap(t, pp)
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 32)
+		clients := make([]*sioclient.Client, n)
+		var failed sync.Once
+		for i := range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				c, err := sioclient.Dial(ctx, "http://"+addrs[i%nodes], sioclient.Options{Transport: sioclient.WebSocket})
+				if err == nil {
+					clients[i] = c
+					var res []json.RawMessage
+					res, err = c.EmitWithAck(ctx, "join-room", map[string]string{"room": fmt.Sprintf("mem-%d", i/per), "name": fmt.Sprint("p", i)})
+					if err == nil && (len(res) == 0 || !strings.Contains(string(res[0]), `"ok":true`)) {
+						err = fmt.Errorf("refused: %s", res)
+					}
+				}
+				if err != nil {
+					failed.Do(func() { t.Errorf("%s: socket %d: %v", name, i, err) })
+				}
+			}()
+		}
+		wg.Wait()
+		defer func() {
+			for _, c := range clients {
+				if c != nil {
+					c.Close()
+				}
+			}
+		}()
+		if t.Failed() {
+			t.FailNow()
+		}
+		time.Sleep(time.Second)
+		after := 0.0
+		for _, pp := range pprofs {
+			after += liveHeap(t, pp)
+		}
+		return (after - before) / float64(n)
+	}
+	one := measure("one node", func(int) []string { return nil }, 1)
+	redisURL := startRedis(t)
+	three := measure("three nodes", func(i int) []string {
+		return []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("m%d", i+1)}
+	}, 3)
+	ratio := three / one
+	verdict := "✅"
+	if ratio > 1.10 {
+		verdict = "❌"
+	}
+	benchOut(t, fmt.Sprintf("\n## Cluster: memory per socket (internal/server TestClusterMemoryPerSocket)\n\n"+
+		"%d sockets joined to meetings of %d; live heap after two forced collections, summed over the nodes.\n\n"+
+		"| servers | live heap per socket |\n|---|---:|\n| one node, no Redis | %.1f KiB |\n"+
+		"| three nodes on Redis, each meeting's members on all three | %.1f KiB |\n\n"+
+		"Three nodes against one: %.2fx (target ≤ 1.10x %s).\n",
+		n, per, one/1024, three/1024, ratio, verdict))
 }

@@ -550,7 +550,7 @@ func TestClusterHelperNode(t *testing.T) {
 func startNodeProcess(t *testing.T, args ...string) (addr string, kill func()) {
 	t.Helper()
 	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	args = append([]string{"--addr", addr, "--turn=false", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}, args...)
+	args = append([]string{"--addr", addr, "--turn=false", "--sfu-udp=0", "--sfu-tcp=0", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}, args...)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterHelperNode$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "HUDDLE_TEST_NODE_ARGS="+strings.Join(args, "\x1f"))
 	logs := &syncBuffer{}
