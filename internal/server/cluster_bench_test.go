@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,8 +286,9 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		after := 0.0
-		for _, pp := range pprofs {
+		for i, pp := range pprofs {
 			after += liveHeap(t, pp)
+			saveHeap(t, pp, fmt.Sprintf("%s-%d", strings.ReplaceAll(name, " ", "-"), i+1))
 		}
 		return (after - before) / float64(n)
 	}
@@ -305,4 +308,23 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		"| three nodes on Redis, each meeting's members on all three | %.1f KiB |\n\n"+
 		"Three nodes against one: %.2fx (target ≤ 1.10x %s).\n",
 		n, per, one/1024, three/1024, ratio, verdict))
+}
+
+// saveHeap saves a node process's heap profile in
+// HUDDLE_CLUSTER_BENCH_PPROF, if set (go tool pprof -sample_index=inuse_space
+// on the test binary).
+func saveHeap(t *testing.T, pprofAddr, name string) {
+	dir := os.Getenv("HUDDLE_CLUSTER_BENCH_PPROF")
+	if dir == "" {
+		return
+	}
+	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "heap-"+name+".pb.gz"), b, 0o644)
 }
