@@ -71,7 +71,8 @@ func (l *Link) room(id string) *rooms.Room {
 type mirror struct {
 	l     *Link
 	lease *cluster.Lease
-	wake  chan struct{} // 1-buffered
+	wake  chan struct{}      // 1-buffered
+	flush chan chan struct{} // write now, then close the channel given
 
 	// What Redis holds, as last written; synced false: unknown, the next
 	// write is a full one.
@@ -92,7 +93,7 @@ func (m *mirror) kick() {
 
 // startMirror mirrors a room this node just became home to.
 func (l *Link) startMirror(lease *cluster.Lease) {
-	m := &mirror{l: l, lease: lease, wake: make(chan struct{}, 1)}
+	m := &mirror{l: l, lease: lease, wake: make(chan struct{}, 1), flush: make(chan chan struct{})}
 	l.stMu.Lock()
 	l.mirrors[lease.Room] = m
 	l.stMu.Unlock()
@@ -110,33 +111,86 @@ func (m *mirror) run() {
 		l.stMu.Unlock()
 	}()
 	for {
+		var flushed chan struct{}
 		select {
 		case <-m.lease.Lost():
 			return
 		case <-m.lease.Rewrite():
 			m.synced = false // Redis lost its data: everything again
 		case <-m.wake:
+		case flushed = <-m.flush:
 		}
-		r := l.room(m.lease.Room)
-		if r == nil {
-			continue // claimed before the first join is in
+		ok := m.write()
+		if flushed != nil {
+			close(flushed)
 		}
-		ch, next := m.diff(r.Shared())
-		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
-		err := m.lease.State().Apply(ctx, ch)
-		cancel()
-		switch {
-		case err == nil:
-			m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
-		case m.lease.Err() != nil || errors.Is(err, cluster.ErrFenced):
+		if !ok {
 			return
-		default:
-			// Redis away: whether the write landed is unknown, so the
-			// next one is whole; it comes after a pause.
-			l.log.Debug("cluster: mirroring room state failed, retrying", "room", m.lease.Room, "err", err)
-			m.synced = false
-			time.AfterFunc(mirrorRetry, m.kick)
 		}
+	}
+}
+
+// write brings the room's state in Redis up to date; false when the
+// lease is lost.
+func (m *mirror) write() bool {
+	l := m.l
+	r := l.room(m.lease.Room)
+	if r == nil {
+		return true // claimed before the first join is in
+	}
+	ch, next := m.diff(r.Shared())
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	err := m.lease.State().Apply(ctx, ch)
+	cancel()
+	switch {
+	case err == nil:
+		m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
+	case m.lease.Err() != nil || errors.Is(err, cluster.ErrFenced):
+		return false
+	default:
+		// Redis away: whether the write landed is unknown, so the next
+		// one is whole; it comes after a pause.
+		l.log.Debug("cluster: mirroring room state failed, retrying", "room", m.lease.Room, "err", err)
+		m.synced = false
+		time.AfterFunc(mirrorRetry, m.kick)
+	}
+	return true
+}
+
+// Release gives up every room homed here, their state written first, so
+// that the first participant back through another node has the meeting
+// taken over at once instead of after its lease lapsed: for a node
+// shutting down, after its connections closed.
+func (l *Link) Release(ctx context.Context) {
+	l.mu.Lock()
+	leases := make([]*cluster.Lease, 0, len(l.leases))
+	for room, lease := range l.leases {
+		leases = append(leases, lease)
+		delete(l.alive, room) // not to be claimed again when lost
+	}
+	l.mu.Unlock()
+	for _, lease := range leases {
+		l.stMu.Lock()
+		m := l.mirrors[lease.Room]
+		l.stMu.Unlock()
+		if m != nil {
+			done := make(chan struct{})
+			select {
+			case m.flush <- done:
+				select {
+				case <-done:
+				case <-ctx.Done():
+				}
+			case <-lease.Lost():
+			case <-ctx.Done():
+			}
+		}
+		if err := lease.Release(ctx); err != nil {
+			l.log.Warn("cluster: giving a room up", "room", lease.Room, "err", err)
+		}
+	}
+	if len(leases) > 0 {
+		l.log.Info("cluster: rooms given up for another node to take over", "rooms", len(leases))
 	}
 }
 

@@ -61,6 +61,12 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	s.metrics.Registry().MustRegister(clusterCollector{c: c, link: link})
 	s.log.Info("cluster mode", "node", c.NodeID())
 	return func() error {
+		// After the connections closed: the meetings homed here can be
+		// taken over at once, with their state, by the node their
+		// participants reconnect to.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		link.Release(ctx)
+		cancel()
 		stop()
 		err := c.Close()
 		<-done

@@ -1021,3 +1021,42 @@ func TestClusterRedisOutageLongerThanLease(t *testing.T) {
 		t.Fatalf("Cy's peers %+v, want Ada and Bob: a second meeting of the same name", cj.Peers)
 	}
 }
+
+// A meeting's home shutting down (SIGTERM) gives its meetings up after its
+// connections closed: its participants, reconnecting to another node at
+// once, resume there in the meeting with its state, without waiting for
+// the lease to lapse.
+func TestClusterHomeNodeStopped(t *testing.T) {
+	nodes := startClusterNodes(t, startRedis(t), 2)
+	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	var aj joined
+	ada.ask(&aj, "join-room", map[string]string{"room": "stopped", "name": "Ada"})
+	home := homeOf(t, nodes, "stopped")
+	other := nodes[1-home]
+	bob := connectMember(t, other.url(), sioclient.WebSocket)
+	var bj joined
+	bob.ask(&bj, "join-room", map[string]string{"room": "stopped", "name": "Bob"})
+	ada.ask(nil, "chat-message", map[string]string{"text": "before the restart"})
+	bob.await("chat-message", "before the restart")
+
+	nodes[home].cancel()
+	err := <-nodes[home].done
+	nodes[home].done <- err // for the cleanup, which waits for it too
+	stopped := time.Now()
+	for _, who := range []struct {
+		name, token, id string
+	}{{"Ada", aj.ResumeToken, aj.ID}, {"Bob", bj.ResumeToken, bj.ID}} {
+		m := connectMember(t, other.url(), sioclient.WebSocket)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		res, err := m.c.EmitWithAck(ctx, "join-room", map[string]string{"room": "stopped", "name": who.name, "resume": who.token})
+		cancel()
+		var ack resumedAck
+		if err != nil || len(res) == 0 || json.Unmarshal(res[0], &ack) != nil {
+			t.Fatalf("%s's join right after the home stopped: %s %v", who.name, res, err)
+		}
+		if ack.ID != who.id || !ack.Resumed || len(ack.Chat) != 1 {
+			t.Errorf("%s back as %s resumed=%v with chat %+v", who.name, ack.ID, ack.Resumed, ack.Chat)
+		}
+	}
+	t.Logf("both back %v after the home stopped", time.Since(stopped).Round(time.Millisecond))
+}
