@@ -47,7 +47,9 @@
 // gave its clients is read back from its stream and given to their next
 // connection (Undelivered).
 //
+// A home that finds its room taken over (it was frozen or cut off) closes
+// its members' connections, which resume at the room's new home.
+//
 // Not done yet: handing a running room over to another node while its
-// members stay connected, and sending a frozen home's members away once
-// it finds its lease taken.
+// members stay connected.
 package clusterlink

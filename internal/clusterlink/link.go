@@ -419,9 +419,14 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 			l.log.Warn("cluster: room lease lapsed (Redis away?), claiming it again", "room", lease.Room)
 			l.reclaim(lease.Room)
 		default:
-			// Taking the room's members elsewhere is not done yet: they
-			// stay here until they leave.
-			l.log.Warn("cluster: room lease lost", "room", lease.Room, "err", err)
+			// Another node has the room now: this one was frozen or cut
+			// off long enough for it to be taken over. Its members here
+			// are in a stale copy: send them to the room's home.
+			l.log.Warn("cluster: room taken over by another node, sending its members there", "room", lease.Room, "err", err)
+			l.mu.Lock()
+			delete(l.alive, lease.Room)
+			l.mu.Unlock()
+			l.sendAway(lease.Room)
 		}
 	}()
 }
@@ -451,7 +456,13 @@ func (l *Link) reclaim(room string) {
 			l.keepLease(lease)
 			return
 		case errors.Is(err, cluster.ErrOwned):
-			l.log.Error("cluster: another node took a room that still lives here: it has two homes until its members reconnect", "room", room, "err", err)
+			// This node was frozen or cut off long enough for another to
+			// take the room over: send its members there.
+			l.log.Warn("cluster: another node took a room that still lives here, sending its members there", "room", room, "err", err)
+			l.mu.Lock()
+			delete(l.alive, room)
+			l.mu.Unlock()
+			l.sendAway(room)
 			return
 		case errors.Is(err, cluster.ErrClosed):
 			return

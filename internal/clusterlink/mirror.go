@@ -437,3 +437,24 @@ func (l *Link) Undelivered(sock *socketio.Socket) []*socketio.Packet {
 	l.stats.redelivered.Add(int64(len(out)))
 	return out
 }
+
+// sendAway closes the connections of a room's members here (those relayed
+// from other nodes too), which then reconnect and resume at the room's
+// home: this node's copy of the room is stale.
+func (l *Link) sendAway(room string) {
+	r := l.room(room)
+	if r == nil {
+		return
+	}
+	sh := r.Shared()
+	n := 0
+	for _, list := range [][]rooms.SharedParticipant{sh.Members, sh.Waiting} {
+		for _, p := range list {
+			if p.Socket != nil {
+				p.Socket.Close("room moved")
+				n++
+			}
+		}
+	}
+	l.log.Info("cluster: connections of a room taken over elsewhere closed", "room", room, "connections", n)
+}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -549,6 +550,13 @@ func TestClusterHelperNode(t *testing.T) {
 // and waits until it is ready; kill ends it with SIGKILL.
 func startNodeProcess(t *testing.T, args ...string) (addr string, kill func()) {
 	t.Helper()
+	addr, _, kill = startNodeProc(t, args...)
+	return addr, kill
+}
+
+// startNodeProc is startNodeProcess that also returns the process.
+func startNodeProc(t *testing.T, args ...string) (addr string, proc *os.Process, kill func()) {
+	t.Helper()
 	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args = append([]string{"--addr", addr, "--turn=false", "--sfu-udp=0", "--sfu-tcp=0", "--shutdown-timeout", "5s", "--shutdown-delay", "0s"}, args...)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterHelperNode$", "-test.count=1")
@@ -578,7 +586,7 @@ func startNodeProcess(t *testing.T, args ...string) (addr string, kill func()) {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return addr, kill
+				return addr, cmd.Process, kill
 			}
 		}
 		if time.Now().After(deadline) {
@@ -1059,4 +1067,60 @@ func TestClusterHomeNodeStopped(t *testing.T) {
 		}
 	}
 	t.Logf("both back %v after the home stopped", time.Since(stopped).Round(time.Millisecond))
+}
+
+// A home frozen (SIGSTOP) long enough for another node to take its meeting
+// over, then thawed: it stops acting as the meeting's home and closes its
+// members' connections, so that they resume in the meeting on the node that
+// has it now (the host still host) instead of staying in a stale copy.
+func TestClusterFrozenHomeSendsMembersAway(t *testing.T) {
+	redisURL := startRedis(t)
+	key := "cluster-test-resume-key-0123456789"
+	n3, proc, _ := startNodeProc(t, "--redis-url", redisURL, "--node-id", "n3", "--resume-key", key)
+	halGone := make(chan struct{}, 1)
+	hal := connectMember(t, "http://"+n3, sioclient.WebSocket, func(o *sioclient.Options) {
+		o.OnDisconnect = func(*sioclient.Client, error) { halGone <- struct{}{} }
+	})
+	var hj joined
+	hal.ask(&hj, "join-room", map[string]string{"room": "frozen", "name": "Hal"})
+	n1 := startReal(t, testConfig(t, "--redis-url", redisURL, "--node-id", "n1", "--resume-key", key))
+	adaGone := make(chan struct{}, 1)
+	ada := connectMember(t, n1.url(), sioclient.WebSocket, func(o *sioclient.Options) {
+		o.OnDisconnect = func(*sioclient.Client, error) { adaGone <- struct{}{} }
+	})
+	var aj joined
+	ada.ask(&aj, "join-room", map[string]string{"room": "frozen", "name": "Ada"})
+	hal.await("user-joined", aj.ID)
+	eventually(t, "the home's state in Redis", func() bool { // written in the background
+		st, err := n1.cluster.LoadRoom(context.Background(), "frozen")
+		return err == nil && len(st.Participants) == 2 && len(st.Resume) == 2
+	})
+
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Signal(syscall.SIGCONT) })
+	select {
+	case <-adaGone: // her node found the home gone
+	case <-time.After(20 * time.Second):
+		t.Fatal("Ada's relayed connection outlived her frozen home")
+	}
+	_, back := rejoin(t, n1.url(), "frozen", "Ada", aj.ResumeToken)
+	if !back.Resumed || back.ID != aj.ID || back.Host != hj.ID {
+		t.Fatalf("Ada back as %s resumed=%v host %s", back.ID, back.Resumed, back.Host)
+	}
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	thawed := time.Now()
+	select {
+	case <-halGone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the thawed home kept Hal in its stale copy of the meeting")
+	}
+	t.Logf("Hal sent away %v after his home thawed", time.Since(thawed).Round(time.Millisecond))
+	_, hb := rejoin(t, n1.url(), "frozen", "Hal", hj.ResumeToken)
+	if !hb.Resumed || hb.ID != hj.ID || hb.Host != hj.ID {
+		t.Fatalf("Hal back as %s resumed=%v host %s", hb.ID, hb.Resumed, hb.Host)
+	}
 }
