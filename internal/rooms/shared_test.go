@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // recordingStore counts Changed calls per room.
@@ -123,5 +125,24 @@ func TestRestoreKeepsLock(t *testing.T) {
 	}
 	if res := join(t, b, "r", "h2", func(q *JoinRequest) { q.Resume = host.Token }); !res.Resumed {
 		t.Fatal("the host could not resume in its locked room")
+	}
+}
+
+// What an earlier connection never got goes ahead of what was kept since.
+func TestRedeliverGoesFirst(t *testing.T) {
+	g := NewRegistry(Config{})
+	a := join(t, g, "r", "a")
+	join(t, g, "r", "b")
+	if !a.Room.Detach(a.Participant, nil, time.Hour, func() {}) {
+		t.Fatal("detach refused")
+	}
+	later, _ := socketio.EncodeEvent("later")
+	a.Room.Deliver(a.Participant, later)
+	missed1, _ := socketio.EncodeEvent("missed", 1)
+	missed2, _ := socketio.EncodeEvent("missed", 2)
+	a.Room.Redeliver(a.Participant, []*socketio.Packet{missed1, missed2})
+	res := join(t, g, "r", "a2", func(q *JoinRequest) { q.Resume = a.Token })
+	if len(res.Pending) != 3 || res.Pending[0] != missed1 || res.Pending[1] != missed2 || res.Pending[2] != later {
+		t.Fatalf("pending %v, want the missed two, then the later one", res.Pending)
 	}
 }

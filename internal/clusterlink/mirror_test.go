@@ -1,0 +1,50 @@
+package clusterlink
+
+import (
+	"testing"
+
+	"github.com/huddlehq/huddle/internal/rooms"
+)
+
+// The mirror writes a room whole first, then only what changed: a new
+// member and its token, a member gone with its token, new chat messages;
+// the history whole again once the last message written is gone from it.
+func TestMirrorDiff(t *testing.T) {
+	m := &mirror{l: &Link{self: "n1", homed: map[connKey]*homed{}}}
+	commit := func(next *mirror) {
+		m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
+	}
+	hal := rooms.SharedParticipant{ID: "h", Name: "Hal", TokenHash: "th"}
+	ada := rooms.SharedParticipant{ID: "a", Name: "Ada", TokenHash: "ta"}
+	bob := rooms.SharedParticipant{ID: "b", Name: "Bob", TokenHash: "tb"}
+	chat := []rooms.ChatMessage{{ID: "c1", Text: "one"}, {ID: "c2", Text: "two"}, {ID: "c3", Text: "three"}}
+	sh := rooms.Shared{ID: "r", Members: []rooms.SharedParticipant{hal, ada}, Locked: true, Chat: chat[:2]}
+
+	ch, next := m.diff(sh)
+	if !ch.Full || ch.Meta == nil || ch.Meta.Host != "h" || !ch.Meta.Locked || len(ch.Put) != 2 || len(ch.Resume) != 2 || len(ch.Chat) != 2 {
+		t.Fatalf("first write %+v, want the whole room", ch)
+	}
+	commit(next)
+	if ch, _ := m.diff(sh); !ch.Empty() {
+		t.Fatalf("nothing changed, yet %+v", ch)
+	}
+
+	sh.Members = []rooms.SharedParticipant{hal, bob}
+	sh.Chat = chat
+	ch, next = m.diff(sh)
+	if ch.Full || ch.Meta != nil || len(ch.Put) != 1 || ch.Put[0].ID != "b" || len(ch.Gone) != 1 || ch.Gone[0] != "a" ||
+		len(ch.Resume) != 1 || ch.Resume[0].TokenHash != "tb" || len(ch.ResumeGone) != 1 || ch.ResumeGone[0] != "a" ||
+		len(ch.Chat) != 1 || ch.Chat[0].ID != "c3" || ch.ChatReplace {
+		t.Fatalf("second write %+v, want Bob in, Ada out, chat c3", ch)
+	}
+	commit(next)
+
+	// The host leaves: Bob is host, his token rotated.
+	bob.TokenHash, bob.PrevHash = "tb2", "tb"
+	sh.Members = []rooms.SharedParticipant{bob}
+	sh.Chat = []rooms.ChatMessage{{ID: "c9", Text: "nine"}} // c3 dropped from the history
+	ch, _ = m.diff(sh)
+	if ch.Meta == nil || ch.Meta.Host != "b" || len(ch.Resume) != 1 || ch.Resume[0].PrevHash != "tb" || !ch.ChatReplace || len(ch.Chat) != 1 {
+		t.Fatalf("third write %+v, want the new host, Bob's new token, the history whole", ch)
+	}
+}
