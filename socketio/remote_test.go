@@ -129,9 +129,9 @@ func TestPacketOf(t *testing.T) {
 	}{
 		{`2["chat-message",{"text":"hi"}]`, false, true},
 		{`2["x"]`, false, true},
-		{`3[{"ok":true}]`, false, false},  // an ack: the connection it answered is gone
-		{`21["x"]`, false, false},         // an event asking for an ack
-		{`2/admin,["x"]`, false, false},   // another namespace
+		{`3[{"ok":true}]`, false, false}, // an ack: the connection it answered is gone
+		{`21["x"]`, false, false},        // an event asking for an ack
+		{`2/admin,["x"]`, false, false},  // another namespace
 		{`51-["x",{"_placeholder":true,"num":0}]`, false, false},
 		{`0{"sid":"x"}`, false, false},
 		{`2["x"]`, true, false},
