@@ -59,7 +59,7 @@ type Link struct {
 	alive   map[string]bool           // rooms homed here that have not ended (leased or not)
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
-	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
+	missing map[string]*miss          // nodes not live at the last checks (watchNodes only)
 	// edgeOf is the node holding each socket served here for another
 	// node, kept for a while after it ended (Undelivered asks then).
 	edgeOf map[string]string
@@ -118,7 +118,7 @@ func New(cfg Config) *Link {
 		cfg.NodeCheck = time.Second
 	}
 	return &Link{
-		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 		edgeOf: map[string]string{},
 		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
@@ -148,6 +148,12 @@ func (l *Link) Run(ctx context.Context) {
 		l.handle(ev)
 	}
 	<-done
+}
+
+// miss is how long a node has been missing from the registry.
+type miss struct {
+	checks int
+	since  time.Time
 }
 
 // missLimit is how many node checks in a row a node must be missing from
@@ -192,8 +198,10 @@ func (l *Link) watchNodes(ctx context.Context) {
 }
 
 // dropDead counts the misses of the nodes this one relays with and ends
-// the sockets of those missing missLimit times in a row.
+// the sockets of those missing missLimit times in a row, over at least
+// (missLimit-1) NodeChecks.
 func (l *Link) dropDead(live map[string]bool) {
+	now := time.Now()
 	var homedGone []*homed
 	var proxiesGone []*proxy
 	l.mu.Lock()
@@ -212,8 +220,16 @@ func (l *Link) dropDead(live map[string]bool) {
 			delete(l.missing, n)
 			continue
 		}
-		l.missing[n]++
-		if l.missing[n] >= missLimit {
+		m := l.missing[n]
+		if m == nil {
+			m = &miss{since: now}
+			l.missing[n] = m
+		}
+		m.checks++
+		// Checks in a row, and as long apart as the ticker spaces them:
+		// checks held up by a slow Redis fire back to back when it answers
+		// again, before a node restarted with it has beaten again.
+		if m.checks >= missLimit && now.Sub(m.since) >= (missLimit-1)*l.tick {
 			dead[n] = true
 		}
 	}

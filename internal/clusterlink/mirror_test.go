@@ -1,9 +1,13 @@
 package clusterlink
 
 import (
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/socketio"
 )
 
 // The mirror writes a room whole first, then only what changed: a new
@@ -46,5 +50,30 @@ func TestMirrorDiff(t *testing.T) {
 	ch, _ = m.diff(sh)
 	if ch.Meta == nil || ch.Meta.Host != "b" || len(ch.Resume) != 1 || ch.Resume[0].PrevHash != "tb" || !ch.ChatReplace || len(ch.Chat) != 1 {
 		t.Fatalf("third write %+v, want the new host, Bob's new token, the history whole", ch)
+	}
+}
+
+// A node is taken for dead after three checks it is missing from that are
+// as far apart as the ticker spaces them, not after three checks that came
+// back to back (as they do when a slow Redis answers again, before the
+// node restarted with it has beaten again).
+func TestDeadAfterThreeSpacedChecks(t *testing.T) {
+	io := socketio.NewServer(socketio.Config{})
+	l := &Link{tick: time.Second, homed: map[connKey]*homed{}, proxies: map[string]*proxy{}, missing: map[string]*miss{}, log: slog.Default()}
+	sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "", engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.homed[connKey{"x", "c"}] = &homed{sess: sess}
+	for range 3 {
+		l.dropDead(map[string]bool{})
+	}
+	if len(l.homed) != 1 {
+		t.Fatal("three checks back to back ended the node's sockets")
+	}
+	l.missing["x"].since = time.Now().Add(-2 * time.Second)
+	l.dropDead(map[string]bool{})
+	if len(l.homed) != 0 || !sess.Closed() {
+		t.Fatal("a node missing for three spaced checks kept its sockets")
 	}
 }
