@@ -458,3 +458,33 @@ func (l *Link) sendAway(room string) {
 	}
 	l.log.Info("cluster: connections of a room taken over elsewhere closed", "room", room, "connections", n)
 }
+
+// flushWait bounds how long Flush holds a join or a setting up: a Redis
+// that answers takes a millisecond, one that does not must not stall
+// joins (the write goes on in the background).
+const flushWait = 500 * time.Millisecond
+
+// Flush is rooms.Store.Flush: it has the room's mirror write now and waits
+// for it, at most flushWait.
+func (l *Link) Flush(r *rooms.Room) {
+	l.stMu.Lock()
+	m := l.mirrors[r.ID()]
+	l.stMu.Unlock()
+	if m == nil {
+		return // not homed here under a lease (Redis away): nothing to write to
+	}
+	timeout := time.NewTimer(flushWait)
+	defer timeout.Stop()
+	done := make(chan struct{})
+	select {
+	case m.flush <- done:
+	case <-m.lease.Lost():
+		return
+	case <-timeout.C:
+		return
+	}
+	select {
+	case <-done:
+	case <-timeout.C:
+	}
+}

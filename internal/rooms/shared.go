@@ -19,6 +19,11 @@ type Store interface {
 	// called with the room locked: it must not block, and must not call
 	// back into r before returning (it reads r.Shared later, elsewhere).
 	Changed(r *Room)
+	// Flush waits, briefly, until what Changed told of r is written, so
+	// that a join or a setting is kept before anyone is told of it; it
+	// returns at once when it cannot be (no copy kept, storage away).
+	// Called with no lock held.
+	Flush(r *Room)
 }
 
 // Shared is the part of a room another process needs to take it over:

@@ -21,6 +21,8 @@ func (s *recordingStore) Changed(r *Room) {
 	s.mu.Unlock()
 }
 
+func (s *recordingStore) Flush(*Room) {}
+
 func (s *recordingStore) count(room string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -905,12 +905,19 @@ func TestClusterHomeNodeKilled(t *testing.T) {
 	var aj, bj joined
 	ada.ask(&aj, "join-room", map[string]string{"room": "kill-home", "name": "Ada"})
 	bob.ask(&bj, "join-room", map[string]string{"room": "kill-home", "name": "Bob"})
+	// A join and a setting are in Redis by the time they are acknowledged.
+	if st, err := nodes[0].cluster.LoadRoom(context.Background(), "kill-home"); err != nil || len(st.Participants) != 3 || len(st.Resume) != 3 {
+		t.Fatalf("state in Redis when Bob's join was acknowledged: %+v %v", st, err)
+	}
 	hal.await("user-joined", bj.ID)
 	hal.ask(nil, "chat-message", map[string]string{"text": "before the kill"})
 	bob.await("chat-message", "before the kill")
 	hal.ask(nil, "room-settings", map[string]any{"locked": true})
+	if st, _ := nodes[0].cluster.LoadRoom(context.Background(), "kill-home"); !st.Meta.Locked {
+		t.Fatal("the lock not in Redis when it was acknowledged")
+	}
 	ada.await("room-settings", `"locked":true`)
-	// The home writes its state in the background within milliseconds.
+	// Chat is written in the background within milliseconds.
 	eventually(t, "the home's state in Redis", func() bool {
 		st, err := nodes[0].cluster.LoadRoom(context.Background(), "kill-home")
 		return err == nil && st.Meta.Locked && len(st.Chat) == 1 && len(st.Participants) == 3 && len(st.Resume) == 3

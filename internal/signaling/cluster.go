@@ -147,3 +147,12 @@ func (s *Service) redeliver(r *rooms.Room, p *rooms.Participant, sock *socketio.
 		r.Redeliver(p, pkts)
 	}
 }
+
+// flushRoom waits, briefly, until the room's shared state is kept for
+// another node (cluster mode; Config.RoomStore), so that a node dying
+// right after a join or a setting was acknowledged does not lose it.
+func (s *Service) flushRoom(r *rooms.Room) {
+	if s.cfg.RoomStore != nil {
+		s.cfg.RoomStore.Flush(r)
+	}
+}

@@ -132,6 +132,7 @@ func (s *Service) join(ss *session, req rooms.JoinRequest, token string) (rooms.
 	if err != nil {
 		return res, err
 	}
+	s.flushRoom(res.Room) // cluster mode: the join kept before anyone is told of it
 	ss.setMember(res.Room, res.Participant)
 	if !res.Resumed && !res.Waiting {
 		// Told now, before the ack: a client that joins after this one
