@@ -61,8 +61,9 @@ type Link struct {
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
 	missing map[string]*miss          // nodes not live at the last checks (watchNodes only)
 	// edgeOf is the node holding each socket served here for another
-	// node, kept for a while after it ended (Undelivered asks then).
-	edgeOf map[string]string
+	// node, and the events it asked acks for last, kept for a while after
+	// it ended (Undelivered asks then).
+	edgeOf map[string]*edge
 
 	// stMu guards the rooms' mirroring and takeover (mirror.go), apart
 	// from mu: Changed is called with a room locked.
@@ -120,7 +121,7 @@ func New(cfg Config) *Link {
 	return &Link{
 		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
-		edgeOf: map[string]string{},
+		edgeOf: map[string]*edge{},
 		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
@@ -565,7 +566,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 	}
 	h = &homed{sess: sess}
 	l.homed[key] = h
-	l.edgeOf[o.Conn] = from
+	l.edgeOf[o.Conn] = &edge{node: from}
 	l.mu.Unlock()
 	connect := []byte{'0'}
 	if len(o.Auth) > 0 {
@@ -603,10 +604,16 @@ func (l *Link) onIn(ev cluster.Event) {
 	}
 	l.mu.Lock()
 	h := l.homed[connKey{ev.From, conn}]
+	e := l.edgeOf[conn]
 	l.mu.Unlock()
 	if h == nil {
 		l.stats.dropped.Add(1) // before open (moved) or after close
 		return
+	}
+	if e != nil {
+		for _, p := range ps {
+			e.asked(p)
+		}
 	}
 	l.stats.relayedIn.Add(int64(len(ps)))
 	for _, p := range ps {

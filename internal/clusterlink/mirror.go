@@ -6,8 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/cluster"
 	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/socketio"
 )
 
@@ -395,34 +397,94 @@ const edgeMemory = time.Minute
 
 func (l *Link) forgetEdge(conn, node string) {
 	l.mu.Lock()
-	if l.edgeOf[conn] == node {
+	if e := l.edgeOf[conn]; e != nil && e.node == node {
 		delete(l.edgeOf, conn)
 	}
 	l.mu.Unlock()
 }
 
+// edge is what the home keeps of a socket relayed to it: the node holding
+// it, and the last events its client sent asking for an ack, by ack id.
+// When that node dies with acks undelivered, the client sends those events
+// again on its next connection; signaling then answers them without doing
+// them twice (Undelivered's second result).
+type edge struct {
+	node string
+
+	mu     sync.Mutex
+	ids    [8]int64 // ring; 0 unused (ack ids are compared +1)
+	hashes [8]uint64
+	next   int
+}
+
+// asked notes a client packet that is an event asking for an ack.
+func (e *edge) asked(p engineio.Packet) {
+	id, body, ok := ackID(p, '2')
+	if !ok {
+		return
+	}
+	h := signaling.EventHash(body)
+	e.mu.Lock()
+	e.ids[e.next], e.hashes[e.next] = id+1, h
+	e.next = (e.next + 1) % len(e.ids)
+	e.mu.Unlock()
+}
+
+// event is the hash of the event that asked for ack id, if kept.
+func (e *edge) event(id int64) (uint64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, v := range e.ids {
+		if v == id+1 {
+			return e.hashes[i], true
+		}
+	}
+	return 0, false
+}
+
+// ackID parses a main-namespace packet of type typ ('2' an event, '3' an
+// ack) with an ack id: the id, and the packet from its '[' on.
+func ackID(p engineio.Packet, typ byte) (int64, []byte, bool) {
+	d := p.Data
+	if p.Binary || len(d) < 3 || d[0] != typ || d[1] < '0' || d[1] > '9' {
+		return 0, nil, false
+	}
+	var id int64
+	i := 1
+	for ; i < len(d) && d[i] >= '0' && d[i] <= '9' && i < 19; i++ {
+		id = id*10 + int64(d[i]-'0')
+	}
+	if i >= len(d) || d[i] != '[' {
+		return 0, nil, false
+	}
+	return id, d[i:], true
+}
+
 // Undelivered is signaling.RoomHome.Undelivered: the events sent to a
 // socket relayed here that its node never handed to the client, read back
-// from that node's stream (cluster.Undelivered).
-func (l *Link) Undelivered(sock *socketio.Socket) []*socketio.Packet {
+// from that node's stream (cluster.Undelivered), and the hashes of the
+// client's events whose acks were among them.
+func (l *Link) Undelivered(sock *socketio.Socket) ([]*socketio.Packet, []uint64) {
 	if !sock.Remote() {
-		return nil
+		return nil, nil
 	}
 	conn := sock.ID()
 	l.mu.Lock()
-	node := l.edgeOf[conn]
+	e := l.edgeOf[conn]
 	l.mu.Unlock()
-	if node == "" {
-		return nil
+	if e == nil {
+		return nil, nil
 	}
+	node := e.node
 	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
 	defer cancel()
 	evs, err := l.c.Undelivered(ctx, node, func(ev cluster.Event) bool { return ev.Type == typeOut })
 	if err != nil {
 		l.log.Warn("cluster: reading what a relayed socket missed", "node", node, "err", err)
-		return nil
+		return nil, nil
 	}
 	var out []*socketio.Packet
+	var answered []uint64
 	for _, ev := range evs {
 		c, ps, err := decodePackets(ev.Data)
 		if err != nil || c != conn {
@@ -431,11 +493,15 @@ func (l *Link) Undelivered(sock *socketio.Socket) []*socketio.Packet {
 		for _, p := range ps {
 			if pkt, ok := socketio.PacketOf(p); ok {
 				out = append(out, pkt)
+			} else if id, _, ok := ackID(p, '3'); ok {
+				if h, ok := e.event(id); ok {
+					answered = append(answered, h)
+				}
 			}
 		}
 	}
 	l.stats.redelivered.Add(int64(len(out)))
-	return out
+	return out, answered
 }
 
 // sendAway closes the connections of a room's members here (those relayed

@@ -7,6 +7,7 @@ import (
 
 	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/rooms"
+	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/socketio"
 )
 
@@ -75,5 +76,27 @@ func TestDeadAfterThreeSpacedChecks(t *testing.T) {
 	l.dropDead(map[string]bool{})
 	if len(l.homed) != 0 || !sess.Closed() {
 		t.Fatal("a node missing for three spaced checks kept its sockets")
+	}
+}
+
+// The home keeps the hash of a relayed client's last events that asked for
+// an ack, by ack id, as signaling hashes the same event sent again.
+func TestEdgeRemembersAskedEvents(t *testing.T) {
+	e := &edge{node: "x"}
+	e.asked(engineio.Packet{Data: []byte(`2["no-ack"]`)})
+	e.asked(engineio.Packet{Data: []byte(`17["chat-message",{"text":"hi"}]`)}) // '1' is a DISCONNECT... not an event
+	e.asked(engineio.Packet{Data: []byte(`249["chat-message",{"text":"hi"}]`)})
+	for i := range 7 {
+		e.asked(engineio.Packet{Data: []byte(`2` + string(rune('0'+i)) + `["x"]`)})
+	}
+	if h, ok := e.event(49); !ok || h != signaling.EventHash([]byte(`["chat-message",{"text":"hi"}]`)) {
+		t.Fatalf("event 49: %x %v", h, ok)
+	}
+	e.asked(engineio.Packet{Data: []byte(`27["x"]`)}) // the ring holds 8: 49 is pushed out
+	if _, ok := e.event(49); ok {
+		t.Fatal("the ring kept more than 8")
+	}
+	if id, body, ok := ackID(engineio.Packet{Data: []byte(`312[{"ok":true}]`)}, '3'); !ok || id != 12 || string(body) != `[{"ok":true}]` {
+		t.Fatalf("ack 12: %d %q %v", id, body, ok)
 	}
 }

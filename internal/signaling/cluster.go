@@ -1,7 +1,11 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/socketio"
@@ -23,8 +27,12 @@ type RoomHome interface {
 	// Undelivered returns the events this node sent sock, a socket
 	// relayed here from another node, that never reached its client
 	// there: that node died, or the client reconnected elsewhere. They go
-	// to the participant's next connection. Nil for other sockets.
-	Undelivered(sock *socketio.Socket) []*socketio.Packet
+	// to the participant's next connection. answered are the EventHash of
+	// the client's events whose acks were among them: done here, but the
+	// client does not know and sends them again on its next connection,
+	// where they are acknowledged without being done twice. Nil for other
+	// sockets.
+	Undelivered(sock *socketio.Socket) (events []*socketio.Packet, answered []uint64)
 }
 
 // Remote relays one socket held here to the node that serves its room.
@@ -142,10 +150,84 @@ func (s *Service) redeliver(r *rooms.Room, p *rooms.Participant, sock *socketio.
 	if s.cfg.Cluster == nil || !sock.Remote() {
 		return
 	}
-	if pkts := s.cfg.Cluster.Undelivered(sock); len(pkts) > 0 {
+	pkts, answered := s.cfg.Cluster.Undelivered(sock)
+	if len(pkts) > 0 {
 		s.log.Info("cluster: events a dropped connection missed, delivered again", "room", r.ID(), "participant", p.ID, "events", len(pkts))
 		r.Redeliver(p, pkts)
 	}
+	if len(answered) > 0 {
+		s.answered.add(p.ID, answered)
+	}
+}
+
+// EventHash identifies an event by its name and arguments as the client
+// encoded them: a Socket.IO packet from its '[' on (FNV-1a, 64 bits).
+func EventHash(array []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(array)
+	return h.Sum64()
+}
+
+// answeredEvents are, by participant, the events done for an earlier
+// connection of it whose acks never reached it (its node died): sent again
+// on its next connection, they are acknowledged and not done twice.
+type answeredEvents struct {
+	n  atomic.Int64 // entries in m: the check costs one load while 0
+	mu sync.Mutex
+	m  map[string][]uint64
+}
+
+func (a *answeredEvents) add(participant string, hashes []uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string][]uint64{}
+	}
+	a.m[participant] = append(a.m[participant], hashes...)
+	a.n.Add(int64(len(hashes)))
+}
+
+// forget drops a participant's entries (it is gone for good).
+func (a *answeredEvents) forget(participant string) {
+	if a.n.Load() == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n.Add(-int64(len(a.m[participant])))
+	delete(a.m, participant)
+}
+
+// take reports whether ev, from the session's participant, is one of
+// those already done, and forgets it if so.
+func (a *answeredEvents) take(ss *session, ev *socketio.Event) bool {
+	if a.n.Load() == 0 {
+		return false
+	}
+	_, p := ss.member()
+	if p == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.m[p.ID]
+	if len(hs) == 0 {
+		return false
+	}
+	pkts := ev.Encode()
+	i := bytes.IndexByte(pkts[0].Data, '[')
+	if i < 0 {
+		return false
+	}
+	h := EventHash(pkts[0].Data[i:])
+	for j, v := range hs {
+		if v == h {
+			a.m[p.ID] = append(hs[:j], hs[j+1:]...)
+			a.n.Add(-1)
+			return true
+		}
+	}
+	return false
 }
 
 // flushRoom waits, briefly, until the room's shared state is kept for

@@ -125,6 +125,7 @@ func (s *Service) clientIP(sock *socketio.Socket) netip.Addr {
 
 // departed tells OnDepart that a participant is gone for good.
 func (s *Service) departed(id string) {
+	s.answered.forget(id)
 	if s.cfg.OnDepart != nil {
 		s.cfg.OnDepart(id)
 	}
