@@ -431,7 +431,7 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 		l.mu.Unlock()
 		err := lease.Err()
 		switch {
-		case errors.Is(err, cluster.ErrReleased) || !alive:
+		case errors.Is(err, cluster.ErrReleased) || errors.Is(err, cluster.ErrClosed) || !alive:
 		case errors.Is(err, cluster.ErrLeaseExpired):
 			l.log.Warn("cluster: room lease lapsed (Redis away?), claiming it again", "room", lease.Room)
 			l.reclaim(lease.Room)
