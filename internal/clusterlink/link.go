@@ -527,17 +527,19 @@ func (l *Link) onOpen(ev cluster.Event) {
 		_ = l.publishJSON(ev.From, ev.Room, typeMoved, connMsg{Conn: o.Conn, Node: home})
 		return
 	}
-	from, room := ev.From, ev.Room
+	// The closures below live as long as the session: they keep these,
+	// not the open message (its headers and auth).
+	from, room, conn := ev.From, ev.Room, o.Conn
 	out := func(ps []engineio.Packet) {
 		l.stats.relayedOut.Add(int64(len(ps)))
 		// Called under the session's lock: Publish only queues.
-		if l.publish(from, room, typeOut, encodePackets(o.Conn, ps)) != nil {
+		if l.publish(from, room, typeOut, encodePackets(conn, ps)) != nil {
 			go l.dropHomed(key, "relay backlog full")
 		}
 	}
 	var h *homed
 	closed := func(reason string) {
-		time.AfterFunc(edgeMemory, func() { l.forgetEdge(o.Conn, from) })
+		time.AfterFunc(edgeMemory, func() { l.forgetEdge(conn, from) })
 		l.mu.Lock()
 		mine := h != nil && l.homed[key] == h
 		if mine {
@@ -545,7 +547,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 		}
 		l.mu.Unlock()
 		if mine {
-			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: reason})
+			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: conn, Reason: reason})
 		}
 	}
 	r := relayedRequest(o)

@@ -3,6 +3,8 @@ package clusterlink
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"strconv"
 	"sync"
 	"time"
 
@@ -78,11 +80,13 @@ type mirror struct {
 
 	// What Redis holds, as last written; synced false: unknown, the next
 	// write is a full one.
+	// Participants, people waiting and resume tokens are kept by
+	// fingerprint: the mirror of a room of a hundred costs a few KiB.
 	synced   bool
 	meta     cluster.Meta
-	parts    map[string]cluster.Participant
-	waiting  map[string]cluster.Participant
-	resume   map[string][2]string
+	parts    map[string]uint64
+	waiting  map[string]uint64
+	resume   map[string]uint64
 	chatLast string
 }
 
@@ -200,7 +204,8 @@ func (l *Link) Release(ctx context.Context) {
 // and the mirror's state after it.
 func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 	l := m.l
-	next := &mirror{parts: map[string]cluster.Participant{}, waiting: map[string]cluster.Participant{}, resume: map[string][2]string{}}
+	next := &mirror{parts: make(map[string]uint64, len(sh.Members)), waiting: make(map[string]uint64, len(sh.Waiting)),
+		resume: make(map[string]uint64, len(sh.Members)+len(sh.Waiting))}
 	next.meta = cluster.Meta{Locked: sh.Locked, PasswordHash: sh.PasswordHash, WaitingRoom: sh.WaitingRoom}
 	if len(sh.Members) > 0 {
 		next.meta.Host = sh.Members[0].ID
@@ -217,14 +222,6 @@ func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 		}
 		return p
 	}
-	for _, sp := range sh.Members {
-		next.parts[sp.ID] = conv(sp)
-		next.resume[sp.ID] = [2]string{sp.TokenHash, sp.PrevHash}
-	}
-	for _, sp := range sh.Waiting {
-		next.waiting[sp.ID] = conv(sp)
-		next.resume[sp.ID] = [2]string{sp.TokenHash, sp.PrevHash}
-	}
 	if n := len(sh.Chat); n > 0 {
 		next.chatLast = sh.Chat[n-1].ID
 	}
@@ -233,13 +230,15 @@ func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 		meta := next.meta
 		ch.Meta = &meta
 	}
-	ch.Put, ch.Gone = diffParts(m.parts, next.parts, !m.synced)
-	ch.PutWaiting, ch.GoneWaiting = diffParts(m.waiting, next.waiting, !m.synced)
+	ch.Put, ch.Gone = diffParts(m.parts, next.parts, sh.Members, conv, !m.synced)
+	ch.PutWaiting, ch.GoneWaiting = diffParts(m.waiting, next.waiting, sh.Waiting, conv, !m.synced)
 	expires := time.Now().Add(tokenTTL)
-	for id, h := range next.resume {
-		if old, ok := m.resume[id]; !m.synced || !ok || old != h {
-			if h[0] != "" {
-				ch.Resume = append(ch.Resume, cluster.Resume{Participant: id, TokenHash: h[0], PrevHash: h[1], Expires: expires})
+	for _, list := range [][]rooms.SharedParticipant{sh.Members, sh.Waiting} {
+		for _, sp := range list {
+			f := fingerprint(sp.TokenHash, sp.PrevHash)
+			next.resume[sp.ID] = f
+			if old, ok := m.resume[sp.ID]; (!m.synced || !ok || old != f) && sp.TokenHash != "" {
+				ch.Resume = append(ch.Resume, cluster.Resume{Participant: sp.ID, TokenHash: sp.TokenHash, PrevHash: sp.PrevHash, Expires: expires})
 			}
 		}
 	}
@@ -255,10 +254,17 @@ func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 	return ch, next
 }
 
-// diffParts is what changed from old to now (everything with all).
-func diffParts(old, now map[string]cluster.Participant, all bool) (put []cluster.Participant, gone []string) {
-	for id, p := range now {
-		if o, ok := old[id]; all || !ok || o != p {
+// diffParts is what changed from old, the fingerprints of what was
+// written, to list (everything with all); it fills now with list's
+// fingerprints.
+func diffParts(old, now map[string]uint64, list []rooms.SharedParticipant, conv func(rooms.SharedParticipant) cluster.Participant,
+	all bool) (put []cluster.Participant, gone []string) {
+	for _, sp := range list {
+		p := conv(sp)
+		f := fingerprint(p.ID, p.Name, p.Role, p.Node, strconv.FormatInt(p.JoinedAt.UnixNano(), 10),
+			strconv.Itoa(p.Dialect), strconv.FormatBool(p.SFU))
+		now[p.ID] = f
+		if o, ok := old[p.ID]; all || !ok || o != f {
 			put = append(put, p)
 		}
 	}
@@ -270,6 +276,16 @@ func diffParts(old, now map[string]cluster.Participant, all bool) (put []cluster
 		}
 	}
 	return put, gone
+}
+
+// fingerprint identifies strings as a whole (FNV-1a, 64 bits).
+func fingerprint(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
 }
 
 // newChat is the messages after the one with id last (all of them when

@@ -11,6 +11,8 @@ import (
 	neturl "net/url"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -536,6 +538,9 @@ func TestClusterHelperNode(t *testing.T) {
 	args := os.Getenv("HUDDLE_TEST_NODE_ARGS")
 	if args == "" {
 		t.Skip("only run as a helper process")
+	}
+	if rate, err := strconv.Atoi(os.Getenv("HUDDLE_TEST_MEMPROFILERATE")); err == nil {
+		runtime.MemProfileRate = rate // a finer heap profile (cluster_bench_test.go)
 	}
 	cfg, err := config.Parse(strings.Split(args, "\x1f"), func(string) string { return "" }, io.Discard)
 	if err != nil {
