@@ -968,6 +968,10 @@ func TestClusterHomeNodeKilled(t *testing.T) {
 		}
 	}
 	hal2, ada2, bob2 := res[0].m, res[1].m, res[2].m
+	newHome := nodes[homeOf(t, nodes, "kill-home")]
+	if body := scrapeMetrics(t, newHome.Handler()); !strings.Contains(body, "huddle_cluster_rooms_taken_over_total 1") {
+		t.Error("the new home's /metrics does not count the room taken over")
+	}
 	// Locked: a newcomer without a token is refused.
 	eve := connectMember(t, url, sioclient.WebSocket)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
