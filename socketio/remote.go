@@ -76,3 +76,17 @@ func (s *Socket) SendMessages(msgs ...engineio.Packet) error {
 // and reconnects (used when the server a remote client was relayed to
 // dropped it).
 func (s *Socket) Close(reason string) { s.sess.Close(reason) }
+
+// PacketOf returns, as a Packet to Send, an Engine.IO message that is an
+// EVENT of the main namespace without an acknowledgement id (what a server
+// emits to a client), or false for anything else (acks, CONNECT, binary,
+// other namespaces): a cluster node hands a client that moved the events
+// another node never delivered to it, but not the answers to requests of
+// a connection that is gone.
+func PacketOf(m engineio.Packet) (*Packet, bool) {
+	d := m.Data
+	if m.Binary || len(d) < 3 || d[0] != typeEvent || d[1] != '[' || d[len(d)-1] != ']' {
+		return nil, false
+	}
+	return &Packet{data: append([]byte(nil), d...)}, true
+}

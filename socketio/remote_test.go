@@ -118,3 +118,28 @@ func TestEventEncodeBinary(t *testing.T) {
 		t.Fatalf("%+v", ps)
 	}
 }
+
+// PacketOf takes a server's plain events of the main namespace, nothing
+// else.
+func TestPacketOf(t *testing.T) {
+	for _, tc := range []struct {
+		data   string
+		binary bool
+		ok     bool
+	}{
+		{`2["chat-message",{"text":"hi"}]`, false, true},
+		{`2["x"]`, false, true},
+		{`3[{"ok":true}]`, false, false}, // an ack: the connection it answered is gone
+		{`21["x"]`, false, false},        // an event asking for an ack
+		{`2/admin,["x"]`, false, false},  // another namespace
+		{`51-["x",{"_placeholder":true,"num":0}]`, false, false},
+		{`0{"sid":"x"}`, false, false},
+		{`2["x"]`, true, false},
+		{`2[`, false, false},
+	} {
+		p, ok := PacketOf(engineio.Packet{Type: engineio.Message, Data: []byte(tc.data), Binary: tc.binary})
+		if ok != tc.ok || ok && string(p.data) != tc.data {
+			t.Errorf("PacketOf(%q, binary %v) = %v %v, want %v", tc.data, tc.binary, p, ok, tc.ok)
+		}
+	}
+}

@@ -332,6 +332,7 @@ func extraSteps(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 		md.WriteString("\n## TURN relay\n\nbench/turn is not there yet: skipped.\n")
 	}
 	sfuStep(ctx, md, log)
+	clusterStep(ctx, md, log)
 	recordingStep(ctx, md, log)
 	// The browser step prints its figure as a test diagnostic line; the
 	// README's target (median under 500 ms) is judged here, where timing

@@ -245,6 +245,8 @@ func newClient(cfg Config) (*redis.Client, error) {
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.OpTimeout, cfg.OpTimeout, cfg.OpTimeout
 		opt.ContextTimeoutEnabled = true
 		opt.ClientName = cfg.NodeID
+		opt.ReadBufferSize, opt.WriteBufferSize = connBuffer, connBuffer
+		opt.PipelineReadBufferSize, opt.PipelineWriteBufferSize = pipeBuffer, pipeBuffer
 		return redis.NewFailoverClient(opt), nil
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
@@ -254,8 +256,22 @@ func newClient(cfg Config) (*redis.Client, error) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.OpTimeout, cfg.OpTimeout, cfg.OpTimeout
 	opt.ContextTimeoutEnabled = true
 	opt.ClientName = cfg.NodeID
+	opt.ReadBufferSize, opt.WriteBufferSize = connBuffer, connBuffer
+	opt.PipelineReadBufferSize, opt.PipelineWriteBufferSize = pipeBuffer, pipeBuffer
 	return redis.NewClient(opt), nil
 }
+
+// Buffers of a Redis connection. go-redis's defaults (32 KiB each way, 128
+// KiB for pipelines) are sized for large values; this package sends and
+// reads small ones (an event is a few hundred bytes, a room's state a few
+// KiB), and a node under a burst of joins opens a few dozen connections:
+// at the defaults that was about 1.5 KiB of heap per connected socket
+// (bench/README.md, cluster step). A larger reply is read in several
+// syscalls, not refused.
+const (
+	connBuffer = 4 << 10
+	pipeBuffer = 16 << 10
+)
 
 // ErrBadURL is returned for a Redis URL that cannot be used. Its messages
 // never repeat the URL, which may hold a password.

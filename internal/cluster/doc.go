@@ -12,6 +12,7 @@
 //     load (rooms, participants, draining) to a key with a TTL every
 //     HeartbeatInterval; a node that stops beating is gone after NodeTTL.
 //   - [Cluster.Claim] makes this node a room's owner (home) for LeaseTTL,
+//     [Cluster.Reserve] another node, which takes it with [Cluster.Adopt],
 //     renewed every RenewInterval by the [Lease] itself. Every change of
 //     owner increases the room's epoch. A lease that cannot be confirmed
 //     before its TTL runs out, or that Redis says another node holds, is
@@ -71,39 +72,17 @@
 //	huddle:room:{<room>}:chat       list of JSON ChatMessage, trimmed to ChatHistory
 //	huddle:room:{<room>}:resume     hash token hash -> JSON Resume
 //
-// # What the server and signaling must do (not wired yet)
+// # How the rest of Huddle uses it
 //
-//   - internal/server: with cfg.Cluster.Enabled(), cluster.New(ctx,
-//     cfg.Cluster.Cluster() plus Load from rooms.Registry.Stats and
-//     Draining from the shutdown state, Logger), Close on shutdown after the
-//     rooms were handed over; a failing New is a start-up error. Export
-//     Stats on /metrics. Without it nothing here runs.
-//   - Creating a room: PlaceRoom; if another node is chosen, the joining
-//     socket's events are relayed there (below). The home calls Claim;
-//     ErrOwned means the room has a home already (OwnedError.Node).
-//   - The home mirrors every change into Lease.State(): PutParticipant
-//     (with Node = the node holding the socket) and DeleteParticipant on
-//     join/leave, SetMeta on host change and Configure (rooms keeps the
-//     password in clear; store a hash, e.g. HMAC-SHA256 under
-//     --resume-key, and compare hashes), PutWaiting/DeleteWaiting,
-//     AppendChat, PutResume with HashToken of the token issued (and of the
-//     previous one), End when the room is forgotten. A write failing with
-//     ErrFenced, or Lost closing, means the room moved: stop ordering it
-//     and send its members' sockets to the new home (or reconnect them).
-//     On Rewrite, write the whole room again. After Lost with
-//     ErrLeaseExpired (Redis was away), Claim again: a room nobody took
-//     stays here.
-//   - A socket on a node that is not its room's home: Publish every
-//     signaling event to the home (Event.Room, Type = event name, Data =
-//     the raw payload plus the participant ID); the home answers and
-//     fans out with Publish to each member's Node. One Subscribe per node,
-//     started at boot, feeds the events into signaling as if they came
-//     from a local socket. Participants on the home node never touch Redis.
-//   - Taking over a room whose home died (Owner is "" and the room has
-//     members): Claim (epoch + 1), LoadRoom, rebuild rooms.Room from it,
-//     accept resumes whose HashToken matches Room.Resume.
-//   - Draining (SIGTERM): report Load.Draining (Beat at once), Release
-//     each signaling-only room after telling its members' nodes.
+// internal/clusterlink connects signaling to it: room homes by Claim,
+// Reserve and Adopt (a new room placed on another node is reserved for
+// it, so that nodes placing one room at once agree); sockets relayed to
+// their room's home with Publish and Subscribe, and what a dead node
+// never delivered read back with Undelivered; each room's shared state
+// mirrored by its home with RoomState.Apply; a room whose home died
+// rebuilt from LoadRoom by the node that claims it next (epoch > 1);
+// leases released on shutdown. internal/server starts it with
+// --redis-url.
 //
 // # Client
 //

@@ -13,7 +13,8 @@ import (
 
 // claimScript takes a room's lease unless another node holds it.
 // KEYS: owner hash, lease, generation. ARGV: node, token, lease TTL ms,
-// state TTL ms, a fresh generation. Returns {1, node, epoch, generation}
+// state TTL ms, a fresh generation, and "1" to refuse a lease the node
+// itself holds too (Reserve). Returns {1, node, epoch, generation}
 // when taken, {0, owner node, epoch, ""} when not. The epoch lives in the
 // owner hash, which outlives the lease, so it grows on every change of
 // owner; a node re-claiming its own lapsed lease gets a new epoch and token
@@ -22,7 +23,7 @@ var claimScript = redis.NewScript(`
 local lease = redis.call('GET', KEYS[2])
 if lease then
   local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')
-  if o[1] and o[1] ~= ARGV[1] then
+  if o[1] and (o[1] ~= ARGV[1] or ARGV[6] == '1') then
     return {0, o[1], tonumber(o[2] or '0'), ''}
   end
 end
@@ -167,7 +168,7 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	defer cancel()
 	res, err := claimScript.Run(octx, c.rdb,
 		[]string{c.roomKey(room, "owner"), c.roomKey(room, "lease"), c.key("gen")},
-		c.cfg.NodeID, token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds(), randomHex(8)).Slice()
+		c.cfg.NodeID, token, c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds(), randomHex(8), "0").Slice()
 	if err != nil {
 		return nil, fmt.Errorf("cluster: claim %q: %w", room, err)
 	}
@@ -178,6 +179,12 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 	if !won {
 		return nil, &OwnedError{Room: room, Node: node, Epoch: epoch}
 	}
+	return c.hold(room, epoch, token, gen, start)
+}
+
+// hold makes the Lease of a lease this node took, keeps it and starts its
+// renewals. Called with the room's claim lock held.
+func (c *Cluster) hold(room string, epoch uint64, token, gen string, start time.Time) (*Lease, error) {
 	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
 		lost: make(chan struct{}), rewrite: make(chan struct{}, 1), deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
@@ -394,4 +401,98 @@ func (l *Lease) freeze(on bool) {
 	l.mu.Lock()
 	l.frozen = on
 	l.mu.Unlock()
+}
+
+// Reserve takes a new room's lease for node, another node chosen to be
+// its home (PlaceRoom), which makes it its own with Adopt when the first
+// participant arrives. It fails with an *OwnedError if any node holds the
+// room already, this one and node included: of several nodes placing the
+// same new room at once, one wins, and the others send their participants
+// to the node it chose. A reservation nobody adopts lapses after LeaseTTL.
+// It returns the room's new epoch.
+func (c *Cluster) Reserve(ctx context.Context, room, node string) (uint64, error) {
+	if err := checkRoom(room); err != nil {
+		return 0, err
+	}
+	if err := CheckNodeID(node); err != nil {
+		return 0, err
+	}
+	octx, cancel := c.op(ctx)
+	defer cancel()
+	res, err := claimScript.Run(octx, c.rdb,
+		[]string{c.roomKey(room, "owner"), c.roomKey(room, "lease"), c.key("gen")},
+		node, randomHex(16), c.cfg.LeaseTTL.Milliseconds(), c.cfg.StateTTL.Milliseconds(), randomHex(8), "1").Slice()
+	if err != nil {
+		return 0, fmt.Errorf("cluster: reserve %q: %w", room, err)
+	}
+	won, owner, epoch, _, err := claimReply(res)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: reserve %q: %w", room, err)
+	}
+	if !won {
+		return 0, &OwnedError{Room: room, Node: owner, Epoch: epoch}
+	}
+	return epoch, nil
+}
+
+// ErrNotReserved is Adopt's answer when the room's lease is not held for
+// this node.
+var ErrNotReserved = errors.New("cluster: room not reserved for this node")
+
+// Adopt makes a lease that another node reserved for this one (Reserve)
+// this node's Lease, renewed from now on; a lease this node holds already
+// is returned as it is. It fails with ErrNotReserved, or an *OwnedError
+// naming the node that holds the room, when the lease is not this node's.
+func (c *Cluster) Adopt(ctx context.Context, room string) (*Lease, error) {
+	if err := checkRoom(room); err != nil {
+		return nil, err
+	}
+	if c.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
+	unlock := c.lockRoom(room)
+	defer unlock()
+	c.mu.Lock()
+	if l := c.leases[room]; l != nil && l.Err() == nil {
+		c.mu.Unlock()
+		return l, nil
+	}
+	c.mu.Unlock()
+	start := time.Now()
+	octx, cancel := c.op(ctx)
+	defer cancel()
+	var lease, gen *redis.StringCmd
+	var owner *redis.SliceCmd
+	_, err := c.rdb.TxPipelined(octx, func(p redis.Pipeliner) error {
+		lease = p.Get(octx, c.roomKey(room, "lease"))
+		owner = p.HMGet(octx, c.roomKey(room, "owner"), "node", "epoch", "token")
+		gen = p.Get(octx, c.key("gen"))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("cluster: adopt %q: %w", room, err)
+	}
+	v := owner.Val()
+	node, _ := v[0].(string)
+	es, _ := v[1].(string)
+	tok, _ := v[2].(string)
+	var epoch uint64
+	fmt.Sscan(es, &epoch)
+	switch {
+	case tok == "" || tok != lease.Val():
+		return nil, ErrNotReserved // lapsed, released, or never reserved
+	case node != c.cfg.NodeID:
+		return nil, &OwnedError{Room: room, Node: node, Epoch: epoch}
+	}
+	l, err := c.hold(room, epoch, tok, gen.Val(), start)
+	if err != nil {
+		return nil, err
+	}
+	// The reservation was made up to a LeaseTTL ago: renew at once, which
+	// also checks that it is still this node's.
+	if err := l.Renew(ctx); err != nil {
+		l.lose(ErrLeaseExpired) // a no-op when Renew found it fenced
+		return nil, err
+	}
+	return l, nil
 }

@@ -411,3 +411,56 @@ func TestManyConcurrentClaimsOneHomePerRoom(t *testing.T) {
 		}
 	}
 }
+
+// A room placed on another node is reserved for it: one reservation wins
+// among nodes placing the room at once, the chosen node adopts it as its
+// lease (and no other node can), and one never adopted lapses.
+func TestReserveAndAdopt(t *testing.T) {
+	r := startRedis(t)
+	a, b, c := newNode(t, r, "a"), newNode(t, r, "b"), newNode(t, r, "c")
+	ctx := bg(t)
+	epoch, err := a.Reserve(ctx, "new", "b")
+	if err != nil || epoch != 1 {
+		t.Fatalf("reserve: %d %v", epoch, err)
+	}
+	var owned *OwnedError
+	if _, err := c.Reserve(ctx, "new", "c"); !errors.As(err, &owned) || owned.Node != "b" {
+		t.Fatalf("second reservation: %v, want owned by b", err)
+	}
+	if _, err := c.Reserve(ctx, "new", "b"); !errors.As(err, &owned) {
+		t.Fatalf("second reservation for the same node: %v, want refused", err)
+	}
+	if _, err := c.Adopt(ctx, "new"); !errors.As(err, &owned) || owned.Node != "b" {
+		t.Fatalf("adopt by c: %v, want owned by b", err)
+	}
+	l, err := b.Adopt(ctx, "new")
+	if err != nil || l.Epoch != 1 {
+		t.Fatalf("adopt by b: %v %v", l, err)
+	}
+	if again, _ := b.Adopt(ctx, "new"); again != l {
+		t.Fatal("adopting a held lease again made another")
+	}
+	if claimed, _ := b.Claim(ctx, "new"); claimed != l {
+		t.Fatal("claiming an adopted lease made another")
+	}
+	// The adopted lease renews itself and writes state.
+	time.Sleep(a.cfg.LeaseTTL + 200*time.Millisecond)
+	if err := l.State().PutParticipant(ctx, Participant{ID: "p"}); err != nil {
+		t.Fatalf("write under the adopted lease: %v", err)
+	}
+	// Never adopted: it lapses and the room is free.
+	if _, err := a.Reserve(ctx, "orphan", "c"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	time.Sleep(a.cfg.LeaseTTL + 200*time.Millisecond)
+	if owner, _, _ := a.Owner(ctx, "orphan"); owner != "" {
+		t.Fatalf("unadopted reservation still owned by %q", owner)
+	}
+	if _, err := b.Adopt(ctx, "orphan"); !errors.Is(err, ErrNotReserved) {
+		t.Fatalf("adopting a lapsed reservation: %v", err)
+	}
+	if l, err := b.Claim(ctx, "orphan"); err != nil || l.Epoch != 2 {
+		t.Fatalf("claim after the lapse: %v %v, want epoch 2", l, err)
+	}
+}

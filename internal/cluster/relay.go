@@ -58,6 +58,9 @@ type outbox struct {
 	seq   uint64
 	queue []Event
 	wake  chan struct{} // 1-buffered
+	// expired is when send last set the stream's TTL (send's goroutine
+	// only).
+	expired time.Time
 }
 
 func (c *Cluster) streamKey(node string) string { return c.key("node", node, "events") }
@@ -149,7 +152,7 @@ func (c *Cluster) send(o *outbox) {
 				continue
 			}
 		}
-		err := c.xadd(o.node, batch)
+		err := c.xadd(o, batch)
 		if err != nil {
 			c.stats.redisErrors.Add(1)
 			if c.ctx.Err() != nil {
@@ -183,21 +186,35 @@ func (c *Cluster) send(o *outbox) {
 	}
 }
 
-func (c *Cluster) xadd(node string, batch []Event) error {
+// expireEvery is how often a sender renews the TTL of a stream it writes
+// to: far less often than StateTTL, and not once per batch, which would
+// double the Redis commands of a relayed event.
+const expireEvery = time.Minute
+
+// xadd writes a batch to o's stream in one round trip: one XADD per event,
+// no transaction (a batch that fails is sent again whole and the receiver
+// drops the copies), and now and then the stream's TTL.
+func (c *Cluster) xadd(o *outbox, batch []Event) error {
 	ctx, cancel := c.op(c.ctx)
 	defer cancel()
-	key := c.streamKey(node)
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	key := c.streamKey(o.node)
+	expire := time.Since(o.expired) > expireEvery
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, ev := range batch {
 			p.XAdd(ctx, &redis.XAddArgs{
 				Stream: key, MaxLen: c.cfg.StreamMaxLen, Approx: true,
 				Values: []any{"f", ev.From, "s", strconv.FormatUint(ev.Seq, 10), "r", ev.Room, "t", ev.Type, "d", ev.Data},
 			})
 		}
-		// The stream of a node that died without Close goes in time.
-		p.PExpire(ctx, key, c.cfg.StateTTL)
+		if expire {
+			// The stream of a node that died without Close goes in time.
+			p.PExpire(ctx, key, c.cfg.StateTTL)
+		}
 		return nil
 	})
+	if err == nil && expire {
+		o.expired = time.Now()
+	}
 	return err
 }
 

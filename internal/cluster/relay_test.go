@@ -216,3 +216,50 @@ func TestCloseEndsBlockedRead(t *testing.T) {
 		t.Fatal("subscription still open")
 	}
 }
+
+// Undelivered is what the receiver never handed over: entries it never
+// read and entries it read without acknowledging, from this sender only,
+// in order; what it handed over is not in it.
+func TestUndelivered(t *testing.T) {
+	r := startRedis(t)
+	a, b, c := newNode(t, r, "a"), newNode(t, r, "b"), newNode(t, r, "c")
+	ctx := bg(t)
+	if evs, err := a.Undelivered(ctx, "b", nil); err != nil || len(evs) != 0 {
+		t.Fatalf("before any event: %v %v", evs, err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	ch := b.Subscribe(sctx)
+	publishN(t, a, "b", 1, 10)
+	expectEvents(t, ch, "a", 1, 10)
+	stop()
+	for range ch {
+	}
+	// b is gone (as if killed): 11-15 read but not acknowledged, 16-20
+	// never read; c's events are not a's business.
+	publishN(t, a, "b", 11, 10)
+	publishN(t, c, "b", 1, 3)
+	if err := a.Flush(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.client().XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "b", Streams: []string{"huddle:node:b:events", ">"}, Count: 5}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := a.Undelivered(ctx, "b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, string(ev.Data))
+	}
+	if fmt.Sprint(got) != "[11 12 13 14 15 16 17 18 19 20]" {
+		t.Fatalf("undelivered %v, want 11-20", got)
+	}
+	odd, _ := a.Undelivered(ctx, "b", func(ev Event) bool { n, _ := strconv.Atoi(string(ev.Data)); return n%2 == 1 })
+	if len(odd) != 5 || string(odd[0].Data) != "11" {
+		t.Fatalf("filtered: %v", odd)
+	}
+}

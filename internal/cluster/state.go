@@ -24,6 +24,10 @@ type Participant struct {
 	Node string `json:"node"`
 	// JoinedAt orders members for the host succession.
 	JoinedAt time.Time `json:"joinedAt"`
+	// Dialect is the event vocabulary it joined with (rooms.Dialect);
+	// SFU is set when its client can use the SFU.
+	Dialect int  `json:"dialect,omitempty"`
+	SFU     bool `json:"sfu,omitempty"`
 }
 
 // Meta is a room's settings and host.
@@ -131,25 +135,31 @@ func (s *RoomState) write(ctx context.Context, op, part string, args ...any) err
 }
 
 func (s *RoomState) run(ctx context.Context, keys []string, argv []any) error {
+	return s.runScript(ctx, fencedScript, keys, argv, fmt.Sprint(argv[1]))
+}
+
+// runScript runs a fenced write script (replies as fencedScript's); op
+// names it in errors.
+func (s *RoomState) runScript(ctx context.Context, script *redis.Script, keys []string, argv []any, op string) error {
 	l := s.l
 	if err := l.Err(); err != nil {
 		return err // lost or released: no need to ask Redis
 	}
 	ctx, cancel := l.c.op(ctx)
 	defer cancel()
-	n, err := fencedScript.Run(ctx, l.c.rdb, keys, argv...).Int()
+	n, err := script.Run(ctx, l.c.rdb, keys, argv...).Int()
 	if err == nil && n == 2 {
 		// Renew restores the ownership if Redis lost its data, and is
 		// fenced if the room ended; then the write is tried once more.
 		if err = l.Renew(ctx); err == nil {
-			n, err = fencedScript.Run(ctx, l.c.rdb, keys, argv...).Int()
+			n, err = script.Run(ctx, l.c.rdb, keys, argv...).Int()
 		}
 	}
 	if errors.Is(err, ErrFenced) {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("cluster: room %q: %s: %w", l.Room, argv[1], err)
+		return fmt.Errorf("cluster: room %q: %s: %w", l.Room, op, err)
 	}
 	if n != 1 {
 		l.lose(ErrFenced)
@@ -281,4 +291,129 @@ func decodeParticipants(m map[string]string) []Participant {
 	}
 	sortParticipants(ps)
 	return ps
+}
+
+// Change is a batch of writes to a room's state that Apply makes at once:
+// one round trip, atomically, fenced like every write. The owner's mirror
+// of its rooms (internal/clusterlink) sends what changed since its last
+// batch, or everything (Full) when it starts or Redis lost its data.
+type Change struct {
+	// Full replaces the room's participants, waiting room, resume tokens
+	// and chat history with those given, instead of adding to them.
+	Full bool
+	// Meta, when set, is written.
+	Meta *Meta
+	// Put and PutWaiting add or update members and people waiting;
+	// Gone and GoneWaiting remove them.
+	Put, PutWaiting   []Participant
+	Gone, GoneWaiting []string
+	// Resume adds or updates resume tokens; ResumeGone removes a
+	// participant's.
+	Resume     []Resume
+	ResumeGone []string
+	// Chat is appended to the history (kept to its last ChatHistory), or
+	// replaces it with ChatReplace (or Full).
+	Chat        []ChatMessage
+	ChatReplace bool
+}
+
+// Empty reports whether c writes nothing.
+func (c Change) Empty() bool {
+	return !c.Full && c.Meta == nil && len(c.Put)+len(c.PutWaiting)+len(c.Gone)+len(c.GoneWaiting)+
+		len(c.Resume)+len(c.ResumeGone)+len(c.Chat) == 0 && !c.ChatReplace
+}
+
+// applyScript writes a Change. KEYS: owner, meta, parts, waiting, chat,
+// resume. ARGV: token, state TTL ms, the change as JSON (changeJSON).
+// Returns as fencedScript: 1, 0 when fenced, 2 when the owner hash is gone.
+var applyScript = redis.NewScript(`
+local tok = redis.call('HGET', KEYS[1], 'token')
+if not tok then return 2 end
+if tok ~= ARGV[1] then return 0 end
+local c = cjson.decode(ARGV[3])
+if c.full then redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6]) end
+if c.chatReplace then redis.call('DEL', KEYS[5]) end
+if #c.meta > 0 then redis.call('HSET', KEYS[2], unpack(c.meta)) end
+for i, k in ipairs({KEYS[3], KEYS[4], KEYS[6]}) do
+  if #c.put[i] > 0 then redis.call('HSET', k, unpack(c.put[i])) end
+  if #c.del[i] > 0 then redis.call('HDEL', k, unpack(c.del[i])) end
+end
+if #c.chat > 0 then
+  redis.call('RPUSH', KEYS[5], unpack(c.chat))
+  redis.call('LTRIM', KEYS[5], -c.max, -1)
+end
+for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1
+`)
+
+// changeJSON is a Change as applyScript reads it: put and del hold the
+// fields of parts, waiting and resume, in that order. Every list is
+// non-nil (cjson reads null as a value that is not a table).
+type changeJSON struct {
+	Full        bool        `json:"full"`
+	ChatReplace bool        `json:"chatReplace"`
+	Meta        []string    `json:"meta"`
+	Put         [3][]string `json:"put"`
+	Del         [3][]string `json:"del"`
+	Chat        []string    `json:"chat"`
+	Max         int         `json:"max"`
+}
+
+func (c Change) encode(max int) ([]byte, error) {
+	j := changeJSON{Full: c.Full, ChatReplace: c.ChatReplace, Meta: []string{}, Chat: []string{}, Max: max}
+	for i := range 3 {
+		j.Put[i], j.Del[i] = []string{}, []string{}
+	}
+	if m := c.Meta; m != nil {
+		j.Meta = []string{"host", m.Host, "locked", strconv.FormatBool(m.Locked),
+			"password_hash", m.PasswordHash, "waiting_room", strconv.FormatBool(m.WaitingRoom)}
+	}
+	put := func(i int, id string, v any) error {
+		b, err := json.Marshal(v)
+		j.Put[i] = append(j.Put[i], id, string(b))
+		return err
+	}
+	for _, p := range c.Put {
+		if err := put(0, p.ID, p); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range c.PutWaiting {
+		if err := put(1, p.ID, p); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range c.Resume {
+		if err := put(2, r.Participant, r); err != nil {
+			return nil, err
+		}
+	}
+	j.Del[0] = append(j.Del[0], c.Gone...)
+	j.Del[1] = append(j.Del[1], c.GoneWaiting...)
+	j.Del[2] = append(j.Del[2], c.ResumeGone...)
+	for _, m := range c.Chat {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		j.Chat = append(j.Chat, string(b))
+	}
+	return json.Marshal(j)
+}
+
+// Apply writes c in one round trip. It fails with ErrFenced once another
+// node owns the room.
+func (s *RoomState) Apply(ctx context.Context, c Change) error {
+	if c.Empty() {
+		return nil
+	}
+	l := s.l
+	cl := l.c
+	b, err := c.encode(cl.cfg.ChatHistory)
+	if err != nil {
+		return err
+	}
+	keys := []string{cl.roomKey(l.Room, "owner"), cl.roomKey(l.Room, "meta"), cl.roomKey(l.Room, "parts"),
+		cl.roomKey(l.Room, "waiting"), cl.roomKey(l.Room, "chat"), cl.roomKey(l.Room, "resume")}
+	return s.runScript(ctx, applyScript, keys, []any{l.token, cl.cfg.StateTTL.Milliseconds(), b}, "apply")
 }

@@ -158,3 +158,64 @@ func TestStateKeysExpireWithoutOwner(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// Apply writes a batch at once: a full write replaces what was there, an
+// incremental one adds and removes, chat stays within ChatHistory, and a
+// stale owner's batch is fenced.
+func TestRoomStateApply(t *testing.T) {
+	r := startRedis(t)
+	small := func(c *Config) { c.ChatHistory = 3 }
+	a, b := newNode(t, r, "a", small), newNode(t, r, "b", small)
+	ctx := bg(t)
+	l, err := a.Claim(ctx, "batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.State()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	future := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	old := Participant{ID: "old", Name: "Old", Node: "a"}
+	if err := s.Apply(ctx, Change{Put: []Participant{old}, Chat: []ChatMessage{{ID: "c0", Text: "zero"}}}); err != nil {
+		t.Fatal(err)
+	}
+	p1 := Participant{ID: "p1", Name: "Ann", Role: "host", Node: "a", JoinedAt: t0, Dialect: 1, SFU: true}
+	p2 := Participant{ID: "p2", Name: "Bob", Node: "b", JoinedAt: t0.Add(time.Second)}
+	w := Participant{ID: "w1", Name: "Wait", Node: "b", JoinedAt: t0}
+	meta := Meta{Host: "p1", Locked: true, PasswordHash: "h", WaitingRoom: true}
+	var chat []ChatMessage
+	for i, text := range []string{"one", "two", "three", "four"} {
+		chat = append(chat, ChatMessage{ID: text, From: "p1", Name: "Ann", Text: text, TS: int64(i)})
+	}
+	full := Change{Full: true, Meta: &meta, Put: []Participant{p1, p2}, PutWaiting: []Participant{w},
+		Resume: []Resume{{Participant: "p1", TokenHash: "t1", Expires: future}, {Participant: "p2", TokenHash: "t2", Expires: future}},
+		Chat:   chat[:2]}
+	if err := s.Apply(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	p2.Node = "a"
+	inc := Change{Put: []Participant{p2}, GoneWaiting: []string{"w1"}, ResumeGone: []string{"p2"}, Chat: chat[2:]}
+	if err := s.Apply(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.LoadRoom(ctx, "batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Room{Name: "batch", Meta: meta, Participants: []Participant{p1, p2}, Chat: chat[1:],
+		Resume: map[string]Resume{"p1": {Participant: "p1", TokenHash: "t1", Expires: future}}}
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatalf("LoadRoom:\n got %+v\nwant %+v", got, want)
+	}
+	// Another node takes the room: the former owner's batch is refused.
+	l.freeze(true)
+	time.Sleep(a.cfg.LeaseTTL + 100*time.Millisecond)
+	if _, err := b.Claim(ctx, "batch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, Change{Put: []Participant{{ID: "stale"}}}); !errors.Is(err, ErrFenced) {
+		t.Fatalf("stale owner's Apply: %v, want ErrFenced", err)
+	}
+	if got, _ := b.LoadRoom(ctx, "batch"); len(got.Participants) != 2 {
+		t.Fatalf("participants after the stale write: %+v", got.Participants)
+	}
+}

@@ -37,6 +37,19 @@
 // loser answers moved. While Redis cannot be reached, a new room stays on
 // the node that was asked, alone.
 //
-// Not done yet: mirroring room state into Redis (cluster.RoomState), taking
-// over the rooms of a dead home, handing rooms over on draining.
+// # When a node dies or stops
+//
+// The home mirrors each room's shared state into Redis (mirror.go: the
+// link is the rooms' Store), and the node that claims a room whose home
+// died rebuilds it from there (Restorer), its participants away until
+// they resume with their tokens. A node shutting down writes its rooms a
+// last time and releases their leases (Release). What a dead node never
+// gave its clients is read back from its stream and given to their next
+// connection (Undelivered).
+//
+// A home that finds its room taken over (it was frozen or cut off) closes
+// its members' connections, which resume at the room's new home.
+//
+// Not done yet: handing a running room over to another node while its
+// members stay connected.
 package clusterlink

@@ -14,6 +14,7 @@ import (
 
 	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/cluster"
+	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/internal/signaling"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -58,7 +59,19 @@ type Link struct {
 	alive   map[string]bool           // rooms homed here that have not ended (leased or not)
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
-	missing map[string]int            // node -> checks in a row it was not live (watchNodes only)
+	missing map[string]*miss          // nodes not live at the last checks (watchNodes only)
+	// edgeOf is the node holding each socket served here for another
+	// node, and the events it asked acks for last, kept for a while after
+	// it ended (Undelivered asks then).
+	edgeOf map[string]*edge
+
+	// stMu guards the rooms' mirroring and takeover (mirror.go), apart
+	// from mu: Changed is called with a room locked.
+	stMu     sync.Mutex
+	restorer Restorer
+	rooms    map[string]*rooms.Room // this node's rooms, as Changed saw them
+	mirrors  map[string]*mirror     // rooms homed here, by id
+	claiming map[string]*roomLock
 
 	stats counters
 }
@@ -71,7 +84,7 @@ type homed struct {
 }
 
 type counters struct {
-	relayedIn, relayedOut, moved, dropped atomic.Int64
+	relayedIn, relayedOut, moved, dropped, takenOver, redelivered atomic.Int64
 }
 
 // Stats are the link's counts for /metrics.
@@ -86,6 +99,12 @@ type Stats struct {
 	// Moved counts opens answered with moved; Dropped relayed messages
 	// for connections unknown here (ended meanwhile) or malformed.
 	Moved, Dropped int64
+	// TakenOver counts rooms made again here from the state a dead home
+	// left in Redis.
+	TakenOver int64
+	// Redelivered counts events read back from a node's stream that it
+	// never gave its client, given to the client's next connection.
+	Redelivered int64
 }
 
 // New returns a link; Run makes it receive.
@@ -100,8 +119,10 @@ func New(cfg Config) *Link {
 		cfg.NodeCheck = time.Second
 	}
 	return &Link{
-		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]int{},
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
+		edgeOf: map[string]*edge{},
+		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
 
@@ -112,6 +133,7 @@ func (l *Link) Stats() Stats {
 	l.mu.Unlock()
 	s.PacketsIn, s.PacketsOut = l.stats.relayedIn.Load(), l.stats.relayedOut.Load()
 	s.Moved, s.Dropped = l.stats.moved.Load(), l.stats.dropped.Load()
+	s.TakenOver, s.Redelivered = l.stats.takenOver.Load(), l.stats.redelivered.Load()
 	return s
 }
 
@@ -127,6 +149,12 @@ func (l *Link) Run(ctx context.Context) {
 		l.handle(ev)
 	}
 	<-done
+}
+
+// miss is how long a node has been missing from the registry.
+type miss struct {
+	checks int
+	since  time.Time
 }
 
 // missLimit is how many node checks in a row a node must be missing from
@@ -171,8 +199,10 @@ func (l *Link) watchNodes(ctx context.Context) {
 }
 
 // dropDead counts the misses of the nodes this one relays with and ends
-// the sockets of those missing missLimit times in a row.
+// the sockets of those missing missLimit times in a row, over at least
+// (missLimit-1) NodeChecks.
 func (l *Link) dropDead(live map[string]bool) {
+	now := time.Now()
 	var homedGone []*homed
 	var proxiesGone []*proxy
 	l.mu.Lock()
@@ -191,8 +221,16 @@ func (l *Link) dropDead(live map[string]bool) {
 			delete(l.missing, n)
 			continue
 		}
-		l.missing[n]++
-		if l.missing[n] >= missLimit {
+		m := l.missing[n]
+		if m == nil {
+			m = &miss{since: now}
+			l.missing[n] = m
+		}
+		m.checks++
+		// Checks in a row, and as long apart as the ticker spaces them:
+		// checks held up by a slow Redis fire back to back when it answers
+		// again, before a node restarted with it has beaten again.
+		if m.checks >= missLimit && now.Sub(m.since) >= (missLimit-1)*l.tick {
 			dead[n] = true
 		}
 	}
@@ -298,6 +336,17 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if mine {
 		return l.self, nil // the common case on the home: no round trip
 	}
+	// One join at a time finds a room's home here: a second waits for the
+	// first one's claim, and the room's takeover, to be done.
+	unlock := l.lockRoom(room)
+	defer unlock()
+	l.mu.Lock()
+	_, mine = l.leases[room]
+	alive := l.alive[room]
+	l.mu.Unlock()
+	if mine {
+		return l.self, nil
+	}
 	owner, _, err := l.c.Owner(ctx, room)
 	if err != nil {
 		return l.self, err
@@ -305,13 +354,24 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if owner != "" && owner != l.self {
 		return owner, nil
 	}
-	if owner == "" && place {
-		node, err := l.c.PlaceRoom(ctx)
-		if err == nil && node != l.self {
-			return node, nil
+	if owner == "" && place && !alive { // a room still living here stays here
+		if node, ok := l.place(ctx, room); ok {
+			if node != l.self {
+				return node, nil
+			}
+			owner = node // another node reserved it for this one
 		}
 	}
-	lease, err := l.c.Claim(ctx, room)
+	var lease *cluster.Lease
+	if owner == l.self {
+		// Reserved for this node by the node that placed the room.
+		lease, err = l.c.Adopt(ctx, room)
+		if errors.Is(err, cluster.ErrNotReserved) {
+			lease, err = l.c.Claim(ctx, room) // the reservation lapsed
+		}
+	} else {
+		lease, err = l.c.Claim(ctx, room)
+	}
 	var owned *cluster.OwnedError
 	if errors.As(err, &owned) {
 		return owned.Node, nil
@@ -319,8 +379,33 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if err != nil {
 		return l.self, err
 	}
+	if lease.Epoch > 1 {
+		// The room had a home before: if it died, its state is in Redis.
+		l.takeOver(ctx, lease)
+	}
 	l.keepLease(lease)
 	return l.self, nil
+}
+
+// place chooses a new room's home, the less loaded of two live nodes,
+// and reserves the room for it when it is another node (cluster.Reserve):
+// of the nodes placing one room at the same moment, one wins and all send
+// its participants where it chose. It reports the home, or false when this
+// node is to claim the room itself (chosen, or Redis is away).
+func (l *Link) place(ctx context.Context, room string) (string, bool) {
+	node, err := l.c.PlaceRoom(ctx)
+	if err != nil || node == l.self {
+		return "", false
+	}
+	_, err = l.c.Reserve(ctx, room, node)
+	var owned *cluster.OwnedError
+	switch {
+	case err == nil:
+		return node, true
+	case errors.As(err, &owned):
+		return owned.Node, true // placed by another node first
+	}
+	return "", false
 }
 
 // keepLease records a lease and forgets it once lost; a lease that lapsed
@@ -334,6 +419,7 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 	l.leases[lease.Room] = lease
 	l.alive[lease.Room] = true
 	l.mu.Unlock()
+	l.startMirror(lease)
 	l.log.Info("cluster: room homed here", "room", lease.Room, "epoch", lease.Epoch)
 	go func() {
 		<-lease.Lost()
@@ -345,14 +431,19 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 		l.mu.Unlock()
 		err := lease.Err()
 		switch {
-		case errors.Is(err, cluster.ErrReleased) || !alive:
+		case errors.Is(err, cluster.ErrReleased) || errors.Is(err, cluster.ErrClosed) || !alive:
 		case errors.Is(err, cluster.ErrLeaseExpired):
 			l.log.Warn("cluster: room lease lapsed (Redis away?), claiming it again", "room", lease.Room)
 			l.reclaim(lease.Room)
 		default:
-			// Taking the room's members elsewhere is not done yet: they
-			// stay here until they leave.
-			l.log.Warn("cluster: room lease lost", "room", lease.Room, "err", err)
+			// Another node has the room now: this one was frozen or cut
+			// off long enough for it to be taken over. Its members here
+			// are in a stale copy: send them to the room's home.
+			l.log.Warn("cluster: room taken over by another node, sending its members there", "room", lease.Room, "err", err)
+			l.mu.Lock()
+			delete(l.alive, lease.Room)
+			l.mu.Unlock()
+			l.sendAway(lease.Room)
 		}
 	}()
 }
@@ -382,7 +473,13 @@ func (l *Link) reclaim(room string) {
 			l.keepLease(lease)
 			return
 		case errors.Is(err, cluster.ErrOwned):
-			l.log.Error("cluster: another node took a room that still lives here: it has two homes until its members reconnect", "room", room, "err", err)
+			// This node was frozen or cut off long enough for another to
+			// take the room over: send its members there.
+			l.log.Warn("cluster: another node took a room that still lives here, sending its members there", "room", room, "err", err)
+			l.mu.Lock()
+			delete(l.alive, room)
+			l.mu.Unlock()
+			l.sendAway(room)
 			return
 		case errors.Is(err, cluster.ErrClosed):
 			return
@@ -397,6 +494,9 @@ func (l *Link) RoomEnded(room string) {
 	delete(l.leases, room)
 	delete(l.alive, room)
 	l.mu.Unlock()
+	l.stMu.Lock()
+	delete(l.rooms, room)
+	l.stMu.Unlock()
 	if lease == nil {
 		return
 	}
@@ -427,16 +527,19 @@ func (l *Link) onOpen(ev cluster.Event) {
 		_ = l.publishJSON(ev.From, ev.Room, typeMoved, connMsg{Conn: o.Conn, Node: home})
 		return
 	}
-	from, room := ev.From, ev.Room
+	// The closures below live as long as the session: they keep these,
+	// not the open message (its headers and auth).
+	from, room, conn := ev.From, ev.Room, o.Conn
 	out := func(ps []engineio.Packet) {
 		l.stats.relayedOut.Add(int64(len(ps)))
 		// Called under the session's lock: Publish only queues.
-		if l.publish(from, room, typeOut, encodePackets(o.Conn, ps)) != nil {
+		if l.publish(from, room, typeOut, encodePackets(conn, ps)) != nil {
 			go l.dropHomed(key, "relay backlog full")
 		}
 	}
 	var h *homed
 	closed := func(reason string) {
+		time.AfterFunc(edgeMemory, func() { l.forgetEdge(conn, from) })
 		l.mu.Lock()
 		mine := h != nil && l.homed[key] == h
 		if mine {
@@ -444,7 +547,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 		}
 		l.mu.Unlock()
 		if mine {
-			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: reason})
+			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: conn, Reason: reason})
 		}
 	}
 	r := relayedRequest(o)
@@ -465,6 +568,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 	}
 	h = &homed{sess: sess}
 	l.homed[key] = h
+	l.edgeOf[o.Conn] = &edge{node: from}
 	l.mu.Unlock()
 	connect := []byte{'0'}
 	if len(o.Auth) > 0 {
@@ -502,10 +606,16 @@ func (l *Link) onIn(ev cluster.Event) {
 	}
 	l.mu.Lock()
 	h := l.homed[connKey{ev.From, conn}]
+	e := l.edgeOf[conn]
 	l.mu.Unlock()
 	if h == nil {
 		l.stats.dropped.Add(1) // before open (moved) or after close
 		return
+	}
+	if e != nil {
+		for _, p := range ps {
+			e.asked(p)
+		}
 	}
 	l.stats.relayedIn.Add(int64(len(ps)))
 	for _, p := range ps {

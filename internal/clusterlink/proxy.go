@@ -20,7 +20,7 @@ type proxy struct {
 	sock *socketio.Socket
 	conn string
 	room string
-	open []byte // the open message, sent again on moved
+	open []byte // the open message, sent again on moved; nil once opened (under mu)
 
 	mu     sync.Mutex
 	home   string
@@ -128,6 +128,7 @@ func (l *Link) toProxy(ev cluster.Event) {
 	case typeOpened:
 		p.mu.Lock()
 		p.opened, p.sent = true, nil
+		p.open = nil // only a moved, which comes before opened, sends it again
 		p.mu.Unlock()
 	case typeMoved:
 		p.move(m.Node)
@@ -180,15 +181,17 @@ func (p *proxy) move(node string) {
 	}
 	p.home = node
 	sent := append([][]byte(nil), p.sent...)
+	open := p.open
 	p.mu.Unlock()
 	if node == p.l.self {
 		// The room came here meanwhile: serving the socket here would
 		// need the join again locally; simplest is the client's
 		// reconnect, which then finds the room here.
+		p.l.log.Info("cluster: room came here while relayed elsewhere, closing socket to reconnect", "room", p.room, "socket", p.conn)
 		p.sock.Close("room moved here")
 		return
 	}
-	_ = p.l.publish(node, p.room, typeOpen, p.open)
+	_ = p.l.publish(node, p.room, typeOpen, open)
 	for _, d := range sent {
 		_ = p.l.publish(node, p.room, typeIn, d)
 	}

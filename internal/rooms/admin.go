@@ -126,15 +126,7 @@ func (r *Room) View() View {
 func (r *Room) ConfigureAsServer(patch SettingsPatch) SettingsView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if patch.Locked != nil {
-		r.settings.Locked = *patch.Locked
-	}
-	if patch.Password != nil {
-		r.settings.Password = *patch.Password
-	}
-	if patch.WaitingRoom != nil {
-		r.settings.WaitingRoom = *patch.WaitingRoom
-	}
+	r.applySettings(patch)
 	return r.settingsView()
 }
 

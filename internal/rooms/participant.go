@@ -50,8 +50,14 @@ type Participant struct {
 	// prevToken also resumes p: the token it held before it became host,
 	// in case the new one (sent as it became host) never reached it.
 	prevToken string
-	ip        netip.Addr // counted in the registry's perIP until it leaves
-	room      *Room      // nil once the participant has left
+	// tokenHash and prevHash resume a participant restored from another
+	// process's shared state (Registry.Restore) until it is back.
+	tokenHash, prevHash string
+	ip                  netip.Addr // counted in the registry's perIP until it leaves
+	// uncounted is set for a restored participant: its address is not
+	// known, so it holds nothing in perIP.
+	uncounted bool
+	room      *Room // nil once the participant has left
 	waiting   bool
 	sock      *socketio.Socket // nil while disconnected within the grace period
 	pending   []*socketio.Packet
@@ -98,4 +104,25 @@ func (p *Participant) deliver(pkt *socketio.Packet, from *Participant) {
 		return
 	}
 	p.pending = append(p.pending, pkt)
+}
+
+// Redeliver gives p packets meant for an earlier connection of it that
+// never reached it (the cluster node holding it died): to its connection,
+// or, while it is away, ahead of what was kept for it since.
+func (r *Room) Redeliver(p *Participant, pkts []*socketio.Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.room != r {
+		return
+	}
+	if p.sock == nil {
+		p.pending = append(append([]*socketio.Packet(nil), pkts...), p.pending...)
+		if len(p.pending) > maxPending && p.grace != nil {
+			p.grace.Reset(0) // too much to replay, as in deliver
+		}
+		return
+	}
+	for _, pkt := range pkts {
+		p.deliver(pkt, nil)
+	}
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// server the same key, or tokens from before a restart prove nothing.
 	// Empty: a random key per registry.
 	TokenKey []byte
+	// Store keeps a copy of every room's shared state for other
+	// processes (cluster mode, shared.go). Nil: none.
+	Store Store
 	// TokenTTL is how long a resume token is good for. Default 24h.
 	TokenTTL time.Duration
 	// ReclaimWindow is how long after the registry starts a host of a
@@ -207,7 +210,9 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 		// meeting may outlast TokenTTL); expiry bounds only the claim on
 		// an id the registry no longer holds.
 		if p := r.byToken(req.Resume); p != nil {
-			return r.resume(p, req.Socket, now), nil
+			res := r.resume(p, req.Socket, now)
+			r.changed()
+			return res, nil
 		}
 		proved = !claim.expired(now)
 	}
@@ -262,6 +267,7 @@ func (r *Room) join(req JoinRequest) (JoinResult, error) {
 	p.token = r.issue(p, r.hostID() == p.ID, now)
 	res.Token = p.token
 	res.Started = len(r.members) == 1 && r.members[0] == p
+	r.changed()
 	return res, nil
 }
 
@@ -290,6 +296,7 @@ func (r *Room) resume(p *Participant, sock *socketio.Socket, now time.Time) Join
 	// A new token on every resume: whoever else holds the old one can no
 	// longer take the participant over.
 	p.token, p.prevToken = r.issue(p, r.hostID() == p.ID, now), ""
+	p.tokenHash, p.prevHash = "", "" // a restored participant is back
 	res := JoinResult{Room: r, Participant: p, Token: p.token, Resumed: true, Waiting: p.waiting}
 	if p.sock != sock {
 		res.Replaced = p.sock
@@ -312,7 +319,7 @@ func (r *Room) byToken(token string) *Participant {
 			}
 		}
 	}
-	return nil
+	return r.byHash(token)
 }
 
 func (r *Room) isWaiting(id string) bool {

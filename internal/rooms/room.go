@@ -1,7 +1,6 @@
 package rooms
 
 import (
-	"crypto/subtle"
 	"sync"
 	"time"
 
@@ -52,7 +51,10 @@ type Room struct {
 	members  []*Participant // in join order; the first is the host
 	waiting  []*Participant
 	settings Settings
-	chat     []ChatMessage // the last reg.cfg.ChatHistory messages
+	// pwHash is the password's hash in a room restored from another
+	// process (shared.go), which knew the password; "" otherwise.
+	pwHash string
+	chat   []ChatMessage // the last reg.cfg.ChatHistory messages
 	// chatBytes is the size of chat, counted in reg.chatBytes too.
 	chatBytes int
 	hands     []Hand // raised hands, first raised first (hands.go)
@@ -184,7 +186,7 @@ func (r *Room) Snapshot(p *Participant) Snapshot {
 }
 
 func (r *Room) settingsView() SettingsView {
-	return SettingsView{Locked: r.settings.Locked, HasPassword: r.settings.Password != "", WaitingRoom: r.settings.WaitingRoom}
+	return SettingsView{Locked: r.settings.Locked, HasPassword: r.settings.Password != "" || r.pwHash != "", WaitingRoom: r.settings.WaitingRoom}
 }
 
 // Info returns p's public description.
@@ -201,20 +203,29 @@ func (r *Room) Info(p *Participant) PeerInfo {
 func (r *Room) AddChat(m ChatMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.addChatLocked(m) {
+		r.changed()
+	}
+}
+
+// addChatLocked is AddChat with the room locked; false when the message
+// was not kept.
+func (r *Room) addChatLocked(m ChatMessage) bool {
 	g := r.reg
 	size := chatSize(m)
 	if g.cfg.ChatHistory <= 0 || r.ended || size > g.cfg.ChatRoomBytes {
-		return
+		return false
 	}
 	for len(r.chat) > 0 && (len(r.chat) >= g.cfg.ChatHistory || r.chatBytes+size > g.cfg.ChatRoomBytes ||
 		g.chatBytes.Load()+int64(size) > int64(g.cfg.ChatServerBytes)) {
 		r.dropOldestChat()
 	}
 	if !g.reserveChat(size) {
-		return // other rooms hold the server's whole budget
+		return false // other rooms hold the server's whole budget
 	}
 	r.chat = append(r.chat, m)
 	r.chatBytes += size
+	return true
 }
 
 // dropOldestChat forgets the oldest message. Called with the room locked.
@@ -284,16 +295,23 @@ func (r *Room) Configure(by *Participant, patch SettingsPatch) (SettingsView, er
 	if r.hostID() != by.ID {
 		return SettingsView{}, ErrNotHost
 	}
+	r.applySettings(patch)
+	return r.settingsView(), nil
+}
+
+// applySettings applies a patch. Called with the room locked.
+func (r *Room) applySettings(patch SettingsPatch) {
 	if patch.Locked != nil {
 		r.settings.Locked = *patch.Locked
 	}
 	if patch.Password != nil {
 		r.settings.Password = *patch.Password
+		r.pwHash = "" // a restored room's former password is replaced
 	}
 	if patch.WaitingRoom != nil {
 		r.settings.WaitingRoom = *patch.WaitingRoom
 	}
-	return r.settingsView(), nil
+	r.changed()
 }
 
 // checkEntry applies lock, password and capacity to a new arrival.
@@ -302,7 +320,7 @@ func (r *Room) checkEntry(password string, sfu bool) error {
 	if r.settings.Locked {
 		return ErrLocked
 	}
-	if r.settings.Password != "" && subtle.ConstantTimeCompare([]byte(password), []byte(r.settings.Password)) != 1 {
+	if !r.checkPassword(password) {
 		return ErrWrongPassword
 	}
 	if len(r.members)+len(r.waiting) >= r.capacity(sfu) {
@@ -363,6 +381,7 @@ func (r *Room) Admit(by *Participant, id string) (*Participant, error) {
 	}
 	p.waiting = false
 	r.members = append(r.members, p)
+	r.changed()
 	return p, nil
 }
 
@@ -376,7 +395,10 @@ func (r *Room) Deny(by *Participant, id string) (*Participant, error) {
 	p := r.takeWaiting(id)
 	if p != nil {
 		p.room = nil
-		r.reg.perIP.Release(p.ip)
+		if !p.uncounted {
+			r.reg.perIP.Release(p.ip)
+		}
+		r.changed()
 	}
 	r.mu.Unlock()
 	if p == nil {
@@ -453,7 +475,10 @@ func (r *Room) leaveLocked(p *Participant) Departure {
 	p.room = nil
 	p.sock = nil
 	p.pending = nil
-	r.reg.perIP.Release(p.ip)
+	if !p.uncounted {
+		r.reg.perIP.Release(p.ip)
+	}
+	defer r.changed()
 	if p.grace != nil {
 		p.grace.Stop()
 		p.grace = nil
@@ -496,6 +521,7 @@ func (r *Room) Detach(p *Participant, sock *socketio.Socket, grace time.Duration
 	}
 	p.sock = nil
 	p.grace = time.AfterFunc(grace, expire)
+	r.changed()
 	return true
 }
 

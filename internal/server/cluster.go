@@ -22,6 +22,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	}
 	ccfg := s.cfg.Cluster.Cluster()
 	ccfg.Logger = s.log
+	ccfg.ChatHistory = sigCfg.ChatHistory // the history kept for a takeover is the one kept here
 	ccfg.Load = func() cluster.Load {
 		var l cluster.Load
 		// The heartbeat starts before the service exists.
@@ -40,6 +41,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	}
 	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
 	sigCfg.Cluster = link
+	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
 	sigCfg.OnEvent = func(ev signaling.Event) {
 		if ev.Type == signaling.EventMeetingEnded {
@@ -59,6 +61,12 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	s.metrics.Registry().MustRegister(clusterCollector{c: c, link: link})
 	s.log.Info("cluster mode", "node", c.NodeID())
 	return func() error {
+		// After the connections closed: the meetings homed here can be
+		// taken over at once, with their state, by the node their
+		// participants reconnect to.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		link.Release(ctx)
+		cancel()
 		stop()
 		err := c.Close()
 		<-done

@@ -43,11 +43,16 @@ var (
 		"Failed Redis round trips of the background work (heartbeats, lease renewals, relay).", nil, nil)
 	descRedisLatency = prometheus.NewDesc("huddle_cluster_redis_latency_seconds",
 		"Round trip of the last successful heartbeat to Redis.", nil, nil)
+	descTakenOver = prometheus.NewDesc("huddle_cluster_rooms_taken_over_total",
+		"Rooms this node rebuilt from the state their dead home left in Redis.", nil, nil)
+	descRedelivered = prometheus.NewDesc("huddle_cluster_relay_redelivered_total",
+		"Events a dead node never gave its clients, read back from Redis and given to their next connection.", nil, nil)
 )
 
 func (cc clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descNodes, descNodeRooms, descNodeParticipants, descHomed, descSockets,
-		descEvents, descDuplicates, descMissing, descBacklog, descPackets, descRedisErrors, descRedisLatency} {
+		descEvents, descDuplicates, descMissing, descBacklog, descPackets, descRedisErrors, descRedisLatency,
+		descTakenOver, descRedelivered} {
 		ch <- d
 	}
 }
@@ -73,6 +78,8 @@ func (cc clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPackets, ls.PacketsOut, "to_client")
 	counter(descRedisErrors, st.RedisErrors)
 	gauge(descRedisLatency, st.RedisLatency.Seconds())
+	counter(descTakenOver, ls.TakenOver)
+	counter(descRedelivered, ls.Redelivered)
 	// The registry needs Redis: without it the node figures are left out
 	// (and the scrape stays quick).
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -120,6 +120,9 @@ func (s *Server) startParts() (parts, error) {
 	}
 	sig = signaling.NewService(sigCfg, turn.NewICE(turnCfg).For, s.log, s.metrics)
 	s.clusterSig.Store(sig)
+	if s.link != nil {
+		s.link.SetRestorer(sig) // a room whose home died is taken over here
+	}
 	sig.UseMedia(med)
 	if rec != nil {
 		s.registerRecordingMetrics(rec)

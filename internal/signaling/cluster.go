@@ -1,7 +1,11 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/huddlehq/huddle/internal/rooms"
 	"github.com/huddlehq/huddle/socketio"
@@ -20,6 +24,15 @@ type RoomHome interface {
 	// the room's home, and an error when another node is: a socket is
 	// never relayed twice.
 	Relay(sock *socketio.Socket, room string, auth json.RawMessage) (Remote, error)
+	// Undelivered returns the events this node sent sock, a socket
+	// relayed here from another node, that never reached its client
+	// there: that node died, or the client reconnected elsewhere. They go
+	// to the participant's next connection. answered are the EventHash of
+	// the client's events whose acks were among them: done here, but the
+	// client does not know and sends them again on its next connection,
+	// where they are acknowledged without being done twice. Nil for other
+	// sockets.
+	Undelivered(sock *socketio.Socket) (events []*socketio.Packet, answered []uint64)
 }
 
 // Remote relays one socket held here to the node that serves its room.
@@ -110,4 +123,118 @@ func (s *Service) forward(ss *session, rm Remote, room string, ev *socketio.Even
 	ss.mu.Unlock()
 	rm.Close("client namespace disconnect") // leaves the former room at once
 	return false
+}
+
+// Restore takes over a room whose home node died, from the shared state it
+// kept (cluster mode): its participants keep their places for the grace
+// period, as after a dropped connection, and resume with their tokens
+// under their ids, nobody told of a join; those who do not come back are
+// seen leaving when it ends. rooms.ErrRoomExists if the room is here.
+func (s *Service) Restore(sh rooms.Shared) (*rooms.Room, error) {
+	r, err := s.rooms.Restore(sh, s.cfg.ReconnectGrace, func(r *rooms.Room, p *rooms.Participant) {
+		if r.Detached(p) {
+			s.depart(r, p, r.Leave(p), "reconnect grace period ended", true)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("meeting taken over from another node", "room", sh.ID, "members", len(sh.Members), "waiting", len(sh.Waiting))
+	return r, nil
+}
+
+// redeliver gives p what was sent to its former connection sock, relayed
+// from another node, and never reached it there (cluster mode): ahead of
+// what was kept for p since, or to its new connection.
+func (s *Service) redeliver(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
+	if s.cfg.Cluster == nil || !sock.Remote() {
+		return
+	}
+	pkts, answered := s.cfg.Cluster.Undelivered(sock)
+	if len(pkts) > 0 {
+		s.log.Info("cluster: events a dropped connection missed, delivered again", "room", r.ID(), "participant", p.ID, "events", len(pkts))
+		r.Redeliver(p, pkts)
+	}
+	if len(answered) > 0 {
+		s.answered.add(p.ID, answered)
+	}
+}
+
+// EventHash identifies an event by its name and arguments as the client
+// encoded them: a Socket.IO packet from its '[' on (FNV-1a, 64 bits).
+func EventHash(array []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(array)
+	return h.Sum64()
+}
+
+// answeredEvents are, by participant, the events done for an earlier
+// connection of it whose acks never reached it (its node died): sent again
+// on its next connection, they are acknowledged and not done twice.
+type answeredEvents struct {
+	n  atomic.Int64 // entries in m: the check costs one load while 0
+	mu sync.Mutex
+	m  map[string][]uint64
+}
+
+func (a *answeredEvents) add(participant string, hashes []uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string][]uint64{}
+	}
+	a.m[participant] = append(a.m[participant], hashes...)
+	a.n.Add(int64(len(hashes)))
+}
+
+// forget drops a participant's entries (it is gone for good).
+func (a *answeredEvents) forget(participant string) {
+	if a.n.Load() == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n.Add(-int64(len(a.m[participant])))
+	delete(a.m, participant)
+}
+
+// take reports whether ev, from the session's participant, is one of
+// those already done, and forgets it if so.
+func (a *answeredEvents) take(ss *session, ev *socketio.Event) bool {
+	if a.n.Load() == 0 {
+		return false
+	}
+	_, p := ss.member()
+	if p == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.m[p.ID]
+	if len(hs) == 0 {
+		return false
+	}
+	pkts := ev.Encode()
+	i := bytes.IndexByte(pkts[0].Data, '[')
+	if i < 0 {
+		return false
+	}
+	h := EventHash(pkts[0].Data[i:])
+	for j, v := range hs {
+		if v == h {
+			a.m[p.ID] = append(hs[:j], hs[j+1:]...)
+			a.n.Add(-1)
+			return true
+		}
+	}
+	return false
+}
+
+// flushRoom waits, briefly, until the room's shared state is kept for
+// another node (cluster mode; Config.RoomStore), so that a node dying
+// right after a join or a setting was acknowledged does not lose it.
+func (s *Service) flushRoom(r *rooms.Room) {
+	if s.cfg.RoomStore != nil {
+		s.cfg.RoomStore.Flush(r)
+	}
 }

@@ -94,6 +94,11 @@ type Config struct {
 	// there (cluster.go; internal/clusterlink). Nil: a single node, every
 	// room served here.
 	Cluster RoomHome
+	// RoomStore, when set, keeps a copy of every room's shared state for
+	// the node that takes a room over should this one die (cluster mode;
+	// internal/clusterlink implements it, and calls Service.Restore on the
+	// node taking over). Nil: rooms live in this process only.
+	RoomStore rooms.Store
 }
 
 // newRegistry makes the service's room registry from its configuration.
@@ -106,7 +111,7 @@ func newRegistry(cfg Config, log *slog.Logger) *rooms.Registry {
 		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxParticipants, MeshLimit: cfg.MeshLimit, ChatHistory: cfg.ChatHistory,
 		ChatRoomBytes: cfg.ChatRoomBytes, ChatServerBytes: cfg.ChatServerBytes,
 		MaxPerIP: cfg.MaxParticipantsPerIP, RoomsPerIPPerMinute: cfg.RoomsPerIPPerMinute,
-		TokenKey: cfg.ResumeKey,
+		TokenKey: cfg.ResumeKey, Store: cfg.RoomStore,
 		// How long after a start the host of before a restart may take its
 		// role back: clients come back within seconds of the server, but a
 		// browser tab asleep or backing off may take a while.
@@ -124,6 +129,7 @@ func (s *Service) clientIP(sock *socketio.Socket) netip.Addr {
 
 // departed tells OnDepart that a participant is gone for good.
 func (s *Service) departed(id string) {
+	s.answered.forget(id)
 	if s.cfg.OnDepart != nil {
 		s.cfg.OnDepart(id)
 	}

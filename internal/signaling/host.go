@@ -21,6 +21,7 @@ func (s *Service) roomSettings(ss *session, ev *socketio.Event) error {
 	if err != nil {
 		return err
 	}
+	s.flushRoom(r)
 	// Never log the password itself.
 	s.log.Info("room settings", "room", r.ID(), "locked", view.Locked, "password", view.HasPassword, "waitingRoom", view.WaitingRoom)
 	s.broadcastA(r, "room-settings", view, nil)

@@ -135,6 +135,7 @@ func (s *Service) join(ss *session, req rooms.JoinRequest, token string) (rooms.
 	if err != nil {
 		return res, err
 	}
+	s.flushRoom(res.Room) // cluster mode: the join kept before anyone is told of it
 	ss.setMember(res.Room, res.Participant)
 	if !res.Resumed && !res.Waiting {
 		// Told now, before the ack: a client that joins after this one
@@ -177,6 +178,7 @@ func (s *Service) afterJoin(ss *session, res rooms.JoinResult) {
 				oss.setMember(nil, nil)
 			}
 			old.Disconnect()
+			s.redeliver(r, p, old)
 		}
 		for _, pkt := range res.Pending {
 			_ = ss.sock.Send(pkt)
@@ -292,6 +294,7 @@ func (s *Service) disconnected(ss *session, reason string) {
 		}
 	})
 	if detached {
+		s.redeliver(r, p, ss.sock)
 		s.log.Info("participant connection lost", "room", r.ID(), "participant", p.ID, "reason", reason, "grace", s.cfg.ReconnectGrace)
 	}
 }

@@ -38,6 +38,9 @@ type Service struct {
 	rooms   *rooms.Registry
 	media   Media // nil: every meeting is a mesh
 	guard   *passwordGuard
+	// answered are events done whose acks died with a cluster node
+	// (cluster.go).
+	answered answeredEvents
 }
 
 // UseMedia gives the service its media side; call it before Attach.
@@ -207,6 +210,13 @@ func (s *Service) wrap(h handler) socketio.EventHandler {
 			s.floodDisconnect(ss, ev)
 			return
 		case nil:
+			if s.answered.take(ss, ev) {
+				// Done once already, for a connection whose node died
+				// before the ack reached it (cluster mode): acknowledged
+				// again, not done twice.
+				ack(ev, ackOK{OK: true})
+				return
+			}
 			if rm, room := ss.relayed(); rm != nil && s.forward(ss, rm, room, ev) {
 				return // the room's home answers
 			}

@@ -1,0 +1,330 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/huddlehq/huddle/internal/sioclient"
+)
+
+// The cluster's benchmark (make bench's cluster step, bench/runner):
+// measurements, not checks, run only with HUDDLE_CLUSTER_BENCH set. When
+// HUDDLE_CLUSTER_BENCH_OUT names a file, each test appends its markdown
+// table there.
+
+func clusterBench(t *testing.T) {
+	if os.Getenv("HUDDLE_CLUSTER_BENCH") == "" {
+		t.Skip("a measurement: HUDDLE_CLUSTER_BENCH=1 runs it")
+	}
+}
+
+// benchOut appends a table to HUDDLE_CLUSTER_BENCH_OUT, if set, and logs it.
+func benchOut(t *testing.T, md string) {
+	t.Log("\n" + md)
+	path := os.Getenv("HUDDLE_CLUSTER_BENCH_OUT")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(md); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// redisCalls is INFO commandstats: calls by command.
+func redisCalls(t *testing.T, rc *redis.Client) map[string]int64 {
+	t.Helper()
+	info, err := rc.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for _, f := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(f, "calls="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				out[strings.TrimPrefix(name, "cmdstat_")] = n
+			}
+		}
+	}
+	return out
+}
+
+func redisClient(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(opt)
+	t.Cleanup(func() { rc.Close() })
+	return rc
+}
+
+// TestClusterRelayLatency measures a relayed round trip (offer from Ada,
+// answer back from Bob) with both on the room's home and with Bob on
+// another node, and the Redis commands each costs (INFO commandstats).
+// Rate and count from HUDDLE_CLUSTER_BENCH_RATE (per second, default
+// 1000) and _N (3000).
+func TestClusterRelayLatency(t *testing.T) {
+	clusterBench(t)
+	rate, n := 1000, 3000
+	fmt.Sscan(os.Getenv("HUDDLE_CLUSTER_BENCH_RATE"), &rate)
+	fmt.Sscan(os.Getenv("HUDDLE_CLUSTER_BENCH_N"), &n)
+	redisURL := startRedis(t)
+	rc := redisClient(t, redisURL)
+	// Past the per-socket event limit (50/s) and without debug logs.
+	nodes := startClusterNodes(t, redisURL, 2, "--events-per-second", "100000", "--event-burst", "100000", "--log-level", "warn")
+	probe := connectMember(t, nodes[0].url(), sioclient.WebSocket)
+	probe.ask(nil, "join-room", map[string]string{"room": "bench", "name": "Probe"})
+	home := homeOf(t, nodes, "bench")
+	var md strings.Builder
+	fmt.Fprintf(&md, "\n## Cluster: relayed round trip (internal/server TestClusterRelayLatency)\n\n"+
+		"Offer from Ada on the meeting's home, answer back from Bob; %d round trips at %d/s; two nodes and one redis-server on this machine.\n\n"+
+		"| Bob on | p50 | p90 | p99 | max | Redis commands per round trip | of which |\n|---|---:|---:|---:|---:|---:|---|\n", n, rate)
+	var p50s, p99s [2]time.Duration
+	var opsPerMsg, msgsPerRT float64
+	for i, tc := range []struct {
+		name    string
+		bobNode int
+	}{{"the home (same node)", home}, {"another node", 1 - home}} {
+		ada := connectMember(t, nodes[home].url(), sioclient.WebSocket)
+		bob := connectMember(t, nodes[tc.bobNode].url(), sioclient.WebSocket)
+		var aj, bj joined
+		ada.ask(&aj, "join-room", map[string]string{"room": "bench", "name": "Ada"})
+		bob.ask(&bj, "join-room", map[string]string{"room": "bench", "name": "Bob"})
+		bob.c.On("offer", func(args []json.RawMessage) {
+			var o struct {
+				Offer struct{ SDP string } `json:"offer"`
+			}
+			_ = json.Unmarshal(args[0], &o)
+			_ = bob.c.EmitAckFunc(func([]json.RawMessage, error) {}, "answer", map[string]any{"to": aj.ID, "answer": map[string]string{"sdp": o.Offer.SDP}})
+		})
+		var mu sync.Mutex
+		sentAt := map[string]time.Time{}
+		var rtts []time.Duration
+		done := make(chan struct{})
+		ada.c.On("answer", func(args []json.RawMessage) {
+			var a struct {
+				Answer struct{ SDP string } `json:"answer"`
+			}
+			_ = json.Unmarshal(args[0], &a)
+			mu.Lock()
+			if at, ok := sentAt[a.Answer.SDP]; ok {
+				rtts = append(rtts, time.Since(at))
+				if len(rtts) == n {
+					close(done)
+				}
+			}
+			mu.Unlock()
+		})
+		time.Sleep(200 * time.Millisecond) // the joins' own writes done
+		before, sentBefore := redisCalls(t, rc), eventsSent(nodes)
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		for i := range n {
+			<-tick.C
+			id := fmt.Sprint(i)
+			mu.Lock()
+			sentAt[id] = time.Now()
+			mu.Unlock()
+			_ = ada.c.EmitAckFunc(func([]json.RawMessage, error) {}, "offer", map[string]any{"to": bj.ID, "offer": map[string]string{"sdp": id}})
+		}
+		tick.Stop()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: %d of %d answers", tc.name, len(rtts), n)
+		}
+		time.Sleep(100 * time.Millisecond) // the last acks through
+		after, sent := redisCalls(t, rc), eventsSent(nodes)-sentBefore
+		total, parts := int64(0), []string{}
+		for cmd, c := range after {
+			if d := c - before[cmd]; d > 0 && cmd != "info" {
+				total += d
+				if per := float64(d) / float64(n); per >= 0.01 {
+					parts = append(parts, fmt.Sprintf("%s %.2f", strings.ToUpper(cmd), per))
+				}
+			}
+		}
+		slices.Sort(parts)
+		slices.Sort(rtts)
+		pct := func(p int) time.Duration { return rtts[len(rtts)*p/100] }
+		p50s[i], p99s[i] = pct(50), pct(99)
+		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %.2f | %s |\n", tc.name, ms(pct(50)), ms(pct(90)), ms(pct(99)), ms(rtts[len(rtts)-1]),
+			float64(total)/float64(n), strings.Join(parts, ", "))
+		if i == 1 {
+			opsPerMsg, msgsPerRT = float64(total)/float64(max(sent, 1)), float64(sent)/float64(n)
+		}
+		ada.c.Close()
+		bob.c.Close()
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "✅"
+		}
+		return "❌"
+	}
+	fmt.Fprintf(&md, "\nAdded by the relay: p50 %+.2f ms (target ≤ +2 ms %s), p99 %+.2f ms (target ≤ +5 ms %s); "+
+		"Redis commands per relayed message %.2f (%.2f messages between the nodes per round trip: the offer, the answer and its ack; target ≤ 3 %s).\n",
+		float64((p50s[1]-p50s[0]).Microseconds())/1000, verdict(p50s[1]-p50s[0] <= 2*time.Millisecond),
+		float64((p99s[1]-p99s[0]).Microseconds())/1000, verdict(p99s[1]-p99s[0] <= 5*time.Millisecond),
+		opsPerMsg, msgsPerRT, verdict(opsPerMsg <= 3))
+	benchOut(t, md.String())
+}
+
+// eventsSent is how many events the nodes have relayed to each other.
+func eventsSent(nodes []*realServer) int64 {
+	var n int64
+	for _, nd := range nodes {
+		n += nd.cluster.Stats().EventsSent
+	}
+	return n
+}
+
+// liveHeap is a node process's live heap after two forced collections
+// (--pprof-addr's /debug/runtime-metrics?gc=1).
+func liveHeap(t *testing.T, pprofAddr string) float64 {
+	t.Helper()
+	res, err := http.Get("http://" + pprofAddr + "/debug/runtime-metrics?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m struct {
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Metrics["/gc/heap/live:bytes"]
+}
+
+// TestClusterMemoryPerSocket measures the server memory (live heap) per
+// joined socket of one node without Redis against three cluster nodes
+// holding the same sockets and meetings, each meeting's ten members spread
+// over the three (so most are relayed to their meeting's home). Sockets
+// from HUDDLE_CLUSTER_BENCH_SOCKETS (default 1,500).
+func TestClusterMemoryPerSocket(t *testing.T) {
+	clusterBench(t)
+	n := 1500
+	fmt.Sscan(os.Getenv("HUDDLE_CLUSTER_BENCH_SOCKETS"), &n)
+	const per = 10
+	base := []string{"--max-sessions-per-ip", "0", "--max-conns-per-ip", "0", "--max-tcp-per-ip", "0",
+		"--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0", "--max-participants", "10",
+		"--mesh-max-participants", "10", "--log-level", "warn", "--resume-key", "cluster-bench-resume-key-0123456789"}
+	measure := func(name string, extra func(i int) []string, nodes int) float64 {
+		var addrs, pprofs []string
+		for i := range nodes {
+			pp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr, kill := startNodeProcess(t, append(append([]string{"--pprof-addr", pp}, base...), extra(i)...)...)
+			defer kill()
+			addrs, pprofs = append(addrs, addr), append(pprofs, pp)
+		}
+		time.Sleep(time.Second) // the nodes see each other
+		before := 0.0
+		for _, pp := range pprofs {
+			before += liveHeap(t, pp)
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 32)
+		clients := make([]*sioclient.Client, n)
+		var failed sync.Once
+		for i := range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				c, err := sioclient.Dial(ctx, "http://"+addrs[i%nodes], sioclient.Options{Transport: sioclient.WebSocket})
+				if err == nil {
+					clients[i] = c
+					var res []json.RawMessage
+					res, err = c.EmitWithAck(ctx, "join-room", map[string]string{"room": fmt.Sprintf("mem-%d", i/per), "name": fmt.Sprint("p", i)})
+					if err == nil && (len(res) == 0 || !strings.Contains(string(res[0]), `"ok":true`)) {
+						err = fmt.Errorf("refused: %s", res)
+					}
+				}
+				if err != nil {
+					failed.Do(func() { t.Errorf("%s: socket %d: %v", name, i, err) })
+				}
+			}()
+		}
+		wg.Wait()
+		defer func() {
+			for _, c := range clients {
+				if c != nil {
+					c.Close()
+				}
+			}
+		}()
+		if t.Failed() {
+			t.FailNow()
+		}
+		time.Sleep(time.Second)
+		after := 0.0
+		for i, pp := range pprofs {
+			after += liveHeap(t, pp)
+			saveHeap(t, pp, fmt.Sprintf("%s-%d", strings.ReplaceAll(name, " ", "-"), i+1))
+		}
+		return (after - before) / float64(n)
+	}
+	one := measure("one node", func(int) []string { return nil }, 1)
+	redisURL := startRedis(t)
+	three := measure("three nodes", func(i int) []string {
+		return []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("m%d", i+1)}
+	}, 3)
+	ratio := three / one
+	verdict := "✅"
+	if ratio > 1.10 {
+		verdict = "❌"
+	}
+	benchOut(t, fmt.Sprintf("\n## Cluster: memory per socket (internal/server TestClusterMemoryPerSocket)\n\n"+
+		"%d sockets joined to meetings of %d; live heap after two forced collections, summed over the nodes.\n\n"+
+		"| servers | live heap per socket |\n|---|---:|\n| one node, no Redis | %.1f KiB |\n"+
+		"| three nodes on Redis, each meeting's members on all three | %.1f KiB |\n\n"+
+		"Three nodes against one: %.2fx (target ≤ 1.10x %s).\n",
+		n, per, one/1024, three/1024, ratio, verdict))
+}
+
+// saveHeap saves a node process's heap profile in
+// HUDDLE_CLUSTER_BENCH_PPROF, if set (go tool pprof -sample_index=inuse_space
+// on the test binary).
+func saveHeap(t *testing.T, pprofAddr, name string) {
+	dir := os.Getenv("HUDDLE_CLUSTER_BENCH_PPROF")
+	if dir == "" {
+		return
+	}
+	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "heap-"+name+".pb.gz"), b, 0o644)
+}
