@@ -72,7 +72,8 @@ export async function startServer(opts = {}) {
     proc,
     logs: () => out,
     async stop(signal = "SIGTERM") {
-      if (proc.exitCode !== null) return proc.exitCode;
+      // Gone already (a test may kill it with a signal): nothing to wait for.
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       return new Promise((resolve) => {
         proc.once("exit", (code) => resolve(code));
         proc.kill(signal);

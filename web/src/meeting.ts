@@ -91,6 +91,9 @@ const remapWaitMs = 5000;
  */
 const pathOverlapMs = 1500;
 
+/** How soon a rejoin that timed out is tried again while the socket is up. */
+const rejoinRetryMs = 1000;
+
 export class Meeting extends Emitter<MeetingEvents> {
   readonly sig: Signaling;
   selfId = "";
@@ -118,6 +121,10 @@ export class Meeting extends Emitter<MeetingEvents> {
   waiting = false;
   private rtcConfig: RTCConfiguration = {};
   private joined = false;
+  /** The socket is back and the meeting has not taken us back yet. */
+  private rejoining = false;
+  private rejoinRunning = false;
+  private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
   private password = "";
   /** Ids of connected peers not yet heard from since a server restart. */
@@ -161,8 +168,13 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.serverRecording && (this.role ? this.role === "host" : this.isHost);
   }
 
+  /**
+   * connection is "connected" only while we are in the meeting: after the
+   * socket comes back, it stays "reconnecting" until the meeting has taken
+   * us back (a cluster node taking a meeting over may need seconds).
+   */
   get connection(): ConnectionState {
-    return this.sig.state;
+    return this.sig.state === "connected" && this.rejoining ? "reconnecting" : this.sig.state;
   }
 
   mediaState(): MediaState {
@@ -230,8 +242,11 @@ export class Meeting extends Emitter<MeetingEvents> {
   private wireSignaling(): void {
     const s = this.sig;
     s.onState((state, reconnected) => {
-      this.emit("connection", state);
-      if (state === "connected" && reconnected && (this.joined || this.waiting) && !this.ended) void this.rejoin();
+      if (state === "connected" && reconnected && (this.joined || this.waiting) && !this.ended) {
+        this.rejoining = true;
+        void this.rejoin();
+      }
+      this.emit("connection", this.connection);
     });
     s.socket.on("connect_error", (err) => {
       if (!this.joined) this.emit("notice", msg("notice.cannotReach", { detail: err.message }));
@@ -328,9 +343,12 @@ export class Meeting extends Emitter<MeetingEvents> {
   }
 
   private async rejoin(): Promise<void> {
+    if (this.rejoinRunning) return;
+    this.rejoinRunning = true;
     this.recordingHeard = false;
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
+      this.rejoined();
       if (res.waiting) {
         // The token rotates on every join, resumes included.
         this.selfId = res.id;
@@ -342,9 +360,26 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.emit("notice", msg("notice.reconnected"));
     } catch (err) {
       const code = err instanceof SignalingError ? err.code : "error";
-      if (code === "timeout") return; // the next reconnect tries again
+      if (code === "timeout") {
+        // Try again while the socket stays up (the next reconnect does too).
+        this.rejoinRunning = false;
+        this.rejoinTimer = setTimeout(() => {
+          if (this.sig.state === "connected" && this.rejoining && !this.ended) void this.rejoin();
+        }, rejoinRetryMs);
+        return;
+      }
+      this.rejoined();
       this.end("error", describeError(code, err instanceof Error ? err.message : ""));
+    } finally {
+      this.rejoinRunning = false;
     }
+  }
+
+  /** rejoined: the meeting has us back (or never will): the connection is what the socket's is. */
+  private rejoined(): void {
+    this.rejoining = false;
+    clearTimeout(this.rejoinTimer);
+    this.emit("connection", this.connection);
   }
 
   /** selfRekeyed: the server forgot us; tell every connected peer our new id. */
@@ -576,6 +611,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       }
     }
     clearTimeout(this.iceTimer);
+    clearTimeout(this.rejoinTimer);
     const ms = refreshDelay(servers, Date.now());
     if (ms !== null) this.iceTimer = setTimeout(() => void this.refreshIce(), ms);
   }
@@ -766,6 +802,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   abandon(): void {
     this.ended = true;
     clearTimeout(this.iceTimer);
+    clearTimeout(this.rejoinTimer);
     this.closeSfu();
     this.unsubscribeLocal();
     this.sig.close();
@@ -776,6 +813,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.iceTimer);
+    clearTimeout(this.rejoinTimer);
     this.closeSfu();
     for (const p of this.participants.values()) p.peer?.close();
     this.local.stopAll();
