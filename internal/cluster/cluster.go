@@ -316,6 +316,12 @@ func sentinel(s string) bool {
 // NodeID is this node's ID.
 func (c *Cluster) NodeID() string { return c.cfg.NodeID }
 
+// LeaseTTL is how long a room lease lasts unrenewed (Config.LeaseTTL).
+func (c *Cluster) LeaseTTL() time.Duration { return c.cfg.LeaseTTL }
+
+// HeartbeatInterval is how often nodes write their presence.
+func (c *Cluster) HeartbeatInterval() time.Duration { return c.cfg.HeartbeatInterval }
+
 // Close stops the heartbeat, the lease renewals and the relay, removes this
 // node from the registry (best effort, within OpTimeout) and closes the
 // Redis connection; a second Close does nothing. Leases are not released

@@ -352,7 +352,18 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 		return l.self, err
 	}
 	if owner != "" && owner != l.self {
-		return owner, nil
+		// A home killed a moment ago still holds its lease: wait for it
+		// to lapse and take the meeting over here, rather than relay the
+		// join to a node that will never answer it.
+		if !l.presumedDead(ctx, owner) {
+			return owner, nil
+		}
+		lease, now := l.claimWhenLapsed(room, owner)
+		if lease == nil {
+			return now, nil
+		}
+		l.adopt(ctx, lease)
+		return l.self, nil
 	}
 	if owner == "" && place && !alive { // a room still living here stays here
 		if node, ok := l.place(ctx, room); ok {
@@ -379,13 +390,64 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if err != nil {
 		return l.self, err
 	}
+	l.adopt(ctx, lease)
+	return l.self, nil
+}
+
+// adopt makes this node the home of a lease's room: the meeting's state
+// is taken over from Redis when it had a home before, and the lease kept.
+func (l *Link) adopt(ctx context.Context, lease *cluster.Lease) {
 	if lease.Epoch > 1 {
 		// The room had a home before: if it died, its state is in Redis.
 		l.takeOver(ctx, lease)
 	}
 	l.keepLease(lease)
-	return l.self, nil
 }
+
+// presumedDead reports whether a node has not beaten for three heartbeat
+// intervals (or is not listed): killed a moment ago, its record and its
+// leases not lapsed yet. A node whose clock is behind may be taken for
+// dead; that costs a join the wait in claimWhenLapsed, nothing more.
+func (l *Link) presumedDead(ctx context.Context, node string) bool {
+	nodes, err := l.c.Nodes(ctx)
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		if n.ID == node {
+			return time.Since(n.Beat) > 3*l.c.HeartbeatInterval()
+		}
+	}
+	return true
+}
+
+// claimWhenLapsed claims room once the lease of its dead owner lapses,
+// trying for a lease's life and a second. Without a lease it returns the
+// room's owner: another node that claimed it first, or the old owner if
+// its lease did not lapse (it lives after all) or Redis failed.
+func (l *Link) claimWhenLapsed(room, dead string) (*cluster.Lease, string) {
+	deadline := time.Now().Add(l.c.LeaseTTL() + time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+		lease, err := l.c.Claim(ctx, room)
+		cancel()
+		if err == nil {
+			return lease, l.self
+		}
+		var owned *cluster.OwnedError
+		if !errors.As(err, &owned) {
+			return nil, dead
+		}
+		if owned.Node != dead {
+			return nil, owned.Node // another node took the meeting over first
+		}
+		time.Sleep(claimRetry)
+	}
+	return nil, dead
+}
+
+// claimRetry is how often a join waiting for a dead home's lease tries.
+const claimRetry = 200 * time.Millisecond
 
 // place chooses a new room's home, the less loaded of two live nodes,
 // and reserves the room for it when it is another node (cluster.Reserve):
