@@ -117,8 +117,22 @@ func (p *Peer) allocate(e bitrateEstimate) {
 		case <-tick.C:
 		case <-lowered:
 		}
+		if s, ok := e.(interface{ setStamping(bool) }); ok {
+			s.setStamping(p.hasLayersToChoose())
+		}
 		p.shareBandwidth(e.GetTargetBitrate())
 	}
+}
+
+// hasLayersToChoose reports whether the participant receives a video of
+// more than one layer, whose layer the estimate then chooses.
+func (p *Peer) hasLayersToChoose() bool {
+	for _, d := range p.downTracks() {
+		if d.track.kind == webrtc.RTPCodecTypeVideo && d.track.simulcast && len(d.track.qualities()) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // shareBandwidth caps each video's layer so that together they fit in

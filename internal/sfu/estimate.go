@@ -37,6 +37,7 @@ type sendEstimator struct {
 
 	target  atomic.Int64   // bits per second
 	jammed  atomic.Bool    // see congested
+	stamp   atomic.Bool    // see setStamping
 	lowered chan struct{}  // a decrease, for the allocation not to wait for its tick
 	mu      sync.Mutex     // serialises feedback
 	st      estimatorState // under mu
@@ -153,6 +154,9 @@ type estimatedStream struct {
 }
 
 func (s *estimatedStream) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	if !s.e.stamp.Load() {
+		return s.w.Write(h, payload, a)
+	}
 	seq := uint16(s.e.seq.Add(1) - 1)
 	binary.BigEndian.PutUint16(s.ext[:], seq)
 	if err := h.SetExtension(s.id, s.ext[:]); err != nil {
@@ -160,6 +164,21 @@ func (s *estimatedStream) Write(h *rtp.Header, payload []byte, a interceptor.Att
 	}
 	s.e.history[seq&historyMask].Store(historyEntry(seq, s.e.micros(), h.MarshalSize()+len(payload)))
 	return s.w.Write(h, payload, a)
+}
+
+// setStamping says whether the connection's packets carry transport-wide
+// sequence numbers. They are only worth it while the subscriber receives
+// a video with layers to choose between: a number on a packet costs the
+// subscriber a report on it, about ten feedback packets a second, and
+// the server the reading of each, which goes through four of pion's
+// goroutines (ICE, the mux, SRTCP, the sender) before it is judged.
+// With nothing to choose the estimate has nothing to decide, and it
+// stays where it was. Off, the link is not judged congested any more.
+func (e *sendEstimator) setStamping(on bool) {
+	e.stamp.Store(on)
+	if !on {
+		e.jammed.Store(false)
+	}
 }
 
 // BindRTCPReader judges the transport-wide feedback among what the

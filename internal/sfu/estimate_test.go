@@ -260,6 +260,7 @@ func TestEstimatorKeepsTheLayerUnderRandomLoss(t *testing.T) {
 // Stamping a packet and judging a feedback allocate nothing.
 func TestEstimatorAllocatesNothing(t *testing.T) {
 	e := newSendEstimator()
+	e.setStamping(true)
 	info := &interceptor.StreamInfo{MimeType: "video/VP8", RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", ID: 5}}}
 	w := e.BindLocalStream(info, interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil }))
 	exts := make([]rtp.Extension, 0, 2)
@@ -270,6 +271,9 @@ func TestEstimatorAllocatesNothing(t *testing.T) {
 		_, _ = w.Write(&h, payload, nil)
 	}); n != 0 {
 		t.Errorf("stamping allocates %.1f times a packet", n)
+	}
+	if len(h.GetExtension(5)) != 2 {
+		t.Error("the packet left without its transport-wide number")
 	}
 	rec := twcc.NewRecorder(1)
 	for seq := range uint16(1000) {
