@@ -675,7 +675,11 @@ func saveProfile(base, path string, d time.Duration) {
 }
 
 // saveHeap saves the server's heap profile, for its memory per subscriber.
-func saveHeap(base, path string) { fetchTo(base+"/debug/pprof/heap", path) }
+// saveHeap saves the heap profile after a collection (gc=1): without one
+// the profile is as of the last collection, which in a server that
+// allocates little may be from before the joins, and the joins then
+// showed in the window's allocations.
+func saveHeap(base, path string) { fetchTo(base+"/debug/pprof/heap?gc=1", path) }
 
 func fetchTo(url, path string) {
 	_ = os.MkdirAll(filepath.Dir(path), 0o755)

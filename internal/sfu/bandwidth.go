@@ -102,33 +102,61 @@ func (t *track) rates() map[int]int {
 	return rates
 }
 
-// allocate runs for the life of the subscribing connection.
+// allocate runs for the life of the subscribing connection; e may be
+// nil (no estimator). It also sends the sender reports, every other
+// tick (report.go).
 func (p *Peer) allocate(e bitrateEstimate) {
 	tick := time.NewTicker(allocationInterval)
 	defer tick.Stop()
+	var scratch []*track // hasLayersToChoose's, reused
 	var lowered <-chan struct{}
 	if d, ok := e.(interface{ decreased() <-chan struct{} }); ok {
 		lowered = d.decreased()
 	}
-	for {
+	var reports senderReports
+	for ticks := 0; ; {
 		select {
 		case <-p.done:
 			return
 		case <-tick.C:
+			if ticks++; ticks%2 == 0 {
+				reports.send(p, time.Now())
+			}
 		case <-lowered:
 		}
-		if s, ok := e.(interface{ setStamping(bool) }); ok {
-			s.setStamping(p.hasLayersToChoose())
+		if e == nil {
+			continue
 		}
-		p.shareBandwidth(e.GetTargetBitrate())
+		choose := p.hasLayersToChoose(&scratch)
+		if s, ok := e.(interface{ setStamping(bool) }); ok {
+			s.setStamping(choose)
+		}
+		if choose {
+			// With one layer of everything there is nothing to share
+			// (and the sharing allocates).
+			p.shareBandwidth(e.GetTargetBitrate())
+		}
 	}
 }
 
 // hasLayersToChoose reports whether the participant receives a video of
-// more than one layer, whose layer the estimate then chooses.
-func (p *Peer) hasLayersToChoose() bool {
-	for _, d := range p.downTracks() {
-		if d.track.kind == webrtc.RTPCodecTypeVideo && d.track.simulcast && len(d.track.qualities()) > 1 {
+// more than one layer, whose layer the estimate then chooses. It
+// allocates nothing: it runs every allocationInterval for everyone.
+func (p *Peer) hasLayersToChoose(scratch *[]*track) bool {
+	ts := (*scratch)[:0]
+	p.mu.Lock()
+	for t := range p.downs {
+		if t.kind == webrtc.RTPCodecTypeVideo && t.simulcast {
+			ts = append(ts, t)
+		}
+	}
+	p.mu.Unlock()
+	*scratch = ts
+	for _, t := range ts {
+		t.mu.Lock()
+		n := len(t.layers)
+		t.mu.Unlock()
+		if n > 1 {
 			return true
 		}
 	}

@@ -39,7 +39,8 @@ type downTrack struct {
 	rtxSeq     uint16           // the RTX stream's next sequence number
 	seqs       []uint16         // the sequence numbers of a NACK, reused
 
-	stats downStats // for Peer.Stats (stats.go)
+	stats downStats   // for Peer.Stats (stats.go)
+	sr    senderState // for the sender reports (report.go)
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -73,7 +74,9 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	if switching || d.spans.n == 0 {
 		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
 	}
-	d.send()
+	if d.send() {
+		d.sr.sent(d.out.Timestamp, len(d.out.Payload))
+	}
 }
 
 // prepare copies pkt's header and payload into d.out. The publisher's
@@ -95,15 +98,17 @@ func (d *downTrack) prepare(pkt *rtp.Packet) {
 // send writes d.out to the subscriber's stream; d.mu is held. Before the
 // subscriber's connection is up the write has nowhere to go and fails;
 // the keyframe asked for at binding time covers it.
-func (d *downTrack) send() {
+func (d *downTrack) send() bool {
 	b := d.local.binding.Load()
 	if b == nil {
-		return
+		return false
 	}
 	d.out.SSRC, d.out.PayloadType = b.ssrc, b.payloadType
-	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err == nil {
-		d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err != nil {
+		return false
 	}
+	d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	return true
 }
 
 // sendAgain sends d.out as a retransmission: on the RTX stream where the

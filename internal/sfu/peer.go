@@ -51,9 +51,7 @@ func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
 		_ = p.pub.Close()
 		return nil, err
 	}
-	if p.estimate != nil {
-		go p.allocate(p.estimate)
-	}
+	go p.allocate(p.estimate)
 	p.trickle(p.pub, Publish)
 	p.trickle(p.sub, Subscribe)
 	p.pub.OnTrack(p.onTrack)

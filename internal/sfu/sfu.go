@@ -117,8 +117,9 @@ type SFU struct {
 
 // New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus).
 // Publishing connections have pion's NACK generator, receiver reports
-// and TWCC feedback; subscribing ones the bandwidth estimator and sender
-// reports, and their NACKs are answered from packetcache.go.
+// and TWCC feedback; subscribing ones the bandwidth estimator, their
+// sender reports come from report.go and their NACKs are answered from
+// packetcache.go.
 // With Config.UDPPort or TCPPort it binds them; Close releases them.
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
@@ -163,18 +164,16 @@ func newAPIs(cfg Config, se webrtc.SettingEngine, gotEstimator func(bitrateEstim
 		return nil, nil, err
 	}
 	pubIR, subIR := &interceptor.Registry{}, &interceptor.Registry{}
-	// Subscribing: the estimator first, before anything that might send
-	// again, as pion asks. No NACK responder: the packet cache answers
-	// NACKs (packetcache.go). No stats interceptor: nothing here reads
-	// GetStats, and it ran on every packet of every subscriber stream.
+	// Subscribing: the estimator only. No NACK responder: the packet
+	// cache answers NACKs (packetcache.go). No stats interceptor: nothing
+	// here reads GetStats, and it ran on every packet of every subscriber
+	// stream. No sender report interceptor either (its lock and clock
+	// read on every packet, a goroutine and a ticker per connection): the
+	// down tracks keep what a report needs and the allocation loop sends
+	// them (report.go).
 	if err := registerBandwidth(m, subIR, cfg, gotEstimator); err != nil {
 		return nil, nil, err
 	}
-	sr, err := report.NewSenderInterceptor()
-	if err != nil {
-		return nil, nil, err
-	}
-	subIR.Add(sr)
 	// Publishing: NACKs and receiver reports toward the publisher, and
 	// the transport-wide feedback its own estimator needs.
 	if err := configureNack(m, pubIR); err != nil {
