@@ -63,6 +63,12 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 // receives, and switches layers at a keyframe of the wanted one. It
 // allocates nothing.
 func (d *downTrack) write(quality int, pkt *rtp.Packet) {
+	d.writeAt(quality, pkt, time.Now())
+}
+
+// writeAt is write of a packet that arrived at at: a fan-out reads the
+// clock once for all its subscribers (for the sender reports).
+func (d *downTrack) writeAt(quality int, pkt *rtp.Packet, at time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.paused || !d.gate.admit(quality, pkt.Payload) {
@@ -75,7 +81,7 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
 	}
 	if d.send() {
-		d.sr.sent(d.out.Timestamp, len(d.out.Payload))
+		d.sr.sent(d.out.Timestamp, len(d.out.Payload), at)
 	}
 }
 

@@ -24,12 +24,16 @@ type senderState struct {
 	lastAt          time.Time
 }
 
-// sent notes a packet sent with this timestamp and payload size.
-func (s *senderState) sent(ts uint32, payload int) {
+// sent notes a packet sent with this timestamp and payload size, which
+// arrived from its publisher at at. Its arrival, not its departure, goes
+// with its timestamp: all the subscribers of a fan-out get the same
+// mapping, and the audio and video of a publisher one that holds for
+// both.
+func (s *senderState) sent(ts uint32, payload int, at time.Time) {
 	s.packets++
 	s.octets += uint32(payload)
 	s.lastTS = ts
-	s.lastAt = time.Now()
+	s.lastAt = at
 }
 
 // report is the sender report of the stream at now, false before a

@@ -14,9 +14,8 @@ func TestSenderReportExtrapolates(t *testing.T) {
 	if _, ok := s.report(1234, 90000, now); ok {
 		t.Fatal("a report before any packet was sent")
 	}
-	s.sent(1_000_000, 1000)
-	s.sent(1_003_000, 500)
-	s.lastAt = now.Add(-100 * time.Millisecond)
+	s.sent(1_000_000, 1000, now.Add(-133*time.Millisecond))
+	s.sent(1_003_000, 500, now.Add(-100*time.Millisecond))
 	r, ok := s.report(1234, 90000, now)
 	if !ok {
 		t.Fatal("no report after two packets")

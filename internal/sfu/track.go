@@ -178,8 +178,9 @@ func (t *track) forward(l *layer) {
 			l.cache.put(pkt.SequenceNumber, buf[:n])
 		}
 		batches.begin()
+		at := time.Now()
 		for _, d := range *t.downs.Load() {
-			d.write(l.quality, &pkt)
+			d.writeAt(l.quality, &pkt, at)
 		}
 		batches.end()
 		if s := t.sinks.Load(); s != nil {
