@@ -69,6 +69,18 @@ type Config struct {
 	// estimator over transport-wide congestion control feedback
 	// (estimate.go).
 	BandwidthEstimator cc.BandwidthEstimatorFactory
+	// AudioLoudest is how many participants' audio a room of at least
+	// AudioLoudestFrom participants forwards: those speaking loudest in
+	// the last half second (package speaker), and the dominant speaker.
+	// The others' audio packets are dropped at the server, and the
+	// sequence numbers of what is forwarded stay continuous, so that a
+	// subscriber sees what looks like a sender's silence suppression
+	// (DTX). Audio without RFC 6464 levels is always forwarded. 0: 3;
+	// negative: every participant's audio, in any room.
+	AudioLoudest int
+	// AudioLoudestFrom is the room size (participants) from which only
+	// the loudest audio is forwarded. 0: 10.
+	AudioLoudestFrom int
 	// OnSpeaker is told when a room's dominant speaker changes, from the
 	// RFC 6464 audio levels of what its participants publish (see package
 	// speaker). Nil: nobody is told and no speaker is followed. It must not
@@ -87,6 +99,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.AudioLoudest == 0 {
+		c.AudioLoudest = 3
+	}
+	if c.AudioLoudestFrom <= 0 {
+		c.AudioLoudestFrom = 10
 	}
 	return c
 }
