@@ -193,7 +193,9 @@ func newAPIs(cfg Config, se webrtc.SettingEngine, gotEstimator func(bitrateEstim
 		return nil, nil, err
 	}
 	// Publishing: NACKs and receiver reports toward the publisher, and
-	// the transport-wide feedback its own estimator needs.
+	// the transport-wide feedback its own estimator needs, all reading
+	// one parsed header (header.go).
+	pubIR.Add(headerParserFactory{})
 	if err := configureNack(m, pubIR); err != nil {
 		return nil, nil, err
 	}
