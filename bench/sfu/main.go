@@ -600,7 +600,14 @@ func startServer(ctx context.Context, o options, name string, sc scenario, profi
 	health := s.url + "/healthz"
 	switch name {
 	case "huddle":
-		args = []string{"-c", "0", o.Huddle, "--addr", addr, "--turn=false", "--media", "sfu", "--log-level", "warn",
+		// A free media port, not the default 7882 (and no ICE-TCP port,
+		// which the generator does not use): another Huddle on
+		// the machine (a test, a developer's server) may hold it.
+		udp, err := freePort("udp")
+		if err != nil {
+			return nil, err
+		}
+		args = []string{"-c", "0", o.Huddle, "--addr", addr, "--sfu-udp", fmt.Sprint(udp), "--sfu-tcp", "0", "--turn=false", "--media", "sfu", "--log-level", "warn",
 			"--max-conns-per-ip", "0", "--max-sessions-per-ip", "0", "--max-tcp-per-ip", "0", "--max-participants-per-ip", "0",
 			"--rooms-per-ip-per-minute", "0", "--max-participants", "1000", "--events-per-second", "1000000", "--event-burst", "1000000"}
 		if profile {
@@ -668,7 +675,11 @@ func saveProfile(base, path string, d time.Duration) {
 }
 
 // saveHeap saves the server's heap profile, for its memory per subscriber.
-func saveHeap(base, path string) { fetchTo(base+"/debug/pprof/heap", path) }
+// saveHeap saves the heap profile after a collection (gc=1): without one
+// the profile is as of the last collection, which in a server that
+// allocates little may be from before the joins, and the joins then
+// showed in the window's allocations.
+func saveHeap(base, path string) { fetchTo(base+"/debug/pprof/heap?gc=1", path) }
 
 func fetchTo(url, path string) {
 	_ = os.MkdirAll(filepath.Dir(path), 0o755)

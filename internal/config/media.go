@@ -17,6 +17,9 @@ type MediaConfig struct {
 	UDPPort, MinPort, MaxPort int
 	// TCPPort is the SFU's ICE-TCP port; 0: none.
 	TCPPort int
+	// AudioLoudest is how many participants' audio a room of at least
+	// AudioLoudestFrom participants forwards (the loudest); 0: everyone's.
+	AudioLoudest, AudioLoudestFrom int
 	// Recording is server recording, which needs the SFU (recording.go).
 	Recording RecordingConfig
 	// Live is live streaming, which needs the SFU too (live.go).
@@ -30,6 +33,8 @@ func registerMedia(fs *flagSet, c *MediaConfig) {
 	fs.Int(&c.TCPPort, "sfu-tcp", 7881, "the SFU's ICE-TCP port, for clients whose network blocks UDP (0: none)")
 	fs.Int(&c.MinPort, "sfu-min-port", 0, "with --sfu-udp 0: lowest UDP port of the SFU's media (0: any)")
 	fs.Int(&c.MaxPort, "sfu-max-port", 0, "with --sfu-udp 0: highest UDP port of the SFU's media (0: any)")
+	fs.Int(&c.AudioLoudest, "sfu-audio-loudest", 3, "in a meeting of --sfu-audio-loudest-from or more, forward the audio of only this many, the loudest speakers (0: everyone's)")
+	fs.Int(&c.AudioLoudestFrom, "sfu-audio-loudest-from", 10, "the meeting size (participants) from which only the loudest audio is forwarded")
 	registerRecording(fs, &c.Recording)
 	registerLive(fs, &c.Live)
 }
@@ -44,6 +49,9 @@ func (c MediaConfig) validate() error {
 	if c.UDPPort < 0 || c.UDPPort > 65535 || c.TCPPort < 0 || c.TCPPort > 65535 {
 		return invalid("--sfu-udp and --sfu-tcp: want a port, 0 to 65535")
 	}
+	if c.AudioLoudest < 0 || c.AudioLoudestFrom < 1 {
+		return invalid("--sfu-audio-loudest: want 0 (everyone) or more; --sfu-audio-loudest-from: want 1 or more")
+	}
 	if (c.MinPort == 0) != (c.MaxPort == 0) {
 		return invalid("--sfu-min-port and --sfu-max-port go together")
 	}
@@ -56,12 +64,17 @@ func (c MediaConfig) validate() error {
 // Media returns the media package's configuration.
 func (c MediaConfig) Media() media.Config {
 	mode, _ := media.ParseMode(c.Mode) // validated by Parse
+	loudest := c.AudioLoudest
+	if loudest == 0 {
+		loudest = -1 // sfu.Config's "every participant's audio"
+	}
 	return media.Config{
 		Mode: mode,
 		SFU: sfu.Config{
 			NAT1To1IPs: c.PublicIPs,
 			UDPPort:    c.UDPPort, TCPPort: c.TCPPort,
 			UDPPortMin: uint16(c.MinPort), UDPPortMax: uint16(c.MaxPort),
+			AudioLoudest: loudest, AudioLoudestFrom: c.AudioLoudestFrom,
 		},
 	}
 }

@@ -33,7 +33,21 @@ func TestMediaFlags(t *testing.T) {
 	if m.Mode != media.SFU || m.SFU.UDPPortMin != 40000 || m.SFU.UDPPortMax != 40100 || len(m.SFU.NAT1To1IPs) != 1 {
 		t.Errorf("parsed %+v", m)
 	}
+	if d := c.Media.Media().SFU; d.AudioLoudest != 3 || d.AudioLoudestFrom != 10 {
+		t.Errorf("audio defaults: loudest %d from %d, want 3 from 10", d.AudioLoudest, d.AudioLoudestFrom)
+	}
+	c, err = Parse([]string{"--sfu-audio-loudest", "0"}, func(k string) string {
+		return map[string]string{"HUDDLE_SFU_AUDIO_LOUDEST_FROM": "25"}[k]
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Media.Media().SFU; d.AudioLoudest >= 0 || d.AudioLoudestFrom != 25 {
+		t.Errorf("--sfu-audio-loudest 0, HUDDLE_SFU_AUDIO_LOUDEST_FROM=25: loudest %d from %d, want everyone's (negative) from 25", d.AudioLoudest, d.AudioLoudestFrom)
+	}
 	for _, bad := range [][]string{
+		{"--sfu-audio-loudest", "-1"},
+		{"--sfu-audio-loudest-from", "0"},
 		{"--media", "p2p"},
 		{"--sfu-min-port", "5000"},
 		{"--sfu-min-port", "6000", "--sfu-max-port", "5000"},

@@ -7,28 +7,40 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
-// Bandwidth: each subscriber's connection has a send-side estimate (GCC
-// over transport-wide congestion control feedback, pion/interceptor), and
-// every allocationInterval the subscriber's videos share it: each gets the
-// lowest layer first, then the biggest tiles are raised towards the layer
-// their view asks for while the estimate allows. Audio is not counted
-// against it: it is small and always flows.
+// Bandwidth: each subscriber's connection has a send-side estimate (the
+// SFU's own over transport-wide congestion control feedback, estimate.go,
+// or what Config.BandwidthEstimator makes), and every allocationInterval,
+// or at once when the estimate comes down, the subscriber's videos share
+// it: each gets the lowest layer first, then the biggest tiles are raised
+// towards the layer their view asks for while the estimate allows. Audio
+// is not counted against it: it is small and always flows.
 
 // allocationInterval is how often a subscriber's layers are chosen again.
 const allocationInterval = 500 * time.Millisecond
 
-// registerBandwidth adds the estimator to the interceptors: TWCC sequence
-// numbers on what the server sends, and one estimator per connection,
-// handed to got as the connection is made.
-func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Config, got func(cc.BandwidthEstimator)) error {
+// bitrateEstimate is what the allocation reads of a connection's
+// estimator, in bits per second.
+type bitrateEstimate interface{ GetTargetBitrate() int }
+
+// registerBandwidth adds the estimator to the subscribing connections'
+// interceptors: TWCC sequence numbers on what the server sends, and one
+// estimator per connection, handed to got as the connection is made.
+func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Config, got func(bitrateEstimate)) error {
 	factory := cfg.BandwidthEstimator
 	if factory == nil {
 		// No pacing: the server forwards as packets come, and the
-		// estimate only chooses layers (rtxpacer.go).
-		factory = newEstimator
+		// estimate only chooses layers.
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+				return err
+			}
+		}
+		ir.Add(estimatorFactory{got: got})
+		return nil
 	}
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		e, err := factory()
@@ -43,6 +55,16 @@ func registerBandwidth(m *webrtc.MediaEngine, ir *interceptor.Registry, cfg Conf
 	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { got(e) })
 	ir.Add(f)
 	return configureTWCCStamper(m, ir)
+}
+
+// estimatorFactory makes the default estimator of each subscribing
+// connection.
+type estimatorFactory struct{ got func(bitrateEstimate) }
+
+func (f estimatorFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	e := newSendEstimator()
+	f.got(e)
+	return e, nil
 }
 
 // layerRates measures each layer's bitrate from its byte count, at most
@@ -80,18 +102,65 @@ func (t *track) rates() map[int]int {
 	return rates
 }
 
-// allocate runs for the life of the subscribing connection.
-func (p *Peer) allocate(e cc.BandwidthEstimator) {
+// allocate runs for the life of the subscribing connection; e may be
+// nil (no estimator). It also sends the sender reports, every other
+// tick (report.go).
+func (p *Peer) allocate(e bitrateEstimate) {
 	tick := time.NewTicker(allocationInterval)
 	defer tick.Stop()
-	for {
+	var scratch []*track // hasLayersToChoose's, reused
+	var lowered <-chan struct{}
+	if d, ok := e.(interface{ decreased() <-chan struct{} }); ok {
+		lowered = d.decreased()
+	}
+	var reports senderReports
+	for ticks := 0; ; {
 		select {
 		case <-p.done:
 			return
 		case <-tick.C:
+			if ticks++; ticks%2 == 0 {
+				reports.send(p, time.Now())
+			}
+		case <-lowered:
 		}
-		p.shareBandwidth(e.GetTargetBitrate())
+		if e == nil {
+			continue
+		}
+		choose := p.hasLayersToChoose(&scratch)
+		if s, ok := e.(interface{ setStamping(bool) }); ok {
+			s.setStamping(choose)
+		}
+		if choose {
+			// With one layer of everything there is nothing to share
+			// (and the sharing allocates).
+			p.shareBandwidth(e.GetTargetBitrate())
+		}
 	}
+}
+
+// hasLayersToChoose reports whether the participant receives a video of
+// more than one layer, whose layer the estimate then chooses. It
+// allocates nothing: it runs every allocationInterval for everyone.
+func (p *Peer) hasLayersToChoose(scratch *[]*track) bool {
+	ts := (*scratch)[:0]
+	p.mu.Lock()
+	for t := range p.downs {
+		if t.kind == webrtc.RTPCodecTypeVideo && t.simulcast {
+			ts = append(ts, t)
+		}
+	}
+	p.mu.Unlock()
+	*scratch = ts
+	for _, t := range ts {
+		t.mu.Lock()
+		n := len(t.layers)
+		t.mu.Unlock()
+		if n > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // shareBandwidth caps each video's layer so that together they fit in

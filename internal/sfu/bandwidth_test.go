@@ -125,3 +125,29 @@ func TestEstimatorGetsStampedPacketsAndFeedback(t *testing.T) {
 		t.Errorf("%d audio streams went through the estimator", n)
 	}
 }
+
+// The server numbers what it sends for the transport-wide feedback only
+// while the subscriber gets a video with layers to choose between: the
+// feedback costs both sides, and with one layer it decides nothing.
+func TestTransportNumbersOnlyWithLayersToChoose(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{})
+	one := s.Room("one")
+	a, _ := join(t, one, "alice")
+	b, bp := join(t, one, "bob")
+	a.Publish()
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 50 })
+	time.Sleep(1200 * time.Millisecond) // two allocations
+	if n, _ := sfu.EstimatorCounts(bp); n != 0 {
+		t.Errorf("%d packets of a one-layer video numbered for the feedback", n)
+	}
+
+	layers := s.Room("layers")
+	c, _ := join(t, layers, "carol")
+	d, dp := join(t, layers, "dave")
+	c.PublishSimulcast()
+	sfutest.WaitFor(t, "dave receives carol", 10*time.Second, func() bool { return d.Received("carol/cam") > 10 })
+	sfutest.WaitFor(t, "numbered packets and their feedback", 5*time.Second, func() bool {
+		n, fb := sfu.EstimatorCounts(dp)
+		return n > 0 && fb > 0
+	})
+}

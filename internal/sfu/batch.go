@@ -21,7 +21,10 @@ import (
 // fan-out under way to finish.
 type batchConn struct {
 	*net.UDPConn
-	w interface {
+	// raw sends and reads with raw system calls (batch_linux.go); nil
+	// elsewhere, where w sends the batches.
+	raw *rawBatch
+	w   interface {
 		WriteBatch([]ipv4.Message, int) (int, error)
 	}
 
@@ -52,6 +55,7 @@ func newBatchConn(c *net.UDPConn) *batchConn {
 		b.bufs[i] = make([]byte, 0, receiveMTU+64)
 		b.msgs[i].Buffers = [][]byte{nil}
 	}
+	b.raw = newRawBatch(c, maxBatch)
 	return b
 }
 
@@ -82,6 +86,16 @@ func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	b.mu.Lock()
 	if b.open == 0 || len(p) > cap(b.bufs[0]) {
+		if b.raw != nil && b.n == 0 && b.raw.set(0, p, addr) {
+			// At once, as one datagram of a batch: slot 0 is free
+			// outside a fan-out.
+			_, err := b.raw.send(0, 1)
+			b.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
 		b.mu.Unlock()
 		return b.UDPConn.WriteToUDPAddrPort(p, addr)
 	}
@@ -92,6 +106,18 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 	}
 	i := b.n
 	b.bufs[i] = append(b.bufs[i][:0], p...)
+	if b.raw != nil {
+		if !b.raw.set(i, b.bufs[i], addr) {
+			b.mu.Unlock()
+			return b.UDPConn.WriteToUDPAddrPort(p, addr)
+		}
+		b.n++
+		if b.n == maxBatch {
+			b.flushLocked()
+		}
+		b.mu.Unlock()
+		return len(p), nil
+	}
 	b.msgs[i].Buffers[0] = b.bufs[i]
 	b.ips[i] = addr.Addr().As16()
 	ip := net.IP(b.ips[i][:])
@@ -112,7 +138,13 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 // refuses is dropped, as a lost packet would be.
 func (b *batchConn) flushLocked() {
 	for done := 0; done < b.n; {
-		n, err := b.w.WriteBatch(b.msgs[done:b.n], 0)
+		var n int
+		var err error
+		if b.raw != nil {
+			n, err = b.raw.send(done, b.n)
+		} else {
+			n, err = b.w.WriteBatch(b.msgs[done:b.n], 0)
+		}
 		b.flushes++
 		if err != nil {
 			b.err = err
@@ -126,6 +158,9 @@ func (b *batchConn) flushLocked() {
 
 // ReadFromAddrPort keeps pion's mux on its allocation-free read path.
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	if b.raw != nil {
+		return b.raw.readFrom(p)
+	}
 	return b.UDPConn.ReadFromUDPAddrPort(p)
 }
 

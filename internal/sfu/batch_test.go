@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -96,5 +97,73 @@ func TestBatchConnDoesNotAllocate(t *testing.T) {
 	b.end()
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per queued datagram", allocs)
+	}
+}
+
+// The shared socket reads a datagram with its sender, and sends to IPv6
+// receivers from an IPv6 socket, at once and in a fan-out.
+func TestBatchConnReadsAndSendsBothFamilies(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBatchConn(c)
+	defer b.Close()
+	if runtime.GOOS == "linux" && b.raw == nil {
+		t.Fatal("no raw system calls on Linux")
+	}
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if _, err := peer.WriteTo([]byte("hello"), c.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	_ = b.SetReadDeadline(time.Now().Add(time.Second))
+	n, from, err := b.ReadFromAddrPort(buf)
+	if err != nil || string(buf[:n]) != "hello" || from != peer.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Fatalf("read %q from %v (%v), want hello from %v", buf[:n], from, err, peer.LocalAddr())
+	}
+	_ = b.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, _, err := b.ReadFromAddrPort(buf); err == nil {
+		t.Fatal("a read with nothing to read and a deadline passed returned no error")
+	}
+
+	c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	b6 := newBatchConn(c6)
+	defer b6.Close()
+	r6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r6.Close()
+	to := r6.LocalAddr().(*net.UDPAddr).AddrPort()
+	if _, err := b6.WriteToAddrPort([]byte("at once"), to); err != nil {
+		t.Fatal(err)
+	}
+	b6.begin()
+	if _, err := b6.WriteToAddrPort([]byte("batched"), to); err != nil {
+		t.Fatal(err)
+	}
+	b6.end()
+	for _, want := range []string{"at once", "batched"} {
+		_ = r6.SetReadDeadline(time.Now().Add(time.Second))
+		n, from, err := r6.ReadFromUDPAddrPort(buf)
+		if err != nil || string(buf[:n]) != want || from.Port() != c6.LocalAddr().(*net.UDPAddr).AddrPort().Port() {
+			t.Fatalf("IPv6: got %q from %v (%v), want %q", buf[:n], from, err, want)
+		}
+	}
+	// An IPv6 destination on the IPv4 socket fails as net's would, in
+	// a fan-out too.
+	b.begin()
+	_, err = b.WriteToAddrPort([]byte("x"), to)
+	b.end()
+	if err == nil {
+		t.Error("an IPv6 destination on an IPv4 socket was accepted")
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -43,7 +42,8 @@ type downTrack struct {
 	rtxSeq     uint16           // the RTX stream's next sequence number
 	seqs       []uint16         // the sequence numbers of a NACK, reused
 
-	stats downStats // for Peer.Stats (stats.go)
+	stats downStats   // for Peer.Stats (stats.go)
+	sr    senderState // for the sender reports (report.go)
 }
 
 func newDownTrack(p *Peer, t *track) (*downTrack, error) {
@@ -74,6 +74,12 @@ func newDownTrack(p *Peer, t *track) (*downTrack, error) {
 // receives, and switches layers at a keyframe of the wanted one. It
 // allocates nothing.
 func (d *downTrack) write(quality int, pkt *rtp.Packet) {
+	d.writeAt(quality, pkt, time.Now())
+}
+
+// writeAt is write of a packet that arrived at at: a fan-out reads the
+// clock once for all its subscribers (for the sender reports).
+func (d *downTrack) writeAt(quality int, pkt *rtp.Packet, at time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.paused || !d.gate.admit(quality, pkt.Payload) {
@@ -88,7 +94,9 @@ func (d *downTrack) write(quality int, pkt *rtp.Packet) {
 	if switching || d.spans.n == 0 {
 		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
 	}
-	d.send()
+	if d.send() {
+		d.sr.sent(d.out.Timestamp, len(d.out.Payload), at)
+	}
 }
 
 // prepare copies pkt's header and payload into d.out. The publisher's
@@ -110,15 +118,17 @@ func (d *downTrack) prepare(pkt *rtp.Packet) {
 // send writes d.out to the subscriber's stream; d.mu is held. Before the
 // subscriber's connection is up the write has nowhere to go and fails;
 // the keyframe asked for at binding time covers it.
-func (d *downTrack) send() {
+func (d *downTrack) send() bool {
 	b := d.local.binding.Load()
 	if b == nil {
-		return
+		return false
 	}
 	d.out.SSRC, d.out.PayloadType = b.ssrc, b.payloadType
-	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err == nil {
-		d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	if _, err := b.w.WriteRTP(&d.out.Header, d.out.Payload); err != nil {
+		return false
 	}
+	d.stats.bytes.Add(uint64(len(d.out.Payload) + 12))
+	return true
 }
 
 // sendAgain sends d.out as a retransmission: on the RTX stream where the
@@ -145,6 +155,9 @@ func (d *downTrack) sendAgain() {
 // within the bounds of resendLimit. Audio has no cache (NACK is
 // negotiated for video only).
 func (d *downTrack) resend(seqs []uint16) {
+	if d.congested() {
+		return
+	}
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -172,6 +185,17 @@ func (d *downTrack) resend(seqs []uint16) {
 		d.sendAgain()
 		d.track.resent.Add(1)
 	}
+}
+
+// congested reports whether the subscriber's estimator sees its link
+// queueing or losing heavily (sendEstimator.congested): a retransmission
+// would only add to it.
+func (d *downTrack) congested() bool {
+	if d.peer == nil {
+		return false
+	}
+	c, ok := d.peer.estimate.(interface{ congested() bool })
+	return ok && c.congested()
 }
 
 // setView applies what the subscriber shows of the track: nothing
@@ -272,45 +296,34 @@ const maxResendPerReport = 256
 
 // readRTCP passes the subscriber's keyframe requests on to the publisher
 // (throttled) and answers its NACKs from the packet cache, until the
-// sender stops. pion's interceptors read the reports and the congestion
-// feedback on the way.
+// sender stops. The bandwidth estimator reads the congestion feedback on
+// the way (estimate.go).
 //
-// It reads with Read, not ReadRTCP: ReadRTCP parses every report again
-// (into a new buffer) after the congestion control interceptor has parsed
-// it into the attributes, and the TWCC feedback's parsing was half the
-// allocations left per forwarded packet. A report that does not parse is
-// dropped; the reading goes on.
+// The packets are read where they lie (rtcpwalk.go), not with pion's
+// rtcp.Unmarshal, which allocates every packet of every report. What does
+// not parse is dropped; the reading goes on.
 func (d *downTrack) readRTCP() {
 	buf := make([]byte, receiveMTU)
+	var blocks []rtcp.ReceptionReport
 	for {
-		n, attrs, err := d.sender.Read(buf)
+		n, _, err := d.sender.Read(buf)
 		if err != nil {
 			return
 		}
-		if attrs == nil {
-			attrs = interceptor.Attributes{}
-		}
-		pkts, err := attrs.GetRTCPPackets(buf[:n])
-		if err != nil {
-			continue
-		}
 		seqs := d.seqs[:0]
-		for _, pkt := range pkts {
-			switch p := pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		for w := (rtcpWalker{b: buf[:n]}); ; {
+			p, ok := w.next()
+			if !ok {
+				break
+			}
+			switch {
+			case p.typ == rtcpPayloadFeedback && (p.fmt == rtcpFmtPLI || p.fmt == rtcpFmtFIR):
 				d.requestKeyframe()
-			case *rtcp.ReceiverReport:
-				d.report(p.Reports, time.Now())
-			case *rtcp.TransportLayerNack:
-				for _, n := range p.Nacks {
-					if len(seqs) >= maxResendPerReport {
-						break
-					}
-					n.Range(func(seq uint16) bool {
-						seqs = append(seqs, seq)
-						return len(seqs) < maxResendPerReport
-					})
-				}
+			case p.typ == rtcpReceiverReport:
+				blocks = receptionReports(p, blocks[:0])
+				d.report(blocks, time.Now())
+			case p.typ == rtcpTransportFeedback && p.fmt == rtcpFmtNACK:
+				seqs = nackedSeqs(p, seqs, maxResendPerReport)
 			}
 		}
 		if len(seqs) > 0 {

@@ -58,3 +58,16 @@ func (s *SFU) BatchedDatagrams() (datagrams, calls uint64) {
 	}
 	return datagrams, calls
 }
+
+// EstimatorCounts is how many packets the default estimator of p's
+// subscribing connection numbered, and how many feedback packets it
+// judged.
+func EstimatorCounts(p *Peer) (numbered uint32, feedback int) {
+	e, ok := p.estimate.(*sendEstimator)
+	if !ok {
+		return 0, 0
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.seq.Load(), e.st.arrN
+}

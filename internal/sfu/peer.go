@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -22,6 +21,9 @@ type Peer struct {
 	log  *slog.Logger
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
+	// estimate is the subscribing connection's bandwidth estimator; nil
+	// when Config.BandwidthEstimator made none.
+	estimate bitrateEstimate
 
 	subMu     sync.Mutex     // serialises subscribe
 	done      chan struct{}  // closed by Close
@@ -48,17 +50,14 @@ func newPeer(r *Room, id string, sig Signaler) (*Peer, error) {
 		done: make(chan struct{}), views: map[string]int{},
 	}
 	var err error
-	if p.pub, _, err = r.sfu.newConnection(); err != nil {
+	if p.pub, _, err = r.sfu.newConnection(false); err != nil {
 		return nil, err
 	}
-	var estimate cc.BandwidthEstimator
-	if p.sub, estimate, err = r.sfu.newConnection(); err != nil {
+	if p.sub, p.estimate, err = r.sfu.newConnection(true); err != nil {
 		_ = p.pub.Close()
 		return nil, err
 	}
-	if estimate != nil {
-		go p.allocate(estimate)
-	}
+	go p.allocate(p.estimate)
 	p.trickle(p.pub, Publish)
 	p.trickle(p.sub, Subscribe)
 	p.pub.OnTrack(p.onTrack)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -63,9 +64,23 @@ type Config struct {
 	// IncludeLoopback offers loopback candidates (single-host tests).
 	IncludeLoopback bool
 	// BandwidthEstimator makes the estimator of each subscriber's
-	// connection, whose estimate caps the simulcast layers it gets. Nil:
-	// GCC over transport-wide congestion control feedback.
+	// connection, whose estimate caps the simulcast layers it gets, run
+	// through pion's congestion control interceptor. Nil: the SFU's own
+	// estimator over transport-wide congestion control feedback
+	// (estimate.go).
 	BandwidthEstimator cc.BandwidthEstimatorFactory
+	// AudioLoudest is how many participants' audio a room of at least
+	// AudioLoudestFrom participants forwards: those speaking loudest in
+	// the last half second (package speaker), and the dominant speaker.
+	// The others' audio packets are dropped at the server, and the
+	// sequence numbers of what is forwarded stay continuous, so that a
+	// subscriber sees what looks like a sender's silence suppression
+	// (DTX). Audio without RFC 6464 levels is always forwarded. 0: 3;
+	// negative: every participant's audio, in any room.
+	AudioLoudest int
+	// AudioLoudestFrom is the room size (participants) from which only
+	// the loudest audio is forwarded. 0: 10.
+	AudioLoudestFrom int
 	// OnSpeaker is told when a room's dominant speaker changes, from the
 	// RFC 6464 audio levels of what its participants publish (see package
 	// speaker). Nil: nobody is told and no speaker is followed. It must not
@@ -85,22 +100,30 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.AudioLoudest == 0 {
+		c.AudioLoudest = 3
+	}
+	if c.AudioLoudestFrom <= 0 {
+		c.AudioLoudestFrom = 10
+	}
 	return c
 }
 
 // SFU holds the rooms whose media it forwards. It is safe for concurrent
 // use.
 type SFU struct {
-	cfg   Config
-	api   *webrtc.API
-	log   *slog.Logger
-	socks *sockets // the shared media ports (network.go)
-	drops *dropCounter
+	cfg Config
+	// Publishing and subscribing connections have interceptors of their
+	// own: what one needs is dead weight on the other's every packet.
+	pubAPI, subAPI *webrtc.API
+	log            *slog.Logger
+	socks          *sockets // the shared media ports (network.go)
+	drops          *dropCounter
 
 	// Connections are made one at a time, so that the estimator the
 	// interceptor hands out as a connection is made is that connection's.
 	pcMu      sync.Mutex
-	estimator cc.BandwidthEstimator
+	estimator bitrateEstimate
 
 	mu    sync.Mutex
 	rooms map[string]*Room
@@ -110,9 +133,11 @@ type SFU struct {
 	batches batchSet
 }
 
-// New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus)
-// and interceptors (NACK generator toward publishers, RTCP reports, TWCC;
-// subscribers' NACKs are answered from packetcache.go).
+// New returns an SFU with pion's default codecs (VP8, VP9, H.264, Opus).
+// Publishing connections have pion's NACK generator, receiver reports
+// and TWCC feedback; subscribing ones the bandwidth estimator, their
+// sender reports come from report.go and their NACKs are answered from
+// packetcache.go.
 // With Config.UDPPort or TCPPort it binds them; Close releases them.
 func New(cfg Config) (*SFU, error) {
 	cfg = cfg.withDefaults()
@@ -121,12 +146,12 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg, se, func(e cc.BandwidthEstimator) { s.estimator = e })
+	s.pubAPI, s.subAPI, err = newAPIs(cfg, se, func(e bitrateEstimate) { s.estimator = e })
 	if err != nil {
 		socks.close()
 		return nil, err
 	}
-	s.api, s.socks = api, socks
+	s.socks = socks
 	return s, nil
 }
 
@@ -137,46 +162,61 @@ func (s *SFU) Close() error {
 	return nil
 }
 
-// newConnection makes a peer connection and returns its bandwidth
-// estimator.
-func (s *SFU) newConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// newConnection makes a publishing connection, or a subscribing one and
+// its bandwidth estimator.
+func (s *SFU) newConnection(subscribing bool) (*webrtc.PeerConnection, bitrateEstimate, error) {
+	if !subscribing {
+		pc, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+		return pc, nil, err
+	}
 	s.pcMu.Lock()
 	defer s.pcMu.Unlock()
 	s.estimator = nil
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := s.subAPI.NewPeerConnection(webrtc.Configuration{})
 	return pc, s.estimator, err
 }
 
-func newAPI(cfg Config, se webrtc.SettingEngine, gotEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+func newAPIs(cfg Config, se webrtc.SettingEngine, gotEstimator func(bitrateEstimate)) (pub, sub *webrtc.API, err error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ir := &interceptor.Registry{}
-	// The estimator goes first, before the NACK responder, as pion asks.
-	if err := registerBandwidth(m, ir, cfg, gotEstimator); err != nil {
-		return nil, err
+	pubIR, subIR := &interceptor.Registry{}, &interceptor.Registry{}
+	// Subscribing: the estimator only. No NACK responder: the packet
+	// cache answers NACKs (packetcache.go). No stats interceptor: nothing
+	// here reads GetStats, and it ran on every packet of every subscriber
+	// stream. No sender report interceptor either (its lock and clock
+	// read on every packet, a goroutine and a ticker per connection): the
+	// down tracks keep what a report needs and the allocation loop sends
+	// them (report.go).
+	if err := registerBandwidth(m, subIR, cfg, gotEstimator); err != nil {
+		return nil, nil, err
 	}
-	// pion's defaults less its stats interceptor (nothing here reads
-	// GetStats, and it ran on every packet of every subscriber stream)
-	// and its NACK responder: the packet cache answers NACKs
-	// (packetcache.go).
-	if err := configureNack(m, ir); err != nil {
-		return nil, err
+	// Publishing: NACKs and receiver reports toward the publisher, and
+	// the transport-wide feedback its own estimator needs, all reading
+	// one parsed header (header.go).
+	pubIR.Add(headerParserFactory{})
+	if err := configureNack(m, pubIR); err != nil {
+		return nil, nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, err
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, nil, err
 	}
+	pubIR.Add(rr)
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := registerAudioLevel(m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return nil, err
+	if err := webrtc.ConfigureTWCCSender(m, pubIR); err != nil {
+		return nil, nil, err
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	// One media engine for both: each connection takes a copy.
+	pub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(pubIR), webrtc.WithSettingEngine(se))
+	sub = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(subIR), webrtc.WithSettingEngine(se))
+	return pub, sub, nil
 }
 
 // Room returns the room with this id, made on first use.

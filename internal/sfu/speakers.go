@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,8 +11,11 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// speakerTick is how often a room asks its detector who speaks.
-const speakerTick = 200 * time.Millisecond
+// speakerTick is how often a room asks its detector who speaks: who is
+// dominant, and whose audio it forwards. A participant who starts to
+// speak in a large room is heard once an interval of its speech is
+// complete (100 ms) and the next tick comes.
+const speakerTick = 100 * time.Millisecond
 
 // registerAudioLevel negotiates RFC 6464 audio levels on the publishing
 // connections: browsers then put each packet's level in it, which is how
@@ -62,7 +66,7 @@ func (s *speakers) observe(id string, ext []byte) {
 		return // the usual case, without a lock per packet
 	}
 	s.mu.Lock()
-	if !s.started.Load() && s.room.sfu.cfg.OnSpeaker != nil {
+	if cfg := s.room.sfu.cfg; !s.started.Load() && (cfg.OnSpeaker != nil || cfg.AudioLoudest > 0) {
 		s.started.Store(true)
 		s.stop = make(chan struct{})
 		go s.run(s.stop)
@@ -78,8 +82,39 @@ func (s *speakers) run(stop chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			if id, changed := s.detect.Dominant(now); changed {
+			id, changed := s.detect.Dominant(now)
+			if changed && s.room.sfu.cfg.OnSpeaker != nil {
 				s.room.sfu.cfg.OnSpeaker(s.room.id, id)
+			}
+			s.chooseAudio(id, now)
+		}
+	}
+}
+
+// chooseAudio lets through the audio of the loudest participants and of
+// the dominant one when the room is large, everyone's when it is not.
+func (s *speakers) chooseAudio(dominant string, now time.Time) {
+	cfg := s.room.sfu.cfg
+	if cfg.AudioLoudest <= 0 {
+		return
+	}
+	s.room.mu.Lock()
+	peers := make([]*Peer, 0, len(s.room.peers))
+	for _, p := range s.room.peers {
+		peers = append(peers, p)
+	}
+	s.room.mu.Unlock()
+	limited := len(peers) >= cfg.AudioLoudestFrom
+	var loud []string
+	if limited {
+		loud = append(s.detect.Loudest(cfg.AudioLoudest, now), dominant)
+	}
+	for _, p := range peers {
+		heard := !limited || slices.Contains(loud, p.id)
+		for _, t := range p.tracks() {
+			if t.kind == webrtc.RTPCodecTypeAudio {
+				// Without levels nobody can tell: always heard.
+				t.quiet.Store(!heard && t.levelID != 0)
 			}
 		}
 	}

@@ -74,13 +74,14 @@ func (d *downTrack) report(blocks []rtcp.ReceptionReport, now time.Time) {
 	}
 }
 
-// ssrc is the SSRC the down track sends with (0 before it is known).
+// ssrc is the SSRC the down track sends with (0 before it is bound).
+// It is read from the binding, not the sender's GetParameters, which
+// allocates the parameters afresh at each call.
 func (d *downTrack) ssrc() uint32 {
-	enc := d.sender.GetParameters().Encodings
-	if len(enc) == 0 {
-		return 0
+	if b := d.local.binding.Load(); b != nil {
+		return b.ssrc
 	}
-	return uint32(enc[0].SSRC)
+	return 0
 }
 
 // compactNTP is the middle 32 bits of t's NTP timestamp, the form LSR

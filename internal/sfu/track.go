@@ -38,6 +38,13 @@ type track struct {
 	sinkMu     sync.Mutex // serialises changes to sinks
 	sinksEnded bool       // the track ended: no sink is added
 
+	// quiet is set on an audio track with levels whose participant is
+	// not among the loudest of a large room (speakers.go): its packets
+	// go to no subscriber. skipped counts those packets, by which the
+	// forwarded ones' sequence numbers are lowered; only the track's one
+	// forwarding goroutine uses it (audio has one layer).
+	quiet     atomic.Bool
+	skipped   uint16
 	resent    atomic.Uint64 // packets sent again on a subscriber's NACK
 	malformed atomic.Uint64 // packets from the publisher that did not parse
 }
@@ -206,11 +213,7 @@ func (t *track) forward(l *layer) {
 		if l.cache != nil {
 			l.cache.put(pkt.SequenceNumber, buf[:n])
 		}
-		batches.begin()
-		for _, d := range *t.downs.Load() {
-			d.write(l.quality, &pkt)
-		}
-		batches.end()
+		t.fanOut(l, &pkt, batches)
 		if s := t.sinks.Load(); s != nil {
 			// A sink may keep the packet (a slow writer queues): its
 			// own copy, out of the reused buffer.
@@ -220,6 +223,27 @@ func (t *track) forward(l *layer) {
 			}
 		}
 	}
+}
+
+// fanOut writes a packet to every subscriber, unless it is audio of a
+// participant who is not among the loudest of a large room.
+func (t *track) fanOut(l *layer, pkt *rtp.Packet, batches *batchSet) {
+	if t.quiet.Load() {
+		t.skipped++
+		return
+	}
+	// The dropped packets leave no gap: a subscriber's jitter buffer
+	// takes a gap for loss and conceals it, where a jump of the
+	// timestamp alone is silence, as with DTX.
+	seq := pkt.SequenceNumber
+	pkt.SequenceNumber -= t.skipped
+	batches.begin()
+	at := time.Now()
+	for _, d := range *t.downs.Load() {
+		d.writeAt(l.quality, pkt, at)
+	}
+	batches.end()
+	pkt.SequenceNumber = seq // the sinks' (recordings) is the original
 }
 
 // requestKeyframe asks a layer's publisher for a keyframe, at most once
