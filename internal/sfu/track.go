@@ -57,6 +57,9 @@ type layer struct {
 	// lastKeyframe is when a keyframe was last asked of this layer (Unix
 	// nanoseconds), for the throttle.
 	lastKeyframe atomic.Int64
+	// deferred is set while a request that came too soon after the last
+	// one waits to be sent at the end of the interval.
+	deferred atomic.Bool
 	packets      atomic.Uint64
 	bytes        atomic.Uint64 // RTP payload and header, for its bitrate
 	// cache answers the subscribers' NACKs; nil for audio, for which
@@ -258,7 +261,20 @@ func (t *track) requestKeyframe(quality int) {
 	}
 	now := time.Now().UnixNano()
 	last := l.lastKeyframe.Load()
-	if now-last < int64(t.owner.room.sfu.cfg.KeyframeInterval) || !l.lastKeyframe.CompareAndSwap(last, now) {
+	interval := int64(t.owner.room.sfu.cfg.KeyframeInterval)
+	if now-last < interval {
+		// Too soon: sent at the end of the interval instead of dropped,
+		// so that a subscriber switching layers is not left waiting for
+		// a keyframe nobody asked for.
+		if l.deferred.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(last+interval-now), func() {
+				l.deferred.Store(false)
+				t.requestKeyframe(quality)
+			})
+		}
+		return
+	}
+	if !l.lastKeyframe.CompareAndSwap(last, now) {
 		return
 	}
 	t.sendPLI(l)
