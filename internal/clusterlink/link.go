@@ -362,7 +362,10 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 		if lease == nil {
 			return now, nil
 		}
-		l.adopt(ctx, lease)
+		// The wait used up the join's look-up time: the takeover has its own.
+		actx, cancel := context.WithTimeout(context.Background(), l.opTO)
+		defer cancel()
+		l.adopt(actx, lease)
 		return l.self, nil
 	}
 	if owner == "" && place && !alive { // a room still living here stays here
