@@ -73,12 +73,24 @@ describe("a call of two on a phone", () => {
       await ada.page.locator("#ctl-chat").click();
       const sheet = await ada.page.evaluate(() => document.querySelector("#chat-panel").getBoundingClientRect().toJSON());
       assert.ok(sheet.x <= 0 && sheet.y <= 0 && sheet.width >= 390 && sheet.height >= 844, `chat sheet ${JSON.stringify(sheet)}`);
+      // Phones zoom into a field whose text is under 16 px when it takes the
+      // focus: none is, in the chat and in the people panel.
+      const small = () =>
+        ada.page.evaluate(() =>
+          [...document.querySelectorAll("input, textarea, select")]
+            .filter((e) => e.getClientRects().length > 0 && parseFloat(getComputedStyle(e).fontSize) < 16)
+            .map((e) => `${e.id || e.name || e.type} ${getComputedStyle(e).fontSize}`),
+        );
+      assert.deepEqual(await small(), [], "fields under 16 px in the chat");
       await ada.page.locator("#chat-input").fill("hello from a phone");
       await ada.page.keyboard.press("Enter");
       await poll(async () => (await bob.page.locator(".chat-list").textContent())?.includes("hello from a phone"), { what: "Bob gets the chat" });
       await ada.page.screenshot({ path: path.join(artifacts, "chat-phone.png") });
       await ada.page.locator("#chat-panel").getByRole("button", { name: "Close" }).click();
       await poll(() => ada.page.locator("#chat-panel").isHidden(), { what: "the chat sheet closed" });
+      await ada.page.locator("#ctl-people").click();
+      assert.deepEqual(await small(), [], "fields under 16 px in the people panel");
+      await ada.page.locator("#people-panel").getByRole("button", { name: "Close" }).click();
 
       // Without a touch for a few seconds the controls step aside; a tap
       // brings them back.

@@ -36,11 +36,7 @@ const maxSDP = 32 << 10
 func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any, error) {
 	switch event {
 	case "sfu-publish":
-		sd, err := decodeDescription(args, webrtc.SDPTypeOffer)
-		if err != nil {
-			return nil, err
-		}
-		screen, err := decodeScreen(args)
+		sd, screen, err := decodeDescription(args, webrtc.SDPTypeOffer)
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +46,7 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 		}
 		return map[string]any{"ok": true, "type": "answer", "sdp": answer.SDP}, nil
 	case "sfu-answer":
-		sd, err := decodeDescription(args, webrtc.SDPTypeAnswer)
+		sd, _, err := decodeDescription(args, webrtc.SDPTypeAnswer)
 		if err != nil {
 			return nil, err
 		}
@@ -77,26 +73,17 @@ func (m *Manager) Handle(roomID, id, event string, args []json.RawMessage) (any,
 
 var errBadPayload = &Error{Code: "bad-request", Message: "the payload is missing or malformed"}
 
-func decodeDescription(args []json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, error) {
+// decodeDescription reads an sfu-publish or sfu-answer payload: the
+// description, and the screen's mid (sfu-publish only).
+func decodeDescription(args []json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, string, error) {
 	var d description
-	if len(args) == 0 || json.Unmarshal(args[0], &d) != nil || d.SDP == "" || d.Type != want.String() {
-		return webrtc.SessionDescription{}, errBadPayload
+	if len(args) == 0 || json.Unmarshal(args[0], &d) != nil || d.SDP == "" || d.Type != want.String() || len(d.Screen) > maxMid {
+		return webrtc.SessionDescription{}, "", errBadPayload
 	}
 	if len(d.SDP) > maxSDP {
-		return webrtc.SessionDescription{}, &Error{Code: "too-large", Message: "the session description is too large"}
+		return webrtc.SessionDescription{}, "", &Error{Code: "too-large", Message: "the session description is too large"}
 	}
-	return webrtc.SessionDescription{Type: want, SDP: d.SDP}, nil
-}
-
-// decodeScreen reads sfu-publish's screen mid (decodeDescription has
-// checked the payload).
-func decodeScreen(args []json.RawMessage) (string, error) {
-	var d description
-	_ = json.Unmarshal(args[0], &d)
-	if len(d.Screen) > maxMid {
-		return "", errBadPayload
-	}
-	return d.Screen, nil
+	return webrtc.SessionDescription{Type: want, SDP: d.SDP}, d.Screen, nil
 }
 
 // View is how a member shows another member's video: in a tile of this

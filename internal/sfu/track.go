@@ -60,8 +60,8 @@ type layer struct {
 	// deferred is set while a request that came too soon after the last
 	// one waits to be sent at the end of the interval.
 	deferred atomic.Bool
-	packets      atomic.Uint64
-	bytes        atomic.Uint64 // RTP payload and header, for its bitrate
+	packets  atomic.Uint64
+	bytes    atomic.Uint64 // RTP payload and header, for its bitrate
 	// cache answers the subscribers' NACKs; nil for audio, for which
 	// NACK is not negotiated.
 	cache *packetCache

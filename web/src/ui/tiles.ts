@@ -42,6 +42,8 @@ export class TileGrid {
   private presenters: string[] = [];
   /** Each presenter's screen tile, by the presenter. */
   private screens = new Map<Participant, Participant>();
+  /** The screen tiles' participants (the values of screens). */
+  private screenTiles = new WeakSet<Participant>();
   private pinned = "";
   private spotlit = "";
   /** The server's dominant speaker (SFU), or null to judge from the meters. */
@@ -148,7 +150,7 @@ export class TileGrid {
   }
 
   private isScreen(p: Participant): boolean {
-    return p.id.endsWith(screenSuffix) && [...this.screens.values()].includes(p);
+    return this.screenTiles.has(p);
   }
 
   /**
@@ -166,6 +168,7 @@ export class TileGrid {
       }
       const tile: Participant = { id: p.id + screenSuffix, name: p.name, audio: true, video: true, screen: true, recording: false, self: p.self, stream: p.screenStream };
       this.screens.set(p, tile);
+      this.screenTiles.add(tile);
       this.presenters.push(tile.id);
       this.add(tile);
     } else if (s) {
