@@ -188,8 +188,7 @@ func (s *Service) SystemMessage(room, text string) (rooms.ChatMessage, error) {
 		return rooms.ChatMessage{}, ErrTooLarge
 	}
 	msg := rooms.ChatMessage{ID: newID(), From: SystemFrom, Name: SystemName, Text: text, TS: time.Now().UnixMilli()}
-	r.AddChat(msg)
-	s.broadcastA(r, "chat-message", msg, nil)
+	s.postChat(r, msg)
 	return msg, nil
 }
 

@@ -42,7 +42,6 @@ func (s *Service) ShareFile(room, from string, f rooms.ChatFile) (rooms.ChatMess
 		return rooms.ChatMessage{}, rooms.ErrNotInRoom
 	}
 	msg := rooms.ChatMessage{ID: newID(), From: p.ID, Name: p.Name, Text: f.Name, TS: time.Now().UnixMilli(), File: &f}
-	r.AddChat(msg)
-	s.broadcastA(r, "chat-message", msg, nil)
+	s.postChat(r, msg)
 	return msg, nil
 }

@@ -21,10 +21,19 @@ func (s *Service) chat(ss *session, ev *socketio.Event) error {
 		return err
 	}
 	msg := rooms.ChatMessage{ID: newID(), From: p.ID, Name: p.Name, Text: text, TS: time.Now().UnixMilli()}
-	r.AddChat(msg)
-	s.broadcastA(r, "chat-message", msg, nil)
+	s.postChat(r, msg)
 	ack(ev, map[string]any{"ok": true, "id": msg.ID, "ts": msg.TS})
 	return nil
+}
+
+// postChat keeps msg in r's history and sends it to every member. In
+// cluster mode the history is kept for another node before anyone sees
+// the message: one that the room's home acknowledged and then died with
+// would otherwise be missing from the history everyone resumes with.
+func (s *Service) postChat(r *rooms.Room, msg rooms.ChatMessage) {
+	r.AddChat(msg)
+	s.flushRoom(r)
+	s.broadcastA(r, "chat-message", msg, nil)
 }
 
 // mediaState handles media-state {audio, video, screen, recording}.
