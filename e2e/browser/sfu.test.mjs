@@ -123,6 +123,30 @@ describe("auto media mode: mesh for two, SFU from three", () => {
     await expectTileFrames(ada.page, bob.id);
   });
 
+  test("a muted microphone sends next to nothing through the SFU (Opus DTX)", async () => {
+    // Muting sends silence; with the DTX the server's answer asks for, the
+    // encoder sends a packet every 400 ms instead of fifty a second.
+    const audioSent = () =>
+      cy.page.evaluate(async () => {
+        let n = 0;
+        for (const pc of window.__huddle.sfuConnections()) (await pc.getStats()).forEach((r) => r.type === "outbound-rtp" && r.kind === "audio" && (n += r.packetsSent));
+        return n;
+      });
+    const rate = async () => {
+      const a = await audioSent();
+      await new Promise((r) => setTimeout(r, 2000));
+      return ((await audioSent()) - a) / 2;
+    };
+    const speaking = await rate();
+    await cy.page.getByRole("button", { name: "Turn off microphone" }).click();
+    await new Promise((r) => setTimeout(r, 500));
+    const muted = await rate();
+    await cy.page.getByRole("button", { name: "Turn on microphone" }).click();
+    console.log(`Cy's audio packets a second: ${speaking} speaking, ${muted} muted`);
+    assert.ok(speaking > 30, `speaking sends ${speaking} packets a second`);
+    assert.ok(muted < 15, `muted still sends ${muted} packets a second: DTX is off`);
+  });
+
   test("back to two, the meeting returns to peer to peer", async () => {
     await watchGaps(ada, bob.id);
     await closeAll(cy);

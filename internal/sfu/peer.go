@@ -116,7 +116,9 @@ func (p *Peer) Publish(offer webrtc.SessionDescription) (webrtc.SessionDescripti
 	if err := p.pub.SetLocalDescription(answer); err != nil {
 		return webrtc.SessionDescription{}, err
 	}
-	return *p.pub.LocalDescription(), nil
+	sd := *p.pub.LocalDescription()
+	sd.SDP = askForDTX(sd.SDP)
+	return sd, nil
 }
 
 // sendingSections counts the audio and video sections a client offers

@@ -178,6 +178,9 @@ func (s *SFU) newConnection(subscribing bool) (*webrtc.PeerConnection, bitrateEs
 
 func newAPIs(cfg Config, se webrtc.SettingEngine, gotEstimator func(bitrateEstimate)) (pub, sub *webrtc.API, err error) {
 	m := &webrtc.MediaEngine{}
+	if err := registerOpus(m); err != nil { // opus.go
+		return nil, nil, err
+	}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, nil, err
 	}

@@ -239,3 +239,40 @@ func TestJoinerGetsTheRoomInOneOffer(t *testing.T) {
 		t.Errorf("carol got %d offers, want 1 with the four tracks", n)
 	}
 }
+
+// TestOpusFECAndDTXNegotiated: the answer to a publisher asks for Opus
+// in-band FEC (a lost packet is rebuilt from the next one) and DTX
+// (silence sends next to nothing), and so does the offer to a subscriber.
+func TestOpusFECAndDTXNegotiated(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, _ := join(t, room, "bob")
+	a.Publish()
+	sfutest.WaitFor(t, "bob receives alice's microphone", 10*time.Second, func() bool { return b.Received("alice/mic") > 0 })
+	for what, sd := range map[string]*webrtc.SessionDescription{
+		"the answer to alice's publishing offer": a.Pub.RemoteDescription(),
+		"the offer to bob":                       b.Sub.RemoteDescription(),
+	} {
+		fmtp := opusFmtp(sd.SDP)
+		for _, want := range []string{"useinbandfec=1", "usedtx=1"} {
+			if !strings.Contains(fmtp, want) {
+				t.Errorf("%s: Opus fmtp %q lacks %s", what, fmtp, want)
+			}
+		}
+	}
+}
+
+// opusFmtp returns the fmtp line of the Opus payload type in sdp.
+func opusFmtp(sdp string) string {
+	pt := ""
+	for _, l := range strings.Split(sdp, "\r\n") {
+		if rest, ok := strings.CutPrefix(l, "a=rtpmap:"); ok && strings.Contains(strings.ToLower(rest), " opus/") {
+			pt, _, _ = strings.Cut(rest, " ")
+		}
+		if rest, ok := strings.CutPrefix(l, "a=fmtp:"+pt+" "); ok && pt != "" {
+			return rest
+		}
+	}
+	return ""
+}
