@@ -14,6 +14,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
 )
 
 // fixedEstimate is a bandwidth estimator whose estimate the test sets.
@@ -150,4 +151,70 @@ func TestTransportNumbersOnlyWithLayersToChoose(t *testing.T) {
 		n, fb := sfu.EstimatorCounts(dp)
 		return n > 0 && fb > 0
 	})
+}
+
+// A subscriber without transport-wide congestion control, which tells its
+// bandwidth by REMB instead (as receivers without it do), gets the layer
+// its REMB carries: the default estimator follows REMB when there is no
+// transport-wide feedback to judge.
+func TestREMBWithoutTransportCC(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{KeyframeInterval: 50 * time.Millisecond})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	// NACK and reports, no transport-cc: pion's codecs offer goog-remb.
+	b := sfutest.NewWithMedia(t, "bob", func(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+		if err := m.RegisterDefaultCodecs(); err != nil {
+			return err
+		}
+		if err := webrtc.ConfigureNack(m, ir); err != nil {
+			return err
+		}
+		return webrtc.ConfigureRTCPReports(ir)
+	})
+	bp, err := room.Join("bob", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Attach(bp)
+	t.Cleanup(bp.Close)
+	a.PublishSimulcast()
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 10 })
+	if sd := b.Sub.LocalDescription(); sd == nil || strings.Contains(sd.SDP, "transport-wide-cc") {
+		t.Fatal("bob's answer negotiated transport-wide congestion control")
+	}
+
+	remb := &atomic.Int64{}
+	remb.Store(5_000_000)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for tick := time.NewTicker(100 * time.Millisecond); ; {
+			select {
+			case <-stop:
+				tick.Stop()
+				return
+			case <-tick.C:
+				// As a browser's: naming the streams it receives.
+				var ssrcs []uint32
+				for _, r := range b.Sub.GetReceivers() {
+					if tr := r.Track(); tr != nil {
+						ssrcs = append(ssrcs, uint32(tr.SSRC()))
+					}
+				}
+				_ = b.Sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(remb.Load()), SSRCs: ssrcs}})
+			}
+		}
+	}()
+	bp.SetView("alice", 1080)
+	layer := func(rid string) func() bool {
+		return func() bool { return b.LastSize("alice/cam") == sfutest.SimulcastSizes[rid] }
+	}
+	// The layers run at about 85, 205 and 405 kbit/s.
+	sfutest.WaitFor(t, "the full layer at 5 Mbit/s", 5*time.Second, layer("f"))
+	remb.Store(300_000)
+	sfutest.WaitFor(t, "down to h within 2 s of a REMB of 300 kbit/s", 2*time.Second, layer("h"))
+	remb.Store(120_000)
+	sfutest.WaitFor(t, "down to q at 120 kbit/s", 2*time.Second, layer("q"))
+	remb.Store(5_000_000)
+	sfutest.WaitFor(t, "back up to f", 3*time.Second, layer("f"))
 }

@@ -98,6 +98,9 @@ type estimatorState struct {
 	base   [baselineBuckets]int64
 	baseAt [baselineBuckets]int64
 	prevQ  int64 // the previous feedback's queueing delay
+	// lastTWCC: when transport-wide feedback last came (0: never); REMB
+	// sets the estimate only without it (remb.go)
+	lastTWCC int64
 	// congested: the last feedback showed a queue or heavy loss
 	congested bool
 
@@ -186,7 +189,7 @@ func (e *sendEstimator) setStamping(on bool) {
 }
 
 // BindRTCPReader judges the transport-wide feedback among what the
-// subscriber sends, in place.
+// subscriber sends, in place, and its REMB (remb.go).
 func (e *sendEstimator) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, attrs, err := r.Read(b, a)
@@ -198,8 +201,13 @@ func (e *sendEstimator) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTC
 			if !ok {
 				break
 			}
-			if p.typ == rtcpTransportFeedback && p.fmt == rtcpFmtTWCC {
+			switch {
+			case p.typ == rtcpTransportFeedback && p.fmt == rtcpFmtTWCC:
 				e.feedback(p.raw, e.micros())
+			case p.typ == rtcpPayloadFeedback && p.fmt == rtcpFmtAFB:
+				if bps, ok := rembBitrate(p.raw); ok {
+					e.remb(bps, e.micros())
+				}
 			}
 		}
 		return n, attrs, nil
@@ -223,6 +231,7 @@ func (e *sendEstimator) feedback(p []byte, now int64) {
 		return
 	}
 	st.seen[count] = now
+	st.lastTWCC = now
 
 	var received, lost, bytes int
 	var delays, lastArrival int64

@@ -60,8 +60,27 @@ type Client struct {
 type Option func(*webrtc.SettingEngine, *webrtc.Configuration)
 
 // New makes a participant that gathers loopback candidates only. Attach
-// must follow once its server side exists.
+// must follow once its server side exists. It has the codecs and
+// interceptors a browser has: NACK, reports, TWCC, the simulcast header
+// extensions and audio levels.
 func New(t testing.TB, name string, options ...Option) *Client {
+	return NewWithMedia(t, name, BrowserMedia, options...)
+}
+
+// BrowserMedia registers what a browser has (New's media).
+func BrowserMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return err
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	return webrtc.RegisterDefaultInterceptors(m, ir)
+}
+
+// NewWithMedia is New with the codecs, header extensions and interceptors
+// that media registers, for a participant unlike a browser.
+func NewWithMedia(t testing.TB, name string, media func(*webrtc.MediaEngine, *interceptor.Registry) error, options ...Option) *Client {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(i string) bool { return i == "lo" })
@@ -69,17 +88,8 @@ func New(t testing.TB, name string, options ...Option) *Client {
 	for _, o := range options {
 		o(&se, &conf)
 	}
-	// Default codecs and interceptors, as a browser has: NACK, reports,
-	// TWCC, the simulcast header extensions and audio levels.
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	m, ir := &webrtc.MediaEngine{}, &interceptor.Registry{}
+	if err := media(m, ir); err != nil {
 		t.Fatal(err)
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
