@@ -648,6 +648,10 @@ export class Meeting extends Emitter<MeetingEvents> {
         signal: { request: (e, p) => this.sig.request(e, p), send: (e, p) => this.sig.emit(e, p) },
         onTrack: (id, track, stream) => this.sfuTrack(id, track, stream),
       });
+      // Ask for the others' media at once: the server's offer then
+      // crosses our publishing offer instead of waiting for it, which
+      // takes the browser a few hundred ms to make on a busy machine.
+      this.sfu.subscribe().catch((err) => console.warn("sfu subscribe", err));
     }
     const link = this.sfu;
     void link
