@@ -7,7 +7,7 @@ import { LocalMedia } from "./local";
 import { Meeting } from "./meeting";
 import { filesUrl } from "./files";
 import { stopStream } from "./media";
-import { describeError, isAuthError, SignalingError } from "./signaling";
+import { describeError, isAuthError, Signaling, SignalingError } from "./signaling";
 import { type View } from "./ui/dom";
 import { endedView } from "./ui/ended";
 import { homeView } from "./ui/home";
@@ -68,6 +68,8 @@ function route(notice: Msg | null = null): void {
     void meeting.leave();
     meeting = null;
   }
+  early?.close();
+  early = null;
   const path = decodeURIComponent(location.pathname.replace(/^\/+|\/+$/g, ""));
   if (path === "") {
     setTitle(msg("app.name"));
@@ -86,14 +88,25 @@ function route(notice: Msg | null = null): void {
   showPrejoin(path);
 }
 
+/**
+ * early is the signaling connection opened with the pre-join screen, so
+ * that pressing Join sends the join at once instead of connecting first
+ * (a WebSocket handshake: 30-80 ms of every join on a busy machine). The
+ * meeting takes it over; it is closed if the screen is left without
+ * joining.
+ */
+let early: Signaling | null = null;
+
 function showPrejoin(room: string, message: Msg | null = null): void {
+  early ??= new Signaling();
   const view = prejoinView(room, (choice) => void join(room, choice, view), message, embed?.prejoin());
   show(view, "dark");
 }
 
 async function join(room: string, choice: JoinChoice, prejoin: ReturnType<typeof prejoinView>): Promise<void> {
   const local = new LocalMedia(choice.stream, { audioDeviceId: choice.audioDeviceId, videoDeviceId: choice.videoDeviceId }, choice.micOn, choice.camOn);
-  const m = new Meeting(room, choice.name, local);
+  const m = new Meeting(room, choice.name, local, undefined, early ?? undefined);
+  early = null; // the meeting's now: a join that fails closes it (abandon)
   m.token = joinTokens.get(room) ?? "";
   meeting = m;
   embed?.attach(m);

@@ -142,9 +142,11 @@ export class Meeting extends Emitter<MeetingEvents> {
     public name: string,
     readonly local: LocalMedia,
     signalingUrl?: string,
+    /** A connection opened earlier (on the pre-join screen) to use; the meeting owns it from now on. */
+    sig?: Signaling,
   ) {
     super();
-    this.sig = new Signaling(signalingUrl);
+    this.sig = sig ?? new Signaling(signalingUrl);
     this.serverBase = signalingUrl;
     this.wireSignaling();
     this.unsubscribeLocal = local.onChange(() => this.localChanged());
