@@ -133,6 +133,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   /** How our media travels now; the server decides (media-mode). */
   mode: MediaMode = "mesh";
   private sfu: SfuLink | undefined;
+  /** Our SFU connections that the server no longer knows (checkSfu). */
+  private sfuLost: SfuLink | undefined;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private views: View[] = [];
   private unsubscribeLocal: () => void;
@@ -348,6 +350,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.recordingHeard = false;
     try {
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
+      const link = this.sfu;
       this.rejoined();
       if (res.waiting) {
         // The token rotates on every join, resumes included.
@@ -357,6 +360,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       this.entered(res);
+      if (link && this.sfu === link) void this.checkSfu(link);
       this.emit("notice", msg("notice.reconnected"));
     } catch (err) {
       const code = err instanceof SignalingError ? err.code : "error";
@@ -640,8 +644,31 @@ export class Meeting extends Emitter<MeetingEvents> {
     else this.leaveSfu();
   }
 
+  /**
+   * checkSfu runs after a rejoin while we hold SFU connections: the server
+   * that has us back may not be the one they lead to (in a cluster, the
+   * meeting's home died and another node took it over; or the server
+   * restarted). It asks with sfu-view, which that server needs anyway:
+   * not-in-sfu says it holds no SFU connection of ours, so ours lead to a
+   * dead SFU. In SFU mode we publish and subscribe anew at once; in the
+   * mesh the next move to the SFU starts afresh instead of reusing them.
+   */
+  private async checkSfu(link: SfuLink): Promise<void> {
+    try {
+      await this.sig.request("sfu-view", { views: this.views });
+    } catch (err) {
+      if (!(err instanceof SignalingError) || err.code !== "not-in-sfu" || this.sfu !== link || this.ended) return;
+      this.sfuLost = link;
+      if (this.mode === "sfu") this.enterSfu();
+    }
+  }
+
   private enterSfu(): void {
     clearTimeout(this.sfuLeaveTimer);
+    if (this.sfu && this.sfu === this.sfuLost) {
+      console.info("sfu: the server lost our connections, publishing again");
+      this.closeSfu();
+    }
     if (!this.sfu) {
       this.sfu = new SfuLink({
         config: this.rtcConfig,
