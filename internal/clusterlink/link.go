@@ -405,6 +405,37 @@ func (l *Link) adopt(ctx context.Context, lease *cluster.Lease) {
 		l.takeOver(ctx, lease)
 	}
 	l.keepLease(lease)
+	if lease.Epoch > 1 {
+		l.endStaleProxies(lease.Room)
+	}
+}
+
+// endStaleProxies closes the sockets held here that are relayed to
+// another node as room's home, now that this node is: that node died (or
+// let the room go), and watchNodes would notice only seconds later. Their
+// clients reconnect and resume here at once; in SFU mode, where their
+// media went through the dead home, it comes back that much sooner.
+func (l *Link) endStaleProxies(room string) {
+	var stale []*proxy
+	var homes []string
+	l.mu.Lock()
+	for c, p := range l.proxies {
+		if p.room != room {
+			continue
+		}
+		p.mu.Lock()
+		if p.home != l.self {
+			p.done = true // nothing more to tell that home
+			stale, homes = append(stale, p), append(homes, p.home)
+			delete(l.proxies, c)
+		}
+		p.mu.Unlock()
+	}
+	l.mu.Unlock()
+	for i, p := range stale {
+		l.log.Info("cluster: room came here, closing a socket relayed to its former home", "room", room, "socket", p.conn, "home", homes[i])
+		p.sock.Close("room moved here")
+	}
 }
 
 // presumedDead reports whether a node has not beaten for three heartbeat

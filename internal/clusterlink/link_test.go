@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/cluster"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -112,5 +113,54 @@ func TestMoved(t *testing.T) {
 	l.handle(cluster.Event{From: "home", Room: "busy", Type: typeOpened, Data: moved})
 	if p.opened {
 		t.Fatal("an answer from the former home counted")
+	}
+}
+
+// A node that takes a room over closes at once the sockets it relayed to
+// the room's former home (their clients resume here), without waiting for
+// the watch for dead nodes; sockets of other rooms stay.
+func TestTakeOverClosesStaleProxies(t *testing.T) {
+	url := startRedis(t)
+	ctx := context.Background()
+	cfg := cluster.Config{RedisURL: url, NodeID: "dead", LeaseTTL: 500 * time.Millisecond, StreamBlock: 200 * time.Millisecond}
+	dead, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dead.Claim(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NodeID = "edge"
+	edge, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { edge.Close() })
+
+	io := socketio.NewServer(socketio.Config{})
+	socks := make(chan *socketio.Socket, 2)
+	io.OnConnection(func(s *socketio.Socket) { socks <- s })
+	l := New(Config{Cluster: edge, Engine: io, NodeCheck: time.Hour}) // watchNodes never runs here
+	var sessions []*engineio.Session
+	for _, room := range []string{"r", "other"} {
+		sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "c-"+room, engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Deliver([]byte("0"), false)
+		sessions = append(sessions, sess)
+		l.proxies["c-"+room] = &proxy{l: l, sock: <-socks, conn: "c-" + room, room: room, home: "dead", opened: true}
+	}
+
+	dead.Close() // as kill -9 for the room: its lease is not renewed (nor released)
+	home, err := l.home(ctx, "r", true)
+	if err != nil || home != "edge" {
+		t.Fatalf("home %q, %v; want the room taken over here", home, err)
+	}
+	if !sessions[0].Closed() {
+		t.Fatal("the socket relayed to the room's former home is still open")
+	}
+	if sessions[1].Closed() || len(l.proxies) != 1 || l.proxies["c-other"] == nil {
+		t.Fatalf("another room's relayed socket was closed too (proxies %v)", l.proxies)
 	}
 }
