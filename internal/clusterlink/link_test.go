@@ -164,3 +164,69 @@ func TestTakeOverClosesStaleProxies(t *testing.T) {
 		t.Fatalf("another room's relayed socket was closed too (proxies %v)", l.proxies)
 	}
 }
+
+// A node that stops beating but is still listed (killed a moment ago: its
+// registry entry lapses only after NodeTTL) loses the sockets relayed to
+// it once it has been silent for two heartbeats, without waiting for the
+// entry to lapse; a node that beats keeps its sockets, however old the
+// beats look by this node's clock.
+func TestSilentHomeEndsRelayedSockets(t *testing.T) {
+	url := startRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := func(id string, beat, ttl time.Duration) *cluster.Cluster {
+		c, err := cluster.New(ctx, cluster.Config{RedisURL: url, NodeID: id, HeartbeatInterval: beat, NodeTTL: ttl, StreamBlock: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	start("dead", time.Hour, time.Hour) // beats once, listed for an hour
+	start("alive", 100*time.Millisecond, time.Second)
+	edge := start("edge", 100*time.Millisecond, time.Second)
+
+	io := socketio.NewServer(socketio.Config{})
+	socks := make(chan *socketio.Socket, 2)
+	io.OnConnection(func(s *socketio.Socket) { socks <- s })
+	l := New(Config{Cluster: edge, Engine: io, NodeCheck: 100 * time.Millisecond})
+	sessions := map[string]*engineio.Session{}
+	for _, home := range []string{"dead", "alive"} {
+		sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "c-"+home, engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Deliver([]byte("0"), false)
+		sessions[home] = sess
+		l.mu.Lock()
+		l.proxies["c-"+home] = &proxy{l: l, sock: <-socks, conn: "c-" + home, room: "r-" + home, home: home, opened: true}
+		l.mu.Unlock()
+	}
+	go l.Run(ctx)
+	deadline := time.Now().Add(3 * time.Second)
+	for !sessions["dead"].Closed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket relayed to a silent node is still open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if sessions["alive"].Closed() {
+		t.Fatal("the socket relayed to a node that beats was closed")
+	}
+
+	// By this node's clock only: a beat that changes is a live node's,
+	// one that stops changing is silent after two heartbeats (a link of
+	// its own: the running one's checks would interleave).
+	w := New(Config{Cluster: edge, Engine: io})
+	now := time.Now()
+	old := now.Add(-time.Hour) // a node whose clock is an hour behind
+	// Checks 110 ms apart; the edge beats every 100 ms.
+	beats := []time.Duration{0, time.Second, time.Second, time.Second}
+	for i, want := range []bool{false, false, false, true} {
+		n := []cluster.Node{{ID: "x", Beat: old.Add(beats[i])}}
+		if got := w.silent(n, now.Add(time.Duration(i)*110*time.Millisecond))["x"]; got != want {
+			t.Fatalf("check %d: silent %v, want %v", i, got, want)
+		}
+	}
+}
