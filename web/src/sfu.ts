@@ -39,6 +39,9 @@ export const simulcastLayers: RTCRtpEncodingParameters[] = [
   { rid: "f", maxBitrate: 1_500_000 },
 ];
 
+/** How many of the server's early candidates are kept (a server gathers a handful). */
+const maxPendingCandidates = 32;
+
 export class SfuLink {
   readonly pub: RTCPeerConnection;
   readonly sub: RTCPeerConnection;
@@ -51,6 +54,12 @@ export class SfuLink {
    */
   private pubReady = false;
   private pubPending: RTCIceCandidateInit[] = [];
+  /**
+   * The server's candidates for the subscribing connection that came
+   * before its offer was applied (it trickles as soon as it gathers, which
+   * may be before the offer reaches us): added once it is.
+   */
+  private subPending: RTCIceCandidateInit[] = [];
 
   constructor(private readonly opts: SfuOptions) {
     this.pub = new RTCPeerConnection(opts.config);
@@ -122,6 +131,7 @@ export class SfuLink {
   async offer(sdp: string): Promise<void> {
     if (this.closed) return;
     await this.sub.setRemoteDescription({ type: "offer", sdp });
+    for (const c of this.subPending.splice(0)) void this.candidate("subscribe", c);
     const answer = await this.sub.createAnswer();
     await this.sub.setLocalDescription(answer);
     await this.opts.signal.request("sfu-answer", { type: "answer", sdp: answer.sdp });
@@ -131,6 +141,10 @@ export class SfuLink {
   async candidate(direction: SfuDirection, candidate: RTCIceCandidateInit): Promise<void> {
     const pc = direction === "publish" ? this.pub : direction === "subscribe" ? this.sub : null;
     if (!pc || this.closed) return;
+    if (pc === this.sub && !pc.remoteDescription) {
+      if (this.subPending.length < maxPendingCandidates) this.subPending.push(candidate);
+      return;
+    }
     try {
       await pc.addIceCandidate(candidate);
     } catch (err) {
