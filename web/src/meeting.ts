@@ -135,6 +135,13 @@ export class Meeting extends Emitter<MeetingEvents> {
   private sfu: SfuLink | undefined;
   /** Our SFU connections that the server no longer knows (checkSfu). */
   private sfuLost: SfuLink | undefined;
+  /**
+   * A media-mode event came since our last join-room was sent. It is newer
+   * than the mode in that join's ack: the server may move the room while
+   * the ack is on its way (another participant joining or resuming at the
+   * same moment), so the ack's mode must not undo it.
+   */
+  private modeHeard = false;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private views: View[] = [];
   private unsubscribeLocal: () => void;
@@ -189,6 +196,7 @@ export class Meeting extends Emitter<MeetingEvents> {
    */
   async join(password = ""): Promise<"joined" | "waiting"> {
     this.password = password;
+    this.modeHeard = false;
     const res = await this.sig.join({ room: this.room, name: this.name, password, sfu: true, ...this.tokenField() });
     if (res.waiting) {
       this.selfId = res.id;
@@ -238,7 +246,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
-    this.setMode(j.media);
+    if (!this.modeHeard) this.setMode(j.media);
+    this.modeHeard = false;
   }
 
   private wireSignaling(): void {
@@ -299,7 +308,10 @@ export class Meeting extends Emitter<MeetingEvents> {
       const n = Number(count) || 1;
       this.emit("notice", msg("notice.passwordFailures", { count: n }));
     });
-    s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
+    s.on("media-mode", ({ mode }) => {
+      this.modeHeard = true;
+      this.setMode(mode === "sfu" ? "sfu" : "mesh");
+    });
     s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
     s.on("sfu-candidate", ({ direction, candidate }) => void this.sfu?.candidate(direction, candidate));
     // We became host: this token says so, and after a server restart it
@@ -349,6 +361,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.rejoinRunning = true;
     this.recordingHeard = false;
     try {
+      this.modeHeard = false;
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
       const link = this.sfu;
       this.rejoined();
