@@ -27,10 +27,10 @@ const haproxyCfg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
  * takeover waits for the dead home's room lease to lapse (cluster.Config
  * LeaseTTL 5 s, renewed every 1.5 s: 3.5-5 s after the kill), so that the
  * whole is not in the browsers' hands; what is, publishing and subscribing
- * again at the new home, must take under 1.5 s from the takeover, and the
+ * again at the new home, must take under 2 s from the takeover, and the
  * whole under 7 s (a join relayed to the dead home used to hang 8-10 s).
  */
-const afterTakeoverMs = 1500;
+const afterTakeoverMs = 2000;
 const afterKillMs = 7000;
 
 /**
@@ -79,9 +79,15 @@ const watchTiles = (page, ids) =>
   page.evaluate((ids) => {
     const w = (window.__watch = {});
     for (const id of ids) w[id] = { max: 0, back: 0, last: Date.now(), frames: 0, el: null, src: null, old: undefined };
+    let conn = "";
     const tick = () => {
       const now = Date.now();
       const killed = window.__killedAt ?? 0;
+      // The meeting's connection state, on the timeline too.
+      if (window.__huddle.connection !== conn) {
+        conn = window.__huddle.connection;
+        window.__events.push([now, `signaling ${conn}`]);
+      }
       for (const id of ids) {
         const t = w[id];
         if (killed && t.old === undefined) t.old = t.src;
@@ -136,11 +142,13 @@ const sfuPorts = (page) =>
     return ports;
   });
 
-describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
+// --media sfu, and auto (the default: three people are on the SFU, and the
+// new home hears of them one by one as they resume).
+for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU meeting whose home node is killed`, { skip }, () => {
   let redis, browser, haproxy, home;
   const people = [];
   const nodes = {};
-  const room = "cluster-sfu";
+  const room = `cluster-${mode}`;
 
   before(async () => {
     const port = await freePort();
@@ -151,7 +159,7 @@ describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
       const tcp = await freePort();
       for (let tries = 0; ; tries++) {
         try {
-          nodes[id] = await startServer({ args: ["--redis-url", `redis://127.0.0.1:${port}/0`, "--node-id", id, "--media", "sfu", "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)] });
+          nodes[id] = await startServer({ args: ["--redis-url", `redis://127.0.0.1:${port}/0`, "--node-id", id, "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)] });
           break;
         } catch (e) {
           if (tries > 20) throw e; // Redis not up yet: retry briefly
@@ -187,8 +195,12 @@ describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
   });
 
   const nodeOf = async (p) => (await p.context.cookies()).find((c) => c.name === "HUDDLE_NODE")?.value;
-  const fail = (err) => {
+  const fail = async (err) => {
     console.log(dumpLogs(...people));
+    for (const p of people) {
+      const events = await p.page.evaluate(() => window.__events).catch(() => []);
+      console.log(`${p.name}: ${events.map(([t, what]) => `${new Date(t).toISOString().slice(17, 23)} ${what}`).join("; ")}`);
+    }
     for (const [id, n] of Object.entries(nodes)) console.log(`--- ${id}\n${n.logs().split("\n").filter((l) => /sfu|media|cluster|resum|taken|room/i.test(l)).slice(-60).join("\n")}`);
     throw err;
   };
@@ -210,12 +222,17 @@ describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
       console.log(`home ${home}; sockets: ${people.map((p) => `${p.name} on ${p.node}`).join(", ")}`);
       assert.deepEqual(people.map((p) => p.node), ["n1", "n2", "n1"], "each socket on the node its cookie names");
       for (const p of people) {
-        assert.deepEqual(await sfuState(p.page), { sfu: ["connected", "connected"], open: 2, made: 2, mesh: 0 }, `${p.name}'s connections`);
+        // Two connections with the SFU, nothing else open (in auto mode,
+        // the direct one of the first two closes after the move).
+        await poll(async () => {
+          const s = await sfuState(p.page);
+          return s.sfu.join() === "connected,connected" && s.open === 2 && s.mesh === 0;
+        }, { what: `${p.name}'s two SFU connections alone`, timeout: 10000 });
         // The home's own SFU address, wherever the socket is.
         for (const port of await sfuPorts(p.page)) assert.ok(nodes[home].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${home}'s are ${nodes[home].sfuPorts}`);
       }
     } catch (err) {
-      fail(err);
+      await fail(err);
     }
   });
 
@@ -229,10 +246,23 @@ describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
       const killed = Date.now();
       console.log(`home ${home} killed at ${new Date(killed).toISOString()}`);
       await Promise.all(people.map((p) => p.page.evaluate((t) => (window.__killedAt = t), killed)));
+      // Each is in the meeting again once its connection was lost, then
+      // connected (a socket relayed through the surviving node is lost
+      // only when that node finds the home dead or takes the meeting).
+      const rejoined = [];
       for (const p of people) {
-        await poll(() => p.page.evaluate(() => window.__huddle.connection === "connected"), { what: `${p.name} connected again`, timeout: 30000 });
+        const at = await poll(
+          () =>
+            p.page.evaluate((killed) => {
+              const states = window.__events.filter(([t, what]) => t > killed && what.startsWith("signaling "));
+              const lost = states.findIndex(([, what]) => what !== "signaling connected");
+              return lost >= 0 ? (states.slice(lost).find(([, what]) => what === "signaling connected")?.[0] ?? 0) : 0;
+            }, killed),
+          { what: `${p.name} lost the meeting, then back in`, timeout: 30000 },
+        );
+        rejoined.push(`${p.name} ${at - killed} ms`);
       }
-      console.log(`home ${home} killed: everyone connected again after ${Date.now() - killed} ms`);
+      console.log(`home ${home} killed; back in the meeting after: ${rejoined.join(", ")}`);
       // Every remote tile shows new frames: the media came back.
       await poll(async () => {
         for (const p of people) {
@@ -270,12 +300,14 @@ describe("cluster: an SFU meeting whose home node is killed", { skip }, () => {
         assert.doesNotMatch((await p.page.locator("#announcer").textContent()) ?? "", /left/, `${p.name} was told someone left`);
         // One publishing and one subscribing connection, to the new
         // home's SFU; the old ones closed, nothing else open.
-        const s = await sfuState(p.page);
-        assert.deepEqual([s.sfu, s.open, s.mesh], [["connected", "connected"], 2, 0], `${p.name}'s connections: ${JSON.stringify(s)}`);
+        await poll(async () => {
+          const s = await sfuState(p.page);
+          return s.sfu.join() === "connected,connected" && s.open === 2 && s.mesh === 0 ? s : null;
+        }, { what: `${p.name}: two SFU connections, nothing else open`, timeout: 10000 });
         for (const port of await sfuPorts(p.page)) assert.ok(nodes[other].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${other}'s are ${nodes[other].sfuPorts}`);
       }
     } catch (err) {
-      fail(err);
+      await fail(err);
     }
   });
 });
