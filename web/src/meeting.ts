@@ -794,11 +794,13 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   /**
    * setViews tells the SFU how the page shows each participant (see
-   * views.ts); the latest report is sent again when the SFU starts.
+   * views.ts); the latest report is sent again when the SFU starts, and
+   * after a rejoin (checkSfu): not while the meeting is away, when the
+   * server would refuse it.
    */
   setViews(views: View[]): void {
     this.views = views;
-    if (this.sfu && this.sig.state === "connected") this.sig.emit("sfu-view", { views });
+    if (this.sfu && this.connection === "connected") this.sig.emit("sfu-view", { views });
   }
 
   /** sfuConnections are the SFU's two connections while in use (tests, stats). */

@@ -20,6 +20,12 @@ class FakePC {
     if (!this.remoteDescription) throw new Error("InvalidStateError: The remote description was null");
     this.added.push(c);
   }
+  async createOffer(): Promise<RTCSessionDescriptionInit> {
+    return { type: "offer", sdp: "offer" };
+  }
+  addTransceiver(): unknown {
+    return { sender: { track: null, replaceTrack: async () => {} }, mid: null };
+  }
   close(): void {}
 }
 
@@ -48,5 +54,26 @@ describe("SfuLink", () => {
     const late = { candidate: "candidate:3 1 udp 1 127.0.0.2 7882 typ host", sdpMid: "0" };
     await link.candidate("subscribe", late);
     expect(sub.added).toEqual([early, during, late]);
+  });
+
+  it("keeps the server's publishing candidates that come before the answer in sfu-publish's ack", async () => {
+    vi.stubGlobal("RTCPeerConnection", FakePC);
+    vi.stubGlobal("MediaStream", class {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    let answer: (a: { sdp: string; type: RTCSdpType }) => void = () => {};
+    const link = new SfuLink({
+      config: {},
+      signal: { request: () => new Promise((r) => (answer = r as never)) as never, send: () => {} },
+      onTrack: () => {},
+    });
+    const pub = link.pub as unknown as FakePC;
+    const published = link.publish({ audio: null, video: null, screen: null }, new MediaStream(), new MediaStream());
+    await new Promise((r) => setTimeout(r, 0));
+    const before = { candidate: "candidate:1 1 udp 1 127.0.0.1 7882 typ host", sdpMid: "0" };
+    await link.candidate("publish", before); // the server gathered before its ack went out
+    answer({ type: "answer", sdp: "answer" });
+    await published;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(pub.added).toEqual([before]);
   });
 });
