@@ -1,13 +1,17 @@
-// An SFU meeting in a two-node cluster behind HAProxy (real redis-server
-// and HAProxy, nodes in their own processes, --media sfu): the meeting's
-// home node forwards everyone's media, also for a participant whose socket
-// landed on the other node. When the home is killed with kill -9, its SFU
-// goes with it: the browsers reconnect through HAProxy to the other node,
-// which takes the meeting over and resumes them under the same ids; each
-// browser then publishes again to the new home's SFU and subscribes there,
-// and every tile has a picture again soon after the takeover (takeoverMs and
-// afterTakeoverMs below). Nobody is shown leaving, and no browser keeps a dead connection
-// to the old SFU.
+// An SFU meeting in a three-node cluster behind HAProxy (real redis-server
+// and HAProxy, nodes in their own processes, --media sfu and auto): the
+// meeting's home node forwards everyone's media, also for the participants
+// whose sockets landed on another node, and its own SFU address is the one
+// every browser reaches. When a participant's node (not the home) is killed
+// with kill -9, that participant's signaling resumes through another node
+// and its media never stops: the home still holds its SFU connections.
+// When the home is killed, its SFU goes with it: the browsers reconnect
+// through HAProxy to a surviving node, which takes the meeting over and
+// resumes them under the same ids; each browser then publishes again to
+// the new home's SFU and subscribes there, and every tile has a picture
+// again soon after the takeover (takeoverMs and afterTakeoverMs below).
+// Nobody is shown leaving, and no browser keeps a dead connection to the
+// old SFU.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -78,6 +82,7 @@ const setup = (url, node) => async (context) => {
  */
 const watchTiles = (page, ids) =>
   page.evaluate((ids) => {
+    clearTimeout(window.__watchTimer); // one watch at a time
     const w = (window.__watch = {});
     for (const id of ids) w[id] = { max: 0, back: 0, last: Date.now(), frames: 0, el: null, src: null, old: undefined };
     let conn = "";
@@ -106,7 +111,7 @@ const watchTiles = (page, ids) =>
         t.last = now;
         if (killed && !t.back) t.back = now;
       }
-      setTimeout(tick, 20);
+      window.__watchTimer = setTimeout(tick, 20);
     };
     tick();
   }, ids);
@@ -154,7 +159,7 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
   before(async () => {
     const port = await freePort();
     redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", mkdtempSync(path.join(os.tmpdir(), "huddle-redis-")), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    for (const id of ["n1", "n2"]) {
+    for (const id of ["n1", "n2", "n3"]) {
       // Each node its own SFU ports, as two nodes on one machine need.
       const udp = await freePort();
       const tcp = await freePort();
@@ -172,18 +177,18 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
     const bind = `127.0.0.1:${await freePort()}`;
     haproxy = spawn("haproxy", ["-db", "-f", haproxyCfg], {
       stdio: "ignore",
-      env: { ...process.env, HUDDLE_BIND: bind, HUDDLE_NODE1: `127.0.0.1:${nodes.n1.port}`, HUDDLE_NODE2: `127.0.0.1:${nodes.n2.port}`, HUDDLE_NODE3: `127.0.0.1:${await freePort()}` },
+      env: { ...process.env, HUDDLE_BIND: bind, HUDDLE_NODE1: `127.0.0.1:${nodes.n1.port}`, HUDDLE_NODE2: `127.0.0.1:${nodes.n2.port}`, HUDDLE_NODE3: `127.0.0.1:${nodes.n3.port}` },
     });
     haproxy.url = `http://${bind}`;
     await poll(async () => {
       const seen = new Set();
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 12; i++) {
         const res = await fetch(`${haproxy.url}/healthz`).catch(() => null);
         const node = res?.headers.get("set-cookie")?.match(/HUDDLE_NODE=(n\d)/)?.[1];
         if (node) seen.add(node);
       }
-      return seen.size === 2;
-    }, { what: "HAProxy routes to both nodes", timeout: 20000 });
+      return seen.size === 3;
+    }, { what: "HAProxy routes to the three nodes", timeout: 20000 });
     browser = await launchBrowser();
   });
 
@@ -194,6 +199,19 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
     for (const n of Object.values(nodes)) await n.stop("SIGKILL");
     redis?.kill("SIGKILL");
   });
+
+  /** backIn waits until p lost the meeting after killed, then had it again; it returns when. */
+  const backIn = (p, killed) =>
+    poll(
+      () =>
+        p.page.evaluate((killed) => {
+          const states = window.__events.filter(([t, what]) => t > killed && what.startsWith("signaling "));
+          const lost = states.findIndex(([, what]) => what !== "signaling connected");
+          return lost >= 0 ? (states.slice(lost).find(([, what]) => what === "signaling connected")?.[0] ?? 0) : 0;
+        }, killed),
+      { what: `${p.name} lost the meeting, then back in`, timeout: 30000 },
+    );
+  const killedNodes = new Set();
 
   const nodeOf = async (p) => (await p.context.cookies()).find((c) => c.name === "HUDDLE_NODE")?.value;
   const fail = async (err) => {
@@ -237,13 +255,47 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
     }
   });
 
-  test("kill -9 of the home: everyone publishes to the new home, pictures back at once", async () => {
+  test("kill -9 of a participant's node, not the home: the media goes on, nobody publishes again", async () => {
     assert.ok(home, "the first test found the home");
-    const other = home === "n1" ? "n2" : "n1";
+    // Bob's node, or Ada's and Cy's if Bob's is the home.
+    const edge = home === "n2" ? "n1" : "n2";
+    const moved = people.filter((p) => p.node === edge);
+    const ids = people.map((p) => p.id);
+    for (const p of people) await watchTiles(p.page, ids.filter((id) => id !== p.id));
+    const made = await Promise.all(people.map((p) => p.page.evaluate(() => window.__pcs.length)));
+    try {
+      nodes[edge].proc.kill("SIGKILL");
+      killedNodes.add(edge);
+      const killed = Date.now();
+      const rejoined = [];
+      for (const p of moved) rejoined.push(`${p.name} ${(await backIn(p, killed)) - killed} ms`);
+      console.log(`${edge} killed (the home is ${home}); back in the meeting after: ${rejoined.join(", ")}`);
+      // Their SFU connections never needed the killed node: the home keeps
+      // them, says so (sfu-view answered), and the pictures never stop.
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const p of people) {
+        for (const [id, t] of Object.entries(await watched(p.page))) {
+          const from = people.find((q) => q.id === id).name;
+          console.log(`${from}'s tile at ${p.name}: longest gap ${t.max} ms`);
+          assert.ok(t.max < 1000 && Date.now() - t.last < 1000, `${from}'s tile at ${p.name} froze (${t.max} ms without a frame, the last ${Date.now() - t.last} ms ago)`);
+        }
+        const s = await sfuState(p.page);
+        assert.deepEqual([s.sfu.join(), s.open, s.made, s.mesh], ["connected,connected", 2, made[people.indexOf(p)], 0], `${p.name}'s connections: ${JSON.stringify(s)}`);
+        for (const port of await sfuPorts(p.page)) assert.ok(nodes[home].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${home}'s are ${nodes[home].sfuPorts}`);
+        assert.doesNotMatch((await p.page.locator("#announcer").textContent()) ?? "", /left/, `${p.name} was told someone left`);
+      }
+    } catch (err) {
+      await fail(err);
+    }
+  });
+
+  test("kill -9 of the home: everyone publishes to the new home, pictures back at once", async () => {
+    assert.ok(home && killedNodes.size === 1, "the tests before found the home and killed a participant's node");
     const ids = people.map((p) => p.id);
     for (const p of people) await watchTiles(p.page, ids.filter((id) => id !== p.id));
     try {
       nodes[home].proc.kill("SIGKILL");
+      killedNodes.add(home);
       const killed = Date.now();
       console.log(`home ${home} killed at ${new Date(killed).toISOString()}`);
       await Promise.all(people.map((p) => p.page.evaluate((t) => (window.__killedAt = t), killed)));
@@ -251,18 +303,7 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
       // connected (a socket relayed through the surviving node is lost
       // only when that node finds the home dead or takes the meeting).
       const rejoined = [];
-      for (const p of people) {
-        const at = await poll(
-          () =>
-            p.page.evaluate((killed) => {
-              const states = window.__events.filter(([t, what]) => t > killed && what.startsWith("signaling "));
-              const lost = states.findIndex(([, what]) => what !== "signaling connected");
-              return lost >= 0 ? (states.slice(lost).find(([, what]) => what === "signaling connected")?.[0] ?? 0) : 0;
-            }, killed),
-          { what: `${p.name} lost the meeting, then back in`, timeout: 30000 },
-        );
-        rejoined.push(`${p.name} ${at - killed} ms`);
-      }
+      for (const p of people) rejoined.push(`${p.name} ${(await backIn(p, killed)) - killed} ms`);
       console.log(`home ${home} killed; back in the meeting after: ${rejoined.join(", ")}`);
       // Every remote tile shows new frames: the media came back.
       await poll(async () => {
@@ -286,7 +327,9 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
         console.log(`${p.name}: ${events.filter(([t]) => t >= killed).map(([t, what]) => `+${t - killed} ${what}`).join("; ")}`);
       }
       // The new home's log says when it took the meeting over.
-      const line = nodes[other].logs().split("\n").find((l) => l.includes("meeting taken over from another node") && l.includes(`room=${room}`));
+      const taken = (id) => nodes[id].logs().split("\n").find((l) => l.includes("meeting taken over from another node") && l.includes(`room=${room}`));
+      const other = Object.keys(nodes).find((id) => !killedNodes.has(id));
+      const line = taken(other);
       const takeover = Date.parse(line?.match(/time=(\S+)/)?.[1]) - killed;
       assert.ok(takeover > 0, `the takeover's time in ${other}'s log: ${line}`);
       const worst = Math.max(...figures.map((f) => f.back));
