@@ -39,7 +39,8 @@ export async function poll(fn, { timeout = 20000, interval = 200, what = "condit
 
 /**
  * openPrejoin opens /{room} in a new context. opts.denyMedia makes
- * getUserMedia reject as a denied permission would.
+ * getUserMedia reject as a denied permission would; opts.setup(context),
+ * if given, runs before the page loads.
  */
 export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
   const context = await browser.newContext({
@@ -49,6 +50,9 @@ export async function openPrejoin(browser, baseUrl, room, name, opts = {}) {
     // A phone: { hasTouch: true, isMobile: true, deviceScaleFactor: 3 }.
     ...(opts.device ?? {}),
   });
+  // A test's own preparation of the context before the page loads (init
+  // scripts, cookies).
+  if (opts.setup) await opts.setup(context);
   if (opts.denyMedia) {
     await context.addInitScript(() => {
       const deny = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"));

@@ -60,6 +60,7 @@ type Link struct {
 	proxies map[string]*proxy         // sockets held here, served elsewhere, by conn id
 	homed   map[connKey]*homed        // sockets held elsewhere, served here
 	missing map[string]*miss          // nodes not live at the last checks (watchNodes only)
+	beats   map[string]beatSeen       // each listed node's last beat, and since when (watchNodes only)
 	// edgeOf is the node holding each socket served here for another
 	// node, and the events it asked acks for last, kept for a while after
 	// it ended (Undelivered asks then).
@@ -119,7 +120,7 @@ func New(cfg Config) *Link {
 		cfg.NodeCheck = time.Second
 	}
 	return &Link{
-		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{},
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{}, beats: map[string]beatSeen{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 		edgeOf: map[string]*edge{},
 		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
@@ -182,26 +183,62 @@ func (l *Link) watchNodes(ctx context.Context) {
 		l.mu.Unlock()
 		if idle {
 			clear(l.missing)
+			clear(l.beats)
 			continue
 		}
 		octx, cancel := context.WithTimeout(ctx, l.opTO)
 		nodes, err := l.c.Nodes(octx)
 		cancel()
 		if err != nil {
-			continue // Redis away: nobody is known dead
+			clear(l.beats) // beats not seen meanwhile prove nothing
+			continue       // Redis away: nobody is known dead
 		}
 		live := map[string]bool{}
 		for _, n := range nodes {
 			live[n.ID] = true
 		}
-		l.dropDead(live)
+		l.dropDead(live, l.silent(nodes, time.Now()))
 	}
+}
+
+// beatSeen is a node's beat as a check saw it, and when it first did.
+type beatSeen struct {
+	beat, at time.Time
+}
+
+// silent returns the listed nodes whose beat has not changed through this
+// node's checks for two heartbeat intervals: killed a moment ago, they
+// stay listed until their entry lapses (NodeTTL), and the sockets relayed
+// to them (joins among them) would wait for that, seconds more. Only this
+// node's clock measures the silence, so a node whose clock is off is not
+// taken for dead; a failed check clears what was seen (watchNodes), so
+// Redis coming back after an outage does not make every node look silent.
+func (l *Link) silent(nodes []cluster.Node, now time.Time) map[string]bool {
+	out := map[string]bool{}
+	listed := map[string]bool{}
+	for _, n := range nodes {
+		listed[n.ID] = true
+		b, ok := l.beats[n.ID]
+		if !ok || !b.beat.Equal(n.Beat) {
+			l.beats[n.ID] = beatSeen{beat: n.Beat, at: now}
+			continue
+		}
+		if now.Sub(b.at) > 2*l.c.HeartbeatInterval() {
+			out[n.ID] = true
+		}
+	}
+	for id := range l.beats {
+		if !listed[id] {
+			delete(l.beats, id)
+		}
+	}
+	return out
 }
 
 // dropDead counts the misses of the nodes this one relays with and ends
 // the sockets of those missing missLimit times in a row, over at least
-// (missLimit-1) NodeChecks.
-func (l *Link) dropDead(live map[string]bool) {
+// (missLimit-1) NodeChecks, and of those silent (listed, not beating).
+func (l *Link) dropDead(live, silent map[string]bool) {
 	now := time.Now()
 	var homedGone []*homed
 	var proxiesGone []*proxy
@@ -217,6 +254,10 @@ func (l *Link) dropDead(live map[string]bool) {
 	}
 	dead := map[string]bool{}
 	for n := range peers {
+		if silent[n] {
+			dead[n] = true
+			continue
+		}
 		if live[n] {
 			delete(l.missing, n)
 			continue
@@ -405,6 +446,37 @@ func (l *Link) adopt(ctx context.Context, lease *cluster.Lease) {
 		l.takeOver(ctx, lease)
 	}
 	l.keepLease(lease)
+	if lease.Epoch > 1 {
+		l.endStaleProxies(lease.Room)
+	}
+}
+
+// endStaleProxies closes the sockets held here that are relayed to
+// another node as room's home, now that this node is: that node died (or
+// let the room go), and watchNodes would notice only seconds later. Their
+// clients reconnect and resume here at once; in SFU mode, where their
+// media went through the dead home, it comes back that much sooner.
+func (l *Link) endStaleProxies(room string) {
+	var stale []*proxy
+	var homes []string
+	l.mu.Lock()
+	for c, p := range l.proxies {
+		if p.room != room {
+			continue
+		}
+		p.mu.Lock()
+		if p.home != l.self {
+			p.done = true // nothing more to tell that home
+			stale, homes = append(stale, p), append(homes, p.home)
+			delete(l.proxies, c)
+		}
+		p.mu.Unlock()
+	}
+	l.mu.Unlock()
+	for i, p := range stale {
+		l.log.Info("cluster: room came here, closing a socket relayed to its former home", "room", room, "socket", p.conn, "home", homes[i])
+		p.sock.Close("room moved here")
+	}
 }
 
 // presumedDead reports whether a node has not beaten for three heartbeat

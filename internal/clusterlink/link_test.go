@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huddlehq/huddle/engineio"
 	"github.com/huddlehq/huddle/internal/cluster"
 	"github.com/huddlehq/huddle/socketio"
 )
@@ -112,5 +113,120 @@ func TestMoved(t *testing.T) {
 	l.handle(cluster.Event{From: "home", Room: "busy", Type: typeOpened, Data: moved})
 	if p.opened {
 		t.Fatal("an answer from the former home counted")
+	}
+}
+
+// A node that takes a room over closes at once the sockets it relayed to
+// the room's former home (their clients resume here), without waiting for
+// the watch for dead nodes; sockets of other rooms stay.
+func TestTakeOverClosesStaleProxies(t *testing.T) {
+	url := startRedis(t)
+	ctx := context.Background()
+	cfg := cluster.Config{RedisURL: url, NodeID: "dead", LeaseTTL: 500 * time.Millisecond, StreamBlock: 200 * time.Millisecond}
+	dead, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dead.Claim(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NodeID = "edge"
+	edge, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { edge.Close() })
+
+	io := socketio.NewServer(socketio.Config{})
+	socks := make(chan *socketio.Socket, 2)
+	io.OnConnection(func(s *socketio.Socket) { socks <- s })
+	l := New(Config{Cluster: edge, Engine: io, NodeCheck: time.Hour}) // watchNodes never runs here
+	var sessions []*engineio.Session
+	for _, room := range []string{"r", "other"} {
+		sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "c-"+room, engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Deliver([]byte("0"), false)
+		sessions = append(sessions, sess)
+		l.proxies["c-"+room] = &proxy{l: l, sock: <-socks, conn: "c-" + room, room: room, home: "dead", opened: true}
+	}
+
+	dead.Close() // as kill -9 for the room: its lease is not renewed (nor released)
+	home, err := l.home(ctx, "r", true)
+	if err != nil || home != "edge" {
+		t.Fatalf("home %q, %v; want the room taken over here", home, err)
+	}
+	if !sessions[0].Closed() {
+		t.Fatal("the socket relayed to the room's former home is still open")
+	}
+	if sessions[1].Closed() || len(l.proxies) != 1 || l.proxies["c-other"] == nil {
+		t.Fatalf("another room's relayed socket was closed too (proxies %v)", l.proxies)
+	}
+}
+
+// A node that stops beating but is still listed (killed a moment ago: its
+// registry entry lapses only after NodeTTL) loses the sockets relayed to
+// it once it has been silent for two heartbeats, without waiting for the
+// entry to lapse; a node that beats keeps its sockets, however old the
+// beats look by this node's clock.
+func TestSilentHomeEndsRelayedSockets(t *testing.T) {
+	url := startRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := func(id string, beat, ttl time.Duration) *cluster.Cluster {
+		c, err := cluster.New(ctx, cluster.Config{RedisURL: url, NodeID: id, HeartbeatInterval: beat, NodeTTL: ttl, StreamBlock: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	start("dead", time.Hour, time.Hour) // beats once, listed for an hour
+	start("alive", 100*time.Millisecond, time.Second)
+	edge := start("edge", 100*time.Millisecond, time.Second)
+
+	io := socketio.NewServer(socketio.Config{})
+	socks := make(chan *socketio.Socket, 2)
+	io.OnConnection(func(s *socketio.Socket) { socks <- s })
+	l := New(Config{Cluster: edge, Engine: io, NodeCheck: 100 * time.Millisecond})
+	sessions := map[string]*engineio.Session{}
+	for _, home := range []string{"dead", "alive"} {
+		sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "c-"+home, engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Deliver([]byte("0"), false)
+		sessions[home] = sess
+		l.mu.Lock()
+		l.proxies["c-"+home] = &proxy{l: l, sock: <-socks, conn: "c-" + home, room: "r-" + home, home: home, opened: true}
+		l.mu.Unlock()
+	}
+	go l.Run(ctx)
+	deadline := time.Now().Add(3 * time.Second)
+	for !sessions["dead"].Closed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket relayed to a silent node is still open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if sessions["alive"].Closed() {
+		t.Fatal("the socket relayed to a node that beats was closed")
+	}
+
+	// By this node's clock only: a beat that changes is a live node's,
+	// one that stops changing is silent after two heartbeats (a link of
+	// its own: the running one's checks would interleave).
+	w := New(Config{Cluster: edge, Engine: io})
+	now := time.Now()
+	old := now.Add(-time.Hour) // a node whose clock is an hour behind
+	// Checks 110 ms apart; the edge beats every 100 ms.
+	beats := []time.Duration{0, time.Second, time.Second, time.Second}
+	for i, want := range []bool{false, false, false, true} {
+		n := []cluster.Node{{ID: "x", Beat: old.Add(beats[i])}}
+		if got := w.silent(n, now.Add(time.Duration(i)*110*time.Millisecond))["x"]; got != want {
+			t.Fatalf("check %d: silent %v, want %v", i, got, want)
+		}
 	}
 }

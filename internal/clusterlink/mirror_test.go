@@ -67,13 +67,13 @@ func TestDeadAfterThreeSpacedChecks(t *testing.T) {
 	}
 	l.homed[connKey{"x", "c"}] = &homed{sess: sess}
 	for range 3 {
-		l.dropDead(map[string]bool{})
+		l.dropDead(map[string]bool{}, nil)
 	}
 	if len(l.homed) != 1 {
 		t.Fatal("three checks back to back ended the node's sockets")
 	}
 	l.missing["x"].since = time.Now().Add(-2 * time.Second)
-	l.dropDead(map[string]bool{})
+	l.dropDead(map[string]bool{}, nil)
 	if len(l.homed) != 0 || !sess.Closed() {
 		t.Fatal("a node missing for three spaced checks kept its sockets")
 	}

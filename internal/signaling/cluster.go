@@ -139,6 +139,7 @@ func (s *Service) Restore(sh rooms.Shared) (*rooms.Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.mediaRestored(r, sh)
 	s.log.Info("meeting taken over from another node", "room", sh.ID, "members", len(sh.Members), "waiting", len(sh.Waiting))
 	return r, nil
 }

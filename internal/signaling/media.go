@@ -67,6 +67,20 @@ func (s *Service) mediaJoined(r *rooms.Room, p *rooms.Participant, sock *socketi
 	return s.media.Joined(r.ID(), p.ID, sock, capable && p.Dialect == rooms.DialectA)
 }
 
+// mediaRestored tells the media side of the members of a room taken over
+// from another node (cluster mode), away until they resume: all of them
+// at once, so that a meeting that was on the SFU is on it again before
+// the first one resumes, instead of being told to go peer to peer while
+// the media side has heard of fewer than three.
+func (s *Service) mediaRestored(r *rooms.Room, sh rooms.Shared) {
+	if s.media == nil {
+		return
+	}
+	for _, m := range sh.Members {
+		s.media.Joined(r.ID(), m.ID, nil, m.SFU && m.Dialect == rooms.DialectA)
+	}
+}
+
 func (s *Service) mediaLeft(r *rooms.Room, p *rooms.Participant) {
 	if s.media != nil {
 		s.media.Left(r.ID(), p.ID)

@@ -133,6 +133,15 @@ export class Meeting extends Emitter<MeetingEvents> {
   /** How our media travels now; the server decides (media-mode). */
   mode: MediaMode = "mesh";
   private sfu: SfuLink | undefined;
+  /** Our SFU connections that the server no longer knows (checkSfu). */
+  private sfuLost: SfuLink | undefined;
+  /**
+   * A media-mode event came since our last join-room was sent. It is newer
+   * than the mode in that join's ack: the server may move the room while
+   * the ack is on its way (another participant joining or resuming at the
+   * same moment), so the ack's mode must not undo it.
+   */
+  private modeHeard = false;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private views: View[] = [];
   private unsubscribeLocal: () => void;
@@ -189,6 +198,7 @@ export class Meeting extends Emitter<MeetingEvents> {
    */
   async join(password = ""): Promise<"joined" | "waiting"> {
     this.password = password;
+    this.modeHeard = false;
     const res = await this.sig.join({ room: this.room, name: this.name, password, sfu: true, ...this.tokenField() });
     if (res.waiting) {
       this.selfId = res.id;
@@ -238,7 +248,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
-    this.setMode(j.media);
+    if (!this.modeHeard) this.setMode(j.media);
+    this.modeHeard = false;
   }
 
   private wireSignaling(): void {
@@ -299,7 +310,10 @@ export class Meeting extends Emitter<MeetingEvents> {
       const n = Number(count) || 1;
       this.emit("notice", msg("notice.passwordFailures", { count: n }));
     });
-    s.on("media-mode", ({ mode }) => this.setMode(mode === "sfu" ? "sfu" : "mesh"));
+    s.on("media-mode", ({ mode }) => {
+      this.modeHeard = true;
+      this.setMode(mode === "sfu" ? "sfu" : "mesh");
+    });
     s.on("sfu-offer", ({ sdp }) => void this.sfu?.offer(sdp).catch((err) => console.warn("sfu offer", err)));
     s.on("sfu-candidate", ({ direction, candidate }) => void this.sfu?.candidate(direction, candidate));
     // We became host: this token says so, and after a server restart it
@@ -349,7 +363,9 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.rejoinRunning = true;
     this.recordingHeard = false;
     try {
+      this.modeHeard = false;
       const res = await this.sig.join({ room: this.room, name: this.name, password: this.password, resume: this.resumeToken, sfu: true, ...this.tokenField() });
+      const link = this.sfu;
       this.rejoined();
       if (res.waiting) {
         // The token rotates on every join, resumes included.
@@ -359,6 +375,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       this.entered(res);
+      if (link && this.sfu === link) void this.checkSfu(link);
       this.emit("notice", msg("notice.reconnected"));
     } catch (err) {
       const code = err instanceof SignalingError ? err.code : "error";
@@ -642,8 +659,31 @@ export class Meeting extends Emitter<MeetingEvents> {
     else this.leaveSfu();
   }
 
+  /**
+   * checkSfu runs after a rejoin while we hold SFU connections: the server
+   * that has us back may not be the one they lead to (in a cluster, the
+   * meeting's home died and another node took it over; or the server
+   * restarted). It asks with sfu-view, which that server needs anyway:
+   * not-in-sfu says it holds no SFU connection of ours, so ours lead to a
+   * dead SFU. In SFU mode we publish and subscribe anew at once; in the
+   * mesh the next move to the SFU starts afresh instead of reusing them.
+   */
+  private async checkSfu(link: SfuLink): Promise<void> {
+    try {
+      await this.sig.request("sfu-view", { views: this.views });
+    } catch (err) {
+      if (!(err instanceof SignalingError) || err.code !== "not-in-sfu" || this.sfu !== link || this.ended) return;
+      this.sfuLost = link;
+      if (this.mode === "sfu") this.enterSfu();
+    }
+  }
+
   private enterSfu(): void {
     clearTimeout(this.sfuLeaveTimer);
+    if (this.sfu && this.sfu === this.sfuLost) {
+      console.info("sfu: the server lost our connections, publishing again");
+      this.closeSfu();
+    }
     if (!this.sfu) {
       this.sfu = new SfuLink({
         config: this.rtcConfig,
@@ -760,11 +800,13 @@ export class Meeting extends Emitter<MeetingEvents> {
 
   /**
    * setViews tells the SFU how the page shows each participant (see
-   * views.ts); the latest report is sent again when the SFU starts.
+   * views.ts); the latest report is sent again when the SFU starts, and
+   * after a rejoin (checkSfu): not while the meeting is away, when the
+   * server would refuse it.
    */
   setViews(views: View[]): void {
     this.views = views;
-    if (this.sfu && this.sig.state === "connected") this.sig.emit("sfu-view", { views });
+    if (this.sfu && this.connection === "connected") this.sig.emit("sfu-view", { views });
   }
 
   /** sfuConnections are the SFU's two connections while in use (tests, stats). */

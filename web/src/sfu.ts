@@ -39,6 +39,9 @@ export const simulcastLayers: RTCRtpEncodingParameters[] = [
   { rid: "f", maxBitrate: 1_500_000 },
 ];
 
+/** How many of the server's early candidates are kept (a server gathers a handful). */
+const maxEarlyCandidates = 32;
+
 export class SfuLink {
   readonly pub: RTCPeerConnection;
   readonly sub: RTCPeerConnection;
@@ -51,6 +54,13 @@ export class SfuLink {
    */
   private pubReady = false;
   private pubPending: RTCIceCandidateInit[] = [];
+  /**
+   * The server's candidates that came before its description was applied
+   * to their connection (it trickles as soon as it gathers, which may be
+   * before its offer, or the ack with its answer, reaches us): added once
+   * it is.
+   */
+  private early = new Map<RTCPeerConnection, RTCIceCandidateInit[]>();
 
   constructor(private readonly opts: SfuOptions) {
     this.pub = new RTCPeerConnection(opts.config);
@@ -109,6 +119,7 @@ export class SfuLink {
     const ack = await this.opts.signal.request<{ sdp: string; type: RTCSdpType }>("sfu-publish", { type: "offer", sdp: offer.sdp, screen });
     if (this.closed) return;
     await this.pub.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+    this.addEarly(this.pub);
     this.pubReady = true;
     for (const candidate of this.pubPending.splice(0)) this.opts.signal.send("sfu-candidate", { direction: "publish", candidate });
   }
@@ -122,6 +133,7 @@ export class SfuLink {
   async offer(sdp: string): Promise<void> {
     if (this.closed) return;
     await this.sub.setRemoteDescription({ type: "offer", sdp });
+    this.addEarly(this.sub);
     const answer = await this.sub.createAnswer();
     await this.sub.setLocalDescription(answer);
     await this.opts.signal.request("sfu-answer", { type: "answer", sdp: answer.sdp });
@@ -131,11 +143,23 @@ export class SfuLink {
   async candidate(direction: SfuDirection, candidate: RTCIceCandidateInit): Promise<void> {
     const pc = direction === "publish" ? this.pub : direction === "subscribe" ? this.sub : null;
     if (!pc || this.closed) return;
+    if (!pc.remoteDescription) {
+      const early = this.early.get(pc) ?? [];
+      if (early.length < maxEarlyCandidates) early.push(candidate);
+      this.early.set(pc, early);
+      return;
+    }
     try {
       await pc.addIceCandidate(candidate);
     } catch (err) {
       console.warn("sfu candidate refused", err);
     }
+  }
+
+  private addEarly(pc: RTCPeerConnection): void {
+    const early = this.early.get(pc) ?? [];
+    this.early.delete(pc);
+    for (const c of early) void this.candidate(pc === this.pub ? "publish" : "subscribe", c);
   }
 
   setConfiguration(config: RTCConfiguration): void {

