@@ -81,7 +81,11 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// NodeTTL is how long a node stays listed after its last heartbeat: 5s.
 	NodeTTL time.Duration
-	// LeaseTTL is how long a room lease lasts unrenewed: 5s.
+	// LeaseTTL is how long a room lease lasts unrenewed: 3s. It bounds how
+	// long a meeting whose home died waits to be taken over (the issue
+	// wants media back within 5 s of a kill, and the browsers need about
+	// a second after the takeover); renewed every 0.9 s, a lease outlives
+	// two failed renewals.
 	LeaseTTL time.Duration
 	// RenewInterval is how often a lease is renewed: LeaseTTL*3/10.
 	RenewInterval time.Duration
@@ -115,7 +119,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.HeartbeatInterval, time.Second)
 	def(&c.NodeTTL, 5*time.Second)
-	def(&c.LeaseTTL, 5*time.Second)
+	def(&c.LeaseTTL, 3*time.Second)
 	def(&c.RenewInterval, c.LeaseTTL*3/10)
 	def(&c.OpTimeout, 2*time.Second)
 	def(&c.StateTTL, 24*time.Hour)

@@ -479,7 +479,7 @@ func (l *Link) endStaleProxies(room string) {
 	}
 }
 
-// presumedDead reports whether a node has not beaten for three heartbeat
+// presumedDead reports whether a node has not beaten for two heartbeat
 // intervals (or is not listed): killed a moment ago, its record and its
 // leases not lapsed yet. A node whose clock is behind may be taken for
 // dead; that costs a join the wait in claimWhenLapsed, nothing more.
@@ -490,7 +490,7 @@ func (l *Link) presumedDead(ctx context.Context, node string) bool {
 	}
 	for _, n := range nodes {
 		if n.ID == node {
-			return time.Since(n.Beat) > 3*l.c.HeartbeatInterval()
+			return time.Since(n.Beat) > 2*l.c.HeartbeatInterval()
 		}
 	}
 	return true
