@@ -171,12 +171,7 @@ func TestREMBWithoutTransportCC(t *testing.T) {
 		}
 		return webrtc.ConfigureRTCPReports(ir)
 	})
-	bp, err := room.Join("bob", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Attach(bp)
-	t.Cleanup(bp.Close)
+	bp := attach(t, room, b)
 	a.PublishSimulcast()
 	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 10 })
 	if sd := b.Sub.LocalDescription(); sd == nil || strings.Contains(sd.SDP, "transport-wide-cc") {

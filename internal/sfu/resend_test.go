@@ -17,12 +17,7 @@ func TestLostPacketsAreResentOnNACK(t *testing.T) {
 	a, _ := join(t, room, "alice")
 	lossy := sfutest.NewLossyNet(t, 10)
 	b := sfutest.New(t, "bob", lossy.Option())
-	bp, err := room.Join("bob", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Attach(bp)
-	t.Cleanup(bp.Close)
+	bp := attach(t, room, b)
 	a.PublishSimulcast()
 	sfutest.WaitFor(t, "bob receives alice's camera", 10*time.Second, func() bool { return b.Received("alice/cam") > 50 })
 	sfutest.WaitFor(t, "lost packets come again", 5*time.Second, func() bool { return lossy.Dropped.Load() >= 5 && lossy.Recovered.Load() >= 5 })

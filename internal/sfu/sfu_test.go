@@ -28,13 +28,19 @@ func newTestSFU(t *testing.T, cfg sfu.Config) *sfu.SFU {
 func join(t *testing.T, room *sfu.Room, name string) (*sfutest.Client, *sfu.Peer) {
 	t.Helper()
 	c := sfutest.New(t, name)
-	p, err := room.Join(name, c)
+	return c, attach(t, room, c)
+}
+
+// attach joins an existing client to room under its name.
+func attach(t *testing.T, room *sfu.Room, c *sfutest.Client) *sfu.Peer {
+	t.Helper()
+	p, err := room.Join(c.Name, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Attach(p)
 	t.Cleanup(p.Close)
-	return c, p
+	return p
 }
 
 func TestForwardsMediaBothWays(t *testing.T) {
