@@ -14,17 +14,10 @@
 // old SFU.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort, startServer } from "../lib/server.mjs";
+import { freePort } from "../lib/server.mjs";
+import { skipCluster as skip, startHAProxy, startNode, startRedis } from "../lib/cluster.mjs";
 import { closeAll, dumpLogs, expectTileFrames, join, launchBrowser, poll } from "../lib/browser.mjs";
 
-const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-const skip = !have("redis-server") || !have("haproxy") ? "redis-server or haproxy not installed (scripts/setup-test.sh installs them)" : false;
-const haproxyCfg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/haproxy.cfg");
 
 /**
  * The issue's target is media back within 5 s of the home's kill -9. The
@@ -158,38 +151,15 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
   const room = `cluster-${mode}`;
 
   before(async () => {
-    const port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", mkdtempSync(path.join(os.tmpdir(), "huddle-redis-")), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    redis = await startRedis();
     for (const id of ["n1", "n2", "n3"]) {
       // Each node its own SFU ports, as two nodes on one machine need.
       const udp = await freePort();
       const tcp = await freePort();
-      for (let tries = 0; ; tries++) {
-        try {
-          nodes[id] = await startServer({ args: ["--redis-url", `redis://127.0.0.1:${port}/0`, "--node-id", id, "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)] });
-          break;
-        } catch (e) {
-          if (tries > 20) throw e; // Redis not up yet: retry briefly
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      nodes[id] = await startNode(redis, id, ["--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
       nodes[id].sfuPorts = [udp, tcp];
     }
-    const bind = `127.0.0.1:${await freePort()}`;
-    haproxy = spawn("haproxy", ["-db", "-f", haproxyCfg], {
-      stdio: "ignore",
-      env: { ...process.env, HUDDLE_BIND: bind, HUDDLE_NODE1: `127.0.0.1:${nodes.n1.port}`, HUDDLE_NODE2: `127.0.0.1:${nodes.n2.port}`, HUDDLE_NODE3: `127.0.0.1:${nodes.n3.port}` },
-    });
-    haproxy.url = `http://${bind}`;
-    await poll(async () => {
-      const seen = new Set();
-      for (let i = 0; i < 12; i++) {
-        const res = await fetch(`${haproxy.url}/healthz`).catch(() => null);
-        const node = res?.headers.get("set-cookie")?.match(/HUDDLE_NODE=(n\d)/)?.[1];
-        if (node) seen.add(node);
-      }
-      return seen.size === 3;
-    }, { what: "HAProxy routes to the three nodes", timeout: 20000 });
+    haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port, nodes.n3.port]);
     browser = await launchBrowser();
   });
 

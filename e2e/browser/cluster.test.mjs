@@ -7,17 +7,9 @@
 // works on.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort, startServer } from "../lib/server.mjs";
+import { skipCluster as skip, startHAProxy, startNode, startRedis } from "../lib/cluster.mjs";
 import { closeAll, dumpLogs, expectTileFrames, join, launchBrowser, poll } from "../lib/browser.mjs";
 
-const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-const skip = !have("redis-server") || !have("haproxy") ? "redis-server or haproxy not installed (scripts/setup-test.sh installs them)" : false;
-const haproxyCfg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../deploy/haproxy.cfg");
 
 /** watchFrames records, in page, the longest time without a new frame in id's tile. */
 const watchFrames = (page, id) =>
@@ -42,35 +34,9 @@ describe("cluster: a home node killed during a call", { skip }, () => {
   const nodes = {};
 
   before(async () => {
-    const port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", mkdtempSync(path.join(os.tmpdir(), "huddle-redis-")), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    for (const id of ["n1", "n2"]) {
-      for (let tries = 0; ; tries++) {
-        try {
-          nodes[id] = await startServer({ args: ["--redis-url", `redis://127.0.0.1:${port}/0`, "--node-id", id, "--media", "mesh"] });
-          break;
-        } catch (e) {
-          if (tries > 20) throw e; // Redis not up yet: retry briefly
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    }
-    const bind = `127.0.0.1:${await freePort()}`;
-    haproxy = spawn("haproxy", ["-db", "-f", haproxyCfg], {
-      stdio: "ignore",
-      env: { ...process.env, HUDDLE_BIND: bind, HUDDLE_NODE1: `127.0.0.1:${nodes.n1.port}`, HUDDLE_NODE2: `127.0.0.1:${nodes.n2.port}`, HUDDLE_NODE3: `127.0.0.1:${await freePort()}` },
-    });
-    haproxy.url = `http://${bind}`;
-    // Both nodes in service (health checks: rise 2, every second).
-    await poll(async () => {
-      const seen = new Set();
-      for (let i = 0; i < 8; i++) {
-        const res = await fetch(`${haproxy.url}/healthz`).catch(() => null);
-        const node = res?.headers.get("set-cookie")?.match(/HUDDLE_NODE=(n\d)/)?.[1];
-        if (node) seen.add(node);
-      }
-      return seen.size === 2;
-    }, { what: "HAProxy routes to both nodes", timeout: 20000 });
+    redis = await startRedis();
+    for (const id of ["n1", "n2"]) nodes[id] = await startNode(redis, id, ["--media", "mesh"]);
+    haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port]);
     browser = await launchBrowser();
   });
 
