@@ -484,8 +484,14 @@ func TestLeasesHoldNoGoroutines(t *testing.T) {
 		}
 		leases[i] = l
 	}
-	time.Sleep(50 * time.Millisecond) // any goroutine started is running
-	if extra := runtime.NumGoroutine() - before; extra > n/5 {
+	// The fewest of a few looks: a renewal under way runs in a goroutine
+	// of its own for a moment.
+	extra := n
+	for range 5 {
+		time.Sleep(20 * time.Millisecond)
+		extra = min(extra, runtime.NumGoroutine()-before)
+	}
+	if extra > n/5 {
 		t.Errorf("%d goroutines more for %d leases, want none per lease", extra, n)
 	}
 	time.Sleep(2 * a.cfg.LeaseTTL)
