@@ -200,6 +200,18 @@ func (c *Cluster) background(f func()) bool {
 	return true
 }
 
+// enter counts work that Close waits for, done by the caller's goroutine
+// (which calls c.wg.Done when finished), unless the cluster is closed.
+func (c *Cluster) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
 // New connects to Redis, checks it answers within OpTimeout, writes a first
 // heartbeat and starts the heartbeat loop. Close stops it.
 func New(ctx context.Context, cfg Config) (*Cluster, error) {
@@ -341,6 +353,17 @@ func (c *Cluster) Close() error {
 	}
 	c.cancel()
 	_ = c.blk.Close() // ends a blocked stream read now, not after StreamBlock
+	// The leases' renewals are timers, not goroutines that see the
+	// cancel: they are lost here.
+	c.mu.Lock()
+	leases := make([]*Lease, 0, len(c.leases))
+	for _, l := range c.leases {
+		leases = append(leases, l)
+	}
+	c.mu.Unlock()
+	for _, l := range leases {
+		l.lose(ErrClosed)
+	}
 	c.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.OpTimeout)
 	defer cancel()

@@ -101,6 +101,10 @@ func checkRoom(room string) error {
 // Lease is this node's ownership of one room. It renews itself every
 // RenewInterval until Release, End (on its RoomState), Cluster.Close, or
 // until it is lost.
+//
+// A node holds a lease per room it is home to, so a lease keeps no
+// goroutine of its own between renewals: a timer runs each renewal (see
+// renewTick), and AfterLost callbacks stand for goroutines waiting on Lost.
 type Lease struct {
 	c     *Cluster
 	Room  string
@@ -111,10 +115,12 @@ type Lease struct {
 	rewrite chan struct{} // 1-buffered: Redis lost the room's state
 
 	mu       sync.Mutex
-	err      error     // why it was lost; nil while held
-	deadline time.Time // by when Redis surely expires it unless renewed
-	frozen   bool      // tests: renew loop does nothing (a stalled process)
-	gen      string    // Redis data generation the lease lives in
+	err      error       // why it was lost; nil while held
+	deadline time.Time   // by when Redis surely expires it unless renewed
+	frozen   bool        // tests: renew loop does nothing (a stalled process)
+	gen      string      // Redis data generation the lease lives in
+	timer    *time.Timer // the next renewal; nil once lost
+	lostFns  []func()    // AfterLost's, until lost
 	once     sync.Once
 }
 
@@ -129,6 +135,20 @@ func (l *Lease) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.err
+}
+
+// AfterLost arranges for f to run in its own goroutine once the lease is
+// lost (as Lost is closed), or at once if it is lost already: what a
+// goroutine waiting on Lost does, without keeping one per lease.
+func (l *Lease) AfterLost(f func()) {
+	l.mu.Lock()
+	if l.err == nil {
+		l.lostFns = append(l.lostFns, f)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	go f()
 }
 
 // Rewrite receives a value when Redis lost its data (it restarted empty)
@@ -194,7 +214,7 @@ func (c *Cluster) hold(room string, epoch uint64, token, gen string, start time.
 	if old != nil {
 		old.lose(ErrFenced) // its token was replaced (lose takes c.mu)
 	}
-	if !c.background(l.renewLoop) {
+	if !l.startRenewals() {
 		l.lose(ErrClosed)
 		return nil, ErrClosed
 	}
@@ -315,32 +335,51 @@ func (l *Lease) Renew(ctx context.Context) error {
 	return nil
 }
 
-// renewLoop renews every RenewInterval. The local deadline is counted from
-// when a successful renewal was sent, before Redis set the TTL, so the node
-// gives the room up no later than Redis frees it: never are two owners
-// acting at once, even when Redis is unreachable.
-func (l *Lease) renewLoop() {
-	t := time.NewTicker(l.c.cfg.RenewInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.c.ctx.Done():
-			l.lose(ErrClosed)
-			return
-		case <-l.lost:
-			return
-		case <-t.C:
-		}
-		l.mu.Lock()
-		frozen, deadline := l.frozen, l.deadline
-		l.mu.Unlock()
-		if frozen {
-			continue
-		}
+// startRenewals sets the timer of the first renewal, unless the cluster
+// is closed.
+func (l *Lease) startRenewals() bool {
+	l.c.mu.Lock()
+	closed := l.c.closed
+	l.c.mu.Unlock()
+	if closed {
+		return false
+	}
+	l.mu.Lock()
+	if l.err == nil {
+		l.timer = time.AfterFunc(l.c.cfg.RenewInterval, l.renewTick)
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// renewTick renews the lease and sets the timer for the next renewal,
+// RenewInterval after this one started (a ticker's period). The local
+// deadline is counted from when a successful renewal was sent, before
+// Redis set the TTL, so the node gives the room up no later than Redis
+// frees it: never are two owners acting at once, even when Redis is
+// unreachable. Close waits for a renewal under way.
+func (l *Lease) renewTick() {
+	if !l.c.enter() {
+		l.lose(ErrClosed)
+		return
+	}
+	defer l.c.wg.Done()
+	start := time.Now()
+	l.mu.Lock()
+	frozen, deadline, lost := l.frozen, l.deadline, l.err != nil
+	l.mu.Unlock()
+	if lost {
+		return
+	}
+	if !frozen {
 		ctx, cancel := context.WithDeadline(l.c.ctx, deadline)
 		err := l.Renew(ctx)
 		cancel()
 		if err != nil && !errors.Is(err, ErrFenced) {
+			if l.c.ctx.Err() != nil {
+				l.lose(ErrClosed)
+				return
+			}
 			l.c.stats.redisErrors.Add(1)
 			if !time.Now().Before(deadline) {
 				l.c.log.Warn("cluster: lease expired unrenewed", "room", l.Room, "err", err)
@@ -350,6 +389,11 @@ func (l *Lease) renewLoop() {
 			l.c.log.Debug("cluster: lease renewal failed, retrying", "room", l.Room, "err", err)
 		}
 	}
+	l.mu.Lock()
+	if l.err == nil && l.timer != nil {
+		l.timer.Reset(max(l.c.cfg.RenewInterval-time.Since(start), 0))
+	}
+	l.mu.Unlock()
 }
 
 // lose marks the lease lost with err (first reason wins) and forgets it.
@@ -357,11 +401,20 @@ func (l *Lease) lose(err error) {
 	l.once.Do(func() {
 		l.mu.Lock()
 		l.err = err
+		if l.timer != nil {
+			l.timer.Stop()
+			l.timer = nil
+		}
+		fns := l.lostFns
+		l.lostFns = nil
 		l.mu.Unlock()
 		if errors.Is(err, ErrFenced) {
 			l.c.stats.fenced.Add(1)
 		}
 		close(l.lost)
+		for _, f := range fns {
+			go f()
+		}
 		l.c.mu.Lock()
 		if l.c.leases[l.Room] == l {
 			delete(l.c.leases, l.Room)

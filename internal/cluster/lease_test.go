@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -462,5 +463,71 @@ func TestReserveAndAdopt(t *testing.T) {
 	}
 	if l, err := b.Claim(ctx, "orphan"); err != nil || l.Epoch != 2 {
 		t.Fatalf("claim after the lapse: %v %v, want epoch 2", l, err)
+	}
+}
+
+// A node holds a lease per room it is home to: leases keep no goroutine
+// of their own between renewals (which still happen: the rooms stay this
+// node's past several lease lives), AfterLost runs its callback when the
+// lease is lost, and Close loses every lease with ErrClosed.
+func TestLeasesHoldNoGoroutines(t *testing.T) {
+	r := startRedis(t)
+	a, b := newNode(t, r, "a"), newNode(t, r, "b")
+	ctx := bg(t)
+	before := runtime.NumGoroutine()
+	const n = 50
+	leases := make([]*Lease, n)
+	for i := range leases {
+		l, err := a.Claim(ctx, fmt.Sprintf("g-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases[i] = l
+	}
+	// The fewest of a few looks: a renewal under way runs in a goroutine
+	// of its own for a moment.
+	extra := n
+	for range 5 {
+		time.Sleep(20 * time.Millisecond)
+		extra = min(extra, runtime.NumGoroutine()-before)
+	}
+	if extra > n/5 {
+		t.Errorf("%d goroutines more for %d leases, want none per lease", extra, n)
+	}
+	time.Sleep(2 * a.cfg.LeaseTTL)
+	for i := range leases {
+		if _, err := b.Claim(ctx, fmt.Sprintf("g-%d", i)); !errors.Is(err, ErrOwned) {
+			t.Fatalf("claim of renewed room g-%d: %v, want ErrOwned", i, err)
+		}
+	}
+	lostFirst := make(chan struct{})
+	leases[0].AfterLost(func() { close(lostFirst) })
+	if err := leases[0].Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lostFirst:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterLost callback not run on Release")
+	}
+	late := make(chan struct{})
+	leases[0].AfterLost(func() { close(late) }) // lost already: runs at once
+	select {
+	case <-late:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterLost callback of a lost lease not run")
+	}
+	closed := make(chan struct{})
+	leases[1].AfterLost(func() { close(closed) })
+	a.Close()
+	for i, l := range leases[1:] {
+		if err := l.Err(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("lease %d after Close: %v, want ErrClosed", i+1, err)
+		}
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterLost callback not run on Close")
 	}
 }

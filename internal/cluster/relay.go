@@ -181,7 +181,14 @@ func (c *Cluster) send(o *outbox) {
 		backoff = 10 * time.Millisecond
 		c.stats.sent.Add(int64(len(batch)))
 		o.mu.Lock()
+		// The sent events' slots are cleared: the queue's array lives on
+		// until it is grown again, and would keep their data (a burst of
+		// joins' answers) alive with it.
+		clear(o.queue[:len(batch)])
 		o.queue = o.queue[len(batch):]
+		if len(o.queue) == 0 {
+			o.queue = nil
+		}
 		o.mu.Unlock()
 	}
 }

@@ -79,9 +79,40 @@ type Link struct {
 
 type connKey struct{ node, conn string }
 
-// homed is a socket held by another node and served here.
+// homed is a socket held by another node and served here. It is also
+// what its virtual session calls back (out, closed): one allocation per
+// relayed socket, where closures would be several.
 type homed struct {
-	sess *engineio.Session
+	l    *Link
+	key  connKey // the edge and the socket's id
+	room string
+	sess *engineio.Session // set once opened (under l.mu)
+}
+
+// out relays what the virtual session sends to the edge. Called under the
+// session's lock: Publish only queues.
+func (h *homed) out(ps []engineio.Packet) {
+	l := h.l
+	l.stats.relayedOut.Add(int64(len(ps)))
+	if l.publish(h.key.node, h.room, typeOut, encodePackets(h.key.conn, ps)) != nil {
+		go l.dropHomed(h.key, "relay backlog full")
+	}
+}
+
+// closed tells the edge that the home ended the virtual session, unless
+// the edge ended it (onClose forgot it first).
+func (h *homed) closed(reason string) {
+	l := h.l
+	time.AfterFunc(edgeMemory, func() { l.forgetEdge(h.key.conn, h.key.node) })
+	l.mu.Lock()
+	mine := l.homed[h.key] == h
+	if mine {
+		delete(l.homed, h.key)
+	}
+	l.mu.Unlock()
+	if mine {
+		_ = l.publishJSON(h.key.node, h.room, typeClosed, connMsg{Conn: h.key.conn, Reason: reason})
+	}
 }
 
 type counters struct {
@@ -558,8 +589,9 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 	l.mu.Unlock()
 	l.startMirror(lease)
 	l.log.Info("cluster: room homed here", "room", lease.Room, "epoch", lease.Epoch)
-	go func() {
-		<-lease.Lost()
+	// A callback, not a goroutine waiting on Lost: one fewer goroutine
+	// per room homed here.
+	lease.AfterLost(func() {
 		l.mu.Lock()
 		if l.leases[lease.Room] == lease {
 			delete(l.leases, lease.Room)
@@ -582,7 +614,7 @@ func (l *Link) keepLease(lease *cluster.Lease) {
 			l.mu.Unlock()
 			l.sendAway(lease.Room)
 		}
-	}()
+	})
 }
 
 // reclaimEvery is how often a lapsed lease is claimed again.
@@ -664,29 +696,10 @@ func (l *Link) onOpen(ev cluster.Event) {
 		_ = l.publishJSON(ev.From, ev.Room, typeMoved, connMsg{Conn: o.Conn, Node: home})
 		return
 	}
-	// The closures below live as long as the session: they keep these,
-	// not the open message (its headers and auth).
-	from, room, conn := ev.From, ev.Room, o.Conn
-	out := func(ps []engineio.Packet) {
-		l.stats.relayedOut.Add(int64(len(ps)))
-		// Called under the session's lock: Publish only queues.
-		if l.publish(from, room, typeOut, encodePackets(conn, ps)) != nil {
-			go l.dropHomed(key, "relay backlog full")
-		}
-	}
-	var h *homed
-	closed := func(reason string) {
-		time.AfterFunc(edgeMemory, func() { l.forgetEdge(conn, from) })
-		l.mu.Lock()
-		mine := h != nil && l.homed[key] == h
-		if mine {
-			delete(l.homed, key)
-		}
-		l.mu.Unlock()
-		if mine {
-			_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: conn, Reason: reason})
-		}
-	}
+	// h lives as long as the session: it keeps these, not the open
+	// message (its headers and auth).
+	from := ev.From
+	h := &homed{l: l, key: key, room: ev.Room}
 	r := relayedRequest(o)
 	tr := engineio.Polling
 	if o.Transport == "websocket" {
@@ -697,13 +710,13 @@ func (l *Link) onOpen(ev cluster.Event) {
 		l.mu.Unlock()
 		return // an open sent again after moved: the first stands
 	}
-	sess, err := l.io.OpenRemote(r, o.Conn, tr, out, closed) // the client keeps its socket id
+	sess, err := l.io.OpenRemote(r, o.Conn, tr, h.out, h.closed) // the client keeps its socket id
 	if err != nil {
 		l.mu.Unlock()
-		_ = l.publishJSON(from, room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})
+		_ = l.publishJSON(from, h.room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})
 		return
 	}
-	h = &homed{sess: sess}
+	h.sess = sess
 	l.homed[key] = h
 	l.edgeOf[o.Conn] = &edge{node: from}
 	l.mu.Unlock()
@@ -712,7 +725,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 		connect = append(connect, o.Auth...)
 	}
 	sess.Deliver(connect, false)
-	_ = l.publishJSON(from, room, typeOpened, connMsg{Conn: o.Conn})
+	_ = l.publishJSON(from, h.room, typeOpened, connMsg{Conn: o.Conn})
 }
 
 // relayedRequest stands for the client's opening request at the edge.

@@ -96,7 +96,7 @@ func TestMoved(t *testing.T) {
 	// The edge's side: its proxy follows moved with the open and the
 	// packets not yet confirmed, in order.
 	l := New(Config{Cluster: edge, Engine: socketio.NewServer(socketio.Config{})})
-	p := &proxy{l: l, conn: "c1", room: "busy", open: open, home: "home", sent: [][]byte{[]byte("in-1"), []byte("in-2")}}
+	p := &proxy{l: l, conn: "c1", room: "busy", home: "home", pending: &pendingOpen{open: open, sent: [][]byte{[]byte("in-1"), []byte("in-2")}}}
 	l.proxies["c1"] = p
 	moved, _ := json.Marshal(connMsg{Conn: "c1", Node: "owner"})
 	l.handle(cluster.Event{From: "home", Room: "busy", Type: typeMoved, Data: moved})

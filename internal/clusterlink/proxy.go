@@ -20,14 +20,21 @@ type proxy struct {
 	sock *socketio.Socket
 	conn string
 	room string
-	open []byte // the open message, sent again on moved; nil once opened (under mu)
 
 	mu     sync.Mutex
 	home   string
 	hops   int
 	opened bool
-	sent   [][]byte // in messages since the open, until opened; sent again on moved
 	done   bool
+	// pending is what is sent again on moved, until opened; then nil, so
+	// that a relayed socket keeps neither for its life.
+	pending *pendingOpen
+}
+
+// pendingOpen is what a proxy sent its home before the home took it.
+type pendingOpen struct {
+	open []byte   // the open message
+	sent [][]byte // in messages since the open
 }
 
 var _ signaling.Remote = (*proxy)(nil)
@@ -43,7 +50,7 @@ func (l *Link) startProxy(sock *socketio.Socket, room, home string, auth json.Ra
 		o.Header["Host"] = []string{r.Host}
 	}
 	b, _ := json.Marshal(o)
-	p := &proxy{l: l, sock: sock, conn: o.Conn, room: room, open: b, home: home}
+	p := &proxy{l: l, sock: sock, conn: o.Conn, room: room, home: home, pending: &pendingOpen{open: b}}
 	l.mu.Lock()
 	l.proxies[p.conn] = p
 	l.mu.Unlock()
@@ -63,8 +70,8 @@ func (p *proxy) Forward(ev *socketio.Event) {
 		p.mu.Unlock()
 		return
 	}
-	if !p.opened {
-		p.sent = append(p.sent, data)
+	if pd := p.pending; pd != nil {
+		pd.sent = append(pd.sent, data)
 	}
 	home := p.home
 	p.mu.Unlock()
@@ -127,8 +134,8 @@ func (l *Link) toProxy(ev cluster.Event) {
 		p.deliver(ps)
 	case typeOpened:
 		p.mu.Lock()
-		p.opened, p.sent = true, nil
-		p.open = nil // only a moved, which comes before opened, sends it again
+		p.opened = true
+		p.pending = nil // only a moved, which comes before opened, sends it again
 		p.mu.Unlock()
 	case typeMoved:
 		p.move(m.Node)
@@ -180,8 +187,11 @@ func (p *proxy) move(node string) {
 		return
 	}
 	p.home = node
-	sent := append([][]byte(nil), p.sent...)
-	open := p.open
+	var open []byte
+	var sent [][]byte
+	if pd := p.pending; pd != nil {
+		open, sent = pd.open, append([][]byte(nil), pd.sent...)
+	}
 	p.mu.Unlock()
 	if node == p.l.self {
 		// The room came here meanwhile: serving the socket here would
