@@ -178,6 +178,8 @@ type Cluster struct {
 	claiming map[string]*roomClaim
 	relay    relayState
 	stats    counters
+	// run tells this process from others under the same node id (Event.Run).
+	run uint64
 }
 
 // background runs f in a goroutine that Close waits for, unless the
@@ -217,7 +219,7 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	c := &Cluster{cfg: cfg, rdb: rdb, blk: blk, log: cfg.Logger.With("node", cfg.NodeID), ctx: bg, cancel: cancel,
-		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}}
+		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}, run: newRun()}
 	c.relay.init()
 	if err := c.Beat(ctx); err != nil {
 		cancel()
