@@ -54,8 +54,13 @@ func (e *OwnedError) Is(target error) bool { return target == ErrOwned }
 type Load struct {
 	Rooms        int `json:"rooms"`
 	Participants int `json:"participants"`
-	// Draining nodes (shutting down) get no new rooms.
+	// Draining nodes (starting or shutting down) get no new rooms.
 	Draining bool `json:"draining,omitempty"`
+	// Leaving is set on a node shutting down, which gives its rooms up
+	// once its connections closed: another node's join for one of them
+	// waits for that and takes the room over, instead of relaying the
+	// participant there. (A node starting is Draining, not Leaving.)
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // Config configures a Cluster. The zero value of every field but RedisURL

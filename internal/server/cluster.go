@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/cluster"
@@ -23,6 +24,8 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	ccfg := s.cfg.Cluster.Cluster()
 	ccfg.Logger = s.log
 	ccfg.ChatHistory = sigCfg.ChatHistory // the history kept for a takeover is the one kept here
+	// The heartbeat starts before the link exists.
+	var linked atomic.Pointer[clusterlink.Link]
 	ccfg.Load = func() cluster.Load {
 		var l cluster.Load
 		// The heartbeat starts before the service exists.
@@ -31,6 +34,9 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 		}
 		// Not ready yet, or shutting down: no new rooms here.
 		l.Draining = !s.ready.Load()
+		if link := linked.Load(); link != nil {
+			l.Leaving = link.Draining() // shutting down, not starting
+		}
 		return l
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -40,6 +46,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
+	linked.Store(link)
 	sigCfg.Cluster = link
 	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
@@ -82,6 +89,7 @@ func (s *Server) announceDraining(ctx context.Context) {
 	if s.cluster == nil {
 		return
 	}
+	s.link.Drain() // and claims no room from now on
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := s.cluster.Beat(ctx); err != nil {
