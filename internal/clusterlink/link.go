@@ -371,6 +371,7 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	}
 	owner, _, err := l.c.Owner(ctx, room)
 	if err != nil {
+		l.servedAlone(room)
 		return l.self, err
 	}
 	if owner != "" && owner != l.self {
@@ -421,10 +422,32 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 		return owned.Node, nil
 	}
 	if err != nil {
+		l.servedAlone(room)
 		return l.self, err
 	}
 	l.adopt(ctx, lease)
 	return l.self, nil
+}
+
+// servedAlone notes a room that this node serves without a lease, Redis
+// being away: it is claimed once Redis answers (reclaim), so that a
+// newcomer through another node finds it here instead of starting a second
+// meeting of the same name; if another node has the room by then, its
+// members here are sent there.
+func (l *Link) servedAlone(room string) {
+	if l.draining.Load() {
+		return // takes no room
+	}
+	l.mu.Lock()
+	_, held := l.leases[room]
+	claiming := l.alive[room] // a lapsed lease: reclaim runs already
+	if !held && !claiming {
+		l.alive[room] = true
+	}
+	l.mu.Unlock()
+	if !held && !claiming {
+		go l.reclaim(room)
+	}
 }
 
 // adopt makes this node the home of a lease's room: the meeting's state
@@ -562,6 +585,14 @@ func (l *Link) reclaim(room string) {
 		l.mu.Unlock()
 		if !alive || held {
 			return // ended, or claimed again by a join meanwhile
+		}
+		if l.room(room) == nil {
+			// Served alone, but the join that was to start it here did
+			// not (refused): nothing to claim.
+			l.mu.Lock()
+			delete(l.alive, room)
+			l.mu.Unlock()
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
 		lease, err := l.c.Claim(ctx, room)
