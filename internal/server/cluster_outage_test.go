@@ -74,6 +74,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	eve.ask(&ej, "join-room", map[string]string{"room": "outage-local", "name": "Eve"})
 	fay.ask(&fj, "join-room", map[string]string{"room": "outage-local", "name": "Fay"})
 	probe.ask(nil, "leave-room", map[string]string{})
+	probe.c.Close()
 	eve.await("user-left")
 	fay.await("user-left")
 	eveShown, fayShown := eve.count("user-joined")+eve.count("user-left"), fay.count("user-joined")+fay.count("user-left")
@@ -94,30 +95,35 @@ func TestClusterRedisOutage(t *testing.T) {
 		t.Logf("%s: the meeting on one node exchanged chat and a candidate in %v", when, time.Since(start).Round(time.Millisecond))
 	}
 
+	asked, other := nodes[1-local], nodes[local]
 	rp.kill()
 	down := time.Now()
 	localTalks("outage start")
-	// Across nodes: Bob's chat and candidate wait for Redis.
+	// Across nodes, both ways: a chat message and a candidate wait for
+	// Redis (the relayed one's acks too: they come from the home).
 	type sent struct {
-		err error
-		at  time.Time
+		what string
+		m    *member
+		err  error
+		at   time.Time
 	}
-	bobChat, bobIce := make(chan sent, 1), make(chan sent, 1)
-	emit := func(ch chan<- sent, event string, arg any) {
+	acks := make(chan sent, 4)
+	emit := func(m *member, what, event string, arg any) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), redisOutage+30*time.Second)
 			defer cancel()
-			_, err := bob.c.EmitWithAck(ctx, event, arg)
-			ch <- sent{err, time.Now()}
+			_, err := m.c.EmitWithAck(ctx, event, arg)
+			acks <- sent{what, m, err, time.Now()}
 		}()
 	}
-	emit(bobChat, "chat-message", map[string]string{"text": "across, during the outage"})
-	emit(bobIce, "ice-candidate", map[string]any{"to": aj.ID, "candidate": map[string]string{"candidate": "candidate:outage"}})
+	emit(bob, "Bob's chat", "chat-message", map[string]string{"text": "from Bob, during the outage"})
+	emit(bob, "Bob's candidate", "ice-candidate", map[string]any{"to": aj.ID, "candidate": map[string]string{"candidate": "candidate:Bob"}})
+	emit(ada, "Ada's chat", "chat-message", map[string]string{"text": "from Ada, during the outage"})
+	emit(ada, "Ada's candidate", "ice-candidate", map[string]any{"to": bj.ID, "candidate": map[string]string{"candidate": "candidate:Ada"}})
+	proxied0 := asked.link.Stats().Proxied
 
 	// A meeting started during the outage, on the other node than
 	// outage-local's: served there alone.
-	asked := nodes[1-local]
-	other := nodes[local]
 	rooms0, parts0 := asked.clusterSig.Load().Stats()
 	oRooms0, oParts0 := other.clusterSig.Load().Stats()
 	gus := connectMember(t, asked.url(), sioclient.WebSocket)
@@ -139,16 +145,16 @@ func TestClusterRedisOutage(t *testing.T) {
 	if r, p := other.clusterSig.Load().Stats(); r != oRooms0 || p != oParts0 {
 		t.Errorf("the other node has %d rooms and %d participants, was %d and %d", r, p, oRooms0, oParts0)
 	}
-	if n := asked.link.Stats().Proxied; n > 1 {
-		t.Errorf("the node asked relays %d sockets (only Ada's or Bob's may be)", n)
+	if n := asked.link.Stats().Proxied; n != proxied0 {
+		t.Errorf("the node asked relays %d sockets, %d before the new meeting", n, proxied0)
 	}
 
 	time.Sleep(redisOutage/2 - time.Since(down))
 	localTalks("outage middle")
 	time.Sleep(redisOutage - 2*time.Second - time.Since(down))
 	localTalks("outage end")
-	if n := ada.count("chat-message") + ada.count("ice-candidate"); n != 0 {
-		t.Fatalf("Ada got %d events from Bob with Redis away", n)
+	if n := countWith(ada, "chat-message", "from Bob") + countWith(bob, "chat-message", "from Ada") + ada.count("ice-candidate") + bob.count("ice-candidate"); n != 0 {
+		t.Fatalf("%d events crossed nodes with Redis away", n)
 	}
 	for i, n := range nodes {
 		select {
@@ -161,29 +167,39 @@ func TestClusterRedisOutage(t *testing.T) {
 	time.Sleep(redisOutage - time.Since(down))
 	rp.start() // with its data
 	back := time.Now()
-	ada.awaitFor(2*time.Second, "chat-message", "across, during the outage", bj.ID)
-	chatAt := time.Since(back)
-	ada.awaitFor(2*time.Second-chatAt, "ice-candidate", "candidate:outage", bj.ID)
-	iceAt := time.Since(back)
-	t.Logf("after %v without Redis: Bob's chat reached Ada %v and his candidate %v after Redis returned", back.Sub(down).Round(time.Second),
-		chatAt.Round(time.Millisecond), iceAt.Round(time.Millisecond))
-	for what, ch := range map[string]chan sent{"chat": bobChat, "candidate": bobIce} {
+	for _, a := range []struct {
+		what, event, part, from string
+		m                       *member
+	}{{"Bob's chat", "chat-message", "from Bob, during the outage", bj.ID, ada}, {"Bob's candidate", "ice-candidate", "candidate:Bob", bj.ID, ada},
+		{"Ada's chat", "chat-message", "from Ada, during the outage", aj.ID, bob}, {"Ada's candidate", "ice-candidate", "candidate:Ada", aj.ID, bob}} {
+		a.m.awaitFor(2*time.Second-time.Since(back), a.event, a.part, a.from)
+		t.Logf("after %v without Redis: %s arrived %v after Redis returned", back.Sub(down).Round(time.Second), a.what, time.Since(back).Round(time.Millisecond))
+	}
+	relayed := ada // the participant not on outage-x's home
+	if home == 0 {
+		relayed = bob
+	}
+	for range 4 {
 		select {
-		case s := <-ch:
+		case s := <-acks:
 			switch d := s.at.Sub(back); {
 			case s.err != nil:
-				t.Errorf("Bob's %s ack: %v", what, s.err)
+				t.Errorf("%s's ack: %v", s.what, s.err)
+			case s.m == relayed && d < 0:
+				t.Errorf("%s, relayed to the home, acknowledged with Redis away", s.what)
 			case d > 2*time.Second: // the ack is an event from the home too
-				t.Errorf("Bob's %s acknowledged %v after Redis returned, want within 2s", what, d.Round(time.Millisecond))
+				t.Errorf("%s acknowledged %v after Redis returned, want within 2s", s.what, d.Round(time.Millisecond))
+			case d < 0:
+				t.Logf("%s acknowledged during the outage, by the home", s.what)
 			default:
-				t.Logf("Bob's %s acknowledged %v after Redis returned", what, d.Round(time.Millisecond))
+				t.Logf("%s acknowledged %v after Redis returned", s.what, d.Round(time.Millisecond))
 			}
 		case <-time.After(5 * time.Second):
-			t.Errorf("Bob's %s never acknowledged", what)
+			t.Error("an ack never came")
 		}
 	}
-	if n := countWith(ada, "chat-message", "across, during the outage"); n != 1 {
-		t.Errorf("Ada got the outage's chat %d times, want once", n)
+	if n := countWith(ada, "chat-message", "from Bob, during the outage") + countWith(bob, "chat-message", "from Ada, during the outage"); n != 2 {
+		t.Errorf("the outage's two chat messages arrived %d times in all, want once each", n)
 	}
 	if n := drops.Load(); n != 0 {
 		t.Errorf("the meeting on one node saw %d disconnects", n)
