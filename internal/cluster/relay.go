@@ -144,6 +144,14 @@ func (c *Cluster) outbox(node string) *outbox {
 	return o
 }
 
+// relayRetryMax bounds the wait between tries of the relay's sender and
+// reader while Redis is away: once it is back, go-redis itself may take up
+// to a second to dial again (its pool's dial probe after repeated
+// failures), and events across nodes are to flow within 2 s of Redis
+// returning, with both a sender and a reader to get going. A failing try
+// costs little: the pool answers at once while it probes.
+const relayRetryMax = 150 * time.Millisecond
+
 // sendBatch is how many queued events go in one transaction.
 const sendBatch = 128
 
@@ -185,7 +193,7 @@ func (c *Cluster) send(o *outbox) {
 			case <-c.ctx.Done():
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 500*time.Millisecond)
+			backoff = min(backoff*2, relayRetryMax)
 			continue
 		}
 		if failing {
@@ -305,7 +313,7 @@ func (c *Cluster) receive(ctx context.Context, ch chan<- Event) {
 			case <-ctx.Done():
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 500*time.Millisecond)
+			backoff = min(backoff*2, relayRetryMax)
 			continue
 		}
 		if res == nil {
