@@ -134,11 +134,12 @@ func New(cfg Config) *Link {
 	}
 }
 
-// Drain tells the link that this node is shutting down: from now on it
-// claims no room (the rooms it is home to it keeps until Release), so that
-// a socket relayed here after it gave its rooms up is sent back, to
-// reconnect and find the room's new home, instead of claiming the room
-// again for a node about to stop (which held it until its lease lapsed).
+// Drain tells the link that this node is shutting down, about to send its
+// clients away: from now on it claims no room (the rooms it is home to it
+// keeps until Release), so that a socket relayed here after it gave its
+// rooms up is sent back, to reconnect and find the room's new home,
+// instead of claiming the room again for a node about to stop (which held
+// it until its lease lapsed).
 func (l *Link) Drain() { l.draining.Store(true) }
 
 // Draining reports whether Drain was called (for the node's record:

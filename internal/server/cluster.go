@@ -89,10 +89,27 @@ func (s *Server) announceDraining(ctx context.Context) {
 	if s.cluster == nil {
 		return
 	}
-	s.link.Drain() // and claims no room from now on
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if err := s.cluster.Beat(ctx); err != nil {
 		s.log.Warn("cluster: telling the cluster this node drains", "err", err)
+	}
+}
+
+// announceLeaving tells the cluster, as this node sends its clients away
+// after the shutdown delay, that it takes no room any more and gives its
+// rooms up in a moment (its record says leaving): the nodes its
+// participants reconnect to wait for that and take the rooms over,
+// rather than relay them back here. Until then (the delay) the node
+// serves its meetings as before, newcomers included.
+func (s *Server) announceLeaving(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	s.link.Drain()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.cluster.Beat(ctx); err != nil {
+		s.log.Warn("cluster: telling the cluster this node leaves", "err", err)
 	}
 }
