@@ -54,8 +54,13 @@ func (e *OwnedError) Is(target error) bool { return target == ErrOwned }
 type Load struct {
 	Rooms        int `json:"rooms"`
 	Participants int `json:"participants"`
-	// Draining nodes (shutting down) get no new rooms.
+	// Draining nodes (starting or shutting down) get no new rooms.
 	Draining bool `json:"draining,omitempty"`
+	// Leaving is set on a node shutting down, which gives its rooms up
+	// once its connections closed: another node's join for one of them
+	// waits for that and takes the room over, instead of relaying the
+	// participant there. (A node starting is Draining, not Leaving.)
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // Config configures a Cluster. The zero value of every field but RedisURL
@@ -182,6 +187,8 @@ type Cluster struct {
 	claiming map[string]*roomClaim
 	relay    relayState
 	stats    counters
+	// run tells this process from others under the same node id (Event.Run).
+	run uint64
 }
 
 // background runs f in a goroutine that Close waits for, unless the
@@ -233,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	c := &Cluster{cfg: cfg, rdb: rdb, blk: blk, log: cfg.Logger.With("node", cfg.NodeID), ctx: bg, cancel: cancel,
-		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}}
+		leases: map[string]*Lease{}, claiming: map[string]*roomClaim{}, run: newRun()}
 	c.relay.init()
 	if err := c.Beat(ctx); err != nil {
 		cancel()

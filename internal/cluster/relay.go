@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,12 @@ type Event struct {
 	From string
 	// Seq numbers the events from From to this node, from 1, without gaps
 	// unless the stream was trimmed past unread events; set by Publish.
-	Seq  uint64
+	Seq uint64
+	// Run tells From's processes apart (random, per process): a node
+	// restarted under the same id numbers its events from 1 again, and its
+	// peers must not take them for copies of the old process's. Set by
+	// Publish.
+	Run  uint64
 	Room string
 	Type string
 	Data []byte
@@ -41,15 +47,23 @@ type relayState struct {
 	subMu   sync.Mutex // serializes Subscribe
 	mu      sync.Mutex
 	out     map[string]*outbox // by destination node
-	seen    map[string]uint64  // highest Seq delivered, by sender
+	seen    map[string]seen    // highest Seq delivered, by sender
 	sub     context.CancelFunc // the running subscription's
 	subDone chan struct{}      // closed when it ended
 }
 
 func (r *relayState) init() {
 	r.out = map[string]*outbox{}
-	r.seen = map[string]uint64{}
+	r.seen = map[string]seen{}
 }
+
+// newRun is a process's Event.Run: random, never 0 (which stands for a
+// sender that does not tell its runs apart).
+func newRun() uint64 { return rand.Uint64() | 1 }
+
+// seen is how far the events of one sender were delivered: up to seq of
+// its process run; prev is the run before (a restart under the same id).
+type seen struct{ run, seq, prev uint64 }
 
 // outbox holds the events for one node in order until Redis took them.
 type outbox struct {
@@ -87,7 +101,7 @@ func (c *Cluster) Publish(ctx context.Context, node string, ev Event) error {
 		return ErrBacklog
 	}
 	o.seq++
-	ev.From, ev.Seq = c.cfg.NodeID, o.seq
+	ev.From, ev.Seq, ev.Run = c.cfg.NodeID, o.seq, c.run
 	o.queue = append(o.queue, ev)
 	o.mu.Unlock()
 	c.stats.queued.Add(1)
@@ -130,6 +144,14 @@ func (c *Cluster) outbox(node string) *outbox {
 	return o
 }
 
+// relayRetryMax bounds the wait between tries of the relay's sender and
+// reader while Redis is away: once it is back, go-redis itself may take up
+// to a second to dial again (its pool's dial probe after repeated
+// failures), and events across nodes are to flow within 2 s of Redis
+// returning, with both a sender and a reader to get going. A failing try
+// costs little: the pool answers at once while it probes.
+const relayRetryMax = 150 * time.Millisecond
+
 // sendBatch is how many queued events go in one transaction.
 const sendBatch = 128
 
@@ -171,7 +193,7 @@ func (c *Cluster) send(o *outbox) {
 			case <-c.ctx.Done():
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 500*time.Millisecond)
+			backoff = min(backoff*2, relayRetryMax)
 			continue
 		}
 		if failing {
@@ -210,7 +232,7 @@ func (c *Cluster) xadd(o *outbox, batch []Event) error {
 		for _, ev := range batch {
 			p.XAdd(ctx, &redis.XAddArgs{
 				Stream: key, MaxLen: c.cfg.StreamMaxLen, Approx: true,
-				Values: []any{"f", ev.From, "s", strconv.FormatUint(ev.Seq, 10), "r", ev.Room, "t", ev.Type, "d", ev.Data},
+				Values: []any{"f", ev.From, "s", strconv.FormatUint(ev.Seq, 10), "p", strconv.FormatUint(ev.Run, 10), "r", ev.Room, "t", ev.Type, "d", ev.Data},
 			})
 		}
 		if expire {
@@ -298,7 +320,7 @@ func (c *Cluster) receive(ctx context.Context, ch chan<- Event) {
 			case <-ctx.Done():
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 500*time.Millisecond)
+			backoff = min(backoff*2, relayRetryMax)
 			continue
 		}
 		if res == nil {
@@ -354,8 +376,24 @@ func (c *Cluster) deliver(ctx context.Context, key string, msgs []redis.XMessage
 			continue
 		}
 		c.relay.mu.Lock()
-		last := c.relay.seen[ev.From]
+		from := c.relay.seen[ev.From]
 		c.relay.mu.Unlock()
+		switch {
+		case ev.Run == from.run:
+		case ev.Run == from.prev && from.prev != from.run:
+			// The sender's former process, after its successor spoke: its
+			// events came before the successor's in the stream, so this is
+			// a late copy.
+			done = append(done, m.ID)
+			c.stats.duplicates.Add(1)
+			continue
+		default:
+			// Restarted under the same id: numbered from 1 again. (Runs are
+			// random, not times, so that a clock set back cannot make a new
+			// process look like an old one.)
+			from = seen{run: ev.Run, prev: from.run}
+		}
+		last := from.seq
 		if ev.Seq <= last {
 			done = append(done, m.ID) // a duplicate of one delivered
 			c.stats.duplicates.Add(1)
@@ -371,7 +409,7 @@ func (c *Cluster) deliver(ctx context.Context, key string, msgs []redis.XMessage
 			return false
 		}
 		c.relay.mu.Lock()
-		c.relay.seen[ev.From] = ev.Seq
+		c.relay.seen[ev.From] = seen{run: ev.Run, seq: ev.Seq, prev: from.prev}
 		c.relay.mu.Unlock()
 		c.stats.delivered.Add(1)
 		done = append(done, m.ID)
@@ -385,5 +423,6 @@ func decodeEvent(v map[string]any) (Event, bool) {
 	if err != nil || seq == 0 || str("f") == "" {
 		return Event{}, false
 	}
-	return Event{From: str("f"), Seq: seq, Room: str("r"), Type: str("t"), Data: []byte(str("d"))}, true
+	run, _ := strconv.ParseUint(str("p"), 10, 64) // 0 from a node before runs were told apart
+	return Event{From: str("f"), Seq: seq, Run: run, Room: str("r"), Type: str("t"), Data: []byte(str("d"))}, true
 }

@@ -263,3 +263,32 @@ func TestUndelivered(t *testing.T) {
 		t.Fatalf("filtered: %v", odd)
 	}
 }
+
+// A node restarted under the same id (a fixed --node-id) numbers its
+// events from 1 again: its peers take them as a new process's, not as
+// copies of what the old one sent (which dropped every event of the
+// restarted node until its numbers passed the old ones).
+func TestRelayNodeRestartedUnderSameID(t *testing.T) {
+	r := startRedis(t)
+	a, b := newNode(t, r, "a"), newNode(t, r, "b")
+	ctx := bg(t)
+	ch := b.Subscribe(ctx)
+	publishN(t, a, "b", 1, 5)
+	expectEvents(t, ch, "a", 1, 5)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := newNode(t, r, "a")
+	publishN(t, again, "b", 1, 3)
+	expectEvents(t, ch, "a", 1, 3)
+	// The old process's numbering does not come back: a late copy of its
+	// last event is dropped.
+	err := r.client().XAdd(ctx, &redis.XAddArgs{Stream: "huddle:node:b:events",
+		Values: []any{"f", "a", "s", "5", "p", strconv.FormatUint(a.run, 10), "r", "r", "t", "chat", "d", "5"}}).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, again, "b", 4, 1)
+	expectEvents(t, ch, "a", 4, 1)
+	expectNone(t, ch, 300*time.Millisecond)
+}

@@ -40,6 +40,11 @@ type Config struct {
 // that another node is home to: it cannot be relayed twice.
 var ErrElsewhere = errors.New("clusterlink: room homed on another node")
 
+// ErrDraining is the link's answer, on a node shutting down, to a join or
+// a relayed socket for a room this node is not home to: it takes no new
+// room (see Drain).
+var ErrDraining = errors.New("clusterlink: node shutting down takes no room")
+
 // maxHops is how many times a relayed socket follows moved before it gives
 // up (rooms changing hands faster than that are not worth chasing).
 const maxHops = 3
@@ -73,6 +78,9 @@ type Link struct {
 	rooms    map[string]*rooms.Room // this node's rooms, as Changed saw them
 	mirrors  map[string]*mirror     // rooms homed here, by id
 	claiming map[string]*roomLock
+
+	// draining is set by Drain: this node takes no room any more.
+	draining atomic.Bool
 
 	stats counters
 }
@@ -157,6 +165,18 @@ func New(cfg Config) *Link {
 		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
 	}
 }
+
+// Drain tells the link that this node is shutting down, about to send its
+// clients away: from now on it claims no room (the rooms it is home to it
+// keeps until Release), so that a socket relayed here after it gave its
+// rooms up is sent back, to reconnect and find the room's new home,
+// instead of claiming the room again for a node about to stop (which held
+// it until its lease lapsed).
+func (l *Link) Drain() { l.draining.Store(true) }
+
+// Draining reports whether Drain was called (for the node's record:
+// cluster.Load.Leaving).
+func (l *Link) Draining() bool { return l.draining.Load() }
 
 // Stats returns the link's counts now.
 func (l *Link) Stats() Stats {
@@ -378,6 +398,9 @@ func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (
 	if sock.Remote() {
 		// Relayed here: this node must stay (or become again) the home.
 		home, err := l.home(ctx, room, false)
+		if errors.Is(err, ErrDraining) {
+			return nil, err
+		}
 		if err != nil {
 			l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)
 			return nil, nil
@@ -421,13 +444,16 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	}
 	owner, _, err := l.c.Owner(ctx, room)
 	if err != nil {
+		l.servedAlone(room)
 		return l.self, err
 	}
 	if owner != "" && owner != l.self {
-		// A home killed a moment ago still holds its lease: wait for it
-		// to lapse and take the meeting over here, rather than relay the
-		// join to a node that will never answer it.
-		if !l.presumedDead(ctx, owner) {
+		// A home killed a moment ago still holds its lease, and a home
+		// shutting down holds it until its connections have closed: wait
+		// for the lease to lapse or be given up and take the meeting over
+		// here, rather than relay the join to a node that will never
+		// answer it, or will send the participant away again in a moment.
+		if !l.leaving(ctx, owner) {
 			return owner, nil
 		}
 		lease, now := l.claimWhenLapsed(room, owner)
@@ -448,6 +474,12 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 			owner = node // another node reserved it for this one
 		}
 	}
+	if l.draining.Load() && !alive {
+		// This node is shutting down and takes no room, not even one
+		// reserved for it or relayed here after it gave its rooms up: the
+		// relaying node's client reconnects and the room goes elsewhere.
+		return l.self, ErrDraining
+	}
 	var lease *cluster.Lease
 	if owner == l.self {
 		// Reserved for this node by the node that placed the room.
@@ -463,10 +495,32 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 		return owned.Node, nil
 	}
 	if err != nil {
+		l.servedAlone(room)
 		return l.self, err
 	}
 	l.adopt(ctx, lease)
 	return l.self, nil
+}
+
+// servedAlone notes a room that this node serves without a lease, Redis
+// being away: it is claimed once Redis answers (reclaim), so that a
+// newcomer through another node finds it here instead of starting a second
+// meeting of the same name; if another node has the room by then, its
+// members here are sent there.
+func (l *Link) servedAlone(room string) {
+	if l.draining.Load() {
+		return // takes no room
+	}
+	l.mu.Lock()
+	_, held := l.leases[room]
+	claiming := l.alive[room] // a lapsed lease: reclaim runs already
+	if !held && !claiming {
+		l.alive[room] = true
+	}
+	l.mu.Unlock()
+	if !held && !claiming {
+		go l.reclaim(room)
+	}
 }
 
 // adopt makes this node the home of a lease's room: the meeting's state
@@ -510,27 +564,30 @@ func (l *Link) endStaleProxies(room string) {
 	}
 }
 
-// presumedDead reports whether a node has not beaten for two heartbeat
-// intervals (or is not listed): killed a moment ago, its record and its
-// leases not lapsed yet. A node whose clock is behind may be taken for
-// dead; that costs a join the wait in claimWhenLapsed, nothing more.
-func (l *Link) presumedDead(ctx context.Context, node string) bool {
+// leaving reports whether a node is shutting down (its record says
+// leaving: it gives its rooms up once its connections closed) or is
+// presumed dead: it has not beaten for two heartbeat intervals (or is
+// not listed), killed a moment ago, its record and its leases not lapsed
+// yet. A node whose clock is behind may be taken for dead; that costs a
+// join the wait in claimWhenLapsed, nothing more.
+func (l *Link) leaving(ctx context.Context, node string) bool {
 	nodes, err := l.c.Nodes(ctx)
 	if err != nil {
 		return false
 	}
 	for _, n := range nodes {
 		if n.ID == node {
-			return time.Since(n.Beat) > 2*l.c.HeartbeatInterval()
+			return n.Leaving || time.Since(n.Beat) > 2*l.c.HeartbeatInterval()
 		}
 	}
 	return true
 }
 
-// claimWhenLapsed claims room once the lease of its dead owner lapses,
-// trying for a lease's life and a second. Without a lease it returns the
-// room's owner: another node that claimed it first, or the old owner if
-// its lease did not lapse (it lives after all) or Redis failed.
+// claimWhenLapsed claims room once the lease of its dead (or shutting
+// down) owner lapses or is given up, trying for a lease's life and a
+// second. Without a lease it returns the room's owner: another node that
+// claimed it first, or the old owner if its lease did not lapse (it lives
+// after all, or takes longer than that to shut down) or Redis failed.
 func (l *Link) claimWhenLapsed(room, dead string) (*cluster.Lease, string) {
 	deadline := time.Now().Add(l.c.LeaseTTL() + time.Second)
 	for time.Now().Before(deadline) {
@@ -634,6 +691,14 @@ func (l *Link) reclaim(room string) {
 		if !alive || held {
 			return // ended, or claimed again by a join meanwhile
 		}
+		if l.room(room) == nil {
+			// Served alone, but the join that was to start it here did
+			// not (refused): nothing to claim.
+			l.mu.Lock()
+			delete(l.alive, room)
+			l.mu.Unlock()
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
 		lease, err := l.c.Claim(ctx, room)
 		cancel()
@@ -688,6 +753,10 @@ func (l *Link) onOpen(ev cluster.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
 	home, err := l.home(ctx, ev.Room, false)
 	cancel()
+	if errors.Is(err, ErrDraining) {
+		_ = l.publishJSON(ev.From, ev.Room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})
+		return
+	}
 	if err != nil {
 		l.log.Warn("cluster: room home unknown, serving it here", "room", ev.Room, "err", err)
 	}

@@ -230,3 +230,26 @@ func TestSilentHomeEndsRelayedSockets(t *testing.T) {
 		}
 	}
 }
+
+// A node shutting down (Drain) takes no room: an open for a room nobody
+// owns (its rooms given up, say) is answered closed, and the room stays
+// free for a live node, instead of being claimed for a node about to stop.
+func TestDrainingNodeClaimsNoRoom(t *testing.T) {
+	url := startRedis(t)
+	edge := node(t, url, "edge")
+	home := New(Config{Cluster: node(t, url, "home"), Engine: socketio.NewServer(socketio.Config{})})
+	home.Drain()
+	open, _ := json.Marshal(openMsg{Conn: "c1", Transport: "websocket"})
+	home.handle(cluster.Event{From: "edge", Room: "free", Type: typeOpen, Data: open})
+	ev := next(t, edge.Subscribe(context.Background()))
+	var m connMsg
+	if ev.Type != typeClosed || json.Unmarshal(ev.Data, &m) != nil || m.Conn != "c1" {
+		t.Fatalf("answer %s %s, want closed", ev.Type, ev.Data)
+	}
+	if owner, _, err := edge.Owner(context.Background(), "free"); err != nil || owner != "" {
+		t.Fatalf("room owned by %q (%v), want free", owner, err)
+	}
+	if st := home.Stats(); st.Rooms != 0 || st.Homed != 0 {
+		t.Fatalf("draining node's stats %+v", st)
+	}
+}

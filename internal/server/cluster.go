@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/huddlehq/huddle/internal/cluster"
@@ -23,6 +24,8 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	ccfg := s.cfg.Cluster.Cluster()
 	ccfg.Logger = s.log
 	ccfg.ChatHistory = sigCfg.ChatHistory // the history kept for a takeover is the one kept here
+	// The heartbeat starts before the link exists.
+	var linked atomic.Pointer[clusterlink.Link]
 	ccfg.Load = func() cluster.Load {
 		var l cluster.Load
 		// The heartbeat starts before the service exists.
@@ -31,6 +34,9 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 		}
 		// Not ready yet, or shutting down: no new rooms here.
 		l.Draining = !s.ready.Load()
+		if link := linked.Load(); link != nil {
+			l.Leaving = link.Draining() // shutting down, not starting
+		}
 		return l
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -40,6 +46,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
+	linked.Store(link)
 	sigCfg.Cluster = link
 	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
@@ -86,5 +93,23 @@ func (s *Server) announceDraining(ctx context.Context) {
 	defer cancel()
 	if err := s.cluster.Beat(ctx); err != nil {
 		s.log.Warn("cluster: telling the cluster this node drains", "err", err)
+	}
+}
+
+// announceLeaving tells the cluster, as this node sends its clients away
+// after the shutdown delay, that it takes no room any more and gives its
+// rooms up in a moment (its record says leaving): the nodes its
+// participants reconnect to wait for that and take the rooms over,
+// rather than relay them back here. Until then (the delay) the node
+// serves its meetings as before, newcomers included.
+func (s *Server) announceLeaving(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	s.link.Drain()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.cluster.Beat(ctx); err != nil {
+		s.log.Warn("cluster: telling the cluster this node leaves", "err", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	neturl "net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -36,13 +37,16 @@ func startRedis(t *testing.T) string {
 }
 
 // redisProc is a redis-server a test may kill and start again (empty: it
-// persists nothing).
+// persists nothing, unless persist).
 type redisProc struct {
 	t    *testing.T
 	port int
 	url  string
 	dir  string
 	cmd  *exec.Cmd
+	// persist writes every change to an append-only file (fsync always),
+	// so that the server comes back from kill -9 with its data.
+	persist bool
 }
 
 func startRedisProc(t *testing.T) *redisProc {
@@ -59,8 +63,12 @@ func startRedisProc(t *testing.T) *redisProc {
 
 func (r *redisProc) start() {
 	r.t.Helper()
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "no", "--loglevel", "warning")
+	aof := []string{"--appendonly", "no"}
+	if r.persist {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	cmd := exec.Command("redis-server", append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--loglevel", "warning"}, aof...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -546,7 +554,10 @@ func TestClusterHelperNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Run(context.Background(), cfg, NewLogger(cfg, os.Stderr)); err != nil {
+	// SIGTERM shuts the node down as cmd/huddle's does (a rolling restart).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, cfg, NewLogger(cfg, os.Stderr)); err != nil {
 		fmt.Fprintln(os.Stderr, "node process:", err) // shown by startNodeProcess when the test fails
 	}
 }

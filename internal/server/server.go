@@ -355,6 +355,7 @@ func (s *Server) shutdown() error {
 	case <-time.After(s.cfg.ShutdownDelay):
 	case <-ctx.Done():
 	}
+	s.announceLeaving(ctx) // cluster.go
 	engineCtx, cancelEngine := context.WithTimeout(ctx, (s.cfg.ShutdownTimeout-s.cfg.ShutdownDelay)/2)
 	if err := s.parts.engine.Shutdown(engineCtx); err != nil {
 		s.log.Info("closed the signaling sessions that did not leave in time", "err", err)
