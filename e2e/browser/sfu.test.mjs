@@ -16,16 +16,31 @@ const state = (p) =>
   }));
 
 // watchGaps measures, in page, the longest time between two frames shown
-// in a participant's tile: a move between paths must not freeze it.
+// in a participant's tile: a move between paths must not freeze it. The
+// tile may put a new video element in place of the old one (tiles.ts
+// starts a new stream aside), so every element that appears in it is
+// watched from then on.
 const watchGaps = (p, id) =>
   p.page.evaluate((id) => {
     const g = (window.__gap = { max: 0, last: 0 });
-    const frame = (now) => {
-      if (g.last) g.max = Math.max(g.max, now - g.last);
-      g.last = now;
-      document.querySelector(`.tile[data-peer-id="${id}"] video`)?.requestVideoFrameCallback(frame);
+    const watched = new WeakSet();
+    const watch = (v) => {
+      const frame = (now) => {
+        if (g.last) g.max = Math.max(g.max, now - g.last);
+        g.last = Math.max(g.last, now);
+        if (v.isConnected) v.requestVideoFrameCallback(frame);
+      };
+      v.requestVideoFrameCallback(frame);
     };
-    document.querySelector(`.tile[data-peer-id="${id}"] video`).requestVideoFrameCallback(frame);
+    const scan = () => {
+      const v = document.querySelector(`.tile[data-peer-id="${id}"] video`);
+      if (v && !watched.has(v)) {
+        watched.add(v);
+        watch(v);
+      }
+    };
+    scan();
+    setInterval(scan, 10);
   }, id);
 const longestGap = (p) => p.page.evaluate(() => Math.round(window.__gap.max));
 

@@ -47,6 +47,9 @@ export interface Participant extends PeerInfo {
   screenStream?: MediaStream;
   /** The SFU's stream of the participant's screen, once it has sent one. */
   sfuScreenStream?: MediaStream;
+  /** Into the SFU: we show this participant through it, and it shows us (sfu-shown over the data channel). */
+  sfuShown?: boolean;
+  peerSfuShown?: boolean;
 }
 
 export type EndReason = "left" | "removed" | "denied" | "error";
@@ -90,6 +93,15 @@ const remapWaitMs = 5000;
  * stream first, then the old connection closes.
  */
 const pathOverlapMs = 1500;
+
+/**
+ * Into the SFU, a direct connection closes once both ends show each other
+ * through the SFU (each tells the other over the data channel), so that
+ * the end whose SFU path came first does not take the picture from the
+ * other: its tile froze for up to a second in sfu.test.mjs. A peer that
+ * never says so (its data channel down) loses the direct path after this.
+ */
+const directCloseFallbackMs = 8000;
 
 /** How soon a rejoin that timed out is tried again while the socket is up. */
 const rejoinRetryMs = 1000;
@@ -422,6 +434,14 @@ export class Meeting extends Emitter<MeetingEvents> {
   private peerMessage(from: Peer, msg: unknown): void {
     if (!msg || typeof msg !== "object") return;
     const m = msg as { type?: unknown; id?: unknown; old?: unknown };
+    if (m.type === "sfu-shown") {
+      const p = [...this.participants.values()].find((x) => x.peer === from);
+      if (p) {
+        p.peerSfuShown = true;
+        this.closeDirectWhenBothShowSfu(p);
+      }
+      return;
+    }
     if (m.type !== "id" || typeof m.id !== "string") return;
     const p = [...this.participants.values()].find((x) => x.peer === from);
     if (!p || p.id === m.id) return;
@@ -556,6 +576,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       },
     });
     p.peer = peer;
+    p.sfuShown = p.peerSfuShown = false;
     // Coming back from the SFU, the tile keeps its stream until the direct
     // connection carries media (onTrack).
     if (!p.sfuStream) p.stream = peer.stream;
@@ -756,13 +777,24 @@ export class Meeting extends Emitter<MeetingEvents> {
     p.stream = stream;
     this.emit("participant-updated", p);
     const peer = p.peer;
-    if (peer) {
-      setTimeout(() => {
-        if (this.mode === "sfu" && p.peer === peer) {
-          peer.close();
-          p.peer = undefined;
-        }
-      }, pathOverlapMs);
+    if (!peer) return;
+    p.sfuShown = true;
+    peer.send({ type: "sfu-shown" });
+    this.closeDirectWhenBothShowSfu(p);
+    setTimeout(() => this.closeDirect(p, peer), directCloseFallbackMs);
+  }
+
+  /** closeDirectWhenBothShowSfu closes p's direct connection once both ends show each other through the SFU. */
+  private closeDirectWhenBothShowSfu(p: Participant): void {
+    const peer = p.peer;
+    if (peer && p.sfuShown && p.peerSfuShown) setTimeout(() => this.closeDirect(p, peer), pathOverlapMs);
+  }
+
+  private closeDirect(p: Participant, peer: Peer): void {
+    if (this.mode === "sfu" && p.peer === peer) {
+      peer.close();
+      p.peer = undefined;
+      p.sfuShown = p.peerSfuShown = false;
     }
   }
 

@@ -23,7 +23,12 @@ interface Tile {
   reactions: HTMLElement;
   meter: LevelMeter | null;
   meterTrack: MediaStreamTrack | null;
+  /** A stream being started in a second element, to take the tile's place once it shows a picture. */
+  incoming: MediaStream | null;
 }
+
+/** The longest a new stream is started aside before it takes the tile anyway. */
+const swapWaitMs = 1500;
 
 const speakingThreshold = 0.08;
 const reactionMs = 3000;
@@ -108,7 +113,7 @@ export class TileGrid {
       h("div", { class: "tile-top" }, hand, h("span", { class: "presenting" }, msg("tile.presenting")), h("span", { class: "tile-spacer" }), pin, quality),
       reactions,
     );
-    const tile: Tile = { el, video, name, avatar, hand, pin, quality, reactions, meter: null, meterTrack: null };
+    const tile: Tile = { el, video, name, avatar, hand, pin, quality, reactions, meter: null, meterTrack: null, incoming: null };
     this.tiles.set(p, tile);
     if (!p.self) this.applySink(video);
     this.update(p);
@@ -136,7 +141,7 @@ export class TileGrid {
     setAttr(t.pin, "aria-label", pinLabel);
     setAttr(t.pin, "title", pinLabel);
     t.pin.setAttribute("aria-pressed", String(pinned));
-    if (t.video.srcObject !== p.stream) t.video.srcObject = p.stream;
+    this.show(t, p);
     // Remote streams gain tracks later; poke play() so autoplay starts.
     if (t.video.paused) void t.video.play().catch(() => {});
     const track = p.stream.getAudioTracks()[0] ?? null;
@@ -147,6 +152,49 @@ export class TileGrid {
     }
     if (!screen) this.syncScreen(p);
     this.layout();
+  }
+
+  /**
+   * show puts p's stream in its tile. A tile that shows a picture and gets
+   * another stream (the meeting moving between the mesh and the SFU)
+   * starts the new one in a second element, which takes the first one's
+   * place once it has a frame: a video element given a new source shows
+   * nothing until that source's next frame is decoded and drawn, a few
+   * hundred ms on a busy machine, and the tile froze that long.
+   */
+  private show(t: Tile, p: Participant): void {
+    const stream = p.stream;
+    if (t.video.srcObject === stream || t.incoming === stream) return;
+    const showing = t.video.srcObject instanceof MediaStream && t.video.videoWidth > 0;
+    if (!showing || stream.getVideoTracks().length === 0) {
+      t.incoming = null;
+      t.video.srcObject = stream;
+      return;
+    }
+    t.incoming = stream;
+    const next = t.video.cloneNode(false) as HTMLVideoElement;
+    next.muted = true; // until it is the tile's: one element plays the audio
+    next.srcObject = stream;
+    let done = false;
+    const swap = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (this.tiles.get(p) !== t || t.incoming !== stream) {
+        next.srcObject = null; // superseded, or the tile is gone
+        return;
+      }
+      next.muted = t.video.muted;
+      t.video.replaceWith(next);
+      t.video.srcObject = null;
+      t.video = next;
+      t.incoming = null;
+      if (!p.self) this.applySink(next);
+    };
+    const timer = setTimeout(swap, swapWaitMs);
+    next.addEventListener("loadeddata", swap, { once: true });
+    next.requestVideoFrameCallback?.(() => swap());
+    void next.play().catch(() => {});
   }
 
   private isScreen(p: Participant): boolean {
