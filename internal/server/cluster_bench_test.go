@@ -275,8 +275,8 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 			var m nodeMem
 			for i, pp := range pprofs {
 				m = m.add(readNodeMem(t, pp))
-				saveHeap(t, pp, fmt.Sprintf("%s-%d%s", strings.ReplaceAll(name, " ", "-"), i+1, stage))
-				saveGoroutines(t, pp, fmt.Sprintf("%s-%d%s", strings.ReplaceAll(name, " ", "-"), i+1, stage))
+				saveProfile(t, pp, "heap", fmt.Sprintf("%s-%d%s", strings.ReplaceAll(name, " ", "-"), i+1, stage))
+				saveProfile(t, pp, "goroutine", fmt.Sprintf("%s-%d%s", strings.ReplaceAll(name, " ", "-"), i+1, stage))
 			}
 			return m
 		}
@@ -353,14 +353,15 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		n, per, first, n-first, row(one.all), row(one.next), row(three.all), row(three.next), ratio, verdict, three.all.heap/one.all.heap))
 }
 
-// saveGoroutines saves a node process's goroutine profile in
-// HUDDLE_CLUSTER_BENCH_PPROF, if set, beside its heap profile.
-func saveGoroutines(t *testing.T, pprofAddr, name string) {
+// saveProfile saves a node process's pprof profile of this kind (heap,
+// goroutine) in HUDDLE_CLUSTER_BENCH_PPROF, if set, as KIND-NAME.pb.gz
+// (go tool pprof -sample_index=inuse_space on the test binary for heaps).
+func saveProfile(t *testing.T, pprofAddr, kind, name string) {
 	dir := os.Getenv("HUDDLE_CLUSTER_BENCH_PPROF")
 	if dir == "" {
 		return
 	}
-	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/goroutine")
+	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/" + kind)
 	if err != nil {
 		t.Log(err)
 		return
@@ -368,24 +369,5 @@ func saveGoroutines(t *testing.T, pprofAddr, name string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	_ = os.MkdirAll(dir, 0o755)
-	_ = os.WriteFile(filepath.Join(dir, "goroutine-"+name+".pb.gz"), b, 0o644)
-}
-
-// saveHeap saves a node process's heap profile in
-// HUDDLE_CLUSTER_BENCH_PPROF, if set (go tool pprof -sample_index=inuse_space
-// on the test binary).
-func saveHeap(t *testing.T, pprofAddr, name string) {
-	dir := os.Getenv("HUDDLE_CLUSTER_BENCH_PPROF")
-	if dir == "" {
-		return
-	}
-	res, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
-	if err != nil {
-		t.Log(err)
-		return
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	_ = os.MkdirAll(dir, 0o755)
-	_ = os.WriteFile(filepath.Join(dir, "heap-"+name+".pb.gz"), b, 0o644)
+	_ = os.WriteFile(filepath.Join(dir, kind+"-"+name+".pb.gz"), b, 0o644)
 }
