@@ -180,26 +180,7 @@ func TestREMBWithoutTransportCC(t *testing.T) {
 
 	remb := &atomic.Int64{}
 	remb.Store(5_000_000)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for tick := time.NewTicker(100 * time.Millisecond); ; {
-			select {
-			case <-stop:
-				tick.Stop()
-				return
-			case <-tick.C:
-				// As a browser's: naming the streams it receives.
-				var ssrcs []uint32
-				for _, r := range b.Sub.GetReceivers() {
-					if tr := r.Track(); tr != nil {
-						ssrcs = append(ssrcs, uint32(tr.SSRC()))
-					}
-				}
-				_ = b.Sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(remb.Load()), SSRCs: ssrcs}})
-			}
-		}
-	}()
+	sendREMB(t, b, remb)
 	bp.SetView("alice", 1080)
 	layer := func(rid string) func() bool {
 		return func() bool { return b.LastSize("alice/cam") == sfutest.SimulcastSizes[rid] }
@@ -212,4 +193,50 @@ func TestREMBWithoutTransportCC(t *testing.T) {
 	sfutest.WaitFor(t, "down to q at 120 kbit/s", 2*time.Second, layer("q"))
 	remb.Store(5_000_000)
 	sfutest.WaitFor(t, "back up to f", 3*time.Second, layer("f"))
+}
+
+// sendREMB has c's subscribing connection send a REMB of bps every 100 ms
+// until the test ends, naming the streams it receives, as a browser does.
+func sendREMB(t *testing.T, c *sfutest.Client, bps *atomic.Int64) {
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for tick := time.NewTicker(100 * time.Millisecond); ; {
+			select {
+			case <-stop:
+				tick.Stop()
+				return
+			case <-tick.C:
+				var ssrcs []uint32
+				for _, r := range c.Sub.GetReceivers() {
+					if tr := r.Track(); tr != nil {
+						ssrcs = append(ssrcs, uint32(tr.SSRC()))
+					}
+				}
+				_ = c.Sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bps.Load()), SSRCs: ssrcs}})
+			}
+		}
+	}()
+}
+
+// A subscriber that negotiated transport-wide feedback is judged on it
+// alone, whatever REMB it also sends: Chrome sends REMB from its own start
+// estimate while the SFU's packets carry no transport-wide numbers, and
+// taking it dropped every joiner to the lowest layer.
+func TestREMBIgnoredWithTransportCC(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{KeyframeInterval: 50 * time.Millisecond})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, bp := join(t, room, "bob")
+	a.PublishSimulcast()
+	sfutest.WaitFor(t, "bob receives alice", 10*time.Second, func() bool { return b.Received("alice/cam") > 10 })
+	low := &atomic.Int64{}
+	low.Store(100_000)
+	sendREMB(t, b, low)
+	bp.SetView("alice", 1080)
+	sfutest.WaitFor(t, "the full layer", 5*time.Second, func() bool { return b.LastSize("alice/cam") == sfutest.SimulcastSizes["f"] })
+	time.Sleep(1500 * time.Millisecond)
+	if got := b.LastSize("alice/cam"); got != sfutest.SimulcastSizes["f"] {
+		t.Fatalf("a REMB of 100 kbit/s moved a transport-cc subscriber off the full layer (payload %d)", got)
+	}
 }

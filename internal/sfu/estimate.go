@@ -38,6 +38,7 @@ type sendEstimator struct {
 	target  atomic.Int64   // bits per second
 	jammed  atomic.Bool    // see congested
 	stamp   atomic.Bool    // see setStamping
+	twcc    atomic.Bool    // the subscriber negotiated transport-wide feedback: REMB is not used (remb.go)
 	lowered chan struct{}  // a decrease, for the allocation not to wait for its tick
 	mu      sync.Mutex     // serialises feedback
 	st      estimatorState // under mu
@@ -98,9 +99,6 @@ type estimatorState struct {
 	base   [baselineBuckets]int64
 	baseAt [baselineBuckets]int64
 	prevQ  int64 // the previous feedback's queueing delay
-	// lastTWCC: when transport-wide feedback last came (0: never); REMB
-	// sets the estimate only without it (remb.go)
-	lastTWCC int64
 	// congested: the last feedback showed a queue or heavy loss
 	congested bool
 
@@ -143,6 +141,9 @@ func (e *sendEstimator) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		if x.URI == sdp.TransportCCURI {
 			id = uint8(x.ID)
 		}
+	}
+	if id != 0 {
+		e.twcc.Store(true)
 	}
 	if id == 0 || isAudio(info) {
 		return w
@@ -206,7 +207,7 @@ func (e *sendEstimator) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTC
 				e.feedback(p.raw, e.micros())
 			case p.typ == rtcpPayloadFeedback && p.fmt == rtcpFmtAFB:
 				if bps, ok := rembBitrate(p.raw); ok {
-					e.remb(bps, e.micros())
+					e.remb(bps)
 				}
 			}
 		}
@@ -231,7 +232,6 @@ func (e *sendEstimator) feedback(p []byte, now int64) {
 		return
 	}
 	st.seen[count] = now
-	st.lastTWCC = now
 
 	var received, lost, bytes int
 	var delays, lastArrival int64

@@ -1,22 +1,19 @@
 package sfu
 
-import (
-	"encoding/binary"
-	"time"
-)
+import "encoding/binary"
 
 // REMB as the fallback estimate. A subscriber that did not negotiate
 // transport-wide congestion control (an older or non-Chromium client)
 // sends no feedback the estimator can judge, so its estimate would stay
 // at estimateStart whatever its link carries. Such receivers estimate
 // their bandwidth themselves and send it as REMB (draft-alvestrand-rmcat-
-// remb-03; pion offers goog-remb on every video codec): the estimate
-// follows that while no transport-wide feedback has come for rembAfter.
-
-// rembAfter is how long transport-wide feedback must have been missing
-// before REMB sets the estimate: a client that sends both is judged on
-// its transport-wide feedback, which sees queues building sooner.
-const rembAfter = 2 * time.Second
+// remb-03; pion offers goog-remb on every video codec), and the estimate
+// follows that. A subscriber that negotiated transport-wide feedback is
+// judged on it alone: Chrome also sends REMB while the packets it gets
+// carry no transport-wide numbers (the SFU numbers them only while there
+// are layers to choose between), from its own start estimate, and taking
+// that dropped every joiner to the lowest layer, whose keyframe then came
+// 0.7 s late.
 
 // rtcpFmtAFB is the payload-specific feedback format of application
 // layer feedback, which REMB is (RFC 4585 section 6.4).
@@ -38,15 +35,15 @@ func rembBitrate(p []byte) (int64, bool) {
 	return mantissa << exp, true
 }
 
-// remb sets the estimate from a REMB that came now (µs from start),
-// unless transport-wide feedback came within rembAfter.
-func (e *sendEstimator) remb(bps int64, now int64) {
+// remb sets the estimate from a REMB, unless the subscriber negotiated
+// transport-wide feedback.
+func (e *sendEstimator) remb(bps int64) {
+	if e.twcc.Load() {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &e.st
-	if st.lastTWCC != 0 && now-st.lastTWCC < int64(rembAfter/time.Microsecond) {
-		return
-	}
 	bps = min(max(bps, estimateMin), estimateMax)
 	lower := float64(bps) < st.target
 	st.target = float64(bps)
