@@ -282,12 +282,13 @@ func (d *downTrack) started() bool {
 	return !d.awaitKey || d.paused
 }
 
-// forceKeyframe is requestKeyframe without the throttle.
-func (d *downTrack) forceKeyframe() {
+// forceFirstKeyframes asks, without the throttle, for keyframes of the
+// target layer and those below it: the first to come starts the picture.
+func (d *downTrack) forceFirstKeyframes() {
 	d.mu.Lock()
 	q := d.gate.target
 	d.mu.Unlock()
-	d.track.forceKeyframe(q)
+	d.track.forceKeyframesUpTo(q)
 }
 
 // maxResendPerReport bounds the packets one RTCP report's NACKs resend,

@@ -354,7 +354,7 @@ func (p *Peer) firstKeyframes() {
 				continue
 			}
 			if try == 0 {
-				d.forceKeyframe()
+				d.forceFirstKeyframes()
 			} else {
 				d.track.forceEveryKeyframe()
 			}

@@ -68,12 +68,18 @@ func newLayerGate(target int, simulcast bool) layerGate {
 }
 
 // admit reports whether a packet of this quality goes to the receiver,
-// switching layers when it starts a keyframe of the target.
+// switching layers when it starts a keyframe of the target. Before the
+// first picture, a keyframe of a lower layer starts the stream too (the
+// target's follows when it comes): a browser that has just started
+// publishing sends only its lowest layer until its bandwidth estimate has
+// grown, and a new subscriber waited 0.7-1 s for a keyframe of a layer
+// that was not being sent.
 func (g *layerGate) admit(quality int, payload []byte) bool {
 	if quality == g.current {
 		return true
 	}
-	if quality != g.target || !isVP8Keyframe(payload) {
+	first := g.current < 0 && quality < g.target
+	if (quality != g.target && !first) || !isVP8Keyframe(payload) {
 		return false
 	}
 	g.current = quality

@@ -292,6 +292,23 @@ func (t *track) forceKeyframe(quality int) {
 	}
 }
 
+// forceKeyframesUpTo asks the layers of quality up to q for a keyframe
+// now: a new subscriber starts on whichever comes first (layerGate.admit).
+func (t *track) forceKeyframesUpTo(q int) {
+	if t.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	t.mu.Lock()
+	layers := append([]*layer(nil), t.layers...)
+	t.mu.Unlock()
+	for _, l := range layers {
+		if l.quality <= q {
+			l.lastKeyframe.Store(time.Now().UnixNano())
+			t.sendPLI(l)
+		}
+	}
+}
+
 // forceEveryKeyframe asks every layer for a keyframe now: a subscriber
 // still without a picture takes whichever its target is by then (a
 // layer the browser has stopped answers nothing).
