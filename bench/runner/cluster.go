@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,22 +24,9 @@ func clusterStep(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 	log.Info("step", "step", title)
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
-	out, err := filepath.Abs("bench/out/cluster.md")
-	if err != nil {
-		fmt.Fprintf(md, "\n## %s\n\n%v\n", title, err)
-		return
-	}
-	_ = os.Remove(out)
 	heaps, _ := filepath.Abs("bench/out/pprof/cluster") // go test runs in the package's directory
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-timeout", "5m",
+	goTestTable(ctx, md, title, "bench/out/cluster.md", "HUDDLE_CLUSTER_BENCH_OUT",
+		[]string{"HUDDLE_CLUSTER_BENCH=1", "HUDDLE_CLUSTER_BENCH_RATE=1000", "HUDDLE_CLUSTER_BENCH_N=3000",
+			"HUDDLE_CLUSTER_BENCH_SOCKETS=6000", "HUDDLE_CLUSTER_BENCH_PPROF=" + heaps},
 		"-run", "^TestCluster(RelayLatency|MemoryPerSocket)$", "./internal/server")
-	cmd.Env = append(os.Environ(), "HUDDLE_CLUSTER_BENCH=1", "HUDDLE_CLUSTER_BENCH_OUT="+out,
-		"HUDDLE_CLUSTER_BENCH_RATE=1000", "HUDDLE_CLUSTER_BENCH_N=3000", "HUDDLE_CLUSTER_BENCH_SOCKETS=6000",
-		"HUDDLE_CLUSTER_BENCH_PPROF="+heaps)
-	logs, runErr := cmd.CombinedOutput()
-	table, err := os.ReadFile(out)
-	if err != nil || runErr != nil {
-		fmt.Fprintf(md, "\n## %s\n\nfailed: %v %v\n\n```\n%s\n```\n", title, runErr, err, tail(string(logs), 2000))
-	}
-	md.Write(table)
 }

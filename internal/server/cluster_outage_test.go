@@ -52,10 +52,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	// Across nodes: Ada on n1, Bob on n2 over polling.
 	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
 	bob := connectMember(t, nodes[1].url(), sioclient.Polling)
-	var aj, bj joined
-	ada.ask(&aj, "join-room", map[string]string{"room": "outage-x", "name": "Ada"})
-	bob.ask(&bj, "join-room", map[string]string{"room": "outage-x", "name": "Bob"})
-	ada.await("user-joined", bj.ID)
+	aj, bj := joinBoth(t, "outage-x", ada, bob)
 	home := homeOf(t, nodes, "outage-x")
 
 	// On one node: a probe starts the meeting, Eve and Fay join on its

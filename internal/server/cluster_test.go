@@ -308,6 +308,16 @@ func meetAcross(t *testing.T, room string, a, b *member) {
 	a.await("user-left", `"id":"`+bj.ID+`"`)
 }
 
+// joinBoth has ada and bob join room in dialect A, and waits until ada
+// sees bob.
+func joinBoth(t *testing.T, room string, ada, bob *member) (aj, bj joined) {
+	t.Helper()
+	ada.ask(&aj, "join-room", map[string]string{"room": room, "name": "Ada"})
+	bob.ask(&bj, "join-room", map[string]string{"room": room, "name": "Bob"})
+	ada.await("user-joined", bj.ID)
+	return aj, bj
+}
+
 // lobbyAcross is meetAcross in dialect B (room:join, user:call,
 // call:accepted).
 func lobbyAcross(t *testing.T, room string, a, b *member) {
@@ -733,10 +743,7 @@ func TestClusterRedisRestartedEmpty(t *testing.T) {
 	nodes := startClusterNodes(t, rp.url, 2)
 	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
 	bob := connectMember(t, nodes[1].url(), sioclient.WebSocket)
-	var aj, bj joined
-	ada.ask(&aj, "join-room", map[string]string{"room": "redis-gone", "name": "Ada"})
-	bob.ask(&bj, "join-room", map[string]string{"room": "redis-gone", "name": "Bob"})
-	ada.await("user-joined", bj.ID)
+	aj, bj := joinBoth(t, "redis-gone", ada, bob)
 	home := homeOf(t, nodes, "redis-gone")
 	// Two on the home of another meeting, which must not notice: a probe
 	// starts it, Eve and Fay join on its home, the probe leaves.
@@ -1021,10 +1028,7 @@ func TestClusterRedisOutageLongerThanLease(t *testing.T) {
 	nodes := startClusterNodes(t, rp.url, 2)
 	ada := connectMember(t, nodes[0].url(), sioclient.WebSocket)
 	bob := connectMember(t, nodes[1].url(), sioclient.Polling)
-	var aj, bj joined
-	ada.ask(&aj, "join-room", map[string]string{"room": "long-outage", "name": "Ada"})
-	bob.ask(&bj, "join-room", map[string]string{"room": "long-outage", "name": "Bob"})
-	ada.await("user-joined", bj.ID)
+	_, bj := joinBoth(t, "long-outage", ada, bob)
 	home := homeOf(t, nodes, "long-outage")
 
 	rp.kill()

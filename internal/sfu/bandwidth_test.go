@@ -220,9 +220,8 @@ func sendREMB(t *testing.T, c *sfutest.Client, bps *atomic.Int64) {
 }
 
 // A subscriber that negotiated transport-wide feedback is judged on it
-// alone, whatever REMB it also sends: Chrome sends REMB from its own start
-// estimate while the SFU's packets carry no transport-wide numbers, and
-// taking it dropped every joiner to the lowest layer.
+// alone, whatever REMB it also sends (remb.go): a low REMB does not move
+// it off the layer its tile asks for.
 func TestREMBIgnoredWithTransportCC(t *testing.T) {
 	s := newTestSFU(t, sfu.Config{KeyframeInterval: 50 * time.Millisecond})
 	room := s.Room("r1")

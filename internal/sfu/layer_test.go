@@ -77,3 +77,30 @@ func TestStoppedLayerIsNotChosen(t *testing.T) {
 		t.Errorf("with every layer stopped: %v, want both", got)
 	}
 }
+
+// Before its first picture a subscriber starts on a keyframe of a layer
+// below its target (a browser that has just started publishing sends
+// only its lowest), never above it, and moves to the target at the
+// target's keyframe; once started, only the target's keyframe switches.
+func TestFirstPictureFromALowerLayer(t *testing.T) {
+	key, delta := []byte{0x10, 0x00}, []byte{0x10, 0x01}
+	g := newLayerGate(qualityMedium, true)
+	for _, step := range []struct {
+		what    string
+		quality int
+		payload []byte
+		want    bool
+		current int
+	}{
+		{"a delta of the low layer", qualityLow, delta, false, -1},
+		{"a keyframe above the target", qualityHigh, key, false, -1},
+		{"a keyframe of the low layer starts the picture", qualityLow, key, true, qualityLow},
+		{"the low layer goes on", qualityLow, delta, true, qualityLow},
+		{"the target's keyframe switches", qualityMedium, key, true, qualityMedium},
+		{"the low layer's next keyframe does not switch back", qualityLow, key, false, qualityMedium},
+	} {
+		if got := g.admit(step.quality, step.payload); got != step.want || g.current != step.current {
+			t.Fatalf("%s: admitted %v, current %d; want %v, %d", step.what, got, g.current, step.want, step.current)
+		}
+	}
+}

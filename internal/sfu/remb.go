@@ -9,11 +9,9 @@ import "encoding/binary"
 // their bandwidth themselves and send it as REMB (draft-alvestrand-rmcat-
 // remb-03; pion offers goog-remb on every video codec), and the estimate
 // follows that. A subscriber that negotiated transport-wide feedback is
-// judged on it alone: Chrome also sends REMB while the packets it gets
-// carry no transport-wide numbers (the SFU numbers them only while there
-// are layers to choose between), from its own start estimate, and taking
-// that dropped every joiner to the lowest layer, whose keyframe then came
-// 0.7 s late.
+// judged on it alone, whatever REMB it also sends: the SFU numbers its
+// packets only while there are layers to choose between, and a REMB sent
+// meanwhile would be the browser's own start value, not a measurement.
 
 // rtcpFmtAFB is the payload-specific feedback format of application
 // layer feedback, which REMB is (RFC 4585 section 6.4).
