@@ -23,11 +23,14 @@ export async function startRedis() {
   return redis;
 }
 
-/** startNode starts a node of the cluster on redis, retrying while Redis is not up yet. */
-export async function startNode(redis, id, args = []) {
+/**
+ * startNode starts a node of the cluster on redis, retrying while Redis is
+ * not up yet; opts.port starts it again where it was (a restart).
+ */
+export async function startNode(redis, id, args = [], opts = {}) {
   for (let tries = 0; ; tries++) {
     try {
-      return await startServer({ args: ["--redis-url", redis.url, "--node-id", id, ...args] });
+      return await startServer({ ...opts, args: ["--redis-url", redis.url, "--node-id", id, ...args] });
     } catch (e) {
       if (tries > 20) throw e;
       await new Promise((r) => setTimeout(r, 100));
@@ -57,4 +60,16 @@ export async function startHAProxy(ports, live = ports.length) {
     return seen.size === live;
   }, { what: `HAProxy routes to ${live} nodes`, timeout: 20000 });
   return haproxy;
+}
+
+/**
+ * routedTo waits until HAProxy sends a request carrying node's cookie to
+ * node again (a restarted node is back once two health checks passed).
+ */
+export async function routedTo(haproxy, node) {
+  await poll(async () => {
+    const res = await fetch(`${haproxy.url}/healthz`, { headers: { cookie: `HUDDLE_NODE=${node}` } }).catch(() => null);
+    // A request sent elsewhere is answered with that node's cookie.
+    return res?.ok && !/HUDDLE_NODE=/.test(res.headers.get("set-cookie") ?? "");
+  }, { what: `HAProxy routes to ${node} again`, timeout: 20000 });
 }
