@@ -49,7 +49,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	linked.Store(link)
 	sigCfg.Cluster = link
 	sigCfg.MoveCookie = s.cfg.Cluster.MoveCookie // clients that can are sent to their meeting's home
-	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
+	sigCfg.RoomStore = link                      // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
 	sigCfg.OnEvent = func(ev signaling.Event) {
 		if ev.Type == signaling.EventMeetingEnded {
