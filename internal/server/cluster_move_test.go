@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	neturl "net/url"
 	"slices"
 	"strings"
-	neturl "net/url"
 	"testing"
 	"time"
 
