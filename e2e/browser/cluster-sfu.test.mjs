@@ -156,7 +156,8 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
       // Each node its own SFU ports, as two nodes on one machine need.
       const udp = await freePort();
       const tcp = await freePort();
-      nodes[id] = await startNode(redis, id, ["--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
+      // --cluster-cookie "": the app is relayed, never moved to the home, as this test means.
+      nodes[id] = await startNode(redis, id, ["--cluster-cookie", "", "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
       nodes[id].sfuPorts = [udp, tcp];
     }
     haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port, nodes.n3.port]);
