@@ -114,14 +114,15 @@ type Lease struct {
 	lost    chan struct{}
 	rewrite chan struct{} // 1-buffered: Redis lost the room's state
 
-	mu       sync.Mutex
-	err      error       // why it was lost; nil while held
-	deadline time.Time   // by when Redis surely expires it unless renewed
-	frozen   bool        // tests: renew loop does nothing (a stalled process)
-	gen      string      // Redis data generation the lease lives in
-	timer    *time.Timer // the next renewal; nil once lost
-	lostFns  []func()    // AfterLost's, until lost
-	once     sync.Once
+	mu        sync.Mutex
+	err       error       // why it was lost; nil while held
+	deadline  time.Time   // by when Redis surely expires it unless renewed
+	frozen    bool        // tests: renew loop does nothing (a stalled process)
+	gen       string      // Redis data generation the lease lives in
+	timer     *time.Timer // the next renewal; nil once lost
+	lostFns   []func()    // AfterLost's, until lost
+	onRewrite func()      // OnRewrite's
+	once      sync.Once
 }
 
 // Lost is closed when the lease is lost (Err says why), released or the
@@ -156,6 +157,15 @@ func (l *Lease) AfterLost(f func()) {
 // the owner must write the room's state again (SetMeta, PutParticipant,
 // ...), which is gone from Redis. Values are not queued: one pending at most.
 func (l *Lease) Rewrite() <-chan struct{} { return l.rewrite }
+
+// OnRewrite arranges for f to run, in a goroutine of its own, whenever
+// Rewrite would receive a value: what a goroutine waiting on Rewrite does,
+// without keeping one per lease.
+func (l *Lease) OnRewrite(f func()) {
+	l.mu.Lock()
+	l.onRewrite = f
+	l.mu.Unlock()
+}
 
 // ErrReleased is a lease's Err after Release or End.
 var ErrReleased = errors.New("cluster: lease released")
@@ -327,6 +337,12 @@ func (l *Lease) Renew(ctx context.Context) error {
 		select {
 		case l.rewrite <- struct{}{}:
 		default:
+		}
+		l.mu.Lock()
+		f := l.onRewrite
+		l.mu.Unlock()
+		if f != nil {
+			go f()
 		}
 	}
 	l.mu.Lock()

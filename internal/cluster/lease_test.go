@@ -294,6 +294,8 @@ func TestOwnershipRestoredAfterRedisLosesData(t *testing.T) {
 	if err := l.State().PutParticipant(ctx, Participant{ID: "p1", Node: "a"}); err != nil {
 		t.Fatal(err)
 	}
+	called := make(chan struct{}, 1)
+	l.OnRewrite(func() { called <- struct{}{} })
 	r.kill()
 	r.start() // same port, empty
 	select {
@@ -302,6 +304,11 @@ func TestOwnershipRestoredAfterRedisLosesData(t *testing.T) {
 		t.Fatalf("lease lost: %v", l.Err())
 	case <-time.After(3 * a.cfg.LeaseTTL):
 		t.Fatal("ownership not restored after Redis lost its data")
+	}
+	select {
+	case <-called:
+	case <-time.After(time.Second):
+		t.Fatal("OnRewrite's function not called")
 	}
 	if node, epoch, err := b.Owner(ctx, "r"); err != nil || node != "a" || epoch != l.Epoch {
 		t.Fatalf("owner after restore %q %d %v, want a %d", node, epoch, err, l.Epoch)
