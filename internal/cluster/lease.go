@@ -111,8 +111,7 @@ type Lease struct {
 	Epoch uint64 // grows on every change of the room's owner
 	token string
 
-	lost    chan struct{}
-	rewrite chan struct{} // 1-buffered: Redis lost the room's state
+	lost chan struct{}
 
 	mu        sync.Mutex
 	err       error       // why it was lost; nil while held
@@ -152,15 +151,11 @@ func (l *Lease) AfterLost(f func()) {
 	go f()
 }
 
-// Rewrite receives a value when Redis lost its data (it restarted empty)
-// and the lease restored the room's ownership from this node's memory:
-// the owner must write the room's state again (SetMeta, PutParticipant,
-// ...), which is gone from Redis. Values are not queued: one pending at most.
-func (l *Lease) Rewrite() <-chan struct{} { return l.rewrite }
-
-// OnRewrite arranges for f to run, in a goroutine of its own, whenever
-// Rewrite would receive a value: what a goroutine waiting on Rewrite does,
-// without keeping one per lease.
+// OnRewrite arranges for f to run, in a goroutine of its own, when Redis
+// lost its data (it restarted empty) and the lease restored the room's
+// ownership from this node's memory: the owner must write the room's
+// state again (SetMeta, PutParticipant, ...), which is gone from Redis. A
+// callback rather than a channel to wait on: no goroutine kept per lease.
 func (l *Lease) OnRewrite(f func()) {
 	l.mu.Lock()
 	l.onRewrite = f
@@ -216,7 +211,7 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 // renewals. Called with the room's claim lock held.
 func (c *Cluster) hold(room string, epoch uint64, token, gen string, start time.Time) (*Lease, error) {
 	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
-		lost: make(chan struct{}), rewrite: make(chan struct{}, 1), deadline: start.Add(c.cfg.LeaseTTL)}
+		lost: make(chan struct{}), deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
 	old := c.leases[room]
 	c.leases[room] = l
@@ -334,10 +329,6 @@ func (l *Lease) Renew(ctx context.Context) error {
 	}
 	if restored, _ := res[2].(int64); restored == 1 {
 		c.log.Warn("cluster: Redis lost its data; room ownership restored from memory", "room", l.Room, "epoch", l.Epoch)
-		select {
-		case l.rewrite <- struct{}{}:
-		default:
-		}
 		l.mu.Lock()
 		f := l.onRewrite
 		l.mu.Unlock()
