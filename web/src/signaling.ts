@@ -211,12 +211,15 @@ export class Signaling {
   private everConnected = false;
   /** The connection is being replaced to reach the meeting's home node (move): not a reconnect. */
   private moving = false;
-  /** Our cookies go with the connection (same origin), so a move can route it. */
+  /**
+   * Our cookies go with the connection, so a move can route it: the same
+   * origin, and not in a frame (a cross-site frame's cookies are not sent).
+   */
   private readonly canMove: boolean;
   state: ConnectionState = "connecting";
 
   constructor(url?: string) {
-    this.canMove = new URL(url ?? window.location.origin, window.location.href).origin === window.location.origin;
+    this.canMove = new URL(url ?? window.location.origin, window.location.href).origin === window.location.origin && window.self === window.top;
     this.socket = io(url ?? window.location.origin, {
       reconnectionDelay: 500,
       reconnectionDelayMax: 3000,
