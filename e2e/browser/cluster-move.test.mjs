@@ -3,7 +3,8 @@
 // sends it to a node that is not the meeting's home is told so in its join
 // ack (moved), sets the cookie to the home, reconnects and joins there, so
 // that its socket is held once, on the home, rather than relayed. Nobody
-// sees a reconnect; the call and the chat work.
+// sees a reconnect; the call and the chat work. When the home then dies,
+// both resume on the other node under their ids (a resume is not moved).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { skipCluster as skip, startHAProxy, startNode, startRedis } from "../lib/cluster.mjs";
@@ -76,6 +77,28 @@ describe("cluster: the web app moves to its meeting's home", { skip }, () => {
       await ada.page.locator("#ctl-chat").click();
       await poll(async () => (await ada.page.locator(".chat-list").textContent())?.includes("hello from the home"), { what: "Ada gets Bob's message" });
       console.log(`home ${home}: Bob sent there from ${away}`);
+
+      // The home dies: both reconnect through HAProxy to the other node
+      // (their cookie names a node that is down), which takes the meeting
+      // over; they resume there under the same ids, not moved again.
+      const ids = { ada: ada.id, bob: bob.id };
+      const mark = nodes[away].logs().length;
+      assert.match(nodes[away].logs(), /client sent to its meeting's home/, `${away} logged Bob's move`);
+      await nodes[home].stop("SIGKILL");
+      for (const p of [ada, bob]) {
+        await poll(() => p.page.evaluate(() => window.__huddle.connection !== "connected"), { what: `${p.name} lost the home`, timeout: 10000, interval: 20 });
+      }
+      for (const p of [ada, bob]) {
+        await poll(() => p.page.evaluate(() => window.__huddle.connection === "connected"), { what: `${p.name} back in`, timeout: 30000 });
+      }
+      assert.deepEqual({ ada: await ada.page.evaluate(() => window.__huddle.selfId), bob: await bob.page.evaluate(() => window.__huddle.selfId) }, ids, "the same ids");
+      const since = nodes[away].logs().slice(mark);
+      assert.match(since, new RegExp(`participant resumed.*room=${room}`), `resumed on ${away}`);
+      assert.doesNotMatch(since, /client sent to its meeting's home/, "a resume is not moved");
+      await ada.page.locator("#chat-input").fill("after the home died");
+      await ada.page.keyboard.press("Enter");
+      await poll(async () => (await bob.page.locator(".chat-list").textContent())?.includes("after the home died"), { what: "Bob gets Ada's message" });
+      console.log(`home ${home} killed: both resumed on ${away}, same ids`);
     } catch (err) {
       console.log(dumpLogs(...[ada, bob].filter(Boolean)));
       for (const [id, n] of Object.entries(nodes)) console.log(`--- ${id}\n${n.logs().split("\n").slice(-40).join("\n")}`);
