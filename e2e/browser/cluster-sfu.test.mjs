@@ -169,7 +169,8 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
       // Each node its own SFU ports, as two nodes on one machine need.
       const udp = await freePort();
       const tcp = await freePort();
-      nodes[id] = await startNode(redis, id, ["--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
+      // --cluster-cookie "": the app is relayed, never moved to the home, as this test means.
+      nodes[id] = await startNode(redis, id, ["--cluster-cookie", "", "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
       nodes[id].sfuPorts = [udp, tcp];
     }
     haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port, nodes.n3.port]);
@@ -354,7 +355,9 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
   before(async () => {
     redis = await startRedis();
     for (const id of ["n1", "n2", "n3"]) {
-      args[id] = ["--media", "sfu", "--sfu-udp", String(await freePort()), "--sfu-tcp", String(await freePort()), "--shutdown-delay", "500ms"];
+      // Relayed, one socket per node (--cluster-cookie ""): every restart
+      // sends someone away.
+      args[id] = ["--cluster-cookie", "", "--media", "sfu", "--sfu-udp", String(await freePort()), "--sfu-tcp", String(await freePort()), "--shutdown-delay", "500ms"];
       nodes[id] = await startNode(redis, id, args[id]);
     }
     haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port, nodes.n3.port]);

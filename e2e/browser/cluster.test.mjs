@@ -35,7 +35,8 @@ describe("cluster: a home node killed during a call", { skip }, () => {
 
   before(async () => {
     redis = await startRedis();
-    for (const id of ["n1", "n2"]) nodes[id] = await startNode(redis, id, ["--media", "mesh"]);
+    // --cluster-cookie "": the app is relayed, never moved to the home, as this test means.
+    for (const id of ["n1", "n2"]) nodes[id] = await startNode(redis, id, ["--media", "mesh", "--cluster-cookie", ""]);
     haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port]);
     browser = await launchBrowser();
   });

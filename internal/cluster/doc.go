@@ -47,7 +47,7 @@
 // replica) loses every key. Heartbeats write the registry again within
 // HeartbeatInterval. A lease whose owner hash is gone restores it from the
 // node's memory on its next renewal or write, with the same epoch and
-// token, and says so on [Lease.Rewrite] so that the owner writes the room's
+// token, and says so ([Lease.OnRewrite]) so that the owner writes the room's
 // state again. Telling this apart from a room that another node ended is
 // the generation key, written once per Redis data set: if it is still the
 // one the lease was taken under, the room ended and the lease is fenced.

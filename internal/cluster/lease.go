@@ -111,17 +111,17 @@ type Lease struct {
 	Epoch uint64 // grows on every change of the room's owner
 	token string
 
-	lost    chan struct{}
-	rewrite chan struct{} // 1-buffered: Redis lost the room's state
+	lost chan struct{}
 
-	mu       sync.Mutex
-	err      error       // why it was lost; nil while held
-	deadline time.Time   // by when Redis surely expires it unless renewed
-	frozen   bool        // tests: renew loop does nothing (a stalled process)
-	gen      string      // Redis data generation the lease lives in
-	timer    *time.Timer // the next renewal; nil once lost
-	lostFns  []func()    // AfterLost's, until lost
-	once     sync.Once
+	mu        sync.Mutex
+	err       error       // why it was lost; nil while held
+	deadline  time.Time   // by when Redis surely expires it unless renewed
+	frozen    bool        // tests: renew loop does nothing (a stalled process)
+	gen       string      // Redis data generation the lease lives in
+	timer     *time.Timer // the next renewal; nil once lost
+	lostFns   []func()    // AfterLost's, until lost
+	onRewrite func()      // OnRewrite's
+	once      sync.Once
 }
 
 // Lost is closed when the lease is lost (Err says why), released or the
@@ -151,11 +151,16 @@ func (l *Lease) AfterLost(f func()) {
 	go f()
 }
 
-// Rewrite receives a value when Redis lost its data (it restarted empty)
-// and the lease restored the room's ownership from this node's memory:
-// the owner must write the room's state again (SetMeta, PutParticipant,
-// ...), which is gone from Redis. Values are not queued: one pending at most.
-func (l *Lease) Rewrite() <-chan struct{} { return l.rewrite }
+// OnRewrite arranges for f to run, in a goroutine of its own, when Redis
+// lost its data (it restarted empty) and the lease restored the room's
+// ownership from this node's memory: the owner must write the room's
+// state again (SetMeta, PutParticipant, ...), which is gone from Redis. A
+// callback rather than a channel to wait on: no goroutine kept per lease.
+func (l *Lease) OnRewrite(f func()) {
+	l.mu.Lock()
+	l.onRewrite = f
+	l.mu.Unlock()
+}
 
 // ErrReleased is a lease's Err after Release or End.
 var ErrReleased = errors.New("cluster: lease released")
@@ -206,7 +211,7 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 // renewals. Called with the room's claim lock held.
 func (c *Cluster) hold(room string, epoch uint64, token, gen string, start time.Time) (*Lease, error) {
 	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
-		lost: make(chan struct{}), rewrite: make(chan struct{}, 1), deadline: start.Add(c.cfg.LeaseTTL)}
+		lost: make(chan struct{}), deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
 	old := c.leases[room]
 	c.leases[room] = l
@@ -324,9 +329,11 @@ func (l *Lease) Renew(ctx context.Context) error {
 	}
 	if restored, _ := res[2].(int64); restored == 1 {
 		c.log.Warn("cluster: Redis lost its data; room ownership restored from memory", "room", l.Room, "epoch", l.Epoch)
-		select {
-		case l.rewrite <- struct{}{}:
-		default:
+		l.mu.Lock()
+		f := l.onRewrite
+		l.mu.Unlock()
+		if f != nil {
+			go f()
 		}
 	}
 	l.mu.Lock()

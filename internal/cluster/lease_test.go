@@ -294,10 +294,12 @@ func TestOwnershipRestoredAfterRedisLosesData(t *testing.T) {
 	if err := l.State().PutParticipant(ctx, Participant{ID: "p1", Node: "a"}); err != nil {
 		t.Fatal(err)
 	}
+	called := make(chan struct{}, 1)
+	l.OnRewrite(func() { called <- struct{}{} })
 	r.kill()
 	r.start() // same port, empty
 	select {
-	case <-l.Rewrite():
+	case <-called:
 	case <-l.Lost():
 		t.Fatalf("lease lost: %v", l.Err())
 	case <-time.After(3 * a.cfg.LeaseTTL):

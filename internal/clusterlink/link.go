@@ -420,6 +420,19 @@ func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (
 	return l.startProxy(sock, room, home, auth)
 }
 
+// Home returns the node a client joining room should move to: its home
+// when that is another live node (a new room may be placed there, as for
+// a relayed join), "" when this node serves it, or on a Redis error.
+func (l *Link) Home(room string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
+	home, err := l.home(ctx, room, true)
+	if err != nil || home == l.self {
+		return ""
+	}
+	return home
+}
+
 // home is the node that is (or, claimed now, becomes) room's home. With
 // place a new room may go to another node (PlaceRoom), which claims it on
 // the first open; without, this node claims it. On a Redis error it is

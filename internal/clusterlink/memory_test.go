@@ -75,3 +75,36 @@ func TestRelayedSocketBookkeeping(t *testing.T) {
 		t.Errorf("the link keeps %.0f bytes per relayed socket beyond its virtual socket, want at most 480", extra)
 	}
 }
+
+// A room homed here keeps no goroutine of its own while nothing changes:
+// its mirror starts a writer on a change, which ends when it is written
+// (one goroutine per room waiting for changes was about 4 KiB of stack per
+// meeting, TestClusterMemoryPerSocket in internal/server).
+func TestHomedRoomKeepsNoGoroutine(t *testing.T) {
+	url := startRedis(t)
+	_ = node(t, url, "edge")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	home := New(Config{Cluster: node(t, url, "home"), Engine: socketio.NewServer(socketio.Config{Logger: quiet, ConnectTimeout: time.Hour}), Logger: quiet})
+	open := func(room string, i int) {
+		b, _ := json.Marshal(openMsg{Conn: fmt.Sprintf("conn-%s-%d", room, i), Transport: "websocket", Addr: "10.0.0.1:1234"})
+		home.handle(cluster.Event{From: "edge", Room: room, Type: typeOpen, Data: b})
+	}
+	open("warm-up", 0)
+	settle := func() int {
+		time.Sleep(300 * time.Millisecond) // the writers done
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	const rooms = 50
+	for i := range rooms {
+		open(fmt.Sprint("room-", i), 0)
+	}
+	if st := home.Stats(); st.Rooms != rooms+1 {
+		t.Fatalf("%d rooms homed, want %d", st.Rooms, rooms+1)
+	}
+	per := float64(settle()-before) / rooms
+	t.Logf("goroutines per homed room: %.2f", per)
+	if per > 0.1 {
+		t.Errorf("%.2f goroutines kept per room homed here, want none", per)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,69 +73,153 @@ func (l *Link) room(id string) *rooms.Room {
 	return l.rooms[id]
 }
 
-// mirror writes one room's shared state under its lease.
+// mirror writes one room's shared state under its lease. No goroutine
+// waits for its changes (one per room was about 4 KiB of stack per
+// meeting): a change starts a writer if none runs, which writes until
+// nothing is left, then ends.
 type mirror struct {
 	l     *Link
 	lease *cluster.Lease
-	wake  chan struct{}      // 1-buffered
-	flush chan chan struct{} // write now, then close the channel given
 
-	// What Redis holds, as last written; synced false: unknown, the next
-	// write is a full one.
+	mu      sync.Mutex
+	dirty   bool            // a change not written yet
+	running bool            // a writer runs (drain)
+	rewrite bool            // Redis lost its data: the next write is whole
+	stopped bool            // the lease is lost: nothing more to write
+	waiters []chan struct{} // Flush's: closed once a write that began after them ends
+
+	// What Redis holds, as last written, used by the writer alone; synced
+	// false: unknown, the next write is a full one.
 	// Participants, people waiting and resume tokens are kept by
-	// fingerprint: the mirror of a room of a hundred costs a few KiB.
+	// fingerprint, in one sorted slice: 40 bytes a participant (a map per
+	// kind was about 2 KiB per meeting of ten, one map 0.8 KiB).
 	synced   bool
 	meta     cluster.Meta
-	parts    map[string]uint64
-	waiting  map[string]uint64
-	resume   map[string]uint64
+	written  writtenList
 	chatLast string
 }
 
-func (m *mirror) kick() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
+// written is what Redis holds of one participant, as fingerprints.
+type written struct {
+	part    uint64 // the participant, in the members or the waiting room
+	resume  uint64 // its resume token's hashes
+	waiting bool
+}
+
+// writtenList is written by participant id, sorted by id.
+type writtenList []writtenEntry
+
+type writtenEntry struct {
+	id string
+	written
+}
+
+func (wl writtenList) get(id string) (written, bool) {
+	i, ok := slices.BinarySearchFunc(wl, id, func(e writtenEntry, id string) int { return strings.Compare(e.id, id) })
+	if !ok {
+		return written{}, false
 	}
+	return wl[i].written, true
+}
+
+// listOf is m as a writtenList.
+func listOf(m map[string]written) writtenList {
+	wl := make(writtenList, 0, len(m))
+	for id, w := range m {
+		wl = append(wl, writtenEntry{id, w})
+	}
+	slices.SortFunc(wl, func(a, b writtenEntry) int { return strings.Compare(a.id, b.id) })
+	return wl
+}
+
+// kick notes a change, and starts a writer unless one runs.
+func (m *mirror) kick() { m.wake(nil) }
+
+// flushed is kick that also closes done once the change is written (or the
+// lease lost).
+func (m *mirror) flushed(done chan struct{}) { m.wake(done) }
+
+func (m *mirror) wake(done chan struct{}) {
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		if done != nil {
+			close(done)
+		}
+		return
+	}
+	m.dirty = true
+	if done != nil {
+		m.waiters = append(m.waiters, done)
+	}
+	start := !m.running
+	m.running = true
+	m.mu.Unlock()
+	if start {
+		go m.drain()
+	}
+}
+
+// drain writes until nothing changed since its last write.
+func (m *mirror) drain() {
+	for {
+		m.mu.Lock()
+		if m.stopped || !m.dirty {
+			m.running = false
+			m.mu.Unlock()
+			return
+		}
+		m.dirty = false
+		if m.rewrite {
+			m.rewrite = false
+			m.synced = false // Redis lost its data: everything again
+		}
+		waiters := m.waiters
+		m.waiters = nil
+		m.mu.Unlock()
+		ok := m.write()
+		for _, w := range waiters {
+			close(w)
+		}
+		if !ok {
+			m.stop()
+			return
+		}
+	}
+}
+
+// stop ends the mirror: its lease is lost.
+func (m *mirror) stop() {
+	m.mu.Lock()
+	m.stopped = true
+	waiters := m.waiters
+	m.waiters = nil
+	m.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+	l := m.l
+	l.stMu.Lock()
+	if l.mirrors[m.lease.Room] == m {
+		delete(l.mirrors, m.lease.Room)
+	}
+	l.stMu.Unlock()
 }
 
 // startMirror mirrors a room this node just became home to.
 func (l *Link) startMirror(lease *cluster.Lease) {
-	m := &mirror{l: l, lease: lease, wake: make(chan struct{}, 1), flush: make(chan chan struct{})}
+	m := &mirror{l: l, lease: lease}
 	l.stMu.Lock()
 	l.mirrors[lease.Room] = m
 	l.stMu.Unlock()
+	lease.AfterLost(m.stop)
+	lease.OnRewrite(func() {
+		m.mu.Lock()
+		m.rewrite = true
+		m.mu.Unlock()
+		m.kick()
+	})
 	m.kick() // a room already here (taken over, or claimed again) is written whole
-	go m.run()
-}
-
-func (m *mirror) run() {
-	l := m.l
-	defer func() {
-		l.stMu.Lock()
-		if l.mirrors[m.lease.Room] == m {
-			delete(l.mirrors, m.lease.Room)
-		}
-		l.stMu.Unlock()
-	}()
-	for {
-		var flushed chan struct{}
-		select {
-		case <-m.lease.Lost():
-			return
-		case <-m.lease.Rewrite():
-			m.synced = false // Redis lost its data: everything again
-		case <-m.wake:
-		case flushed = <-m.flush:
-		}
-		ok := m.write()
-		if flushed != nil {
-			close(flushed)
-		}
-		if !ok {
-			return
-		}
-	}
 }
 
 // write brings the room's state in Redis up to date; false when the
@@ -150,7 +236,7 @@ func (m *mirror) write() bool {
 	cancel()
 	switch {
 	case err == nil:
-		m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
+		m.meta, m.written, m.chatLast, m.synced = next.meta, next.written, next.chatLast, true
 	case m.lease.Err() != nil || errors.Is(err, cluster.ErrFenced):
 		return false
 	default:
@@ -181,13 +267,9 @@ func (l *Link) Release(ctx context.Context) {
 		l.stMu.Unlock()
 		if m != nil {
 			done := make(chan struct{})
+			m.flushed(done)
 			select {
-			case m.flush <- done:
-				select {
-				case <-done:
-				case <-ctx.Done():
-				}
-			case <-lease.Lost():
+			case <-done:
 			case <-ctx.Done():
 			}
 		}
@@ -204,8 +286,8 @@ func (l *Link) Release(ctx context.Context) {
 // and the mirror's state after it.
 func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 	l := m.l
-	next := &mirror{parts: make(map[string]uint64, len(sh.Members)), waiting: make(map[string]uint64, len(sh.Waiting)),
-		resume: make(map[string]uint64, len(sh.Members)+len(sh.Waiting))}
+	next := &mirror{}
+	now := make(map[string]written, len(sh.Members)+len(sh.Waiting))
 	next.meta = cluster.Meta{Locked: sh.Locked, PasswordHash: sh.PasswordHash, WaitingRoom: sh.WaitingRoom}
 	if len(sh.Members) > 0 {
 		next.meta.Host = sh.Members[0].ID
@@ -230,23 +312,26 @@ func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 		meta := next.meta
 		ch.Meta = &meta
 	}
-	ch.Put, ch.Gone = diffParts(m.parts, next.parts, sh.Members, conv, !m.synced)
-	ch.PutWaiting, ch.GoneWaiting = diffParts(m.waiting, next.waiting, sh.Waiting, conv, !m.synced)
+	ch.Put, ch.Gone = diffParts(m.written, now, sh.Members, conv, !m.synced, false)
+	ch.PutWaiting, ch.GoneWaiting = diffParts(m.written, now, sh.Waiting, conv, !m.synced, true)
 	expires := time.Now().Add(tokenTTL)
 	for _, list := range [][]rooms.SharedParticipant{sh.Members, sh.Waiting} {
 		for _, sp := range list {
 			f := fingerprint(sp.TokenHash, sp.PrevHash)
-			next.resume[sp.ID] = f
-			if old, ok := m.resume[sp.ID]; (!m.synced || !ok || old != f) && sp.TokenHash != "" {
+			w := now[sp.ID]
+			w.resume = f
+			now[sp.ID] = w
+			if old, ok := m.written.get(sp.ID); (!m.synced || !ok || old.resume != f) && sp.TokenHash != "" {
 				ch.Resume = append(ch.Resume, cluster.Resume{Participant: sp.ID, TokenHash: sp.TokenHash, PrevHash: sp.PrevHash, Expires: expires})
 			}
 		}
 	}
-	for id := range m.resume {
-		if _, ok := next.resume[id]; !ok && m.synced {
-			ch.ResumeGone = append(ch.ResumeGone, id)
+	for _, e := range m.written {
+		if _, ok := now[e.id]; !ok && m.synced {
+			ch.ResumeGone = append(ch.ResumeGone, e.id)
 		}
 	}
+	next.written = listOf(now)
 	ch.Chat = newChat(sh.Chat, m.chatLast, !m.synced)
 	if m.synced && m.chatLast != "" && len(ch.Chat) == len(sh.Chat) {
 		ch.ChatReplace = true // the last message written is no longer held: write the history whole
@@ -254,24 +339,27 @@ func (m *mirror) diff(sh rooms.Shared) (cluster.Change, *mirror) {
 	return ch, next
 }
 
-// diffParts is what changed from old, the fingerprints of what was
-// written, to list (everything with all); it fills now with list's
-// fingerprints.
-func diffParts(old, now map[string]uint64, list []rooms.SharedParticipant, conv func(rooms.SharedParticipant) cluster.Participant,
-	all bool) (put []cluster.Participant, gone []string) {
+// diffParts is what changed in the members (or, with waiting, the waiting
+// room) from old, the fingerprints of what was written, to list
+// (everything with all); it notes list's fingerprints in now. Someone who
+// went from one list to the other is put in the new one and gone from the
+// old one: the members are diffed first, so now holds no one waiting yet
+// when they are, and everyone when the waiting room is.
+func diffParts(old writtenList, now map[string]written, list []rooms.SharedParticipant, conv func(rooms.SharedParticipant) cluster.Participant,
+	all, waiting bool) (put []cluster.Participant, gone []string) {
 	for _, sp := range list {
 		p := conv(sp)
 		f := fingerprint(p.ID, p.Name, p.Role, p.Node, strconv.FormatInt(p.JoinedAt.UnixNano(), 10),
 			strconv.Itoa(p.Dialect), strconv.FormatBool(p.SFU))
-		now[p.ID] = f
-		if o, ok := old[p.ID]; all || !ok || o != f {
+		now[p.ID] = written{part: f, waiting: waiting}
+		if o, ok := old.get(p.ID); all || !ok || o.waiting != waiting || o.part != f {
 			put = append(put, p)
 		}
 	}
 	if !all {
-		for id := range old {
-			if _, ok := now[id]; !ok {
-				gone = append(gone, id)
+		for _, o := range old {
+			if n, ok := now[o.id]; o.waiting == waiting && (!ok || n.waiting != waiting) {
+				gone = append(gone, o.id)
 			}
 		}
 	}
@@ -558,13 +646,7 @@ func (l *Link) Flush(r *rooms.Room) {
 	timeout := time.NewTimer(flushWait)
 	defer timeout.Stop()
 	done := make(chan struct{})
-	select {
-	case m.flush <- done:
-	case <-m.lease.Lost():
-		return
-	case <-timeout.C:
-		return
-	}
+	m.flushed(done)
 	select {
 	case <-done:
 	case <-timeout.C:

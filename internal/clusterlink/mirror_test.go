@@ -17,7 +17,7 @@ import (
 func TestMirrorDiff(t *testing.T) {
 	m := &mirror{l: &Link{self: "n1", homed: map[connKey]*homed{}}}
 	commit := func(next *mirror) {
-		m.meta, m.parts, m.waiting, m.resume, m.chatLast, m.synced = next.meta, next.parts, next.waiting, next.resume, next.chatLast, true
+		m.meta, m.written, m.chatLast, m.synced = next.meta, next.written, next.chatLast, true
 	}
 	hal := rooms.SharedParticipant{ID: "h", Name: "Hal", TokenHash: "th"}
 	ada := rooms.SharedParticipant{ID: "a", Name: "Ada", TokenHash: "ta"}
@@ -48,9 +48,34 @@ func TestMirrorDiff(t *testing.T) {
 	bob.TokenHash, bob.PrevHash = "tb2", "tb"
 	sh.Members = []rooms.SharedParticipant{bob}
 	sh.Chat = []rooms.ChatMessage{{ID: "c9", Text: "nine"}} // c3 dropped from the history
-	ch, _ = m.diff(sh)
+	ch, next = m.diff(sh)
 	if ch.Meta == nil || ch.Meta.Host != "b" || len(ch.Resume) != 1 || ch.Resume[0].PrevHash != "tb" || !ch.ChatReplace || len(ch.Chat) != 1 {
 		t.Fatalf("third write %+v, want the new host, Bob's new token, the history whole", ch)
+	}
+	commit(next)
+
+	// Cy waits, then is let in: she moves from one list to the other,
+	// her token staying.
+	cy := rooms.SharedParticipant{ID: "c", Name: "Cy", TokenHash: "tc"}
+	sh.Waiting = []rooms.SharedParticipant{cy}
+	ch, next = m.diff(sh)
+	if len(ch.PutWaiting) != 1 || ch.PutWaiting[0].ID != "c" || len(ch.Put) != 0 || len(ch.Gone) != 0 || len(ch.GoneWaiting) != 0 ||
+		len(ch.Resume) != 1 || len(ch.ResumeGone) != 0 {
+		t.Fatalf("Cy waiting: %+v", ch)
+	}
+	commit(next)
+	sh.Waiting, sh.Members = nil, []rooms.SharedParticipant{bob, cy}
+	ch, next = m.diff(sh)
+	if len(ch.Put) != 1 || ch.Put[0].ID != "c" || len(ch.GoneWaiting) != 1 || ch.GoneWaiting[0] != "c" || len(ch.PutWaiting) != 0 ||
+		len(ch.Gone) != 0 || len(ch.Resume) != 0 || len(ch.ResumeGone) != 0 {
+		t.Fatalf("Cy let in: %+v, want her put in the members and gone from the waiting room, her token kept", ch)
+	}
+	commit(next)
+	// Sent back to the waiting room (a lock after a restart does not do
+	// this, but the diff must not care).
+	sh.Waiting, sh.Members = []rooms.SharedParticipant{cy}, []rooms.SharedParticipant{bob}
+	if ch, _ := m.diff(sh); len(ch.PutWaiting) != 1 || len(ch.Gone) != 1 || ch.Gone[0] != "c" || len(ch.Put) != 0 || len(ch.GoneWaiting) != 0 || len(ch.ResumeGone) != 0 {
+		t.Fatalf("Cy back to waiting: %+v", ch)
 	}
 }
 

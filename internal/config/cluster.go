@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/huddlehq/huddle/internal/cluster"
 )
@@ -18,7 +19,18 @@ type ClusterConfig struct {
 	NodeID string
 	// NodeURL is how other nodes reach this one; empty: unknown.
 	NodeURL string
+	// MoveCookie is the name of the load balancer's cookie that routes a
+	// client to a node, the node's id being its value (deploy/haproxy.cfg:
+	// each server's cookie is its node's --node-id). Clients that can
+	// follow it (the web app) are sent to their meeting's home rather
+	// than relayed. Empty: every client is relayed. The flag's default
+	// is DefaultMoveCookie.
+	MoveCookie string
 }
+
+// DefaultMoveCookie is --cluster-cookie's default, the cookie
+// deploy/haproxy.cfg inserts.
+const DefaultMoveCookie = "HUDDLE_NODE"
 
 // Enabled reports whether the node runs in a cluster.
 func (c ClusterConfig) Enabled() bool { return c.RedisURL != "" }
@@ -27,6 +39,7 @@ func registerCluster(fs *flagSet, c *ClusterConfig) {
 	fs.Secret(&c.RedisURL, "redis-url", "Redis URL (redis://host:6379/0, rediss:// for TLS, ?master_name=NAME for Sentinel) turning on cluster mode; off when empty")
 	fs.String(&c.NodeID, "node-id", "", "this node's name in the cluster (default: host name plus a random suffix)")
 	fs.String(&c.NodeURL, "node-url", "", "URL other cluster nodes reach this node at, e.g. http://10.0.0.5:8080")
+	fs.String(&c.MoveCookie, "cluster-cookie", DefaultMoveCookie, "name of the load balancer's cookie routing a client to a node (its value: the node's --node-id); clients joining on a node that is not their meeting's home move there with it instead of being relayed; empty: always relay")
 }
 
 func (c ClusterConfig) validate() error {
@@ -44,6 +57,9 @@ func (c ClusterConfig) validate() error {
 			return invalid("--node-id: %v", err)
 		}
 	}
+	if !validCookieName(c.MoveCookie) {
+		return invalid("--cluster-cookie: %q is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", c.MoveCookie)
+	}
 	if c.NodeURL != "" {
 		u, err := url.Parse(c.NodeURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -51,6 +67,17 @@ func (c ClusterConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// validCookieName reports whether name is empty or an RFC 6265 token.
+func validCookieName(name string) bool {
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+		if !ok {
+			return false
+		}
+	}
+	return len(name) <= 64
 }
 
 // Cluster returns the cluster package's configuration (timings at their

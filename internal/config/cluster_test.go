@@ -12,8 +12,8 @@ func TestClusterOffByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cluster.Enabled() || c.Cluster != (ClusterConfig{}) {
-		t.Fatalf("cluster config without flags: %+v, want zero (off)", c.Cluster)
+	if c.Cluster.Enabled() || c.Cluster != (ClusterConfig{MoveCookie: DefaultMoveCookie}) {
+		t.Fatalf("cluster config without flags: %+v, want off", c.Cluster)
 	}
 }
 
@@ -23,7 +23,7 @@ func TestClusterFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ClusterConfig{RedisURL: "redis://:pw@127.0.0.1:6379/2", NodeID: "n1", NodeURL: "http://10.0.0.5:8080"}
+	want := ClusterConfig{RedisURL: "redis://:pw@127.0.0.1:6379/2", NodeID: "n1", NodeURL: "http://10.0.0.5:8080", MoveCookie: "HUDDLE_NODE"}
 	if c.Cluster != want || !c.Cluster.Enabled() {
 		t.Fatalf("got %+v, want %+v", c.Cluster, want)
 	}
@@ -48,6 +48,8 @@ func TestClusterInvalid(t *testing.T) {
 		{[]string{"--redis-url", "redis://h:6379", "--node-id", "a:b"}, "--node-id"},
 		{[]string{"--redis-url", "redis://h:6379", "--node-url", "10.0.0.5:8080"}, "--node-url"},
 		{[]string{"--node-id", "n1"}, "need --redis-url"},
+		{[]string{"--redis-url", "redis://h:6379", "--cluster-cookie", "a b"}, "--cluster-cookie"},
+		{[]string{"--redis-url", "redis://h:6379", "--cluster-cookie", "a;b"}, "--cluster-cookie"},
 	} {
 		_, err := Parse(tc.args, env(), &bytes.Buffer{})
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
@@ -55,6 +57,27 @@ func TestClusterInvalid(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "secretpw") {
 			t.Errorf("%q: error repeats the password: %v", tc.args, err)
+		}
+	}
+}
+
+func TestClusterCookie(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{nil, nil, "HUDDLE_NODE"},
+		{[]string{"--cluster-cookie", "SRV"}, nil, "SRV"},
+		{[]string{"--cluster-cookie", ""}, nil, ""}, // moving off: always relay
+		{nil, []string{"HUDDLE_CLUSTER_COOKIE", "route"}, "route"},
+	} {
+		c, err := Parse(append([]string{"--redis-url", "redis://127.0.0.1:6379/0"}, tc.args...), env(tc.env...), &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%q %q: %v", tc.args, tc.env, err)
+		}
+		if c.Cluster.MoveCookie != tc.want {
+			t.Errorf("%q %q: cookie %q, want %q", tc.args, tc.env, c.Cluster.MoveCookie, tc.want)
 		}
 	}
 }

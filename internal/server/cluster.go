@@ -48,7 +48,8 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	link := clusterlink.New(clusterlink.Config{Cluster: c, Engine: io, Logger: s.log})
 	linked.Store(link)
 	sigCfg.Cluster = link
-	sigCfg.RoomStore = link // the rooms homed here are mirrored into Redis
+	sigCfg.MoveCookie = s.cfg.Cluster.MoveCookie // clients that can are sent to their meeting's home
+	sigCfg.RoomStore = link                      // the rooms homed here are mirrored into Redis
 	next := sigCfg.OnEvent
 	sigCfg.OnEvent = func(ev signaling.Event) {
 		if ev.Type == signaling.EventMeetingEnded {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,9 +240,14 @@ func readNodeMem(t *testing.T, pprofAddr string) nodeMem {
 
 // TestClusterMemoryPerSocket measures the server memory (live heap) per
 // joined socket of one node without Redis against three cluster nodes
-// holding the same sockets and meetings, each meeting's ten members spread
-// over the three (so most are relayed to their meeting's home). Sockets
-// from HUDDLE_CLUSTER_BENCH_SOCKETS (default 1,500).
+// holding the same sockets and meetings, each meeting's ten members
+// connecting to all three. Twice on three nodes: with clients that move
+// (join with move: true, as the web app does; a client refused with moved
+// reconnects to the home it names, as HAProxy would send it by the
+// cookie), so that every socket ends up on its meeting's home; and with
+// clients that do not (seed dialects, the API), most of them relayed to
+// their meeting's home and so held twice. Sockets from
+// HUDDLE_CLUSTER_BENCH_SOCKETS (default 1,500).
 //
 // The sockets join in two waves, a third and the rest, and the nodes are
 // read when idle, after the first wave and after the second. From idle to
@@ -261,8 +267,11 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 	base := []string{"--max-sessions-per-ip", "0", "--max-conns-per-ip", "0", "--max-tcp-per-ip", "0",
 		"--max-participants-per-ip", "0", "--rooms-per-ip-per-minute", "0", "--max-participants", "10",
 		"--mesh-max-participants", "10", "--log-level", "warn", "--resume-key", "cluster-bench-resume-key-0123456789"}
-	type figures struct{ all, next nodeMem }
-	measure := func(name string, extra func(i int) []string, nodes int) figures {
+	type figures struct {
+		all, next nodeMem
+		moved     int // sockets that moved to their meeting's home
+	}
+	measure := func(name string, extra func(i int) []string, nodes int, move bool) figures {
 		var addrs, pprofs []string
 		for i := range nodes {
 			pp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -289,6 +298,7 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 				}
 			}
 		}()
+		var moved atomic.Int64
 		join := func(from, to int) {
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 32)
@@ -301,14 +311,14 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 					defer func() { <-sem }()
 					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 					defer cancel()
-					c, err := sioclient.Dial(ctx, "http://"+addrs[i%nodes], sioclient.Options{Transport: sioclient.WebSocket})
-					if err == nil {
-						clients[i] = c
-						var res []json.RawMessage
-						res, err = c.EmitWithAck(ctx, "join-room", map[string]string{"room": fmt.Sprintf("mem-%d", i/per), "name": fmt.Sprint("p", i)})
-						if err == nil && (len(res) == 0 || !strings.Contains(string(res[0]), `"ok":true`)) {
-							err = fmt.Errorf("refused: %s", res)
-						}
+					room := fmt.Sprintf("mem-%d", i/per)
+					home, err := benchJoin(ctx, &clients[i], "http://"+addrs[i%nodes], room, fmt.Sprint("p", i), move)
+					if err == nil && home >= 0 {
+						// Moved: to the home by its id (m1, m2, m3), as
+						// HAProxy would route the cookie.
+						moved.Add(1)
+						clients[i].Close()
+						_, err = benchJoin(ctx, &clients[i], "http://"+addrs[home], room, fmt.Sprint("p", i), false)
 					}
 					if err != nil {
 						failed.Do(func() { t.Errorf("%s: socket %d: %v", name, i, err) })
@@ -325,14 +335,20 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		mid := read("-mid")
 		join(first, n)
 		end := read("")
-		return figures{all: end.sub(idle).per(n), next: end.sub(mid).per(n - first)}
+		return figures{all: end.sub(idle).per(n), next: end.sub(mid).per(n - first), moved: int(moved.Load())}
 	}
-	one := measure("one node", func(int) []string { return nil }, 1)
-	redisURL := startRedis(t)
-	three := measure("three nodes", func(i int) []string {
-		return []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("m%d", i+1)}
-	}, 3)
-	ratio := three.next.heap / one.next.heap
+	one := measure("one node", func(int) []string { return nil }, 1, false)
+	// Each cluster on its own Redis: the first one's meetings, whose
+	// nodes are gone, would otherwise be taken over by the second.
+	cluster := func() func(i int) []string {
+		redisURL := startRedis(t)
+		return func(i int) []string {
+			return []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("m%d", i+1)}
+		}
+	}
+	movedFig := measure("three nodes moved", cluster(), 3, true)
+	relayed := measure("three nodes relayed", cluster(), 3, false)
+	ratio := movedFig.next.heap / one.next.heap
 	verdict := "✅"
 	if ratio > 1.10 {
 		verdict = "❌"
@@ -341,16 +357,57 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		return fmt.Sprintf("%.2f KiB | %.2f | %.2f KiB", m.heap/1024, m.goroutines, m.stacks/1024)
 	}
 	benchOut(t, fmt.Sprintf("\n## Cluster: memory per socket (internal/server TestClusterMemoryPerSocket)\n\n"+
-		"%d sockets joined to meetings of %d in two waves (%d, then %d); live heap after two forced collections, "+
-		"goroutines and their stacks, summed over the nodes. *From idle*: all the sockets against the idle nodes, "+
-		"fixed costs of a first burst of joins included (on three nodes mostly Redis connections); "+
-		"*next sockets*: the second wave against the first, what a further socket costs.\n\n"+
+		"%d sockets joined to meetings of %d in two waves (%d, then %d), each meeting's members connecting to all three nodes; "+
+		"live heap after two forced collections, goroutines and their stacks, summed over the nodes. *From idle*: all the sockets "+
+		"against the idle nodes, fixed costs of a first burst of joins included (on three nodes mostly Redis connections); "+
+		"*next sockets*: the second wave against the first, what a further socket costs. *Moved*: clients that join with "+
+		"move: true, as the web app does, and reconnect to their meeting's home when told to (%d of %d did); *relayed*: clients "+
+		"that do not (seed dialects, the API), held on the node they reached and on the home.\n\n"+
 		"| servers | sockets | live heap per socket | goroutines per socket | goroutine stacks per socket |\n|---|---|---:|---:|---:|\n"+
 		"| one node, no Redis | from idle | %s |\n| one node, no Redis | next sockets | %s |\n"+
-		"| three nodes on Redis, each meeting's members on all three | from idle | %s |\n"+
-		"| three nodes on Redis, each meeting's members on all three | next sockets | %s |\n\n"+
-		"Three nodes against one, live heap of the next sockets: %.2fx (target ≤ 1.10x %s); from idle: %.2fx.\n",
-		n, per, first, n-first, row(one.all), row(one.next), row(three.all), row(three.next), ratio, verdict, three.all.heap/one.all.heap))
+		"| three nodes on Redis, clients moved to the home | from idle | %s |\n"+
+		"| three nodes on Redis, clients moved to the home | next sockets | %s |\n"+
+		"| three nodes on Redis, clients relayed | from idle | %s |\n"+
+		"| three nodes on Redis, clients relayed | next sockets | %s |\n\n"+
+		"Three nodes against one, live heap of the next sockets: moved %.2fx (target ≤ 1.10x %s), relayed %.2fx; "+
+		"from idle: moved %.2fx, relayed %.2fx.\n",
+		n, per, first, n-first, movedFig.moved, n, row(one.all), row(one.next), row(movedFig.all), row(movedFig.next),
+		row(relayed.all), row(relayed.next), ratio, verdict, relayed.next.heap/one.next.heap,
+		movedFig.all.heap/one.all.heap, relayed.all.heap/one.all.heap))
+}
+
+// benchJoin connects to url and joins room (with move: true when move),
+// keeping the client in *c. A join refused with moved returns the index
+// of the home it names (node ids m1, m2, ...), else -1.
+func benchJoin(ctx context.Context, c **sioclient.Client, url, room, name string, move bool) (int, error) {
+	cl, err := sioclient.Dial(ctx, url, sioclient.Options{Transport: sioclient.WebSocket})
+	if err != nil {
+		return -1, err
+	}
+	*c = cl
+	req := map[string]any{"room": room, "name": name}
+	if move {
+		req["move"] = true
+	}
+	res, err := cl.EmitWithAck(ctx, "join-room", req)
+	if err != nil {
+		return -1, err
+	}
+	var ack struct {
+		OK    bool `json:"ok"`
+		Error struct{ Code, Node string }
+	}
+	if len(res) == 0 || json.Unmarshal(res[0], &ack) != nil {
+		return -1, fmt.Errorf("ack %s", res)
+	}
+	if ack.OK {
+		return -1, nil
+	}
+	var home int
+	if _, err := fmt.Sscanf(ack.Error.Node, "m%d", &home); move && ack.Error.Code == "moved" && err == nil {
+		return home - 1, nil
+	}
+	return -1, fmt.Errorf("refused: %s", res)
 }
 
 // saveProfile saves a node process's pprof profile of this kind (heap,

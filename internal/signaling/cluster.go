@@ -33,6 +33,12 @@ type RoomHome interface {
 	// where they are acknowledged without being done twice. Nil for other
 	// sockets.
 	Undelivered(sock *socketio.Socket) (events []*socketio.Packet, answered []uint64)
+	// Home returns the live node that serves room, or would serve it
+	// were it new (placed as Relay places it), when that is another
+	// node; "" when it is this one or cannot be known now (Redis away).
+	// Nothing is relayed: it is asked for a client that can move there
+	// itself (Config.MoveCookie).
+	Home(room string) string
 }
 
 // Remote relays one socket held here to the node that serves its room.
@@ -49,12 +55,57 @@ type Remote interface {
 // reconnect, and its join then goes to the home.
 var ErrRoomMoved = &rooms.Error{Code: "room-moved", Message: "the meeting is served by another server now; reconnect"}
 
+// movedError refuses a join that should go to the room's home instead of
+// being relayed there: the client sets the load balancer's cookie (Cookie)
+// to the home's id (Node) and reconnects. Its error body carries both.
+type movedError struct {
+	Node, Cookie string
+}
+
+// ErrMoved is the refusal a movedError is.
+var ErrMoved = &rooms.Error{Code: "moved", Message: "the meeting is served by another server; set the cookie and reconnect"}
+
+func (e *movedError) Error() string { return ErrMoved.Error() }
+func (e *movedError) Unwrap() error { return ErrMoved }
+
+// wantsMove reports whether a join says its client can move to another
+// node (move: true: it sets a cookie and reconnects when told to, and
+// asks no more moves on that join) and is no resume: a participant that
+// kept its place is taken back wherever it lands, since moving it would
+// be a second reconnect after its node died or drained.
+func wantsMove(args []json.RawMessage) bool {
+	var a struct {
+		Move   bool   `json:"move"`
+		Resume string `json:"resume"`
+	}
+	return len(args) > 0 && json.Unmarshal(args[0], &a) == nil && a.Move && a.Resume == ""
+}
+
+// moveTo returns the node a client joining room should move to, or "": a
+// client that cannot move or resumes (wantsMove), a node without the load
+// balancer's cookie, a room served here, a socket relayed here (this is
+// the home), a connection already in a meeting here. Nothing of the join
+// is kept: the client comes back on the home.
+func (s *Service) moveTo(ss *session, ev *socketio.Event, room string) string {
+	if s.cfg.MoveCookie == "" || ss.sock.Remote() || !wantsMove(ev.Args) {
+		return ""
+	}
+	if r, _ := ss.member(); r != nil {
+		return "" // switching rooms on a connection in use: relayed
+	}
+	return s.cfg.Cluster.Home(room)
+}
+
 // relayJoin hands a join to the room's home when that is another node. It
 // reports whether it did (then the join is answered from there), or the
 // join's refusal.
 func (s *Service) relayJoin(ss *session, ev *socketio.Event, room string) (bool, error) {
 	if s.cfg.Cluster == nil {
 		return false, nil
+	}
+	if node := s.moveTo(ss, ev, room); node != "" {
+		s.log.Debug("cluster: client sent to its meeting's home", "room", room, "home", node, "socket", ss.sock.ID())
+		return false, &movedError{Node: node, Cookie: s.cfg.MoveCookie}
 	}
 	if ss.sock.Remote() {
 		// Relayed here by the node holding the socket, which found this

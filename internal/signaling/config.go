@@ -94,6 +94,14 @@ type Config struct {
 	// there (cluster.go; internal/clusterlink). Nil: a single node, every
 	// room served here.
 	Cluster RoomHome
+	// MoveCookie is the name of the load balancer's cookie that routes a
+	// client to a node, whose value is the node's id (cluster mode). A
+	// client that joins with move: true on a node that is not its
+	// meeting's home is refused with moved, the home and this name, and
+	// reconnects there itself instead of being relayed: its socket and
+	// its state are then held once, on the home. Empty: every such client
+	// is relayed.
+	MoveCookie string
 	// RoomStore, when set, keeps a copy of every room's shared state for
 	// the node that takes a room over should this one die (cluster mode;
 	// internal/clusterlink implements it, and calls Service.Restore on the

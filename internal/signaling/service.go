@@ -267,6 +267,10 @@ func (s *Service) refuse(sock *socketio.Socket, ev *socketio.Event, err error) {
 	if errors.As(err, &re) {
 		body.RetryAfter = re.retryAfterSeconds()
 	}
+	var me *movedError
+	if errors.As(err, &me) {
+		body.Node, body.Cookie = me.Node, me.Cookie
+	}
 	if ev.HasAck() {
 		_ = ev.Ack(ackError{OK: false, Error: body})
 		return
@@ -280,6 +284,10 @@ type errorBody struct {
 	// RetryAfter is in seconds, for refusals that end by themselves
 	// (too-many-attempts).
 	RetryAfter int `json:"retryAfter,omitempty"`
+	// Node and Cookie tell a client refused with moved which node serves
+	// its meeting and the load balancer's cookie that routes it there.
+	Node   string `json:"node,omitempty"`
+	Cookie string `json:"cookie,omitempty"`
 }
 
 type ackError struct {

@@ -133,6 +133,8 @@ export class SignalingError extends Error {
     message: string,
     /** Seconds until the refusal ends by itself (too-many-attempts). */
     readonly retryAfter = 0,
+    /** moved: the node serving the meeting and the load balancer's cookie that routes there. */
+    readonly moved?: { node: string; cookie: string },
   ) {
     super(message || code);
     this.name = "SignalingError";
@@ -200,13 +202,24 @@ export type ConnectionState = "connecting" | "connected" | "reconnecting";
 
 const requestTimeoutMs = 10_000;
 
+/** A cookie name or value we set: an RFC 6265 token, nothing that adds attributes. */
+const cookieToken = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
 export class Signaling {
   readonly socket: Socket<ServerEvents, ClientEvents>;
   private stateListeners = new Set<(s: ConnectionState, reconnected: boolean) => void>();
   private everConnected = false;
+  /** The connection is being replaced to reach the meeting's home node (move): not a reconnect. */
+  private moving = false;
+  /**
+   * Our cookies go with the connection, so a move can route it: the same
+   * origin, and not in a frame (a cross-site frame's cookies are not sent).
+   */
+  private readonly canMove: boolean;
   state: ConnectionState = "connecting";
 
   constructor(url?: string) {
+    this.canMove = new URL(url ?? window.location.origin, window.location.href).origin === window.location.origin && window.self === window.top;
     this.socket = io(url ?? window.location.origin, {
       reconnectionDelay: 500,
       reconnectionDelayMax: 3000,
@@ -216,11 +229,12 @@ export class Signaling {
       tryAllTransports: true,
     });
     this.socket.on("connect", () => {
-      const reconnected = this.everConnected;
+      const reconnected = this.everConnected && !this.moving;
       this.everConnected = true;
       this.setState("connected", reconnected);
     });
     this.socket.on("disconnect", (reason) => {
+      if (this.moving) return; // on purpose, and connecting again already
       // "io server disconnect" does not reconnect by itself; a server that
       // restarts says goodbye that way, so reconnect explicitly.
       if (reason === "io server disconnect") this.socket.connect();
@@ -260,7 +274,9 @@ export class Signaling {
     if (!ack || typeof ack !== "object") throw new SignalingError("bad-response", "bad-response");
     if (ack.ok !== true) {
       const code = String(ack.error?.code ?? "error");
-      throw new SignalingError(code, String(ack.error?.message ?? code), Number(ack.error?.retryAfter) || 0);
+      const e = ack.error ?? {};
+      const moved = code === "moved" && typeof e.node === "string" && typeof e.cookie === "string" ? { node: e.node, cookie: e.cookie } : undefined;
+      throw new SignalingError(code, String(e.message ?? code), Number(e.retryAfter) || 0, moved);
     }
     return ack;
   }
@@ -271,9 +287,51 @@ export class Signaling {
     if (req.resume) payload.resume = req.resume;
     if (req.sfu) payload.sfu = true;
     if (req.token) payload.token = req.token;
-    const ack = await this.request<any>("join-room", payload);
+    // In a cluster, a node that is not the meeting's home sends us there
+    // (moved) rather than relay us, when we can follow: a first join (a
+    // resume is taken back wherever it lands) on our own origin. Asked
+    // once: if the balancer does not follow the cookie, we are relayed.
+    if (this.canMove && !req.resume) payload.move = true;
+    let ack: any;
+    try {
+      ack = await this.request<any>("join-room", payload);
+    } catch (err) {
+      const to = err instanceof SignalingError ? err.moved : undefined;
+      if (!to) throw err;
+      if (cookieToken.test(to.cookie) && cookieToken.test(to.node)) await this.moveTo(to.node, to.cookie);
+      payload.move = false;
+      ack = await this.request<any>("join-room", payload);
+    }
     if (ack.waiting === true) return { waiting: true, id: String(ack.id), resumeToken: String(ack.resumeToken ?? "") };
     return { waiting: false, ...normalizeJoined(ack) };
+  }
+
+  /**
+   * moveTo sets the load balancer's routing cookie to node and opens a new
+   * connection (a new Engine.IO session, WebSocket or polling), which the
+   * balancer routes by it. Not shown as a reconnect.
+   */
+  private async moveTo(node: string, cookie: string): Promise<void> {
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `${cookie}=${node}; path=/; SameSite=Lax${secure}`;
+    this.moving = true;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const connected = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.socket.off("connect", connected);
+          reject(new SignalingError("timeout", "timeout"));
+        }, requestTimeoutMs);
+        this.socket.once("connect", connected);
+        this.socket.disconnect();
+        this.socket.connect();
+      });
+    } finally {
+      this.moving = false;
+    }
   }
 
   close(): void {
