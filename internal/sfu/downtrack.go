@@ -27,6 +27,9 @@ type downTrack struct {
 	mu     sync.Mutex
 	gate   layerGate
 	paused bool // not shown by the subscriber: no video is sent
+	// pausedAt is when it was last hidden (Unix ns): a keyframe from
+	// before would show again what was shown then (start).
+	pausedAt int64
 	// awaitKey is set when the connection comes up, until a keyframe is
 	// sent: what was sent before was lost (Peer.firstKeyframes).
 	awaitKey bool
@@ -144,7 +147,7 @@ func (d *downTrack) start() bool {
 	}
 	qs := d.track.qualities()
 	d.mu.Lock()
-	started := d.startLocked(qs, time.Now())
+	started := d.startLocked(qs, time.Now(), 0)
 	below, target := started && d.gate.current != d.gate.target, d.gate.target
 	d.mu.Unlock()
 	if below {
@@ -153,8 +156,9 @@ func (d *downTrack) start() bool {
 	return started
 }
 
-// startLocked is start with d.mu held; qs are the track's qualities.
-func (d *downTrack) startLocked(qs []int, now time.Time) bool {
+// startLocked is start with d.mu held; qs are the track's qualities. The
+// keyframe must have come at or after since (Unix ns).
+func (d *downTrack) startLocked(qs []int, now time.Time, since int64) bool {
 	d.awaitKey = true
 	if d.paused || !d.track.simulcast {
 		// A hidden video needs no picture; a codec other than VP8 has
@@ -169,7 +173,7 @@ func (d *downTrack) startLocked(qs []int, now time.Time) bool {
 		if l == nil || l.cache == nil {
 			continue
 		}
-		if first, last, ok := l.cache.keyframeRun(replayMaxPackets, replayMaxAge, now); ok && d.replay(l, first, last, now) {
+		if first, last, ok := l.cache.keyframeRun(replayMaxPackets, replayMaxAge, now, since); ok && d.replay(l, first, last, now) {
 			d.awaitKey = false
 			return true
 		}
@@ -318,16 +322,32 @@ func (d *downTrack) setView(height int) {
 	d.paused = height <= 0
 	if d.paused {
 		d.gate.current = -1 // a resume starts at a keyframe
+		if !wasPaused {
+			d.pausedAt = time.Now().UnixNano()
+		}
 		d.mu.Unlock()
 		return
 	}
 	d.want = qualityForHeight(height)
-	want := pickQuality(d.track.qualities(), min(d.want, d.cap))
+	qs := d.track.qualities()
+	want := pickQuality(qs, min(d.want, d.cap))
 	changed := d.gate.aim(want, d.track.simulcast) || wasPaused
+	// A video shown again starts, as a new one does, from a recent
+	// keyframe in the cache if one came while it was hidden (a page of
+	// the grid turned back, a tab brought to the front), not at the
+	// next keyframe.
+	resumed := wasPaused && d.connected() && d.startLocked(qs, time.Now(), d.pausedAt)
+	onTarget := resumed && d.gate.current == d.gate.target
 	d.mu.Unlock()
-	if changed {
+	if changed && !onTarget {
 		d.track.requestKeyframe(want)
 	}
+}
+
+// connected reports whether the subscriber's connection is up: what is
+// sent before is lost. A down track of no peer (a test's) is.
+func (d *downTrack) connected() bool {
+	return d.peer == nil || d.peer.subUp.Load()
 }
 
 // relayer chooses the target again when the track's layers change (a

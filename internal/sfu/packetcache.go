@@ -71,13 +71,13 @@ func (c *packetCache) put(seq uint16, raw []byte, key bool) {
 
 // keyframeRun returns the sequence numbers of the newest keyframe's first
 // packet and of the newest packet, if the keyframe came at most maxAge
-// before now, the run from it to the newest is at most maxPackets long,
+// before now and not before since (Unix ns), the run from it to the newest is at most maxPackets long,
 // and every packet of the run is kept: a subscriber that is sent the run
 // can decode its last picture at once.
-func (c *packetCache) keyframeRun(maxPackets int, maxAge time.Duration, now time.Time) (first, last uint16, ok bool) {
+func (c *packetCache) keyframeRun(maxPackets int, maxAge time.Duration, now time.Time, since int64) (first, last uint16, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keyAt == 0 || now.UnixNano()-c.keyAt > int64(maxAge) {
+	if c.keyAt == 0 || now.UnixNano()-c.keyAt > int64(maxAge) || c.keyAt < since {
 		return 0, 0, false
 	}
 	n := int(c.newest-c.keySeq) + 1

@@ -296,13 +296,47 @@ func TestKeyframeRunBounds(t *testing.T) {
 				c.put(1000+uint16(i), []byte{1}, false)
 			}
 		}
-		first, last, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now.Add(tc.age))
+		first, last, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now.Add(tc.age), 0)
 		if ok != tc.ok || ok && (first != 1000 || last != 1000+uint16(tc.packets)) {
 			t.Errorf("%s: run %d-%d %v, want %v", tc.what, first, last, ok, tc.ok)
 		}
 	}
 	c := newPacketCache()
-	if _, _, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now); ok {
+	if _, _, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now, 0); ok {
 		t.Error("a run without a keyframe")
+	}
+}
+
+// A video shown again after it was hidden starts from the cached keyframe
+// too, not at the publisher's next one.
+func TestShownAgainStartsFromTheCachedKeyframe(t *testing.T) {
+	tr := testTrack()
+	// For keyframe requests, which go nowhere (the layers have no
+	// publisher's stream).
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}}
+	h := tr.layers[1]
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityMedium, w)
+	publish(tr, d, h, 100, 1000, true, 1)
+	publish(tr, d, h, 101, 4000, false, 2)
+	d.setView(0)
+	d.setView(360)
+	// No keyframe came while it was hidden: the one before would show
+	// again what was shown then.
+	publish(tr, d, h, 102, 7000, false, 3)
+	d.setView(0)
+	publish(tr, d, h, 103, 10000, true, 4) // hidden: not sent
+	publish(tr, d, h, 104, 13000, false, 5)
+	d.setView(360)
+	publish(tr, d, h, 105, 16000, false, 6)
+	var tags []byte
+	for i, p := range w.got {
+		tags = append(tags, p.Payload[len(p.Payload)-1])
+		if i > 0 && p.SequenceNumber != w.got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d numbered %d after %d", i, p.SequenceNumber, w.got[i-1].SequenceNumber)
+		}
+	}
+	if want := []byte{1, 2, 4, 5, 6}; !bytes.Equal(tags, want) {
+		t.Fatalf("sent packets %v, want %v", tags, want)
 	}
 }
