@@ -30,8 +30,8 @@ type downTrack struct {
 	// pausedAt is when it was last hidden (Unix ns): a keyframe from
 	// before would show again what was shown then (start).
 	pausedAt int64
-	// awaitKey is set when the connection comes up, until a keyframe is
-	// sent: what was sent before was lost (Peer.firstKeyframes).
+	// awaitKey is set when the connection comes up (start), until a
+	// keyframe is sent: what was sent before was lost.
 	awaitKey bool
 	// replaying is set by a start from the cache (start) until a packet
 	// of layer replayQ newer than replayLast comes: the packets up to it

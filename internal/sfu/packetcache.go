@@ -71,9 +71,9 @@ func (c *packetCache) put(seq uint16, raw []byte, key bool) {
 
 // keyframeRun returns the sequence numbers of the newest keyframe's first
 // packet and of the newest packet, if the keyframe came at most maxAge
-// before now and not before since (Unix ns), the run from it to the newest is at most maxPackets long,
-// and every packet of the run is kept: a subscriber that is sent the run
-// can decode its last picture at once.
+// before now and not before since (Unix ns), the run from it to the
+// newest is at most maxPackets long, and every packet of the run is kept:
+// a subscriber that is sent the run can decode its last picture at once.
 func (c *packetCache) keyframeRun(maxPackets int, maxAge time.Duration, now time.Time, since int64) (first, last uint16, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
