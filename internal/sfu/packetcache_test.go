@@ -340,3 +340,35 @@ func TestShownAgainStartsFromTheCachedKeyframe(t *testing.T) {
 		t.Fatalf("sent packets %v, want %v", tags, want)
 	}
 }
+
+// A start takes the cached keyframe of the target layer, else of the best
+// layer below it, as a first picture may come from a lower layer; the
+// target's next keyframe switches to it.
+func TestStartFromALowerLayer(t *testing.T) {
+	tr := testTrack()
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}}
+	q, h := tr.layers[0], tr.layers[1]
+	other := testDownTrack(tr, qualityLow, &countStream{})
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityMedium, w)
+	publish(tr, other, q, 500, 1000, true, 1)
+	publish(tr, other, q, 501, 4000, false, 2)
+	publish(tr, d, h, 700, 1000, false, 9) // the target's: no keyframe yet
+	if !d.start() {
+		t.Fatal("no start from the lower layer's cached keyframe")
+	}
+	publish(tr, d, q, 502, 7000, false, 3)
+	publish(tr, d, h, 701, 7000, true, 4) // the target's keyframe: switch
+	publish(tr, d, q, 503, 10000, false, 5)
+	publish(tr, d, h, 702, 10000, false, 6)
+	var tags []byte
+	for i, p := range w.got {
+		tags = append(tags, p.Payload[len(p.Payload)-1])
+		if i > 0 && p.SequenceNumber != w.got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d numbered %d after %d", i, p.SequenceNumber, w.got[i-1].SequenceNumber)
+		}
+	}
+	if want := []byte{1, 2, 3, 4, 6}; !bytes.Equal(tags, want) {
+		t.Fatalf("sent packets %v, want %v", tags, want)
+	}
+}
