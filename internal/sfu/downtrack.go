@@ -102,6 +102,9 @@ func (d *downTrack) writeAt(quality int, pkt *rtp.Packet, at time.Time) {
 	}
 	if d.awaitKey && isVP8Keyframe(pkt.Payload) {
 		d.awaitKey = false
+		if d.peer != nil {
+			d.peer.log.Debug("video started from a live keyframe", "stream", d.track.streamID(), "quality", quality)
+		}
 	}
 	d.emit(quality, pkt, at)
 }

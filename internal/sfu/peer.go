@@ -348,7 +348,9 @@ const firstKeyframeRetry = 350 * time.Millisecond
 // answer for.
 func (p *Peer) firstKeyframes() {
 	for _, d := range p.downTracks() {
-		d.start()
+		if d.start() {
+			p.log.Debug("video started from the cached keyframe", "stream", d.track.streamID())
+		}
 	}
 	for try := 0; try < 3; try++ {
 		waiting := false
