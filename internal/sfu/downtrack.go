@@ -178,6 +178,10 @@ func (d *downTrack) startLocked(qs []int, now time.Time, since int64) bool {
 		}
 		if first, last, ok := l.cache.keyframeRun(replayMaxPackets, replayMaxAge, now, since); ok && d.replay(l, first, last, now) {
 			d.awaitKey = false
+			if d.peer != nil {
+				d.peer.log.Debug("video started from the cached keyframe", "stream", d.track.streamID(), "quality", l.quality,
+					"packets", int(last-first)+1, "age", time.Duration(now.UnixNano()-l.cache.keyframeAt()).Round(time.Millisecond))
+			}
 			return true
 		}
 	}

@@ -93,6 +93,13 @@ func (c *packetCache) keyframeRun(maxPackets int, maxAge time.Duration, now time
 	return c.keySeq, c.newest, true
 }
 
+// keyframeAt is when the newest keyframe came (Unix ns), 0 before one.
+func (c *packetCache) keyframeAt() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keyAt
+}
+
 // get copies the packet with this sequence number into dst (grown if
 // short) and returns it; false when it is no longer, or never was, kept.
 func (c *packetCache) get(seq uint16, dst []byte) ([]byte, bool) {

@@ -348,9 +348,7 @@ const firstKeyframeRetry = 350 * time.Millisecond
 // answer for.
 func (p *Peer) firstKeyframes() {
 	for _, d := range p.downTracks() {
-		if d.start() {
-			p.log.Debug("video started from the cached keyframe", "stream", d.track.streamID())
-		}
+		d.start()
 	}
 	for try := 0; try < 3; try++ {
 		waiting := false
