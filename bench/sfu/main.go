@@ -478,7 +478,8 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	r.firstP50, r.firstP95 = pct(first, 0.5, r.joins), pct(first, 0.95, r.joins)
 	r.keyP50, r.keyP95 = pct(key, 0.5, r.joins), pct(key, 0.95, r.joins)
 	log.Info("measured", "scenario", sc.name, "server", name, "fwd_per_s", int(r.fwdPerSec), "server_cpu", fmt.Sprintf("%.0f%%", r.serverCPU),
-		"gen_cpu", fmt.Sprintf("%.0f%%", r.genCPU), "loss", fmt.Sprintf("%.2f%%", r.loss), "lat_p50", r.latP50, "lat_p99", r.latP99)
+		"gen_cpu", fmt.Sprintf("%.0f%%", r.genCPU), "loss", fmt.Sprintf("%.2f%%", r.loss), "lat_p50", r.latP50, "lat_p99", r.latP99,
+		"first_pkt_p50", r.firstP50.Round(time.Millisecond), "first_key_p50", r.keyP50.Round(time.Millisecond), "first_key_p95", r.keyP95.Round(time.Millisecond))
 	if len(errs) > 0 {
 		r.err = fmt.Sprintf("%d joins failed, first: %v", len(errs), errs[0])
 	}

@@ -98,11 +98,11 @@ func writeTable(md *strings.Builder, sc scenario, res map[string]*result) {
 // writeRuns lists every run's CPU per forwarded packet and loss under a
 // repeated scenario's table.
 func writeRuns(md *strings.Builder, servers []string, runs map[string][]*result) {
-	md.WriteString("\nEvery run (servers alternating), CPU per forwarded packet / loss:")
+	md.WriteString("\nEvery run (servers alternating), CPU per forwarded packet / loss / join to first keyframe p50:")
 	for _, name := range servers {
 		var v []string
 		for _, r := range runs[name] {
-			v = append(v, fmt.Sprintf("%.2f µs / %.2f %%", r.cpuPerPkt, r.loss))
+			v = append(v, fmt.Sprintf("%.2f µs / %.2f %% / %.0f ms", r.cpuPerPkt, r.loss, float64(r.keyP50)/float64(time.Millisecond)))
 		}
 		fmt.Fprintf(md, " %s %s;", name, strings.Join(v, ", "))
 	}

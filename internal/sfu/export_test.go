@@ -36,7 +36,7 @@ func (b *BenchTrack) Ready(p *Peer) bool {
 // Forward does what the forwarding loop does with one packet: cache it
 // (raw is its bytes) and write it to every subscriber.
 func (b *BenchTrack) Forward(pkt *rtp.Packet, raw []byte) {
-	b.l.cache.put(pkt.SequenceNumber, raw)
+	b.l.cache.put(pkt.SequenceNumber, raw, isVP8Keyframe(pkt.Payload))
 	batches := &b.t.owner.room.sfu.batches
 	batches.begin()
 	for _, d := range *b.t.downs.Load() {

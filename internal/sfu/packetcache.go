@@ -22,6 +22,14 @@ import (
 type packetCache struct {
 	mu    sync.Mutex
 	slots []cacheSlot // len is a power of two
+	// newest is the highest sequence number put (valid once any is).
+	newest uint16
+	any    bool
+	// keySeq is where the newest keyframe starts, and keyAt when its
+	// first packet came (Unix ns; 0: no keyframe yet): a new subscriber
+	// starts from it (keyframeRun) instead of waiting for another.
+	keySeq uint16
+	keyAt  int64
 }
 
 type cacheSlot struct {
@@ -39,13 +47,57 @@ func newPacketCache() *packetCache {
 	return &packetCache{slots: make([]cacheSlot, cacheSize)}
 }
 
-// put keeps a copy of the raw packet with this sequence number.
-func (c *packetCache) put(seq uint16, raw []byte) {
+// put keeps a copy of the raw packet with this sequence number; key
+// tells that it starts a keyframe.
+func (c *packetCache) put(seq uint16, raw []byte, key bool) {
+	var now int64
+	if key {
+		now = time.Now().UnixNano()
+	}
 	c.mu.Lock()
 	s := &c.slots[int(seq)&(len(c.slots)-1)]
 	s.seq, s.full = seq, true
 	s.buf = append(s.buf[:0], raw...)
+	if !c.any || int16(seq-c.newest) > 0 {
+		c.newest, c.any = seq, true
+	}
+	// A keyframe older than the one kept (a retransmission, reordering)
+	// does not replace it.
+	if key && (c.keyAt == 0 || int16(seq-c.keySeq) > 0) {
+		c.keySeq, c.keyAt = seq, now
+	}
 	c.mu.Unlock()
+}
+
+// keyframeRun returns the sequence numbers of the newest keyframe's first
+// packet and of the newest packet, if the keyframe came at most maxAge
+// before now and not before since (Unix ns), the run from it to the
+// newest is at most maxPackets long, and every packet of the run is kept:
+// a subscriber that is sent the run can decode its last picture at once.
+func (c *packetCache) keyframeRun(maxPackets int, maxAge time.Duration, now time.Time, since int64) (first, last uint16, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keyAt == 0 || now.UnixNano()-c.keyAt > int64(maxAge) || c.keyAt < since {
+		return 0, 0, false
+	}
+	n := int(c.newest-c.keySeq) + 1
+	if int16(c.newest-c.keySeq) < 0 || n > maxPackets || n > len(c.slots) {
+		return 0, 0, false
+	}
+	for i := 0; i < n; i++ {
+		seq := c.keySeq + uint16(i)
+		if s := &c.slots[int(seq)&(len(c.slots)-1)]; !s.full || s.seq != seq {
+			return 0, 0, false
+		}
+	}
+	return c.keySeq, c.newest, true
+}
+
+// keyframeAt is when the newest keyframe came (Unix ns), 0 before one.
+func (c *packetCache) keyframeAt() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keyAt
 }
 
 // get copies the packet with this sequence number into dst (grown if

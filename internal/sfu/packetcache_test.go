@@ -3,6 +3,7 @@ package sfu
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -64,7 +65,7 @@ func publish(t *track, d *downTrack, l *layer, seq uint16, ts uint32, key bool, 
 	if err != nil {
 		panic(err)
 	}
-	l.cache.put(seq, raw)
+	l.cache.put(seq, raw, key)
 	d.write(l.quality, &p)
 }
 
@@ -139,13 +140,13 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	seq := uint16(0)
 	for range cacheSize { // every slot has its buffer
 		seq++
-		l.cache.put(seq, raw)
+		l.cache.put(seq, raw, false)
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
 		p.SequenceNumber = seq
 		p.Timestamp += 3000
-		l.cache.put(seq, raw)
+		l.cache.put(seq, raw, false)
 		d.write(l.quality, &p)
 	})
 	if allocs != 0 {
@@ -210,5 +211,164 @@ func TestResendUsesRTXWhereNegotiated(t *testing.T) {
 	}
 	if w.got[1].SequenceNumber != w.got[0].SequenceNumber+1 {
 		t.Errorf("RTX numbers %d then %d, want consecutive", w.got[0].SequenceNumber, w.got[1].SequenceNumber)
+	}
+}
+
+// A subscriber that starts (its connection has come up) is sent the
+// cached keyframe of its layer and the packets after it, numbered on from
+// what it was sent before; the live packets follow without a gap or a
+// packet twice, even one the forwarding loop had cached and not yet
+// written to it when the start came.
+func TestStartSendsTheCachedKeyframe(t *testing.T) {
+	tr := testTrack()
+	h := tr.layers[1]
+	first := testDownTrack(tr, qualityMedium, &countStream{})
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityMedium, w)
+	publish(tr, first, h, 99, 900, false, 0)
+	// Sent before the start: lost.
+	publish(tr, d, h, 100, 1000, true, 1)
+	publish(tr, d, h, 101, 1000, false, 2)
+	publish(tr, d, h, 102, 4000, false, 3)
+	if !d.start() {
+		t.Fatal("no start from the cached keyframe")
+	}
+	d.write(qualityMedium, packetOf(h, 102)) // the loop's write of a packet sent from the cache
+	publish(tr, d, h, 103, 7000, false, 4)
+	var tags []byte
+	for i, p := range w.got {
+		tags = append(tags, p.Payload[len(p.Payload)-1])
+		if i > 0 && p.SequenceNumber != w.got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d numbered %d after %d", i, p.SequenceNumber, w.got[i-1].SequenceNumber)
+		}
+	}
+	if want := []byte{1, 2, 3, 1, 2, 3, 4}; !bytes.Equal(tags, want) {
+		t.Fatalf("sent packets %v, want %v (the lost ones, then from the cached keyframe on)", tags, want)
+	}
+	if ts := w.got[6].Timestamp - w.got[3].Timestamp; ts != 6000 {
+		t.Errorf("timestamps of the cached keyframe and a live packet 6000 apart, got %d", ts)
+	}
+	if !d.started() {
+		t.Error("the start does not count as a keyframe received")
+	}
+	// NACKs of the numbers sent from the cache are answered.
+	w.got = nil
+	d.resend([]uint16{d.gate.rw.lastSeq - 2})
+	if len(w.got) != 1 || w.got[0].Payload[len(w.got[0].Payload)-1] != 2 {
+		t.Errorf("a NACK of a packet sent from the cache resent %d packets", len(w.got))
+	}
+}
+
+// packetOf is a cached packet of l, parsed.
+func packetOf(l *layer, seq uint16) *rtp.Packet {
+	raw, ok := l.cache.get(seq, nil)
+	if !ok {
+		panic("not cached")
+	}
+	var p rtp.Packet
+	if err := p.Unmarshal(raw); err != nil {
+		panic(err)
+	}
+	return &p
+}
+
+// A start needs a keyframe that is recent, whole and followed by a short
+// run of packets; else the subscriber waits for the next one.
+func TestKeyframeRunBounds(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		what    string
+		packets int // after the keyframe
+		skip    int // a packet not cached, 0: none
+		age     time.Duration
+		ok      bool
+	}{
+		{"recent and short", 10, 0, 0, true},
+		{"too old", 10, 0, 2 * replayMaxAge, false},
+		{"too long", replayMaxPackets, 0, 0, false},
+		{"a packet missing", 10, 5, 0, false},
+	} {
+		c := newPacketCache()
+		c.put(999, []byte{1}, false)
+		c.put(1000, []byte{1}, true)
+		for i := 1; i <= tc.packets; i++ {
+			if i != tc.skip {
+				c.put(1000+uint16(i), []byte{1}, false)
+			}
+		}
+		first, last, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now.Add(tc.age), 0)
+		if ok != tc.ok || ok && (first != 1000 || last != 1000+uint16(tc.packets)) {
+			t.Errorf("%s: run %d-%d %v, want %v", tc.what, first, last, ok, tc.ok)
+		}
+	}
+	c := newPacketCache()
+	if _, _, ok := c.keyframeRun(replayMaxPackets, replayMaxAge, now, 0); ok {
+		t.Error("a run without a keyframe")
+	}
+}
+
+// A video shown again after it was hidden starts from the cached keyframe
+// too, not at the publisher's next one.
+func TestShownAgainStartsFromTheCachedKeyframe(t *testing.T) {
+	tr := testTrack()
+	// For keyframe requests, which go nowhere (the layers have no
+	// publisher's stream).
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}}
+	h := tr.layers[1]
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityMedium, w)
+	publish(tr, d, h, 100, 1000, true, 1)
+	publish(tr, d, h, 101, 4000, false, 2)
+	d.setView(0)
+	d.setView(360)
+	// No keyframe came while it was hidden: the one before would show
+	// again what was shown then.
+	publish(tr, d, h, 102, 7000, false, 3)
+	d.setView(0)
+	publish(tr, d, h, 103, 10000, true, 4) // hidden: not sent
+	publish(tr, d, h, 104, 13000, false, 5)
+	d.setView(360)
+	publish(tr, d, h, 105, 16000, false, 6)
+	var tags []byte
+	for i, p := range w.got {
+		tags = append(tags, p.Payload[len(p.Payload)-1])
+		if i > 0 && p.SequenceNumber != w.got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d numbered %d after %d", i, p.SequenceNumber, w.got[i-1].SequenceNumber)
+		}
+	}
+	if want := []byte{1, 2, 4, 5, 6}; !bytes.Equal(tags, want) {
+		t.Fatalf("sent packets %v, want %v", tags, want)
+	}
+}
+
+// A start takes the cached keyframe of the target layer, else of the best
+// layer below it, as a first picture may come from a lower layer; the
+// target's next keyframe switches to it.
+func TestStartFromALowerLayer(t *testing.T) {
+	tr := testTrack()
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}}
+	q, h := tr.layers[0], tr.layers[1]
+	other := testDownTrack(tr, qualityLow, &countStream{})
+	w := &fakeStream{}
+	d := testDownTrack(tr, qualityMedium, w)
+	publish(tr, other, q, 500, 1000, true, 1)
+	publish(tr, other, q, 501, 4000, false, 2)
+	publish(tr, d, h, 700, 1000, false, 9) // the target's: no keyframe yet
+	if !d.start() {
+		t.Fatal("no start from the lower layer's cached keyframe")
+	}
+	publish(tr, d, q, 502, 7000, false, 3)
+	publish(tr, d, h, 701, 7000, true, 4) // the target's keyframe: switch
+	publish(tr, d, q, 503, 10000, false, 5)
+	publish(tr, d, h, 702, 10000, false, 6)
+	var tags []byte
+	for i, p := range w.got {
+		tags = append(tags, p.Payload[len(p.Payload)-1])
+		if i > 0 && p.SequenceNumber != w.got[i-1].SequenceNumber+1 {
+			t.Errorf("packet %d numbered %d after %d", i, p.SequenceNumber, w.got[i-1].SequenceNumber)
+		}
+	}
+	if want := []byte{1, 2, 3, 4, 6}; !bytes.Equal(tags, want) {
+		t.Fatalf("sent packets %v, want %v", tags, want)
 	}
 }

@@ -338,14 +338,17 @@ func (p *Peer) forward(t *track, l *layer) {
 // switch's), so one request may not be enough.
 const firstKeyframeRetry = 350 * time.Millisecond
 
-// firstKeyframes asks the publishers for keyframes once the subscribing
-// connection is up (what was forwarded before was lost, keyframes
-// included), and again for the videos still without one, of every layer
-// this time (two more tries): the target may have moved meanwhile, or be
-// a layer the browser does not answer for.
+// firstKeyframes starts every video once the subscribing connection is
+// up (what was forwarded before was lost, keyframes included): from a
+// recent keyframe in the packet cache, which the request made when the
+// video was subscribed to (Peer.addDown) has usually brought by then, or
+// else by asking the publisher for one now, and again for the videos
+// still without one, of every layer this time (two more tries): the
+// target may have moved meanwhile, or be a layer the browser does not
+// answer for.
 func (p *Peer) firstKeyframes() {
 	for _, d := range p.downTracks() {
-		d.awaitKeyframe()
+		d.start()
 	}
 	for try := 0; try < 3; try++ {
 		waiting := false
@@ -460,6 +463,13 @@ func (p *Peer) addDown(t *track) bool {
 		d.setView(height)
 	}
 	t.attach(d)
+	if !p.subUp.Load() {
+		// Asked now, while the offer, the answer and the connection's
+		// set-up take their 0.1-0.3 s, the keyframe is in the cache when
+		// the connection comes up (firstKeyframes), instead of a round
+		// trip to the publisher after it.
+		d.requestFirstKeyframes()
+	}
 	return true
 }
 

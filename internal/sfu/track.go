@@ -214,7 +214,7 @@ func (t *track) forward(l *layer) {
 			t.owner.room.speakers.observe(t.owner.id, pkt.GetExtension(t.levelID))
 		}
 		if l.cache != nil {
-			l.cache.put(pkt.SequenceNumber, buf[:n])
+			l.cache.put(pkt.SequenceNumber, buf[:n], t.simulcast && isVP8Keyframe(pkt.Payload))
 		}
 		t.fanOut(l, &pkt, batches)
 		if s := t.sinks.Load(); s != nil {

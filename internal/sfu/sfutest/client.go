@@ -45,6 +45,8 @@ type Client struct {
 	size    map[string]*atomic.Int64  // payload size of the last packet
 	jumps   map[string]*atomic.Int64  // sequence numbers far from the last one
 	behind  map[string]*atomic.Int64  // packets older than the newest seen: resent or reordered
+	steps   map[string]*atomic.Int64  // packets whose sequence number does not follow the last one's
+	first   map[string][]byte         // the payload of the first packet
 	ended   map[string]bool
 
 	// Offers counts the server's offers; PLIs the keyframe requests that
@@ -97,6 +99,7 @@ func NewWithMedia(t testing.TB, name string, media func(*webrtc.MediaEngine, *in
 		Name: name, t: t, ready: make(chan struct{}), stop: make(chan struct{}),
 		pending: map[sfu.Direction][]webrtc.ICECandidateInit{}, got: map[string]*atomic.Uint64{}, ended: map[string]bool{},
 		size: map[string]*atomic.Int64{}, jumps: map[string]*atomic.Int64{}, behind: map[string]*atomic.Int64{},
+		steps: map[string]*atomic.Int64{}, first: map[string][]byte{},
 	}
 	var err error
 	if c.Pub, err = api.NewPeerConnection(conf); err != nil {
@@ -223,10 +226,10 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		}
 	}()
 	c.mu.Lock()
-	n, size, jumps, behind := c.got[key], c.size[key], c.jumps[key], c.behind[key]
+	n, size, jumps, behind, steps := c.got[key], c.size[key], c.jumps[key], c.behind[key], c.steps[key]
 	if n == nil {
-		n, size, jumps, behind = &atomic.Uint64{}, &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}
-		c.got[key], c.size[key], c.jumps[key], c.behind[key] = n, size, jumps, behind
+		n, size, jumps, behind, steps = &atomic.Uint64{}, &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}
+		c.got[key], c.size[key], c.jumps[key], c.behind[key], c.steps[key] = n, size, jumps, behind, steps
 	}
 	delete(c.ended, key)
 	c.mu.Unlock()
@@ -245,6 +248,16 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if d := int16(pkt.SequenceNumber - last - 1); i > 0 && (d > maxGap || d < -maxGap) {
 			jumps.Add(1)
 		}
+		if i > 0 && pkt.SequenceNumber != last+1 {
+			steps.Add(1)
+		}
+		if i == 0 {
+			c.mu.Lock()
+			if c.first[key] == nil {
+				c.first[key] = append([]byte{}, pkt.Payload...)
+			}
+			c.mu.Unlock()
+		}
 		if d := int16(pkt.SequenceNumber - newest); i > 0 && d <= 0 {
 			behind.Add(1)
 		} else {
@@ -254,6 +267,25 @@ func (c *Client) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		size.Store(int64(len(pkt.Payload)))
 		n.Add(1)
 	}
+}
+
+// First is the payload of the first packet received on a track, nil
+// before one.
+func (c *Client) First(key string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first[key]
+}
+
+// Steps counts the packets of a track whose sequence number is not the
+// one after the last packet's: any loss, reordering or jump.
+func (c *Client) Steps(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.steps[key]; s != nil {
+		return int(s.Load())
+	}
+	return 0
 }
 
 // LastSize is the payload size of the last packet received on a track.
