@@ -374,6 +374,7 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
 
   const sockets = (p) => p.page.evaluate(() => window.__sockets);
   // The home is the node whose SFU the media goes through.
+  const stopped = {}; // the nodes that were restarted, by id
   const isHome = async (id) => (await sfuPorts(people[0].page)).some((port) => args[id].includes(String(port)));
 
   test("each node restarted in turn: one reconnect at most, media back, nobody leaves", async () => {
@@ -390,8 +391,9 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
         const before = await Promise.all(people.map(sockets));
         for (const p of people) await watchTiles(p.page, ids.filter((x) => x !== p.id));
         const wasHome = await isHome(id);
-        const stopped = Date.now();
+        const sigterm = Date.now();
         await nodes[id].stop("SIGTERM");
+        stopped[id] = nodes[id]; // its logs explain a slow handover
         nodes[id] = await startNode(redis, id, args[id], { port: nodes[id].port });
         await routedTo(haproxy, id);
         // Who had to reconnect has: the participants of the restarted node,
@@ -421,11 +423,11 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
           assert.equal(await p.page.locator(".tile").count(), 3, `${p.name} sees three tiles`);
           assert.doesNotMatch((await p.page.locator("#announcer").textContent()) ?? "", /left/, `${p.name} was told someone left`);
         }
-        console.log(`${id} restarted (${wasHome ? "the meeting's home" : "not the home"}), back ${Date.now() - stopped} ms after SIGTERM with frames everywhere: ${figures.join("; ")}`);
+        console.log(`${id} restarted (${wasHome ? "the meeting's home" : "not the home"}), back ${Date.now() - sigterm} ms after SIGTERM with frames everywhere: ${figures.join("; ")}`);
       }
     } catch (err) {
       console.log(dumpLogs(...people));
-      for (const [id, n] of Object.entries(nodes)) console.log(`--- ${id}\n${n.logs().split("\n").filter((l) => /sfu|media|cluster|resum|taken|room|drain|leav/i.test(l)).slice(-40).join("\n")}`);
+      for (const [id, n] of [...Object.entries(stopped).map(([id, n]) => [`${id} (stopped)`, n]), ...Object.entries(nodes)]) console.log(`--- ${id}\n${n.logs().split("\n").filter((l) => /sfu|media|cluster|resum|taken|room|drain|leav|shut|stop|given|closed/i.test(l)).slice(-40).join("\n")}`);
       throw err;
     }
   });

@@ -393,11 +393,9 @@ func (l *Link) publishJSON(node, room, typ string, v any) error {
 // (claimed here if new), else a proxy relaying sock to the home. While
 // Redis cannot be reached the room stays here.
 func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (signaling.Remote, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
-	defer cancel()
 	if sock.Remote() {
 		// Relayed here: this node must stay (or become again) the home.
-		home, err := l.home(ctx, room, false)
+		home, err := l.home(room, false)
 		if errors.Is(err, ErrDraining) {
 			return nil, err
 		}
@@ -410,7 +408,7 @@ func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (
 		}
 		return nil, nil
 	}
-	home, err := l.home(ctx, room, true)
+	home, err := l.home(room, true)
 	if err != nil {
 		l.log.Warn("cluster: room home unknown, serving it here alone", "room", room, "err", err)
 	}
@@ -424,9 +422,7 @@ func (l *Link) Relay(sock *socketio.Socket, room string, auth json.RawMessage) (
 // when that is another live node (a new room may be placed there, as for
 // a relayed join), "" when this node serves it, or on a Redis error.
 func (l *Link) Home(room string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
-	defer cancel()
-	home, err := l.home(ctx, room, true)
+	home, err := l.home(room, true)
 	if err != nil || home == l.self {
 		return ""
 	}
@@ -437,7 +433,13 @@ func (l *Link) Home(room string) string {
 // place a new room may go to another node (PlaceRoom), which claims it on
 // the first open; without, this node claims it. On a Redis error it is
 // this node.
-func (l *Link) home(ctx context.Context, room string, place bool) (string, error) {
+//
+// Its Redis look-ups get OpTimeout from the moment the room's lock is
+// held, not from the join's arrival: a join that waited behind another
+// one's takeover (up to a lease's life) must not take the expired
+// deadline for Redis being away, and serve alone a meeting that another
+// node is taking over.
+func (l *Link) home(room string, place bool) (string, error) {
 	l.mu.Lock()
 	_, mine := l.leases[room]
 	l.mu.Unlock()
@@ -455,6 +457,8 @@ func (l *Link) home(ctx context.Context, room string, place bool) (string, error
 	if mine {
 		return l.self, nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
+	defer cancel()
 	owner, _, err := l.c.Owner(ctx, room)
 	if err != nil {
 		l.servedAlone(room)
@@ -763,9 +767,7 @@ func (l *Link) onOpen(ev cluster.Event) {
 		return
 	}
 	key := connKey{ev.From, o.Conn}
-	ctx, cancel := context.WithTimeout(context.Background(), l.opTO)
-	home, err := l.home(ctx, ev.Room, false)
-	cancel()
+	home, err := l.home(ev.Room, false)
 	if errors.Is(err, ErrDraining) {
 		_ = l.publishJSON(ev.From, ev.Room, typeClosed, connMsg{Conn: o.Conn, Reason: "server shutting down"})
 		return

@@ -153,7 +153,7 @@ func TestTakeOverClosesStaleProxies(t *testing.T) {
 	}
 
 	dead.Close() // as kill -9 for the room: its lease is not renewed (nor released)
-	home, err := l.home(ctx, "r", true)
+	home, err := l.home("r", true)
 	if err != nil || home != "edge" {
 		t.Fatalf("home %q, %v; want the room taken over here", home, err)
 	}
@@ -251,5 +251,60 @@ func TestDrainingNodeClaimsNoRoom(t *testing.T) {
 	}
 	if st := home.Stats(); st.Rooms != 0 || st.Homed != 0 {
 		t.Fatalf("draining node's stats %+v", st)
+	}
+}
+
+// A home that shuts down holds its rooms until its sessions have closed,
+// which may outlast a join's wait for the lease (claimWhenLapsed): that
+// join is relayed to the old home. Joins queued behind it meanwhile must
+// not take the time they spent queued for Redis being away (and serve the
+// meeting here alone, split from the one the others are in): they wait
+// for the room in turn and take it over once it is given up.
+func TestJoinsQueuedBehindALeavingHomeAreNotServedAlone(t *testing.T) {
+	url := startRedis(t)
+	ctx := context.Background()
+	cfg := cluster.Config{RedisURL: url, NodeID: "old", LeaseTTL: time.Second, StreamBlock: 200 * time.Millisecond,
+		Load: func() cluster.Load { return cluster.Load{Leaving: true} }}
+	old, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { old.Close() })
+	lease, err := old.Claim(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NodeID, cfg.Load = "edge", nil
+	edge, err := cluster.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { edge.Close() })
+	l := New(Config{Cluster: edge, Engine: socketio.NewServer(socketio.Config{}), OpTimeout: 200 * time.Millisecond, NodeCheck: time.Hour})
+
+	// The first join waits a lease's life and a second for it, then goes
+	// to the old home; the room is given up half a second after that.
+	time.AfterFunc(l.c.LeaseTTL()+1500*time.Millisecond, func() { _ = lease.Release(context.Background()) })
+	type found struct {
+		home string
+		err  error
+	}
+	joins := make(chan found, 3)
+	for range cap(joins) {
+		go func() {
+			home, err := l.home("r", true)
+			joins <- found{home, err}
+		}()
+	}
+	var homes []string
+	for range cap(joins) {
+		j := <-joins
+		if j.err != nil {
+			t.Fatalf("a queued join failed (%v): the meeting would be served here alone", j.err)
+		}
+		homes = append(homes, j.home)
+	}
+	if homes[len(homes)-1] != "edge" {
+		t.Fatalf("joins went to %v; want the last ones here, once the room was given up", homes)
 	}
 }

@@ -69,9 +69,8 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	s.metrics.Registry().MustRegister(clusterCollector{c: c, link: link})
 	s.log.Info("cluster mode", "node", c.NodeID())
 	return func() error {
-		// After the connections closed: the meetings homed here can be
-		// taken over at once, with their state, by the node their
-		// participants reconnect to.
+		// Given up by handOver already, unless the node stops without
+		// shutting down (a failed start).
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		link.Release(ctx)
 		cancel()
@@ -95,6 +94,20 @@ func (s *Server) announceDraining(ctx context.Context) {
 	if err := s.cluster.Beat(ctx); err != nil {
 		s.log.Warn("cluster: telling the cluster this node drains", "err", err)
 	}
+}
+
+// handOver gives up the meetings homed here once the signaling sessions
+// are closed. Their participants are reconnecting through other nodes
+// by then, which wait for the rooms (a leaving node's lease) to take them
+// over; tearing down the SFU's connections and the relay takes seconds
+// more, and a join waiting that long is relayed back here and refused.
+func (s *Server) handOver(ctx context.Context) {
+	if s.link == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	s.link.Release(ctx)
 }
 
 // announceLeaving tells the cluster, as this node sends its clients away

@@ -338,9 +338,12 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 //     go (they reconnect to whatever the address points at next); it gets
 //     half the time, because a long-polling client may never come back for
 //     its last packet, and then closes what is left;
-//  3. the HTTP servers close their listeners and wait for requests in
+//  3. in a cluster, the meetings homed here are given up (handOver), so
+//     that the node each participant reconnects to takes them over at
+//     once, not after the slower teardown of media and relay;
+//  4. the HTTP servers close their listeners and wait for requests in
 //     flight;
-//  4. the relay stops.
+//  5. the relay stops.
 //
 // The listeners stay open during step 2 so that polling clients can fetch
 // their DISCONNECT and say goodbye.
@@ -361,6 +364,7 @@ func (s *Server) shutdown() error {
 		s.log.Info("closed the signaling sessions that did not leave in time", "err", err)
 	}
 	cancelEngine()
+	s.handOver(ctx) // cluster.go
 	for _, srv := range s.httpSrvs {
 		if err := srv.Shutdown(ctx); err != nil {
 			s.log.Warn("forcing connections closed", "err", err)
