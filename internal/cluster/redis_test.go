@@ -19,13 +19,14 @@ type redisServer struct {
 	t    *testing.T
 	port int
 	dir  string
+	args []string // more of redis-server's options (a replica's --replicaof)
 	cmd  *exec.Cmd
 }
 
 func (r *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
 
 // startRedis starts a redis-server, or skips the test if there is none.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t *testing.T, args ...string) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed (scripts/setup-test.sh installs it): skipping cluster test")
@@ -36,7 +37,7 @@ func startRedis(t *testing.T) *redisServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	r := &redisServer{t: t, port: port, dir: t.TempDir()}
+	r := &redisServer{t: t, port: port, dir: t.TempDir(), args: args}
 	r.start()
 	t.Cleanup(r.kill)
 	return r
@@ -45,8 +46,8 @@ func startRedis(t *testing.T) *redisServer {
 // start runs redis-server on r's port and waits until it answers.
 func (r *redisServer) start() {
 	r.t.Helper()
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+	cmd := exec.Command("redis-server", append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}, r.args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = redisProcAttr()
 	if err := cmd.Start(); err != nil {
