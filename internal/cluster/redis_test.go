@@ -31,16 +31,21 @@ func startRedis(t *testing.T, args ...string) *redisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed (scripts/setup-test.sh installs it): skipping cluster test")
 	}
+	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir(), args: args}
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+// freePort is a loopback TCP port free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &redisServer{t: t, port: port, dir: t.TempDir(), args: args}
-	r.start()
-	t.Cleanup(r.kill)
-	return r
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // start runs redis-server on r's port and waits until it answers.

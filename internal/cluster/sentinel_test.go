@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +19,7 @@ import (
 // replica. It returns the Sentinel's port.
 func startSentinel(t *testing.T, masterPort int) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sentinel.conf") // Sentinel rewrites it
 	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndaemonize no\ndir %s\nloglevel warning\n"+
@@ -65,22 +59,13 @@ func TestSentinelFailover(t *testing.T) {
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
 	sentinel := startSentinel(t, master.port)
-	node := func(id string) *Cluster {
-		cfg := testConfig(master, id)
+	viaSentinel := func(cfg *Config) {
 		cfg.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0?master_name=huddle", sentinel)
 		// The lease outlives the failover (the Sentinel's half second to
 		// call the master down, then the promotion).
 		cfg.LeaseTTL, cfg.RenewInterval = 10*time.Second, 300*time.Millisecond
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, err := New(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
 	}
-	a, b := node("a"), node("b")
+	a, b := newNode(t, master, "a", viaSentinel), newNode(t, master, "b", viaSentinel)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lease, err := a.Claim(ctx, "r")
