@@ -135,6 +135,9 @@ func run(t *testing.T, b block, port int, rewrite map[string]string, tail string
 		"HOME="+dir,
 		fmt.Sprintf("HUDDLE_ADDR=127.0.0.1:%d", port),
 		"HUDDLE_TURN=false", // the relay's port 3478 is the machine's, and not what is shown
+		// So are the SFU's fixed ports (7882/udp, 7881/tcp): another test's
+		// server may hold them, and the examples do not show them.
+		"HUDDLE_SFU_UDP=0", "HUDDLE_SFU_TCP=0",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
