@@ -373,8 +373,8 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
   });
 
   const sockets = (p) => p.page.evaluate(() => window.__sockets);
-  // The home is the node whose SFU the media goes through.
   const stopped = {}; // the nodes that were restarted, by id
+  // The home is the node whose SFU the media goes through.
   const isHome = async (id) => (await sfuPorts(people[0].page)).some((port) => args[id].includes(String(port)));
 
   test("each node restarted in turn: one reconnect at most, media back, nobody leaves", async () => {

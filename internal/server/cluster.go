@@ -71,9 +71,7 @@ func (s *Server) startCluster(io *socketio.Server, sigCfg *signaling.Config) (fu
 	return func() error {
 		// Given up by handOver already, unless the node stops without
 		// shutting down (a failed start).
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		link.Release(ctx)
-		cancel()
+		s.handOver(context.Background())
 		stop()
 		err := c.Close()
 		<-done
