@@ -27,6 +27,6 @@ func clusterStep(ctx context.Context, md *strings.Builder, log *slog.Logger) {
 	heaps, _ := filepath.Abs("bench/out/pprof/cluster") // go test runs in the package's directory
 	goTestTable(ctx, md, title, "bench/out/cluster.md", "HUDDLE_CLUSTER_BENCH_OUT",
 		[]string{"HUDDLE_CLUSTER_BENCH=1", "HUDDLE_CLUSTER_BENCH_RATE=1000", "HUDDLE_CLUSTER_BENCH_N=3000",
-			"HUDDLE_CLUSTER_BENCH_SOCKETS=6000", "HUDDLE_CLUSTER_BENCH_PPROF=" + heaps},
+			"HUDDLE_CLUSTER_BENCH_SOCKETS=6000,7500,9500,12000", "HUDDLE_CLUSTER_BENCH_PPROF=" + heaps},
 		"-run", "^TestCluster(RelayLatency|MemoryPerSocket)$", "./internal/server")
 }

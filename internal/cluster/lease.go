@@ -111,22 +111,30 @@ type Lease struct {
 	Epoch uint64 // grows on every change of the room's owner
 	token string
 
-	lost chan struct{}
-
 	mu        sync.Mutex
-	err       error       // why it was lost; nil while held
-	deadline  time.Time   // by when Redis surely expires it unless renewed
-	frozen    bool        // tests: renew loop does nothing (a stalled process)
-	gen       string      // Redis data generation the lease lives in
-	timer     *time.Timer // the next renewal; nil once lost
-	lostFns   []func()    // AfterLost's, until lost
-	onRewrite func()      // OnRewrite's
-	once      sync.Once
+	err       error         // why it was lost; nil while held
+	lost      chan struct{} // Lost's, made when first asked for (the node itself uses AfterLost)
+	deadline  time.Time     // by when Redis surely expires it unless renewed
+	frozen    bool          // tests: renew loop does nothing (a stalled process)
+	gen       string        // Redis data generation the lease lives in
+	timer     *time.Timer   // the next renewal; nil once lost
+	lostFns   []func()      // AfterLost's, until lost
+	onRewrite func()        // OnRewrite's
 }
 
 // Lost is closed when the lease is lost (Err says why), released or the
 // cluster closed: this node must stop acting as the room's owner.
-func (l *Lease) Lost() <-chan struct{} { return l.lost }
+func (l *Lease) Lost() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = make(chan struct{})
+		if l.err != nil {
+			close(l.lost)
+		}
+	}
+	return l.lost
+}
 
 // Err is nil while the lease is held, then why it is not: ErrFenced
 // (another node took the room, or it ended elsewhere), ErrLeaseExpired (not
@@ -210,8 +218,7 @@ func (c *Cluster) Claim(ctx context.Context, room string) (*Lease, error) {
 // hold makes the Lease of a lease this node took, keeps it and starts its
 // renewals. Called with the room's claim lock held.
 func (c *Cluster) hold(room string, epoch uint64, token, gen string, start time.Time) (*Lease, error) {
-	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen,
-		lost: make(chan struct{}), deadline: start.Add(c.cfg.LeaseTTL)}
+	l := &Lease{c: c, Room: room, Epoch: epoch, token: token, gen: gen, deadline: start.Add(c.cfg.LeaseTTL)}
 	c.mu.Lock()
 	old := c.leases[room]
 	c.leases[room] = l
@@ -405,32 +412,36 @@ func (l *Lease) renewTick() {
 
 // lose marks the lease lost with err (first reason wins) and forgets it.
 func (l *Lease) lose(err error) {
-	l.once.Do(func() {
-		l.mu.Lock()
-		l.err = err
-		if l.timer != nil {
-			l.timer.Stop()
-			l.timer = nil
-		}
-		fns := l.lostFns
-		l.lostFns = nil
+	l.mu.Lock()
+	if l.err != nil {
 		l.mu.Unlock()
-		if errors.Is(err, ErrFenced) {
-			l.c.stats.fenced.Add(1)
-		}
+		return
+	}
+	l.err = err
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	fns := l.lostFns
+	l.lostFns = nil
+	if l.lost != nil {
 		close(l.lost)
-		for _, f := range fns {
-			go f()
-		}
-		l.c.mu.Lock()
-		if l.c.leases[l.Room] == l {
-			delete(l.c.leases, l.Room)
-		}
-		l.c.mu.Unlock()
-		if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrReleased) {
-			l.c.log.Info("cluster: room lease lost", "room", l.Room, "epoch", l.Epoch, "err", err)
-		}
-	})
+	}
+	l.mu.Unlock()
+	if errors.Is(err, ErrFenced) {
+		l.c.stats.fenced.Add(1)
+	}
+	for _, f := range fns {
+		go f()
+	}
+	l.c.mu.Lock()
+	if l.c.leases[l.Room] == l {
+		delete(l.c.leases, l.Room)
+	}
+	l.c.mu.Unlock()
+	if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrReleased) {
+		l.c.log.Info("cluster: room lease lost", "room", l.Room, "epoch", l.Epoch, "err", err)
+	}
 }
 
 // Release gives the room up (a handover: another node may claim it at

@@ -246,8 +246,11 @@ func readNodeMem(t *testing.T, pprofAddr string) nodeMem {
 // reconnects to the home it names, as HAProxy would send it by the
 // cookie), so that every socket ends up on its meeting's home; and with
 // clients that do not (seed dialects, the API), most of them relayed to
-// their meeting's home and so held twice. Sockets from
-// HUDDLE_CLUSTER_BENCH_SOCKETS (default 1,500).
+// their meeting's home and so held twice. Socket counts from
+// HUDDLE_CLUSTER_BENCH_SOCKETS, a comma-separated list (default 1,500):
+// each is measured in turn, and the target is judged on the mean ratio,
+// since a single count's figure depends on how far each node's maps are
+// in their doubling (make bench takes counts that span a doubling).
 //
 // The sockets join in two waves, a third and the rest, and the nodes are
 // read when idle, after the first wave and after the second. From idle to
@@ -260,8 +263,54 @@ func readNodeMem(t *testing.T, pprofAddr string) nodeMem {
 // the target is about.
 func TestClusterMemoryPerSocket(t *testing.T) {
 	clusterBench(t)
-	n := 1500
-	fmt.Sscan(os.Getenv("HUDDLE_CLUSTER_BENCH_SOCKETS"), &n)
+	sizes := []int{1500}
+	if v := os.Getenv("HUDDLE_CLUSTER_BENCH_SOCKETS"); v != "" {
+		sizes = sizes[:0]
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 60 {
+				t.Fatalf("HUDDLE_CLUSTER_BENCH_SOCKETS: %q is not a list of socket counts of 60 or more", v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	var rows []string
+	var sum float64
+	for _, n := range sizes {
+		r := clusterMemoryAt(t, n)
+		rows = append(rows, r.row)
+		sum += r.ratio
+	}
+	mean := sum / float64(len(sizes))
+	verdict := "✅"
+	if mean > 1.10 {
+		verdict = "❌"
+	}
+	benchOut(t, fmt.Sprintf("\n## Cluster: memory per socket (internal/server TestClusterMemoryPerSocket)\n\n"+
+		"Sockets joined to meetings of 10 in two waves (a third, then the rest), each meeting's members connecting to all three nodes; "+
+		"live heap after two forced collections, goroutines and their stacks, summed over the nodes. *From idle*: all the sockets "+
+		"against the idle nodes, fixed costs of a first burst of joins included (on three nodes mostly Redis connections); "+
+		"*next sockets*: the second wave against the first, what a further socket costs. *Moved*: clients that join with "+
+		"move: true, as the web app does, and reconnect to their meeting's home when told to; *relayed*: clients "+
+		"that do not (seed dialects, the API), held on the node they reached and on the home. Several sizes, because "+
+		"the maps that hold sockets by id grow by doubling: the second wave's figure depends on where each node's maps "+
+		"stand in their doubling (three nodes hold a third each), so one size alone can be 0.05x off either way; sizes "+
+		"spanning a doubling average that out.\n\n"+
+		"| sockets | one node, next | three nodes moved, next | moved, from idle | relayed, next | moved / one (next) | relayed / one (next) | moved / one (from idle) |\n"+
+		"|---:|---:|---:|---:|---:|---:|---:|---:|\n%s\n"+
+		"Three nodes against one, live heap of the next sockets, clients moved: %.2fx, the mean over %d sizes (target ≤ 1.10x %s).\n",
+		strings.Join(rows, ""), mean, len(sizes), verdict))
+}
+
+// clusterMemory is one size's figures: a table row and the moved clients' ratio.
+type clusterMemory struct {
+	row   string
+	ratio float64
+}
+
+// clusterMemoryAt measures n sockets on one node and on three (moved,
+// then relayed), as TestClusterMemoryPerSocket describes.
+func clusterMemoryAt(t *testing.T, n int) clusterMemory {
 	const per = 10
 	first := n / 3 / per * per // whole meetings
 	base := []string{"--max-sessions-per-ip", "0", "--max-conns-per-ip", "0", "--max-tcp-per-ip", "0",
@@ -337,7 +386,7 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 		end := read("")
 		return figures{all: end.sub(idle).per(n), next: end.sub(mid).per(n - first), moved: int(moved.Load())}
 	}
-	one := measure("one node", func(int) []string { return nil }, 1, false)
+	one := measure(fmt.Sprintf("one node %d", n), func(int) []string { return nil }, 1, false)
 	// Each cluster on its own Redis: the first one's meetings, whose
 	// nodes are gone, would otherwise be taken over by the second.
 	cluster := func() func(i int) []string {
@@ -346,34 +395,15 @@ func TestClusterMemoryPerSocket(t *testing.T) {
 			return []string{"--redis-url", redisURL, "--node-id", fmt.Sprintf("m%d", i+1)}
 		}
 	}
-	movedFig := measure("three nodes moved", cluster(), 3, true)
-	relayed := measure("three nodes relayed", cluster(), 3, false)
+	movedFig := measure(fmt.Sprintf("three nodes moved %d", n), cluster(), 3, true)
+	relayed := measure(fmt.Sprintf("three nodes relayed %d", n), cluster(), 3, false)
 	ratio := movedFig.next.heap / one.next.heap
-	verdict := "✅"
-	if ratio > 1.10 {
-		verdict = "❌"
-	}
-	row := func(m nodeMem) string {
-		return fmt.Sprintf("%.2f KiB | %.2f | %.2f KiB", m.heap/1024, m.goroutines, m.stacks/1024)
-	}
-	benchOut(t, fmt.Sprintf("\n## Cluster: memory per socket (internal/server TestClusterMemoryPerSocket)\n\n"+
-		"%d sockets joined to meetings of %d in two waves (%d, then %d), each meeting's members connecting to all three nodes; "+
-		"live heap after two forced collections, goroutines and their stacks, summed over the nodes. *From idle*: all the sockets "+
-		"against the idle nodes, fixed costs of a first burst of joins included (on three nodes mostly Redis connections); "+
-		"*next sockets*: the second wave against the first, what a further socket costs. *Moved*: clients that join with "+
-		"move: true, as the web app does, and reconnect to their meeting's home when told to (%d of %d did); *relayed*: clients "+
-		"that do not (seed dialects, the API), held on the node they reached and on the home.\n\n"+
-		"| servers | sockets | live heap per socket | goroutines per socket | goroutine stacks per socket |\n|---|---|---:|---:|---:|\n"+
-		"| one node, no Redis | from idle | %s |\n| one node, no Redis | next sockets | %s |\n"+
-		"| three nodes on Redis, clients moved to the home | from idle | %s |\n"+
-		"| three nodes on Redis, clients moved to the home | next sockets | %s |\n"+
-		"| three nodes on Redis, clients relayed | from idle | %s |\n"+
-		"| three nodes on Redis, clients relayed | next sockets | %s |\n\n"+
-		"Three nodes against one, live heap of the next sockets: moved %.2fx (target ≤ 1.10x %s), relayed %.2fx; "+
-		"from idle: moved %.2fx, relayed %.2fx.\n",
-		n, per, first, n-first, movedFig.moved, n, row(one.all), row(one.next), row(movedFig.all), row(movedFig.next),
-		row(relayed.all), row(relayed.next), ratio, verdict, relayed.next.heap/one.next.heap,
-		movedFig.all.heap/one.all.heap, relayed.all.heap/one.all.heap))
+	kib := func(m nodeMem) string { return fmt.Sprintf("%.2f KiB", m.heap/1024) }
+	t.Logf("%d sockets: %d of them moved; goroutines per socket, next: one node %.2f, moved %.2f, relayed %.2f",
+		n, movedFig.moved, one.next.goroutines, movedFig.next.goroutines, relayed.next.goroutines)
+	return clusterMemory{ratio: ratio, row: fmt.Sprintf("| %d | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx |\n",
+		n, kib(one.next), kib(movedFig.next), kib(movedFig.all), kib(relayed.next), ratio,
+		relayed.next.heap/one.next.heap, movedFig.all.heap/one.all.heap)}
 }
 
 // benchJoin connects to url and joins room (with move: true when move),
