@@ -2,8 +2,10 @@
 // of every other participant, on loopback, and prints the median, p90 and
 // worst for three cases: the second person of a peer-to-peer call, the
 // third person of a mesh meeting, and the third person of a meeting on
-// the SFU. It checks that each join worked; it does not assert on the
-// time (make bench judges the figures).
+// the SFU; and how soon the others show a frame of the joiner, since a
+// join that favours the joiner's view must not cost the others much. It
+// checks that each join worked; it does not assert on the time (make
+// bench judges the figures).
 //
 // Each participant has a browser of its own, as people do. In one browser
 // all contexts share one fake capture device, and it stalls every
@@ -23,7 +25,24 @@ const calls = Number(process.env.HUDDLE_LATENCY_CALLS ?? 3);
  * joinAndTime presses Join on a prepared page and resolves with the time
  * until a frame of each of `others` remote tiles has been shown.
  */
-async function joinAndTime(p, others) {
+async function joinAndTime(p, others, inRoom = []) {
+  // The others' side: the wall-clock time at which each first shows a
+  // frame of a tile that was not there before (the joiner's).
+  for (const o of inRoom) {
+    await o.page.evaluate(() => {
+      const before = new Set([...document.querySelectorAll('.tile[data-self="false"]')].map((t) => t.dataset.peerId));
+      window.__joinerSeen = new Promise((resolve) => {
+        const watch = () => {
+          for (const v of document.querySelectorAll('.tile[data-self="false"] video')) {
+            const id = v.closest(".tile").dataset.peerId;
+            if (!before.has(id) && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 0) return resolve(Date.now());
+          }
+          setTimeout(watch, 20); // coarser than the joiner's 5 ms: less load on the shared cores
+        };
+        watch();
+      });
+    });
+  }
   const joinBtn = p.page.getByRole("button", { name: /Join/ });
   await joinBtn.waitFor();
   await poll(() => joinBtn.isEnabled(), { what: "Join enabled" });
@@ -58,10 +77,19 @@ async function joinAndTime(p, others) {
     });
   }, others);
   await joinBtn.click();
-  return p.page.evaluate(() => window.__firstFrames);
+  const sees = await p.page.evaluate(() => window.__firstFrames);
+  const clickedAt = await p.page.evaluate(() => performance.timeOrigin + window.__joinAt);
+  const seenBy = [];
+  for (const o of inRoom) {
+    const at = await o.page.evaluate(() => Promise.race([window.__joinerSeen, new Promise((r) => setTimeout(() => r(0), 30000))]));
+    assert.ok(at > 0, "an earlier participant never showed a frame of the joiner");
+    seenBy.push(at - clickedAt);
+  }
+  return { sees, seen: Math.max(0, ...seenBy) };
 }
 
 function report(what, samples) {
+  if (samples.length === 0) return;
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = sorted.length / 2;
   const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -90,6 +118,7 @@ function scenario(what, media, people) {
     });
     test(`time from Join to a frame of everyone, ${calls} joins`, async () => {
       const samples = [];
+      const seen = [];
       for (let i = 0; i < calls; i++) {
         const room = `latency-${media}-${people}-${i}-${Date.now()}`;
         const inRoom = [];
@@ -97,13 +126,16 @@ function scenario(what, media, people) {
         try {
           for (let k = 1; k < people; k++) inRoom.push(await join(browsers[k - 1], server.url, room, `P${k}`));
           last = await openPrejoin(browsers[people - 1], server.url, room, `P${people}`);
-          samples.push(await joinAndTime(last, people - 1));
+          const t = await joinAndTime(last, people - 1, inRoom);
+          samples.push(t.sees);
+          seen.push(t.seen);
         } finally {
           await closeAll(...inRoom, last);
         }
       }
       assert.equal(samples.length, calls);
       report(what, samples);
+      report(`${what}: the others see the joiner`, seen);
     });
   });
 }

@@ -94,6 +94,9 @@ const remapWaitMs = 5000;
  */
 const pathOverlapMs = 1500;
 
+/** How long a joiner's publishing waits for its receiving connection at most. */
+const receiveFirstMaxMs = 1000;
+
 /**
  * Into the SFU, a direct connection closes once both ends show each other
  * through the SFU (each tells the other over the data channel), so that
@@ -154,6 +157,8 @@ export class Meeting extends Emitter<MeetingEvents> {
    * same moment), so the ack's mode must not undo it.
    */
   private modeHeard = false;
+  /** Set while entered() starts the SFU for a join into a meeting already on it. */
+  private receiveFirst = false;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private views: View[] = [];
   private unsubscribeLocal: () => void;
@@ -260,7 +265,10 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.emit("host", this.host);
     this.emit("settings", this.settings);
     this.sendMediaState();
+    // Joining a meeting that is on the SFU already: receive first.
+    this.receiveFirst = !rejoin && !this.modeHeard && j.media === "sfu" && j.peers.length > 0;
     if (!this.modeHeard) this.setMode(j.media);
+    this.receiveFirst = false;
     this.modeHeard = false;
   }
 
@@ -717,9 +725,15 @@ export class Meeting extends Emitter<MeetingEvents> {
       this.sfu.subscribe().catch((err) => console.warn("sfu subscribe", err));
     }
     const link = this.sfu;
-    void link
-      .publish(this.sending(), this.local.view, this.local.screenView)
-      .then(() => {
+    // A joiner into a meeting on the SFU sets up its receiving connection
+    // before its sending one: both at once share the page's WebRTC thread
+    // and the CPU (three simulcast encoders starting), and the joiner,
+    // who waits looking at the screen, saw the others later.
+    const ready = this.receiveFirst ? link.received(receiveFirstMaxMs) : Promise.resolve();
+    void ready
+      .then(async () => {
+        if (this.sfu !== link) return; // left the SFU, or lost it, meanwhile
+        await link.publish(this.sending(), this.local.view, this.local.screenView);
         if (this.views.length > 0) this.sig.emit("sfu-view", { views: this.views });
       })
       .catch((err) => {

@@ -27,6 +27,24 @@ class FakePC {
     return { sender: { track: null, replaceTrack: async () => {} }, mid: null };
   }
   close(): void {}
+  connectionState: RTCPeerConnectionState = "new";
+  private listeners: (() => void)[] = [];
+  addEventListener(_: string, f: () => void): void {
+    this.listeners.push(f);
+  }
+  removeEventListener(_: string, f: () => void): void {
+    this.listeners = this.listeners.filter((g) => g !== f);
+  }
+  /** becomes sets connectionState and tells the listeners, as a browser does. */
+  becomes(state: RTCPeerConnectionState): void {
+    this.connectionState = state;
+    for (const f of [...this.listeners]) f();
+  }
+}
+
+/** settled says whether p has settled within a few ms. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  return Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20))]);
 }
 
 describe("SfuLink", () => {
@@ -75,5 +93,46 @@ describe("SfuLink", () => {
     await published;
     await new Promise((r) => setTimeout(r, 0));
     expect(pub.added).toEqual([before]);
+  });
+
+  describe("received, which a joiner's publishing waits for", () => {
+    const link = (ack: Promise<unknown>) =>
+      new SfuLink({
+        config: {},
+        signal: { request: (e) => (e === "sfu-subscribe" ? ack : Promise.resolve({})) as never, send: () => {} },
+        onTrack: () => {},
+      });
+
+    it("resolves when the subscribing connection is up, not before", async () => {
+      vi.stubGlobal("RTCPeerConnection", FakePC);
+      let ack: (v: unknown) => void = () => {};
+      const l = link(new Promise((r) => (ack = r)));
+      void l.subscribe();
+      const sub = l.sub as unknown as FakePC;
+      await l.offer("offer"); // the server's offer comes before its ack
+      ack({});
+      const got = l.received(5000);
+      sub.becomes("connecting");
+      expect(await settled(got)).toBe(false);
+      sub.becomes("connected");
+      expect(await settled(got)).toBe(true);
+    });
+
+    it("resolves at once when the server acknowledged without an offer (nothing to receive yet)", async () => {
+      vi.stubGlobal("RTCPeerConnection", FakePC);
+      const l = link(Promise.resolve({}));
+      void l.subscribe();
+      expect(await settled(l.received(5000))).toBe(true);
+    });
+
+    it("resolves after its time-out when the connection never comes up", async () => {
+      vi.stubGlobal("RTCPeerConnection", FakePC);
+      const l = link(new Promise(() => {}));
+      void l.subscribe();
+      const got = l.received(40);
+      expect(await settled(got)).toBe(false);
+      await new Promise((r) => setTimeout(r, 40));
+      expect(await settled(got)).toBe(true);
+    });
   });
 });

@@ -48,6 +48,9 @@ export class SfuLink {
   private readonly senders = new Map<SendKind, RTCRtpTransceiver>();
   private closed = false;
   private publishing: Promise<void> = Promise.resolve();
+  /** subscribe's request, until acknowledged; whether the server offered. */
+  private subscribed: Promise<void> = new Promise(() => {});
+  private offered = false;
   /**
    * Our publishing candidates wait until the server has our first offer:
    * before it, the server has no connection to add them to.
@@ -124,14 +127,47 @@ export class SfuLink {
     for (const candidate of this.pubPending.splice(0)) this.opts.signal.send("sfu-candidate", { direction: "publish", candidate });
   }
 
+  /**
+   * received resolves once the subscribing connection is connected (the
+   * others' media can flow), or at once if the server had nothing to send
+   * when it acknowledged our sfu-subscribe (it sends its offer before the
+   * ack: a meeting moving to the SFU, whose members publish only now), or
+   * after timeoutMs, or when closed.
+   */
+  received(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sub = this.sub;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        sub.removeEventListener("connectionstatechange", check);
+        resolve();
+      };
+      const check = () => {
+        if (sub.connectionState !== "new" && sub.connectionState !== "connecting") done();
+      };
+      timer = setTimeout(done, timeoutMs);
+      sub.addEventListener("connectionstatechange", check);
+      check();
+      this.subscribed.then(
+        () => {
+          if (!this.offered) done();
+        },
+        done, // refused: nothing will come on it
+      );
+    });
+  }
+
   /** subscribe asks to receive without publishing (no camera or microphone). */
-  async subscribe(): Promise<void> {
-    await this.opts.signal.request("sfu-subscribe", {});
+  subscribe(): Promise<void> {
+    this.subscribed = this.opts.signal.request("sfu-subscribe", {}).then(() => undefined);
+    return this.subscribed;
   }
 
   /** offer is the server's sfu-offer for the subscribing connection. */
   async offer(sdp: string): Promise<void> {
     if (this.closed) return;
+    this.offered = true;
     await this.sub.setRemoteDescription({ type: "offer", sdp });
     this.addEarly(this.sub);
     const answer = await this.sub.createAnswer();
