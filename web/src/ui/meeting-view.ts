@@ -6,7 +6,7 @@ import { downloadBlob, MeetingRecorder } from "../recorder";
 import { isolate } from "../text";
 import { reactions, describeError, SignalingError } from "../signaling";
 import { currentLanguage, msg, onLanguageChange, t, type Msg } from "../i18n";
-import { announce, h, icon, setAttr, setText, toast, type IconName, type View } from "./dom";
+import { announce, clockTime, h, icon, setAttr, setText, toast, whenIdle, type IconName, type View } from "./dom";
 import { languagePicker } from "./language";
 import { ChatPanel, PeoplePanel } from "./panels";
 import { RecordingsPanel } from "./recordings-panel";
@@ -475,10 +475,13 @@ export function meetingView(meeting: Meeting, opts: { speakerId?: string; onEnde
   waitingOverlay.hidden = !meeting.waiting;
   disposers.push(autoHideControls(el, () => panel !== null || openPop !== null));
   const clock = el.querySelector<HTMLElement>(".clock")!;
-  const tick = () => (clock.textContent = `${new Date().toLocaleTimeString(currentLanguage(), { hour: "2-digit", minute: "2-digit" })} | ${meeting.room}`);
-  tick();
+  const tick = () => (clock.textContent = `${clockTime(currentLanguage())} | ${meeting.room}`);
+  // The time is filled in once the page is idle (the pre-join page has
+  // loaded the locale's date data by then, see clockTime).
+  clock.textContent = meeting.room;
+  const firstTick = whenIdle(tick);
   const clockTimer = setInterval(tick, 10_000);
-  disposers.push(onLanguageChange(tick));
+  disposers.push(onLanguageChange(tick), firstTick);
   renderControls();
 
   return {

@@ -1,7 +1,7 @@
 // The pre-join page: preview, level meter, device choice, name, Join.
 import { canChooseSpeaker, getLocalMedia, LevelMeter, listDevices, stopStream } from "../media";
-import { msg, type Key, type Msg } from "../i18n";
-import { h, icon, setAttr, setText, type View } from "./dom";
+import { currentLanguage, msg, type Key, type Msg } from "../i18n";
+import { clockTime, h, icon, setAttr, setText, whenIdle, type View } from "./dom";
 import { languagePicker } from "./language";
 
 const nameKey = "huddle.name";
@@ -254,6 +254,8 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
     if (opts.autoJoin && !disposed && !handedOver && nameInput.value.trim()) form.requestSubmit();
   });
   setTimeout(() => nameInput.value || nameInput.focus(), 0);
+  // Loads the locale's date data now, not inside the join (clockTime).
+  const warmClock = whenIdle(() => clockTime(currentLanguage()));
 
   return {
     el,
@@ -269,6 +271,7 @@ export function prejoinView(code: string, onJoin: (c: JoinChoice) => void, messa
     },
     dispose() {
       disposed = true;
+      warmClock();
       clearInterval(meterTimer);
       meter?.close();
       navigator.mediaDevices?.removeEventListener?.("devicechange", refreshDevices);
