@@ -94,6 +94,9 @@ const remapWaitMs = 5000;
  */
 const pathOverlapMs = 1500;
 
+/** How long, back in the mesh, a tile waits for its direct path's first frame at most. */
+const directFrameWaitMs = 2000;
+
 /** How long a joiner's publishing waits for its receiving connection at most. */
 const receiveFirstMaxMs = 1000;
 
@@ -832,13 +835,22 @@ export class Meeting extends Emitter<MeetingEvents> {
       }
       this.sfuLeaveTimer = setTimeout(() => {
         if (this.mode !== "mesh") return;
-        for (const p of remote) {
+        // Each tile takes its direct stream once that shows a picture (a
+        // connected path's encoder may not have sent one yet on a busy
+        // machine), and the SFU goes once every tile has.
+        const switched = remote.map(async (p) => {
+          const video = p.peer?.stream.getVideoTracks()[0];
+          if (video && p.video) await firstFrame(video, directFrameWaitMs);
+          if (this.mode !== "mesh") return;
           p.sfuStream = p.sfuScreenStream = undefined;
           if (p.peer) [p.stream, p.screenStream] = [p.peer.stream, p.peer.screenStream];
           this.emit("participant-updated", p);
-        }
-        this.closeSfu();
-        if (this.sig.state === "connected") this.sig.emit("sfu-leave", {});
+        });
+        void Promise.all(switched).then(() => {
+          if (this.mode !== "mesh") return;
+          this.closeSfu();
+          if (this.sig.state === "connected") this.sig.emit("sfu-leave", {});
+        });
       }, pathOverlapMs);
     };
     check();
