@@ -192,6 +192,13 @@ func TestReleaseHandsOver(t *testing.T) {
 	if !errors.Is(la.Err(), ErrReleased) {
 		t.Fatalf("Err after Release: %v", la.Err())
 	}
+	// Lost's channel is made when first asked for: asked after the loss,
+	// it is closed already.
+	select {
+	case <-la.Lost():
+	default:
+		t.Fatal("Lost, first asked for after Release, is not closed")
+	}
 	lb, err := b.Claim(ctx, "r")
 	if err != nil || lb.Epoch != 2 {
 		t.Fatalf("claim after release: %v, %v; want epoch 2", lb, err)

@@ -399,8 +399,9 @@ func clusterMemoryAt(t *testing.T, n int) clusterMemory {
 	relayed := measure(fmt.Sprintf("three nodes relayed %d", n), cluster(), 3, false)
 	ratio := movedFig.next.heap / one.next.heap
 	kib := func(m nodeMem) string { return fmt.Sprintf("%.2f KiB", m.heap/1024) }
-	t.Logf("%d sockets: %d of them moved; goroutines per socket, next: one node %.2f, moved %.2f, relayed %.2f",
-		n, movedFig.moved, one.next.goroutines, movedFig.next.goroutines, relayed.next.goroutines)
+	t.Logf("%d sockets: %d of them moved; goroutines (their stacks) per socket, next: one node %.2f (%.2f KiB), moved %.2f (%.2f KiB), relayed %.2f (%.2f KiB)",
+		n, movedFig.moved, one.next.goroutines, one.next.stacks/1024, movedFig.next.goroutines, movedFig.next.stacks/1024,
+		relayed.next.goroutines, relayed.next.stacks/1024)
 	return clusterMemory{ratio: ratio, row: fmt.Sprintf("| %d | %s | %s | %s | %s | %.2fx | %.2fx | %.2fx |\n",
 		n, kib(one.next), kib(movedFig.next), kib(movedFig.all), kib(relayed.next), ratio,
 		relayed.next.heap/one.next.heap, movedFig.all.heap/one.all.heap)}
