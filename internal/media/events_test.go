@@ -164,3 +164,41 @@ func TestViewPicksTheLayer(t *testing.T) {
 		t.Errorf("malformed view: %v", err)
 	}
 }
+
+// The web app's joiner publishes once it receives, or at once when the
+// ack of its sfu-subscribe came without an offer before it (nothing to
+// receive yet): the offer must be emitted before Handle returns the ack.
+func TestSubscribeOffersBeforeItsAck(t *testing.T) {
+	m := newManager(t, Config{Mode: SFU})
+	a := joinWire(t, m, "r", "alice")
+	a.client.Publish()
+	b := joinWire(t, m, "r", "bob")
+	if _, err := b.call("sfu-subscribe", struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	// Alice's tracks are the SFU's once her packets flow.
+	sfutest.WaitFor(t, "bob receives alice's camera", 10*time.Second, func() bool { return b.client.Received("alice/cam") > 0 })
+
+	// Carol's socket records what she is sent; her sfu-subscribe's ack is
+	// what Handle returns.
+	c := &conn{}
+	m.Joined("r", "carol", c, true)
+	t.Cleanup(func() { m.Left("r", "carol") })
+	if _, err := m.Handle("r", "carol", "sfu-subscribe", []json.RawMessage{[]byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if c.count("sfu-offer") != 1 {
+		t.Fatalf("when the ack of sfu-subscribe went, carol had %d offers (events %v); want the offer first", c.count("sfu-offer"), c.events)
+	}
+
+	// In a room with nothing published, the ack comes without an offer.
+	d := &conn{}
+	m.Joined("empty", "dave", d, true)
+	t.Cleanup(func() { m.Left("empty", "dave") })
+	if _, err := m.Handle("empty", "dave", "sfu-subscribe", []json.RawMessage{[]byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if d.count("sfu-offer") != 0 {
+		t.Fatalf("an offer in a room with no tracks: %v", d.events)
+	}
+}
