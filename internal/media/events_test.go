@@ -181,24 +181,27 @@ func TestSubscribeOffersBeforeItsAck(t *testing.T) {
 
 	// Carol's socket records what she is sent; her sfu-subscribe's ack is
 	// what Handle returns.
-	c := &conn{}
-	m.Joined("r", "carol", c, true)
-	t.Cleanup(func() { m.Left("r", "carol") })
-	if _, err := m.Handle("r", "carol", "sfu-subscribe", []json.RawMessage{[]byte("{}")}); err != nil {
-		t.Fatal(err)
-	}
-	if c.count("sfu-offer") != 1 {
+	if c := subscribeRecorded(t, m, "r", "carol"); c.count("sfu-offer") != 1 {
 		t.Fatalf("when the ack of sfu-subscribe went, carol had %d offers (events %v); want the offer first", c.count("sfu-offer"), c.events)
 	}
-
 	// In a room with nothing published, the ack comes without an offer.
-	d := &conn{}
-	m.Joined("empty", "dave", d, true)
-	t.Cleanup(func() { m.Left("empty", "dave") })
-	if _, err := m.Handle("empty", "dave", "sfu-subscribe", []json.RawMessage{[]byte("{}")}); err != nil {
-		t.Fatal(err)
-	}
-	if d.count("sfu-offer") != 0 {
+	if d := subscribeRecorded(t, m, "empty", "dave"); d.count("sfu-offer") != 0 {
 		t.Fatalf("an offer in a room with no tracks: %v", d.events)
 	}
+}
+
+// subscribeRecorded joins id to room with a socket that records what it
+// is sent, and sends its sfu-subscribe; it returns the socket as it was
+// when the ack went.
+func subscribeRecorded(t *testing.T, m *Manager, room, id string) *conn {
+	t.Helper()
+	c := &conn{}
+	m.Joined(room, id, c, true)
+	t.Cleanup(func() { m.Left(room, id) })
+	if _, err := m.Handle(room, id, "sfu-subscribe", []json.RawMessage{[]byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &conn{events: append([]string(nil), c.events...)}
 }
