@@ -14,7 +14,7 @@
 // old SFU.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { freePort } from "../lib/server.mjs";
+import { freePort, freeUdpPort } from "../lib/server.mjs";
 import { routedTo, skipCluster as skip, startHAProxy, startNode, startRedis } from "../lib/cluster.mjs";
 import { closeAll, dumpLogs, expectTileFrames, join, launchBrowser, poll } from "../lib/browser.mjs";
 
@@ -167,7 +167,7 @@ for (const mode of ["sfu", "auto"]) describe(`cluster (--media ${mode}): an SFU 
     redis = await startRedis();
     for (const id of ["n1", "n2", "n3"]) {
       // Each node its own SFU ports, as two nodes on one machine need.
-      const udp = await freePort();
+      const udp = await freeUdpPort();
       const tcp = await freePort();
       // --cluster-cookie "": the app is relayed, never moved to the home, as this test means.
       nodes[id] = await startNode(redis, id, ["--cluster-cookie", "", "--media", mode, "--sfu-udp", String(udp), "--sfu-tcp", String(tcp)]);
@@ -357,7 +357,7 @@ describe("cluster (--media sfu): a rolling restart of the three nodes", { skip }
     for (const id of ["n1", "n2", "n3"]) {
       // Relayed, one socket per node (--cluster-cookie ""): every restart
       // sends someone away.
-      args[id] = ["--cluster-cookie", "", "--media", "sfu", "--sfu-udp", String(await freePort()), "--sfu-tcp", String(await freePort()), "--shutdown-delay", "500ms"];
+      args[id] = ["--cluster-cookie", "", "--media", "sfu", "--sfu-udp", String(await freeUdpPort()), "--sfu-tcp", String(await freePort()), "--shutdown-delay", "500ms"];
       nodes[id] = await startNode(redis, id, args[id]);
     }
     haproxy = await startHAProxy([nodes.n1.port, nodes.n2.port, nodes.n3.port]);

@@ -1,5 +1,6 @@
 // Starts bin/huddle on free loopback ports for a test and stops it after.
 import { spawn } from "node:child_process";
+import dgram from "node:dgram";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -16,6 +17,23 @@ export async function freePort() {
     srv.listen(0, "127.0.0.1", () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A UDP port that was free a moment ago, on every address. A free TCP
+ * port says nothing of UDP: the SFU once failed to start on one that a
+ * browser's ICE socket held (bind: address already in use).
+ */
+export async function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket("udp4");
+    sock.unref();
+    sock.on("error", reject);
+    sock.bind(0, "0.0.0.0", () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
     });
   });
 }
@@ -40,7 +58,7 @@ export async function startServer(opts = {}) {
   // deployment must (--resume-key). The SFU's UDP and ICE-TCP ports are free
   // ones, so that test servers running at once do not clash on 7882/7881.
   const env = {
-    HUDDLE_SFU_UDP: String(await freePort()),
+    HUDDLE_SFU_UDP: String(await freeUdpPort()),
     HUDDLE_SFU_TCP: String(await freePort()),
     HUDDLE_MAX_PARTICIPANTS_PER_IP: "0",
     HUDDLE_ROOMS_PER_IP_PER_MINUTE: "0",
