@@ -75,6 +75,10 @@ func TestServerControlsRecording(t *testing.T) {
 	ts := newTestServer(t, Config{Recorder: rec})
 	member := ts.dial()
 	member.join("r1", "Ann", "")
+	// The join's handler goes on after its ack (a joiner is told if the
+	// meeting is being recorded): let it finish first, or a recording
+	// started meanwhile is told twice, the first time without By.
+	member.sync()
 	if err := ts.svc.StartRecording("none"); codeOf(err) != "not-found" {
 		t.Fatalf("start in no meeting: %v", err)
 	}
