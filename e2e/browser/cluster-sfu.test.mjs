@@ -27,9 +27,11 @@ import { closeAll, dumpLogs, expectTileFrames, join, launchBrowser, poll } from 
  * The browsers' part follows: publishing and subscribing again at the new
  * home, 0.8-1.4 s on a quiet machine, up to 2.2 s with a load average of
  * 13 on two cores. Media was back 3.7-4.2 s after the kill with helpers'
- * tests loading the machine.
+ * tests loading the machine. takeoverMs is the issue's own bound on the
+ * claim ("claimed by another node within 5 s"): 4 s failed once in CI
+ * (4,312 ms, load average 11 during the browser tests).
  */
-const takeoverMs = 4000;
+const takeoverMs = 5000;
 const afterTakeoverMs = 3000;
 
 /**
