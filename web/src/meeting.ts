@@ -160,8 +160,6 @@ export class Meeting extends Emitter<MeetingEvents> {
    * same moment), so the ack's mode must not undo it.
    */
   private modeHeard = false;
-  /** Set while entered() starts the SFU for a join into a meeting already on it. */
-  private receiveFirst = false;
   private sfuLeaveTimer: ReturnType<typeof setTimeout> | undefined;
   private views: View[] = [];
   private unsubscribeLocal: () => void;
@@ -269,9 +267,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.emit("settings", this.settings);
     this.sendMediaState();
     // Joining a meeting that is on the SFU already: receive first.
-    this.receiveFirst = !rejoin && !this.modeHeard && j.media === "sfu" && j.peers.length > 0;
-    if (!this.modeHeard) this.setMode(j.media);
-    this.receiveFirst = false;
+    if (!this.modeHeard) this.setMode(j.media, !rejoin && j.peers.length > 0);
     this.modeHeard = false;
   }
 
@@ -683,11 +679,11 @@ export class Meeting extends Emitter<MeetingEvents> {
    * the SFU sends its tracks; back to the mesh, the SFU closes once every
    * direct connection is up.
    */
-  private setMode(mode: MediaMode): void {
+  private setMode(mode: MediaMode, receiveFirst = false): void {
     if (this.ended || mode === this.mode) return;
     this.mode = mode;
     if (mode === "mesh") this.emit("active-speaker", null);
-    if (mode === "sfu") this.enterSfu();
+    if (mode === "sfu") this.enterSfu(receiveFirst);
     else this.leaveSfu();
   }
 
@@ -710,7 +706,8 @@ export class Meeting extends Emitter<MeetingEvents> {
     }
   }
 
-  private enterSfu(): void {
+  /** enterSfu: receiveFirst for a join into a meeting already on the SFU. */
+  private enterSfu(receiveFirst = false): void {
     clearTimeout(this.sfuLeaveTimer);
     if (this.sfu && this.sfu === this.sfuLost) {
       console.info("sfu: the server lost our connections, publishing again");
@@ -732,7 +729,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     // before its sending one: both at once share the page's WebRTC thread
     // and the CPU (three simulcast encoders starting), and the joiner,
     // who waits looking at the screen, saw the others later.
-    const ready = this.receiveFirst ? link.received(receiveFirstMaxMs) : Promise.resolve();
+    const ready = receiveFirst ? link.received(receiveFirstMaxMs) : Promise.resolve();
     void ready
       .then(async () => {
         if (this.sfu !== link) return; // left the SFU, or lost it, meanwhile
