@@ -41,7 +41,7 @@ export async function freeUdpPort() {
 /**
  * Starts the server. opts.args are extra flags; opts.port reuses a port
  * (for restart tests); opts.turn runs the embedded relay on a free port.
- * Returns {url, port, proc, logs(), stop()}.
+ * Returns {url, port, proc, logs(), seen(re), stop()}.
  */
 export async function startServer(opts = {}) {
   const port = opts.port ?? (await freePort());
@@ -68,8 +68,13 @@ export async function startServer(opts = {}) {
   };
   const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  proc.stderr.on("data", (d) => (out += d));
+  const watchers = new Set();
+  const collect = (d) => {
+    out += d;
+    for (const check of watchers) check();
+  };
+  proc.stdout.on("data", collect);
+  proc.stderr.on("data", collect);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
@@ -89,6 +94,26 @@ export async function startServer(opts = {}) {
     port,
     proc,
     logs: () => out,
+    /**
+     * seen resolves with performance.now() when a line the server writes
+     * from now on first matches re: a time on the test's monotonic clock,
+     * which a step of the wall clock cannot skew as the log's own time can.
+     */
+    seen(re) {
+      return new Promise((resolve) => {
+        let from = out.length;
+        const check = () => {
+          const end = out.lastIndexOf("\n") + 1;
+          if (end <= from) return;
+          const hit = out.slice(from, end).split("\n").some((line) => re.test(line));
+          from = end;
+          if (!hit) return;
+          watchers.delete(check);
+          resolve(performance.now());
+        };
+        watchers.add(check);
+      });
+    },
     async stop(signal = "SIGTERM") {
       // Gone already (a test may kill it with a signal): nothing to wait for.
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
