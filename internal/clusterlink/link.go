@@ -29,8 +29,13 @@ type Config struct {
 	// OpTimeout bounds the Redis look-ups of one join: 2s.
 	OpTimeout time.Duration
 	// NodeCheck is how often the link looks for nodes that died (their
-	// registry entry lapsed) while it relays sockets to or from them: 1s.
-	// A node missing from three checks in a row is gone.
+	// registry entry lapsed, or their heartbeat stopped) while it relays
+	// sockets to or from them: 250ms. A node is gone when it has not
+	// beaten for two heartbeat intervals as these checks see it, or when
+	// it is missing from three checks in a row spanning that long. Checks
+	// a quarter of a heartbeat apart see a killed home within 2-2.25 s of
+	// its last beat (with 1 s checks, 2-3 s): the sockets relayed to it
+	// reconnect and wait for its lease that much sooner.
 	NodeCheck time.Duration
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
@@ -58,6 +63,7 @@ type Link struct {
 	self string
 	opTO time.Duration
 	tick time.Duration // NodeCheck
+	beat time.Duration // the cluster's heartbeat interval
 
 	mu      sync.Mutex
 	leases  map[string]*cluster.Lease // rooms this node is home to
@@ -156,10 +162,10 @@ func New(cfg Config) *Link {
 		cfg.OpTimeout = 2 * time.Second
 	}
 	if cfg.NodeCheck <= 0 {
-		cfg.NodeCheck = time.Second
+		cfg.NodeCheck = 250 * time.Millisecond
 	}
 	return &Link{
-		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, missing: map[string]*miss{}, beats: map[string]beatSeen{},
+		c: cfg.Cluster, io: cfg.Engine, log: cfg.Logger, self: cfg.Cluster.NodeID(), opTO: cfg.OpTimeout, tick: cfg.NodeCheck, beat: cfg.Cluster.HeartbeatInterval(), missing: map[string]*miss{}, beats: map[string]beatSeen{},
 		leases: map[string]*cluster.Lease{}, alive: map[string]bool{}, proxies: map[string]*proxy{}, homed: map[connKey]*homed{},
 		edgeOf: map[string]*edge{},
 		rooms:  map[string]*rooms.Room{}, mirrors: map[string]*mirror{}, claiming: map[string]*roomLock{},
@@ -210,8 +216,9 @@ type miss struct {
 }
 
 // missLimit is how many node checks in a row a node must be missing from
-// the registry to be taken for dead: a Redis that restarted empty has the
-// registry back within a heartbeat, which must not end anyone's call.
+// the registry to be taken for dead, over at least two heartbeat
+// intervals (missedFor): a Redis that restarted empty has the registry
+// back within a heartbeat, which must not end anyone's call.
 const missLimit = 3
 
 // watchNodes ends the relayed sockets of nodes that died (kill -9, a
@@ -286,9 +293,16 @@ func (l *Link) silent(nodes []cluster.Node, now time.Time) map[string]bool {
 	return out
 }
 
+// missedFor is how long a node must be missing from the registry, as well
+// as missLimit checks, to be taken for dead: two heartbeat intervals, or
+// (missLimit-1) checks when these are further apart.
+func (l *Link) missedFor() time.Duration {
+	return max((missLimit-1)*l.tick, 2*l.beat)
+}
+
 // dropDead counts the misses of the nodes this one relays with and ends
 // the sockets of those missing missLimit times in a row, over at least
-// (missLimit-1) NodeChecks, and of those silent (listed, not beating).
+// missedFor, and of those silent (listed, not beating).
 func (l *Link) dropDead(live, silent map[string]bool) {
 	now := time.Now()
 	var homedGone []*homed
@@ -322,7 +336,7 @@ func (l *Link) dropDead(live, silent map[string]bool) {
 		// Checks in a row, and as long apart as the ticker spaces them:
 		// checks held up by a slow Redis fire back to back when it answers
 		// again, before a node restarted with it has beaten again.
-		if m.checks >= missLimit && now.Sub(m.since) >= (missLimit-1)*l.tick {
+		if m.checks >= missLimit && now.Sub(m.since) >= l.missedFor() {
 			dead[n] = true
 		}
 	}

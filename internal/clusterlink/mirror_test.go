@@ -79,13 +79,13 @@ func TestMirrorDiff(t *testing.T) {
 	}
 }
 
-// A node is taken for dead after three checks it is missing from that are
-// as far apart as the ticker spaces them, not after three checks that came
-// back to back (as they do when a slow Redis answers again, before the
-// node restarted with it has beaten again).
+// A node is taken for dead after three checks it is missing from that
+// span two heartbeat intervals, not after three checks that came back to
+// back (as they do when a slow Redis answers again, before the node
+// restarted with it has beaten again), nor three within one heartbeat.
 func TestDeadAfterThreeSpacedChecks(t *testing.T) {
 	io := socketio.NewServer(socketio.Config{})
-	l := &Link{tick: time.Second, homed: map[connKey]*homed{}, proxies: map[string]*proxy{}, missing: map[string]*miss{}, log: slog.Default()}
+	l := &Link{tick: 250 * time.Millisecond, beat: time.Second, homed: map[connKey]*homed{}, proxies: map[string]*proxy{}, missing: map[string]*miss{}, log: slog.Default()}
 	sess, err := io.OpenRemote(relayedRequest(openMsg{Addr: "127.0.0.1:1"}), "", engineio.WebSocket, func([]engineio.Packet) {}, func(string) {})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +96,13 @@ func TestDeadAfterThreeSpacedChecks(t *testing.T) {
 	}
 	if len(l.homed) != 1 {
 		t.Fatal("three checks back to back ended the node's sockets")
+	}
+	// Checks come four times a heartbeat: a node missing for one
+	// heartbeat (a Redis that restarted empty, not beaten since) lives.
+	l.missing["x"].since = time.Now().Add(-time.Second)
+	l.dropDead(map[string]bool{}, nil)
+	if len(l.homed) != 1 {
+		t.Fatal("a node missing for one heartbeat interval was taken for dead")
 	}
 	l.missing["x"].since = time.Now().Add(-2 * time.Second)
 	l.dropDead(map[string]bool{}, nil)
