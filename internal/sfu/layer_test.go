@@ -78,6 +78,45 @@ func TestStoppedLayerIsNotChosen(t *testing.T) {
 	}
 }
 
+// A layer without a packet for layerStoppedAfter while another layer of
+// its track has them is taken for stopped at once, not at the next rate
+// measurement: its subscribers move to a layer that flows. It comes back
+// only after stoppedAtLeast, and once it flows again.
+func TestLayerWithoutPacketsIsStopped(t *testing.T) {
+	tr := testTrack() // layers q and h
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}} // asked for keyframes
+	q, h := tr.layers[0], tr.layers[1]
+	d := testDownTrack(tr, qualityMedium, nil)
+	tr.attach(d)
+	start := time.Now().UnixNano()
+	ms := int64(time.Millisecond)
+	h.lastPacket.Store(start)
+	tr.seen(q, start)
+	tr.seen(q, start+250*ms)
+	if got := tr.qualities(); len(got) != 2 {
+		t.Fatalf("h quiet for 250 ms: %v, want both layers", got)
+	}
+	tr.seen(q, start+350*ms) // h has had nothing for 350 ms
+	if got := tr.qualities(); len(got) != 1 || got[0] != qualityLow {
+		t.Fatalf("h quiet for 350 ms: %v, want only q", got)
+	}
+	if d.gate.target != qualityLow {
+		t.Errorf("the subscriber of h aims at %d, want q", d.gate.target)
+	}
+	tr.seen(h, start+500*ms) // h again, soon after its stop
+	tr.seen(q, start+1200*ms)
+	if got := tr.qualities(); len(got) != 1 {
+		t.Errorf("h back after 150 ms of its stop: %v, want it still out", got)
+	}
+	tr.seen(h, start+1400*ms)
+	if got := tr.qualities(); len(got) != 2 {
+		t.Errorf("h flowing again 1 s after its stop: %v, want both layers", got)
+	}
+	if d.gate.target != qualityMedium {
+		t.Errorf("the subscriber aims at %d, want h again", d.gate.target)
+	}
+}
+
 // Before its first picture a subscriber starts on a keyframe of a layer
 // below its target (a browser that has just started publishing sends
 // only its lowest), never above it, and moves to the target at the

@@ -47,6 +47,7 @@ type track struct {
 	skipped   uint16
 	resent    atomic.Uint64 // packets sent again on a subscriber's NACK
 	malformed atomic.Uint64 // packets from the publisher that did not parse
+	stopCheck atomic.Int64  // when the layers were last looked at (stopped.go)
 }
 
 // layer is one RTP stream of a track.
@@ -62,6 +63,10 @@ type layer struct {
 	deferred atomic.Bool
 	packets  atomic.Uint64
 	bytes    atomic.Uint64 // RTP payload and header, for its bitrate
+	// lastPacket is when the layer's last packet came, and stoppedAt when
+	// it was taken for stopped, 0 while it flows (Unix nanoseconds;
+	// stopped.go).
+	lastPacket, stoppedAt atomic.Int64
 	// cache answers the subscribers' NACKs; nil for audio, for which
 	// NACK is not negotiated.
 	cache *packetCache
@@ -94,6 +99,7 @@ func newTrack(owner *Peer, remote *webrtc.TrackRemote) *track {
 // addLayer adds one of the track's RTP streams and returns it.
 func (t *track) addLayer(remote *webrtc.TrackRemote) *layer {
 	l := &layer{rid: remote.RID(), quality: ridQuality(remote.RID()), remote: remote}
+	l.lastPacket.Store(time.Now().UnixNano()) // its first packet is being read
 	if t.kind == webrtc.RTPCodecTypeVideo {
 		l.cache = newPacketCache()
 	}
@@ -136,10 +142,11 @@ func (t *track) qualities() []int {
 	defer t.mu.Unlock()
 	q := make([]int, 0, len(t.layers))
 	for _, l := range t.layers {
-		// A layer measured at 0 bit/s has stopped: a browser short of
-		// CPU or bandwidth drops its top layers. Aiming at it would wait
-		// for a keyframe that never comes.
-		if r, measured := rates[l.quality]; measured && r == 0 {
+		// A layer measured at 0 bit/s, or without a packet for a while
+		// (stopped.go), has stopped: a browser short of CPU or bandwidth
+		// drops its top layers. Aiming at it would wait for a keyframe
+		// that never comes.
+		if r, measured := rates[l.quality]; (measured && r == 0) || l.stoppedAt.Load() != 0 {
 			continue
 		}
 		q = append(q, l.quality)
@@ -216,7 +223,9 @@ func (t *track) forward(l *layer) {
 		if l.cache != nil {
 			l.cache.put(pkt.SequenceNumber, buf[:n], t.simulcast && isVP8Keyframe(pkt.Payload))
 		}
-		t.fanOut(l, &pkt, batches)
+		at := time.Now()
+		t.fanOut(l, &pkt, batches, at)
+		t.seen(l, at.UnixNano())
 		if s := t.sinks.Load(); s != nil {
 			// A sink may keep the packet (a slow writer queues): its
 			// own copy, out of the reused buffer.
@@ -230,7 +239,7 @@ func (t *track) forward(l *layer) {
 
 // fanOut writes a packet to every subscriber, unless it is audio of a
 // participant who is not among the loudest of a large room.
-func (t *track) fanOut(l *layer, pkt *rtp.Packet, batches *batchSet) {
+func (t *track) fanOut(l *layer, pkt *rtp.Packet, batches *batchSet, at time.Time) {
 	if t.quiet.Load() {
 		t.skipped++
 		return
@@ -241,7 +250,6 @@ func (t *track) fanOut(l *layer, pkt *rtp.Packet, batches *batchSet) {
 	seq := pkt.SequenceNumber
 	pkt.SequenceNumber -= t.skipped
 	batches.begin()
-	at := time.Now()
 	for _, d := range *t.downs.Load() {
 		d.writeAt(l.quality, pkt, at)
 	}
