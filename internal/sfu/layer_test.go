@@ -83,7 +83,7 @@ func TestStoppedLayerIsNotChosen(t *testing.T) {
 // measurement: its subscribers move to a layer that flows. It comes back
 // only after stoppedAtLeast, and once it flows again.
 func TestLayerWithoutPacketsIsStopped(t *testing.T) {
-	tr := testTrack() // layers q and h
+	tr := testTrack()                                                                    // layers q and h
 	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}} // asked for keyframes
 	q, h := tr.layers[0], tr.layers[1]
 	d := testDownTrack(tr, qualityMedium, nil)
