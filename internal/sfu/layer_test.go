@@ -83,8 +83,9 @@ func TestStoppedLayerIsNotChosen(t *testing.T) {
 // measurement: its subscribers move to a layer that flows. It comes back
 // only after stoppedAtLeast, and once it flows again.
 func TestLayerWithoutPacketsIsStopped(t *testing.T) {
-	tr := testTrack()                                                                    // layers q and h
-	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}} // asked for keyframes
+	// Layers q and h, of a publisher that can be asked for keyframes.
+	tr := testTrack()
+	tr.owner = &Peer{room: &Room{sfu: &SFU{cfg: Config{KeyframeInterval: time.Second}}}}
 	q, h := tr.layers[0], tr.layers[1]
 	d := testDownTrack(tr, qualityMedium, nil)
 	tr.attach(d)
