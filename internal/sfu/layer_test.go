@@ -78,10 +78,11 @@ func TestStoppedLayerIsNotChosen(t *testing.T) {
 	}
 }
 
-// A layer without a packet for layerStoppedAfter while another layer of
-// its track has them is taken for stopped at once, not at the next rate
+// A layer without a packet for layerStoppedAfter while the other layers of
+// its track have them is taken for stopped at once, not at the next rate
 // measurement: its subscribers move to a layer that flows. It comes back
-// only after stoppedAtLeast, and once it flows again.
+// only after stoppedAtLeast, and once it flows again. A slow video, whose
+// layers' packets come together once a second, is not taken for stopped.
 func TestLayerWithoutPacketsIsStopped(t *testing.T) {
 	// Layers q and h, of a publisher that can be asked for keyframes.
 	tr := testTrack()
@@ -91,15 +92,27 @@ func TestLayerWithoutPacketsIsStopped(t *testing.T) {
 	tr.attach(d)
 	start := time.Now().UnixNano()
 	ms := int64(time.Millisecond)
-	h.lastPacket.Store(start)
-	tr.seen(q, start)
-	tr.seen(q, start+250*ms)
+	// One second of a black frame a second: a packet of each layer.
+	for at := int64(0); at <= 3000; at += 1000 {
+		tr.seen(q, start+at*ms)
+		tr.seen(h, start+(at+2)*ms)
+	}
+	if got := tr.qualities(); len(got) != 2 {
+		t.Fatalf("a frame a second: %v, want both layers", got)
+	}
+	// Then q every 50 ms, h no more.
+	start += 3002 * ms
+	for at := int64(50); at <= 250; at += 50 {
+		tr.seen(q, start+at*ms)
+	}
 	if got := tr.qualities(); len(got) != 2 {
 		t.Fatalf("h quiet for 250 ms: %v, want both layers", got)
 	}
-	tr.seen(q, start+350*ms) // h has had nothing for 350 ms
+	tr.seen(q, start+300*ms)
+	tr.seen(q, start+350*ms)
+	tr.seen(q, start+400*ms) // h has had nothing for 400 ms (checks: 100 ms apart)
 	if got := tr.qualities(); len(got) != 1 || got[0] != qualityLow {
-		t.Fatalf("h quiet for 350 ms: %v, want only q", got)
+		t.Fatalf("h quiet for 400 ms: %v, want only q", got)
 	}
 	if d.gate.target != qualityLow {
 		t.Errorf("the subscriber of h aims at %d, want q", d.gate.target)
@@ -107,11 +120,11 @@ func TestLayerWithoutPacketsIsStopped(t *testing.T) {
 	tr.seen(h, start+500*ms) // h again, soon after its stop
 	tr.seen(q, start+1200*ms)
 	if got := tr.qualities(); len(got) != 1 {
-		t.Errorf("h back after 150 ms of its stop: %v, want it still out", got)
+		t.Errorf("h back 100 ms after its stop: %v, want it still out", got)
 	}
-	tr.seen(h, start+1400*ms)
+	tr.seen(h, start+1500*ms)
 	if got := tr.qualities(); len(got) != 2 {
-		t.Errorf("h flowing again 1 s after its stop: %v, want both layers", got)
+		t.Errorf("h flowing again 1.1 s after its stop: %v, want both layers", got)
 	}
 	if d.gate.target != qualityMedium {
 		t.Errorf("the subscriber aims at %d, want h again", d.gate.target)

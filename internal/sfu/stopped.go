@@ -8,10 +8,13 @@ import "time"
 // layers' measured rates (bandwidth.go) show a stop within one to two
 // allocation intervals, 0.5-1 s; the packets' own arrival shows it
 // sooner: a track's layers carry the same frames, so a layer that has had
-// no packet for layerStoppedAfter while another one has just had one has
-// stopped.
+// no packet for layerStoppedAfter while the others have had several
+// (stoppedAfterOthers) has stopped. A slow video (a camera turned off
+// sends a black frame a second, a packet per layer) is not taken for
+// stopped: its layers' packets come together, rarely.
 const (
-	layerStoppedAfter = 300 * time.Millisecond
+	layerStoppedAfter  = 300 * time.Millisecond
+	stoppedAfterOthers = 4
 	// stoppedCheckEvery bounds how often a track's layers are looked at:
 	// once per interval, by whichever layer's packet comes first.
 	stoppedCheckEvery = 100 * time.Millisecond
@@ -25,12 +28,17 @@ const (
 // most every stoppedCheckEvery, looks for layers of t that stopped or
 // flow again; the subscribers choose again when one did.
 func (t *track) seen(l *layer, now int64) {
-	l.lastPacket.Store(now)
-	last := t.stopCheck.Load()
-	if !t.simulcast || now-last < int64(stoppedCheckEvery) || !t.stopCheck.CompareAndSwap(last, now) {
+	if !t.simulcast {
 		return
 	}
-	if t.checkStopped(now) {
+	n := t.packets.Add(1)
+	l.lastPacket.Store(now)
+	l.packetsAtLast.Store(n)
+	last := t.stopCheck.Load()
+	if now-last < int64(stoppedCheckEvery) || !t.stopCheck.CompareAndSwap(last, now) {
+		return
+	}
+	if t.checkStopped(now, n) {
 		if t.owner != nil && t.owner.log != nil {
 			t.owner.log.Debug("simulcast layers changed", "stream", t.streamID(), "flowing", t.qualities())
 		}
@@ -39,8 +47,9 @@ func (t *track) seen(l *layer, now int64) {
 }
 
 // checkStopped marks the layers that stopped, and unmarks those that flow
-// again after stoppedAtLeast; it reports whether any changed.
-func (t *track) checkStopped(now int64) bool {
+// again after stoppedAtLeast; it reports whether any changed. n is the
+// number of the track's packets so far.
+func (t *track) checkStopped(now int64, n uint64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.layers) < 2 {
@@ -49,9 +58,10 @@ func (t *track) checkStopped(now int64) bool {
 	changed := false
 	for _, l := range t.layers {
 		idle := now - l.lastPacket.Load()
+		others := n - l.packetsAtLast.Load() // the other layers' since its last
 		stopped := l.stoppedAt.Load()
 		switch {
-		case stopped == 0 && idle > int64(layerStoppedAfter):
+		case stopped == 0 && idle > int64(layerStoppedAfter) && others >= stoppedAfterOthers:
 			l.stoppedAt.Store(now)
 			changed = true
 		case stopped != 0 && idle < int64(stoppedCheckEvery) && now-stopped > int64(stoppedAtLeast):

@@ -48,6 +48,7 @@ type track struct {
 	resent    atomic.Uint64 // packets sent again on a subscriber's NACK
 	malformed atomic.Uint64 // packets from the publisher that did not parse
 	stopCheck atomic.Int64  // when the layers were last looked at (stopped.go)
+	packets   atomic.Uint64 // of all layers, counted for stopped.go
 }
 
 // layer is one RTP stream of a track.
@@ -64,9 +65,10 @@ type layer struct {
 	packets  atomic.Uint64
 	bytes    atomic.Uint64 // RTP payload and header, for its bitrate
 	// lastPacket is when the layer's last packet came, and stoppedAt when
-	// it was taken for stopped, 0 while it flows (Unix nanoseconds;
-	// stopped.go).
+	// it was taken for stopped, 0 while it flows (Unix nanoseconds);
+	// packetsAtLast is the track's count at its last packet (stopped.go).
 	lastPacket, stoppedAt atomic.Int64
+	packetsAtLast         atomic.Uint64
 	// cache answers the subscribers' NACKs; nil for audio, for which
 	// NACK is not negotiated.
 	cache *packetCache
