@@ -42,7 +42,7 @@ func (s *Service) StartRecording(room string) error {
 		return recordingRefusal(err)
 	}
 	s.log.Info("recording started", "room", r.ID(), "by", SystemFrom)
-	s.broadcastA(r, "recording", recordingMsg{Active: true, By: SystemFrom}, nil)
+	s.tellRecording(r, recordingMsg{Active: true, By: SystemFrom})
 	return nil
 }
 
@@ -56,7 +56,7 @@ func (s *Service) StopRecording(room string) error {
 	if err := s.cfg.Recorder.Stop(r.ID()); err != nil {
 		return recordingRefusal(err)
 	}
-	s.broadcastA(r, "recording", recordingMsg{Active: false, By: SystemFrom}, nil)
+	s.tellRecording(r, recordingMsg{Active: false, By: SystemFrom})
 	return nil
 }
 

@@ -99,7 +99,7 @@ func (s *Service) recordingStart(ss *session, ev *socketio.Event) error {
 		return recordingRefusal(err)
 	}
 	s.log.Info("recording started", "room", r.ID(), "by", p.ID)
-	s.broadcastA(r, "recording", recordingMsg{Active: true, By: p.ID}, nil)
+	s.tellRecording(r, recordingMsg{Active: true, By: p.ID})
 	ack(ev, ackOK{OK: true})
 	return nil
 }
@@ -112,7 +112,7 @@ func (s *Service) recordingStop(ss *session, ev *socketio.Event) error {
 	if err := s.cfg.Recorder.Stop(r.ID()); err != nil {
 		return recordingRefusal(err)
 	}
-	s.broadcastA(r, "recording", recordingMsg{Active: false, By: p.ID}, nil)
+	s.tellRecording(r, recordingMsg{Active: false, By: p.ID})
 	ack(ev, ackOK{OK: true})
 	return nil
 }
@@ -146,7 +146,7 @@ func recordingRefusal(err error) error {
 func (s *Service) RecordingStopped(room, reason string) {
 	if r := s.rooms.Lookup(room); r != nil {
 		s.log.Info("recording stopped", "room", room, "reason", reason)
-		s.broadcastA(r, "recording", recordingMsg{Active: false, Reason: reason}, nil)
+		s.tellRecording(r, recordingMsg{Active: false, Reason: reason})
 	}
 }
 
@@ -182,10 +182,26 @@ func (s *Service) RecordingComposed(room, id, errText string) {
 }
 
 // recordingNotice tells a participant who just joined that the meeting is
-// being recorded.
+// being recorded. Under s.told, as the broadcasts of starts and stops: a
+// join that crosses a stop is told before the stop's broadcast goes, or
+// not at all, never "recording" after it.
 func (s *Service) recordingNotice(r *rooms.Room, p *rooms.Participant, sock *socketio.Socket) {
-	if s.cfg.Recorder == nil || sock == nil || p.Dialect != rooms.DialectA || !s.cfg.Recorder.Active(r.ID()) {
+	if s.cfg.Recorder == nil || sock == nil || p.Dialect != rooms.DialectA {
 		return
 	}
-	_ = sock.Emit("recording", recordingMsg{Active: true})
+	s.told.Lock()
+	defer s.told.Unlock()
+	if s.cfg.Recorder.Active(r.ID()) {
+		_ = sock.Emit("recording", recordingMsg{Active: true})
+	}
+}
+
+// tellRecording tells a meeting that its recording started or stopped,
+// after the recorder did: ordered with the joiners' notices. The
+// recorder is never called under s.told but for Active, which calls
+// nothing back.
+func (s *Service) tellRecording(r *rooms.Room, m recordingMsg) {
+	s.told.Lock()
+	defer s.told.Unlock()
+	s.broadcastA(r, "recording", m, nil)
 }

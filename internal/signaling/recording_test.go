@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fakeRecorder records what signaling asks of the recorder.
@@ -259,5 +261,59 @@ func TestScreenNotedForTheStream(t *testing.T) {
 	}
 	if want := []string{"r1:screen-on/" + guestID, "r1:screen-off/" + guestID}; strings.Join(screens, " ") != strings.Join(want, " ") {
 		t.Fatalf("the stream's screen notes %v, want %v", screens, want)
+	}
+}
+
+// gatedRecorder holds its answer to Active, once armed, until released:
+// the moment between a joiner's "is it recorded?" and its notice.
+type gatedRecorder struct {
+	*fakeRecorder
+	armed             atomic.Bool
+	checking, release chan struct{}
+}
+
+func (g *gatedRecorder) Active(room string) bool {
+	on := g.fakeRecorder.Active(room)
+	if g.armed.CompareAndSwap(true, false) {
+		close(g.checking)
+		<-g.release
+	}
+	return on
+}
+
+// A join that crosses a stop of the recording is not told "recording"
+// after the stop's broadcast: the last it hears is that it stopped.
+func TestRecordingNoticeNotAfterStop(t *testing.T) {
+	g := &gatedRecorder{fakeRecorder: &fakeRecorder{active: map[string]bool{}}, checking: make(chan struct{}), release: make(chan struct{})}
+	ts := newTestServer(t, Config{Recorder: g})
+	host := ts.dial()
+	host.join("r1", "Host", "")
+	host.sync()
+	if err := ts.svc.StartRecording("r1"); err != nil {
+		t.Fatal(err)
+	}
+	g.armed.Store(true)
+	late := ts.dial()
+	late.join("r1", "Late", "") // its notice asks Active after the ack
+	select {
+	case <-g.checking:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the joiner's notice never asked whether the meeting is recorded")
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.svc.StopRecording("r1") }()
+	// Time for the stop's broadcast to go out, were it not ordered
+	// after the notice being made.
+	time.Sleep(150 * time.Millisecond)
+	close(g.release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	host.waitFor("recording", 2)
+	late.waitFor("recording", 1)
+	late.sync()
+	got := late.received("recording")
+	if last := recordingOf(t, got[len(got)-1]); last.Active {
+		t.Fatalf("the joiner heard %d recording events, the last saying it is on: %s", len(got), got[len(got)-1])
 	}
 }

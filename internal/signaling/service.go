@@ -41,6 +41,8 @@ type Service struct {
 	// answered are events done whose acks died with a cluster node
 	// (cluster.go).
 	answered answeredEvents
+	// told orders what members are told of recordings (tellRecording).
+	told sync.Mutex
 }
 
 // UseMedia gives the service its media side; call it before Attach.
