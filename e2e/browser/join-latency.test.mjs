@@ -1,8 +1,8 @@
 // Measures the time from pressing Join to the first decoded video frame
 // of every other participant, on loopback, and prints the median, p90 and
-// worst for three cases: the second person of a peer-to-peer call, the
-// third person of a mesh meeting, and the third person of a meeting on
-// the SFU; and how soon the others show a frame of the joiner, since a
+// worst for four cases: the second person of a peer-to-peer call and of a
+// call through the SFU, the third person of a mesh meeting, and the third
+// person of a meeting on the SFU; and how soon the others show a frame of the joiner, since a
 // join that favours the joiner's view must not cost the others much. It
 // checks that each join worked; it does not assert on the time (make
 // bench judges the figures).
@@ -141,5 +141,6 @@ function scenario(what, media, people) {
 }
 
 scenario("2nd of 2, peer to peer", "auto", 2);
+scenario("2nd of 2, SFU", "sfu", 2);
 scenario("3rd of 3, mesh", "mesh", 3);
 scenario("3rd of 3, SFU", "sfu", 3);
