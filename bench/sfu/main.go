@@ -407,9 +407,10 @@ func runScenario(ctx context.Context, o options, sc scenario, name string, profi
 	malloc1, scrape := int64(-1), int64(0)
 	if malloc0 >= 0 {
 		malloc1 = mallocs(srv.url)
-		// A scrape allocates thousands of objects itself (the metrics'
-		// text), counted by the next read: a second read at once measures
-		// one scrape, and the window's count loses it.
+		// A scrape allocates objects itself (the metrics' text: 800-2,000
+		// on an idle server, measured with successive reads), counted by
+		// the next read: a second read at once measures one scrape, and
+		// the window's count loses it.
 		if again := mallocs(srv.url); again >= malloc1 {
 			scrape = again - malloc1
 		}

@@ -2,8 +2,9 @@
 // of every other participant, on loopback, and prints the median, p90 and
 // worst for four cases: the second person of a peer-to-peer call and of a
 // call through the SFU, the third person of a mesh meeting, and the third
-// person of a meeting on the SFU; and how soon the others show a frame of the joiner, since a
-// join that favours the joiner's view must not cost the others much. It
+// person of a meeting on the SFU; and how soon the others show a frame of
+// the joiner, since a join that favours the joiner's view must not cost
+// the others much. It
 // checks that each join worked; it does not assert on the time (make
 // bench judges the figures).
 //

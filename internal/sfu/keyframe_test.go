@@ -176,3 +176,50 @@ func (s answerSpy) Answer(sd webrtc.SessionDescription) error {
 	s.on()
 	return s.Peer.Answer(sd)
 }
+
+// A subscriber that asks for keyframes without pause (a broken or hostile
+// client, or a browser on a lossy link) reaches the publisher with at
+// most one request per KeyframeInterval: each keyframe costs the
+// publisher's encoder and uplink several times a delta frame.
+func TestKeyframeRequestsAreThrottled(t *testing.T) {
+	s := newTestSFU(t, sfu.Config{KeyframeInterval: 500 * time.Millisecond})
+	room := s.Room("r1")
+	a, _ := join(t, room, "alice")
+	b, _ := join(t, room, "bob")
+	a.Publish()
+	sfutest.WaitFor(t, "bob receives alice's camera", 10*time.Second, func() bool { return b.Received("alice/cam") > 0 })
+	ssrc := receivedSSRC(t, b.Sub, "alice", "cam")
+	time.Sleep(600 * time.Millisecond) // the join's own requests are over
+	before := a.PLIs.Load()
+
+	const flood = 2 * time.Second
+	sent := 0
+	for end := time.Now().Add(flood); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if err := b.Sub.WriteRTCP([]rtcp.Packet{
+			&rtcp.PictureLossIndication{MediaSSRC: ssrc},
+			&rtcp.FullIntraRequest{MediaSSRC: ssrc, FIR: []rtcp.FIREntry{{SSRC: ssrc}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sent += 2
+	}
+	time.Sleep(600 * time.Millisecond) // a request deferred to the interval's end
+	got := a.PLIs.Load() - before
+	// One at the start, one per interval, one deferred past the end.
+	limit := int32(flood/(500*time.Millisecond)) + 2
+	if got == 0 || got > limit {
+		t.Errorf("%d keyframe requests sent by bob reached alice as %d; want 1 to %d", sent, got, limit)
+	}
+}
+
+// receivedSSRC is the SSRC of the track stream/id that pc receives.
+func receivedSSRC(t *testing.T, pc *webrtc.PeerConnection, stream, id string) uint32 {
+	t.Helper()
+	for _, r := range pc.GetReceivers() {
+		if tr := r.Track(); tr != nil && tr.StreamID() == stream && tr.ID() == id {
+			return uint32(tr.SSRC())
+		}
+	}
+	t.Fatalf("no received track %s/%s", stream, id)
+	return 0
+}
