@@ -45,6 +45,7 @@ type downTrack struct {
 	out        rtp.Packet       // the packet being sent, reused
 	ext        [2]rtp.Extension // room for the interceptors' header extensions
 	spans      spanLog          // which layer and offsets each sent number came from
+	vp8        vp8Numbers       // the VP8 picture numbers, continuous across layers (vp8.go)
 	rtx        []byte           // a retransmitted packet's bytes, reused
 	limit      resendLimit      // bounds what its NACKs cost
 	rtxPayload []byte           // a retransmission's payload on the RTX stream, reused
@@ -115,8 +116,11 @@ func (d *downTrack) emit(quality int, pkt *rtp.Packet, at time.Time) {
 	switching := d.gate.rw.switched
 	d.prepare(pkt)
 	d.gate.rw.rewrite(&d.out, d.track.codec.ClockRate)
+	if d.track.simulcast {
+		d.out.Payload = d.vp8.rewrite(d.out.Payload, switching)
+	}
 	if switching || d.spans.n == 0 {
-		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset})
+		d.spans.add(span{first: d.out.SequenceNumber, quality: quality, seqOffset: d.gate.rw.seqOffset, tsOffset: d.gate.rw.tsOffset, vp8: d.vp8.off})
 	}
 	if d.send() {
 		d.sr.sent(d.out.Timestamp, len(d.out.Payload), at)
@@ -302,6 +306,9 @@ func (d *downTrack) resend(seqs []uint16) {
 		d.prepare(&pkt)
 		d.out.SequenceNumber = seq
 		d.out.Timestamp += sp.tsOffset
+		if d.track.simulcast {
+			d.out.Payload = d.vp8.again(d.out.Payload, sp.vp8)
+		}
 		d.sendAgain()
 		d.track.resent.Add(1)
 	}

@@ -120,6 +120,7 @@ type span struct {
 	quality   int
 	seqOffset uint16 // sent = the layer's + seqOffset
 	tsOffset  uint32
+	vp8       vp8Offsets // added to a VP8 layer's picture numbers (vp8.go)
 }
 
 // spanLog keeps a subscriber's last few spans; older ones are past the
