@@ -97,6 +97,12 @@ const pathOverlapMs = 1500;
 /** How long, back in the mesh, a tile waits for its direct path's first frame at most. */
 const directFrameWaitMs = 2000;
 
+/**
+ * tileSwapMs is how long the SFU stays after the tiles took the direct
+ * streams: a tile shows a new stream once its element has a frame.
+ */
+const tileSwapMs = 1000;
+
 /** How long a joiner's publishing waits for its receiving connection at most. */
 const receiveFirstMaxMs = 1000;
 
@@ -574,7 +580,14 @@ export class Meeting extends Emitter<MeetingEvents> {
       signal: (event, payload) => this.sig.emit(event, payload),
       onMessage: (msg) => this.peerMessage(peer, msg),
       onTrack: () => {
-        if (this.mode === "mesh") [p.stream, p.screenStream] = [peer.stream, peer.screenStream];
+        // Coming back from the SFU, its stream stays in the tile until the
+        // direct one has a picture (leaveSfu): a track arrives with the
+        // remote description, before the connection is even up, and the
+        // tile showed nothing for 1-1.5 s on a busy machine.
+        if (this.mode === "mesh") {
+          if (!p.sfuStream) p.stream = peer.stream;
+          if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
+        }
         this.emit("participant-updated", p);
       },
       onState: (state) => {
@@ -843,10 +856,15 @@ export class Meeting extends Emitter<MeetingEvents> {
           if (p.peer) [p.stream, p.screenStream] = [p.peer.stream, p.peer.screenStream];
           this.emit("participant-updated", p);
         });
+        // The SFU goes a moment after the last switch: a tile puts the
+        // direct stream in a new element, which shows it at its next
+        // frame, and the old element must not lose its picture before.
         void Promise.all(switched).then(() => {
-          if (this.mode !== "mesh") return;
-          this.closeSfu();
-          if (this.sig.state === "connected") this.sig.emit("sfu-leave", {});
+          this.sfuLeaveTimer = setTimeout(() => {
+            if (this.mode !== "mesh") return;
+            this.closeSfu();
+            if (this.sig.state === "connected") this.sig.emit("sfu-leave", {});
+          }, tileSwapMs);
         });
       }, pathOverlapMs);
     };
