@@ -19,31 +19,48 @@ const state = (p) =>
 // in a participant's tile: a move between paths must not freeze it. The
 // tile may put a new video element in place of the old one (tiles.ts
 // starts a new stream aside), so every element that appears in it is
-// watched from then on. It also keeps how many frames the element had
-// presented meanwhile: a callback runs on the page's main thread, and
-// one late because the thread was busy finds several frames shown since
-// the last (the picture moved; the page was slow), where a frozen picture
-// shows one.
+// watched from then on.
+//
+// A frame callback runs on the page's main thread, and a busy thread
+// delays it while the compositor goes on showing frames: with three
+// Chromiums on two cores, a page stalls for up to 1.5 s while it sets up
+// its SFU connections, and its callbacks then report 20-26 frames shown
+// meanwhile. So each gap also keeps how many frames the element presented
+// in it, and how long the page itself stalled in it (the longest wait
+// between two ticks of a 10 ms timer). What the test holds to the issue's
+// bound is the gap less the page's stall: the time the tile showed no new
+// picture while the page was free to see one.
 const watchGaps = (p, id) =>
   p.page.evaluate((id) => {
-    const g = (window.__gap = { max: 0, last: 0, presented: 0 });
+    const g = (window.__gap = { max: 0, last: 0, presented: 0, stall: 0, maxFree: 0, tick: performance.now(), longestTick: 0, long: [] });
+    let n = 0;
     const watched = new WeakSet();
     const watch = (v) => {
+      const el = n++;
       let before = -1;
       let src = v.srcObject;
       const frame = (now, md) => {
         if (v.srcObject !== src) [before, src] = [-1, v.srcObject]; // its count starts again
-        if (g.last && now - g.last > g.max) {
-          g.max = now - g.last;
+        const gap = g.last ? now - g.last : 0;
+        const stall = Math.max(g.longestTick, now - g.tick) - 10;
+        if (gap > g.max) {
+          g.max = gap;
+          g.stall = stall;
           g.presented = before >= 0 ? md.presentedFrames - before : "a new stream's first";
         }
+        g.maxFree = Math.max(g.maxFree, gap - Math.max(0, stall));
+        if (gap > 300) g.long.push(`${Math.round(gap)} ms in element ${el} (${before >= 0 ? `${md.presentedFrames - before} frames shown` : "its first frame"}, the page stalled ${Math.round(stall)} ms)`);
         g.last = Math.max(g.last, now);
+        g.longestTick = 0;
         before = md.presentedFrames;
         if (v.isConnected) v.requestVideoFrameCallback(frame);
       };
       v.requestVideoFrameCallback(frame);
     };
     const scan = () => {
+      const now = performance.now();
+      g.longestTick = Math.max(g.longestTick, now - g.tick);
+      g.tick = now;
       const v = document.querySelector(`.tile[data-peer-id="${id}"] video`);
       if (v && !watched.has(v)) {
         watched.add(v);
@@ -53,10 +70,16 @@ const watchGaps = (p, id) =>
     scan();
     setInterval(scan, 10);
   }, id);
-const longestGap = (p) => p.page.evaluate(() => Math.round(window.__gap.max));
-const presentedInGap = (p) => p.page.evaluate(() => window.__gap.presented);
+const gapReport = (p) => p.page.evaluate(() => ({ ...window.__gap, max: Math.round(window.__gap.max), stall: Math.round(window.__gap.stall), maxFree: Math.round(window.__gap.maxFree) }));
+const describeGap = (g) =>
+  `longest gap between frames of Bob's tile at Ada: ${g.max} ms (frames presented in it: ${g.presented}; the page stalled ${g.stall} ms of it); longest gap while the page was free: ${g.maxFree} ms`;
 
-/** The longest freeze a move may cause here: the issue's target is 500 ms on a quiet machine. */
+/**
+ * The longest freeze a move may cause in this test. The issue's target is
+ * 500 ms, which the runs on a quiet machine meet (the figures are
+ * printed); with a busy loop on one of the two cores beside the three
+ * Chromiums, one move in twelve came to 925 ms.
+ */
 const maxGapMs = 1000;
 
 describe("auto media mode: mesh for two, SFU from three", () => {
@@ -114,9 +137,10 @@ describe("auto media mode: mesh for two, SFU from three", () => {
       );
       assert.deepEqual(layers, ["q", "h", "f"]);
     }
-    const gap = await longestGap(ada);
-    console.log(`mesh -> SFU: longest gap between frames of Bob's tile at Ada: ${gap} ms (frames presented in it: ${await presentedInGap(ada)})`);
-    assert.ok(gap < maxGapMs, `Bob's tile froze ${gap} ms during the move`);
+    const gap = await gapReport(ada);
+    console.log(`mesh -> SFU: ${describeGap(gap)}`);
+    console.log(`gaps over 300 ms: ${gap.long.join("; ") || "none"}`);
+    assert.ok(gap.maxFree < maxGapMs, `Bob's tile froze ${gap.maxFree} ms during the move`);
     for (const p of [ada, bob, cy]) assert.equal(await p.page.locator(".tile").count(), 3);
     await poll(
       async () => await ada.page.evaluate(() => [...document.querySelectorAll(".tile video")].every((v) => v.videoWidth > 0)),
@@ -196,8 +220,9 @@ describe("auto media mode: mesh for two, SFU from three", () => {
     }
     await expectMediaFrom(ada.page, [bob.id]);
     await expectMediaFrom(bob.page, [ada.id]);
-    const gap = await longestGap(ada);
-    console.log(`SFU -> mesh: longest gap between frames of Bob's tile at Ada: ${gap} ms (frames presented in it: ${await presentedInGap(ada)})`);
-    assert.ok(gap < maxGapMs, `Bob's tile froze ${gap} ms during the move`);
+    const gap = await gapReport(ada);
+    console.log(`SFU -> mesh: ${describeGap(gap)}`);
+    console.log(`gaps over 300 ms: ${gap.long.join("; ") || "none"}`);
+    assert.ok(gap.maxFree < maxGapMs, `Bob's tile froze ${gap.maxFree} ms during the move`);
   });
 });
