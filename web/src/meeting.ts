@@ -583,7 +583,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         // Coming back from the SFU, its stream stays in the tile until the
         // direct one has a picture (leaveSfu): a track arrives with the
         // remote description, before the connection is even up, and the
-        // tile showed nothing for 1-1.5 s on a busy machine.
+        // tile showed nothing for 1.5-3 s on a busy machine.
         if (this.mode === "mesh") {
           if (!p.sfuStream) p.stream = peer.stream;
           if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
