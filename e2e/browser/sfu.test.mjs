@@ -24,7 +24,7 @@ const state = (p) =>
 // A frame callback runs on the page's main thread, and a busy thread
 // delays it while the compositor goes on showing frames: with three
 // Chromiums on two cores, a page stalls for up to 1.5 s while it sets up
-// its SFU connections, and its callbacks then report 20-26 frames shown
+// its SFU connections, and its callbacks then report 8-29 frames shown
 // meanwhile. So each gap also keeps how many frames the element presented
 // in it, and how long the page itself stalled in it (the longest wait
 // between two ticks of a 10 ms timer). What the test holds to the issue's
@@ -43,13 +43,14 @@ const watchGaps = (p, id) =>
         if (v.srcObject !== src) [before, src] = [-1, v.srcObject]; // its count starts again
         const gap = g.last ? now - g.last : 0;
         const stall = Math.max(g.longestTick, now - g.tick) - 10;
+        const shown = before >= 0 ? md.presentedFrames - before : null; // null: the element's first frame
         if (gap > g.max) {
           g.max = gap;
           g.stall = stall;
-          g.presented = before >= 0 ? md.presentedFrames - before : "a new stream's first";
+          g.presented = shown ?? "a new stream's first";
         }
         g.maxFree = Math.max(g.maxFree, gap - Math.max(0, stall));
-        if (gap > 300) g.long.push(`${Math.round(gap)} ms in element ${el} (${before >= 0 ? `${md.presentedFrames - before} frames shown` : "its first frame"}, the page stalled ${Math.round(stall)} ms)`);
+        if (gap > 300) g.long.push(`${Math.round(gap)} ms in element ${el} (${shown === null ? "its first frame" : `${shown} frames shown`}, the page stalled ${Math.round(stall)} ms)`);
         g.last = Math.max(g.last, now);
         g.longestTick = 0;
         before = md.presentedFrames;

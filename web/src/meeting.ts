@@ -580,14 +580,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       signal: (event, payload) => this.sig.emit(event, payload),
       onMessage: (msg) => this.peerMessage(peer, msg),
       onTrack: () => {
-        // Coming back from the SFU, its stream stays in the tile until the
-        // direct one has a picture (leaveSfu): a track arrives with the
-        // remote description, before the connection is even up, and the
-        // tile showed nothing for 1.5-3 s on a busy machine.
-        if (this.mode === "mesh") {
-          if (!p.sfuStream) p.stream = peer.stream;
-          if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
-        }
+        if (this.mode === "mesh") this.useDirectStreams(p, peer);
         this.emit("participant-updated", p);
       },
       onState: (state) => {
@@ -597,13 +590,22 @@ export class Meeting extends Emitter<MeetingEvents> {
     });
     p.peer = peer;
     p.sfuShown = p.peerSfuShown = false;
-    // Coming back from the SFU, the tile keeps its stream until the direct
-    // connection carries media (onTrack).
-    if (!p.sfuStream) p.stream = peer.stream;
-    if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
+    this.useDirectStreams(p, peer);
     if (initiator) peer.start();
     this.emit("participant-updated", p);
     return peer;
+  }
+
+  /**
+   * useDirectStreams shows what p's direct connection carries, except
+   * where the SFU still carries p: coming back from the SFU, its stream
+   * stays in the tile until the direct one has a picture (leaveSfu). A
+   * track arrives with the remote description, before the connection is
+   * even up, and the tile showed nothing for 1.5-3 s on a busy machine.
+   */
+  private useDirectStreams(p: Participant, peer: Peer): void {
+    if (!p.sfuStream) p.stream = peer.stream;
+    if (!p.sfuScreenStream) p.screenStream = peer.screenStream;
   }
 
   private addChat(m: ChatMessage): void {
